@@ -1,0 +1,74 @@
+/* Positional embeddings (METHOD.md section 2), one work-item per output
+ * element of the n x M result. The arithmetic follows src/backend/ref.c
+ * operation for operation; contraction into FMA is off so both round the
+ * same way. Sizes arrive as uint: the host refuses grids above 2^32. */
+#pragma OPENCL FP_CONTRACT OFF
+
+#define PI_F 3.14159265358979323846f
+
+/* nerf: per axis a, p = 2x - 1, (sin(2^l pi p), cos(2^l pi p)), l < L. */
+__kernel void embed_nerf(const uint total, const uint ndim, const uint L,
+                         __global const float *x, __global float *out) {
+  uint g = get_global_id(0);
+  if (g >= total) return;
+  uint M = 2u * L * ndim;
+  uint i = g / M, r = g % M;
+  uint a = r / (2u * L), l = (r % (2u * L)) / 2u;
+  float p = 2.0f * x[i * ndim + a] - 1.0f;
+  float arg = (float)(1u << l) * PI_F * p;
+  out[g] = (r & 1u) ? cos(arg) : sin(arg);
+}
+
+/* rff: [sin(2 pi B x), cos(2 pi B x)], B is F x ndim. */
+__kernel void embed_rff(const uint total, const uint ndim, const uint F,
+                        __global const float *x, __global const float *B,
+                        __global float *out) {
+  uint g = get_global_id(0);
+  if (g >= total) return;
+  uint i = g / (2u * F), r = g % (2u * F);
+  uint f = r % F;
+  float v = 0.0f;
+  for (uint a = 0; a < ndim; a++) v += B[f * ndim + a] * x[i * ndim + a];
+  float arg = (2.0f * PI_F) * v;
+  out[g] = (r < F) ? sin(arg) : cos(arg);
+}
+
+/* rbf: exp(-q^b), q = (offset_a + x.alpha_a - t_j)^2 / (2 sigma_i^2),
+ * t_j = (j + 0.5)/D; with deriv, d/dsigma = exp(-q^b) 2 b q^b / sigma. */
+inline float rbf_value(uint g, uint ndim, uint ndir, uint D, float b,
+                       __global const float *x, __global const float *sigma,
+                       __global const float *dirs, int deriv) {
+  uint M = ndir * D;
+  uint i = g / M, r = g % M;
+  uint a = r / D, j = r % D;
+  __global const float *al = dirs + a * (ndim + 1u);
+  float p = al[ndim];
+  for (uint k = 0; k < ndim; k++) p += al[k] * x[i * ndim + k];
+  float t = ((float)j + 0.5f) / (float)D;
+  float d = p - t;
+  float s = sigma[i];
+  float q = (d * d) / (2.0f * s * s);
+  float qb = (b == 1.0f) ? q : pow(q, b);
+  float e = exp(-qb);
+  return deriv ? e * (2.0f * b * qb) / s : e;
+}
+
+__kernel void embed_rbf(const uint total, const uint ndim, const uint ndir,
+                        const uint D, const float b, __global const float *x,
+                        __global const float *sigma,
+                        __global const float *dirs, __global float *out) {
+  uint g = get_global_id(0);
+  if (g >= total) return;
+  out[g] = rbf_value(g, ndim, ndir, D, b, x, sigma, dirs, 0);
+}
+
+__kernel void embed_rbf_dsigma(const uint total, const uint ndim,
+                               const uint ndir, const uint D, const float b,
+                               __global const float *x,
+                               __global const float *sigma,
+                               __global const float *dirs,
+                               __global float *out) {
+  uint g = get_global_id(0);
+  if (g >= total) return;
+  out[g] = rbf_value(g, ndim, ndir, D, b, x, sigma, dirs, 1);
+}

@@ -1,0 +1,263 @@
+/* rbpe: coordinate-MLPs with a learnable radial-basis positional embedding,
+ * on any OpenCL device or in plain reference C.
+ *
+ * Conventions: every fallible function returns rbpe_status (RBPE_OK == 0)
+ * and leaves a one-line message (and, where there is one, a detail such as
+ * a kernel build log) in its context, read with rbpe_last_error(). The
+ * library never exits, aborts or prints. Handles are opaque. */
+#ifndef RBPE_H
+#define RBPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RBPE_VERSION_MAJOR 0
+#define RBPE_VERSION_MINOR 1
+#define RBPE_VERSION_PATCH 0
+
+/* ---- status ------------------------------------------------------------ */
+
+typedef enum rbpe_status {
+  RBPE_OK = 0,
+  RBPE_ERR_INVALID_ARGUMENT = 1, /* a parameter or option is out of range */
+  RBPE_ERR_OUT_OF_MEMORY = 2,    /* host allocation failed */
+  RBPE_ERR_IO = 3,               /* a file could not be opened/read/written */
+  RBPE_ERR_BAD_FORMAT = 4,       /* a file is truncated, foreign or malformed */
+  RBPE_ERR_TOO_LARGE = 5,        /* a size exceeds a documented limit */
+  RBPE_ERR_NO_DEVICE = 6,        /* no device matches the device spec */
+  RBPE_ERR_DEVICE = 7,           /* the device or its driver reported an error */
+  RBPE_ERR_DEVICE_MEMORY = 8,    /* the device ran out of memory/resources */
+  RBPE_ERR_BUILD = 9,            /* a kernel failed to build (see detail) */
+  RBPE_ERR_NUMERIC = 10,         /* NaN or infinity where a number is needed */
+  RBPE_ERR_UNSUPPORTED = 11,     /* valid, but not supported by this build */
+  RBPE_ERR_INTERRUPTED = 12,     /* stopped on request */
+  RBPE_ERR_INTERNAL = 13         /* a bug in rbpe */
+} rbpe_status;
+
+/* A short, static, English name for a status ("invalid argument"). */
+const char *rbpe_status_string(rbpe_status status);
+
+/* ---- context and devices ---------------------------------------------- */
+
+/* A context owns the chosen compute backend and the last error. It is not
+ * thread-safe: use one context per thread. */
+typedef struct rbpe_ctx rbpe_ctx;
+
+/* NULL only when the host is out of memory. The new context has no device
+ * yet; functions that need one select the default ("auto") on first use. */
+rbpe_ctx *rbpe_ctx_new(void);
+void rbpe_ctx_free(rbpe_ctx *ctx);
+
+/* The last error's message (one line, never NULL, "" after success) and
+ * its detail (e.g. an OpenCL build log; "" when there is none). */
+const char *rbpe_last_error(const rbpe_ctx *ctx);
+const char *rbpe_last_error_detail(const rbpe_ctx *ctx);
+rbpe_status rbpe_last_status(const rbpe_ctx *ctx);
+
+/* Select the compute device. spec (NULL: $RBPE_DEVICE, else "auto"):
+ *   auto      a usable OpenCL GPU or accelerator, else the fastest host path
+ *             (an OpenCL CPU device such as PoCL), else ref
+ *   ref       the plain-C reference backend
+ *   cl        the best usable OpenCL device (discrete GPU > integrated GPU >
+ *             accelerator > CPU)
+ *   cl:P:D    OpenCL platform P, device D (indices as `rbpe devices` shows)
+ *   cl:TEXT   the first usable device whose platform, vendor or device name
+ *             contains TEXT (case-insensitive; the platform vendor too)
+ * Replaces any previously selected device. */
+rbpe_status rbpe_ctx_select_device(rbpe_ctx *ctx, const char *spec);
+
+/* Human description of the selected device, e.g.
+ * "opencl cl:0:0 pthread-haswell (Portable Computing Language)", and the
+ * backend kind ("ref", "opencl"). NULL before a device is selected. */
+const char *rbpe_ctx_device_description(const rbpe_ctx *ctx);
+const char *rbpe_ctx_backend_kind(const rbpe_ctx *ctx);
+
+typedef enum rbpe_device_type {
+  RBPE_DEVICE_CPU = 0,
+  RBPE_DEVICE_GPU = 1,
+  RBPE_DEVICE_INTEGRATED_GPU = 2,
+  RBPE_DEVICE_ACCELERATOR = 3,
+  RBPE_DEVICE_OTHER = 4
+} rbpe_device_type;
+
+const char *rbpe_device_type_string(rbpe_device_type type);
+
+typedef struct rbpe_device_info {
+  int platform_index;
+  int device_index;
+  char platform[128];
+  char platform_vendor[128];
+  char vendor[128];
+  char name[128];
+  char driver_version[64];
+  char opencl_version[64]; /* the device's CL_DEVICE_VERSION */
+  rbpe_device_type type;
+  unsigned compute_units;
+  uint64_t global_mem_bytes;
+  uint64_t local_mem_bytes;
+  uint64_t max_alloc_bytes;
+  size_t max_work_group_size;
+  int usable;           /* non-zero when rbpe can run on it */
+  char why_not[128];    /* when !usable: the reason */
+} rbpe_device_info;
+
+/* Every OpenCL platform and device. *count is 0 (and the status RBPE_OK)
+ * when there is no OpenCL platform; *platforms_found tells how many
+ * platforms answered. Free the array with rbpe_free(). */
+rbpe_status rbpe_list_devices(rbpe_ctx *ctx, rbpe_device_info **devices,
+                              size_t *count, int *platforms_found);
+
+/* Frees memory that the library returned to the caller. */
+void rbpe_free(void *p);
+
+/* ---- random numbers ----------------------------------------------------- */
+
+/* The one seeded generator (splitmix64) used for splits, RFF matrices,
+ * weight initialisation and shuffling, so every backend starts from
+ * bit-identical inputs. */
+typedef struct rbpe_rng {
+  uint64_t state;
+} rbpe_rng;
+
+void rbpe_rng_seed(rbpe_rng *rng, uint64_t seed);
+uint64_t rbpe_rng_u64(rbpe_rng *rng);
+/* Uniform in [0, 1), 24 random bits. */
+float rbpe_rng_uniform(rbpe_rng *rng);
+/* Uniform integer in [0, bound), bound > 0, without modulo bias. */
+uint64_t rbpe_rng_below(rbpe_rng *rng, uint64_t bound);
+/* Standard normal (Box-Muller, computed in double). */
+float rbpe_rng_normal(rbpe_rng *rng);
+
+/* ---- signals -------------------------------------------------------------- */
+
+/* A signal sampled on a regular grid (METHOD.md section 1): ndim axes (1, 2
+ * or 3), axis 0 slowest (an image is dims[0] = height rows of dims[1] =
+ * width), channels values per sample, row-major, float, normally in [0,1]. */
+typedef struct rbpe_signal rbpe_signal;
+
+#define RBPE_MAX_DIMS 3
+/* Largest signal accepted, in samples: refused before allocating. */
+#define RBPE_MAX_SAMPLES ((size_t)1 << 26)
+
+/* PNG through libpng: gray, gray+alpha, RGB, RGBA, palette; 1..16 bits.
+ * Values are scaled to [0,1] (v / (2^bits - 1)). Alpha (including a
+ * palette's or a tRNS chunk's transparency) is dropped: rbpe fits colour,
+ * not coverage, so gray+alpha gives 1 channel and RGBA 3. */
+rbpe_status rbpe_signal_load_png(rbpe_ctx *ctx, const char *path,
+                                 rbpe_signal **out);
+/* A 1-D signal from text: one value per line; blank lines and text after
+ * '#' are ignored; anything else that is not a finite number is an error
+ * naming the line. Values are kept as written. */
+rbpe_status rbpe_signal_load_text(rbpe_ctx *ctx, const char *path,
+                                  rbpe_signal **out);
+/* By content: PNG signature, else text. */
+rbpe_status rbpe_signal_load(rbpe_ctx *ctx, const char *path,
+                             rbpe_signal **out);
+/* A copy of caller data (count = product of dims times channels). */
+rbpe_status rbpe_signal_from_data(rbpe_ctx *ctx, int ndim, const size_t *dims,
+                                  int channels, const float *data,
+                                  rbpe_signal **out);
+void rbpe_signal_free(rbpe_signal *sig);
+
+int rbpe_signal_ndim(const rbpe_signal *sig);
+size_t rbpe_signal_dim(const rbpe_signal *sig, int axis);
+int rbpe_signal_channels(const rbpe_signal *sig);
+size_t rbpe_signal_samples(const rbpe_signal *sig);
+/* Bit depth of the file it came from (8 or 16 for PNG, 0 otherwise). */
+int rbpe_signal_source_bits(const rbpe_signal *sig);
+const float *rbpe_signal_data(const rbpe_signal *sig);
+float *rbpe_signal_data_mut(rbpe_signal *sig);
+
+/* Coordinates of samples (METHOD.md 1: x = (k + 0.5) / n per axis), n x ndim. */
+rbpe_status rbpe_signal_coords(rbpe_ctx *ctx, const rbpe_signal *sig,
+                               const size_t *indices, size_t n, float *out);
+
+/* Writes a 2-D signal with 1 (gray) or 3 (RGB) channels as PNG with 8 or
+ * 16 bits per value, clamping to [0,1]. The file is written under a
+ * temporary name in the same folder and renamed, so an interrupted write
+ * never leaves a truncated file under the final name. */
+rbpe_status rbpe_signal_save_png(rbpe_ctx *ctx, const rbpe_signal *sig,
+                                 const char *path, int bit_depth);
+
+/* ---- splits --------------------------------------------------------------- */
+
+/* Training and held-out sample indices (METHOD.md section 1). spec:
+ *   regular:S  every S-th sample along each axis from 0; held-out = the rest
+ *   random:P   a seeded random fraction 0 < P < 1 of the samples
+ *   tancik     regular:2 with held-out restricted to samples odd on every axis */
+typedef struct rbpe_split rbpe_split;
+
+rbpe_status rbpe_split_create(rbpe_ctx *ctx, const rbpe_signal *sig,
+                              const char *spec, uint64_t seed,
+                              rbpe_split **out);
+void rbpe_split_free(rbpe_split *split);
+size_t rbpe_split_train_count(const rbpe_split *split);
+size_t rbpe_split_test_count(const rbpe_split *split);
+/* Ascending sample indices into the signal. */
+const size_t *rbpe_split_train(const rbpe_split *split);
+const size_t *rbpe_split_test(const rbpe_split *split);
+
+/* ---- positional embeddings (METHOD.md section 2) ---------------------------- */
+
+typedef enum rbpe_embed_kind {
+  RBPE_EMBED_NERF = 0,
+  RBPE_EMBED_RFF = 1,
+  RBPE_EMBED_RBF = 2
+} rbpe_embed_kind;
+
+#define RBPE_MAX_NERF_FREQS 20
+
+typedef struct rbpe_embed_config {
+  rbpe_embed_kind kind;
+  int nerf_freqs;     /* L: frequencies 2^0 .. 2^(L-1) per axis */
+  int rff_features;   /* F: rows of B */
+  float rff_scale;    /* s: B ~ N(0, s^2) */
+  int rbf_centres;    /* D: centres t_j = (j + 0.5) / D per direction */
+  int rbf_diagonals;  /* 0: directions are the axes; 1: also the diagonals */
+  float rbf_order;    /* b >= 1: exp(-q^b), 1 is a Gaussian */
+  uint64_t seed;      /* for the RFF matrix */
+} rbpe_embed_config;
+
+/* The defaults: L = 10; F = 256, s = 10; D = 128, axes only, b = 1; seed 0. */
+void rbpe_embed_config_default(rbpe_embed_config *cfg, rbpe_embed_kind kind);
+const char *rbpe_embed_kind_string(rbpe_embed_kind kind);
+/* "nerf" / "rff" / "rbf"; RBPE_ERR_INVALID_ARGUMENT otherwise. */
+rbpe_status rbpe_embed_kind_parse(rbpe_ctx *ctx, const char *text,
+                                  rbpe_embed_kind *kind);
+
+/* A built embedding for ndim-dimensional coordinates: it holds the RFF
+ * matrix or the RBF directions, generated on the host. */
+typedef struct rbpe_embedding rbpe_embedding;
+
+rbpe_status rbpe_embedding_create(rbpe_ctx *ctx, const rbpe_embed_config *cfg,
+                                  int ndim, rbpe_embedding **out);
+void rbpe_embedding_free(rbpe_embedding *emb);
+/* M, the embedded dimension. */
+size_t rbpe_embedding_dim(const rbpe_embedding *emb);
+int rbpe_embedding_directions(const rbpe_embedding *emb);
+/* The RBF directions: ndir rows of (alpha_0..alpha_{ndim-1}, offset); the
+ * projection of x on direction a is offset_a + x . alpha_a, in [0,1]. */
+const float *rbpe_embedding_rbf_directions(const rbpe_embedding *emb);
+/* The RFF matrix B, F x ndim row-major (NULL for other kinds). */
+const float *rbpe_embedding_rff_matrix(const rbpe_embedding *emb);
+
+/* Embeds n coordinates (n x ndim, row-major) into out (n x M) on the
+ * context's device. sigma (n values > 0) is required for rbf and ignored
+ * otherwise. */
+rbpe_status rbpe_embedding_forward(rbpe_ctx *ctx, const rbpe_embedding *emb,
+                                   size_t n, const float *coords,
+                                   const float *sigma, float *out);
+/* rbf only: d Phi(x_i; sigma_i) / d sigma_i, n x M. */
+rbpe_status rbpe_embedding_dsigma(rbpe_ctx *ctx, const rbpe_embedding *emb,
+                                  size_t n, const float *coords,
+                                  const float *sigma, float *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RBPE_H */

@@ -1,0 +1,112 @@
+/* THE op table: the only door from pipeline code to compute (ARCHITECTURE.md).
+ * A backend provides buffers and ops; pipeline code calls the checked
+ * wrappers rbpe_op_* (backend.c), which validate shapes and buffer sizes
+ * once for every backend before dispatching. */
+#ifndef RBPE_BACKEND_H
+#define RBPE_BACKEND_H
+
+#include <stddef.h>
+
+#include "error.h"
+#include "rbpe.h"
+
+typedef struct rbpe_backend rbpe_backend;
+
+/* A backend-owned buffer of float32 values (bytes is a multiple of 4).
+ * host: the ref backend's memory; handle: a device object (cl_mem). */
+typedef struct rbpe_buf {
+  size_t bytes;
+  void *host;
+  void *handle;
+} rbpe_buf;
+
+/* One RBF embedding launch (METHOD.md 2.3): rows i < n of x (n x ndim)
+ * with per-row sigma; dirs holds ndir rows of (alpha_0..alpha_{ndim-1},
+ * offset); out is n x (ndir * centres). */
+typedef struct rbpe_rbf_op {
+  size_t n;
+  int ndim;
+  int ndir;
+  int centres;
+  float order; /* b */
+  const rbpe_buf *x;
+  const rbpe_buf *sigma;
+  const rbpe_buf *dirs;
+  rbpe_buf *out;
+} rbpe_rbf_op;
+
+typedef struct rbpe_backend_ops {
+  void (*destroy)(rbpe_backend *be);
+
+  /* buffers; offsets and sizes in bytes, already range-checked */
+  rbpe_status (*buf_alloc)(rbpe_backend *be, size_t bytes, rbpe_buf **out);
+  void (*buf_free)(rbpe_backend *be, rbpe_buf *buf);
+  rbpe_status (*buf_write)(rbpe_backend *be, rbpe_buf *buf, size_t offset,
+                           size_t bytes, const void *src);
+  rbpe_status (*buf_read)(rbpe_backend *be, const rbpe_buf *buf, size_t offset,
+                          size_t bytes, void *dst);
+  rbpe_status (*buf_fill)(rbpe_backend *be, rbpe_buf *buf, size_t offset,
+                          size_t count, float value);
+  /* waits for all queued work */
+  rbpe_status (*finish)(rbpe_backend *be);
+
+  /* embeddings (METHOD.md 2): out is n x M, row-major */
+  rbpe_status (*embed_nerf)(rbpe_backend *be, size_t n, int ndim, int freqs,
+                            const rbpe_buf *x, rbpe_buf *out);
+  rbpe_status (*embed_rff)(rbpe_backend *be, size_t n, int ndim, int features,
+                           const rbpe_buf *x, const rbpe_buf *B,
+                           rbpe_buf *out);
+  rbpe_status (*embed_rbf)(rbpe_backend *be, const rbpe_rbf_op *op);
+  rbpe_status (*embed_rbf_dsigma)(rbpe_backend *be, const rbpe_rbf_op *op);
+} rbpe_backend_ops;
+
+struct rbpe_backend {
+  const rbpe_backend_ops *ops;
+  rbpe_err *err;           /* where failures are explained */
+  const char *kind;        /* "ref", "opencl" */
+  char description[256];   /* what `rbpe` prints as the device */
+  uint64_t max_alloc;      /* largest single buffer, bytes */
+};
+
+/* Device selection (registry.c): spec as rbpe_ctx_select_device. */
+rbpe_status rbpe_backend_open(const char *spec, rbpe_err *err,
+                              rbpe_backend **out);
+void rbpe_backend_close(rbpe_backend *be);
+
+/* Backends. */
+rbpe_status rbpe_ref_backend_create(rbpe_err *err, rbpe_backend **out);
+rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
+                                       rbpe_backend **out);
+/* Every OpenCL device (opencl_devices.c); see rbpe_list_devices. */
+rbpe_status rbpe_opencl_list_devices(rbpe_err *err, rbpe_device_info **devices,
+                                     size_t *count, int *platforms_found);
+/* Resolves an OpenCL spec ("cl", "cl:P:D", "cl:TEXT", or "auto" which may
+ * answer *found = 0) to indices (opencl_devices.c). */
+rbpe_status rbpe_opencl_resolve(const char *spec, rbpe_err *err, int *found,
+                                int *platform, int *device,
+                                rbpe_device_type *type);
+
+/* ---- checked wrappers: what pipeline code calls -------------------------- */
+
+rbpe_status rbpe_buf_alloc(rbpe_backend *be, size_t bytes, rbpe_buf **out);
+/* Allocates and uploads count floats. */
+rbpe_status rbpe_buf_from_host(rbpe_backend *be, const float *src,
+                               size_t count, rbpe_buf **out);
+void rbpe_buf_free(rbpe_backend *be, rbpe_buf *buf);
+rbpe_status rbpe_buf_write(rbpe_backend *be, rbpe_buf *buf, size_t offset,
+                           size_t bytes, const void *src);
+rbpe_status rbpe_buf_read(rbpe_backend *be, const rbpe_buf *buf, size_t offset,
+                          size_t bytes, void *dst);
+rbpe_status rbpe_buf_fill(rbpe_backend *be, rbpe_buf *buf, size_t offset,
+                          size_t count, float value);
+rbpe_status rbpe_backend_finish(rbpe_backend *be);
+
+rbpe_status rbpe_op_embed_nerf(rbpe_backend *be, size_t n, int ndim, int freqs,
+                               const rbpe_buf *x, rbpe_buf *out);
+rbpe_status rbpe_op_embed_rff(rbpe_backend *be, size_t n, int ndim,
+                              int features, const rbpe_buf *x,
+                              const rbpe_buf *B, rbpe_buf *out);
+rbpe_status rbpe_op_embed_rbf(rbpe_backend *be, const rbpe_rbf_op *op);
+rbpe_status rbpe_op_embed_rbf_dsigma(rbpe_backend *be, const rbpe_rbf_op *op);
+
+#endif

@@ -1,0 +1,312 @@
+/* The OpenCL backend: one context and in-order queue on one device,
+ * programs built lazily from the kernel sources embedded at build time,
+ * buffers as cl_mem. Everything OpenCL-specific lives in src/backend/opencl*. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "opencl_util.h"
+#include "rbpe_cl_sources.h"
+
+/* Programs: one per kernel source file in cl/. */
+enum { PROG_EMBED, PROG_COUNT };
+
+static const struct {
+  const char *name;
+  const char *src;
+  const size_t *len;
+} prog_src[PROG_COUNT] = {
+    [PROG_EMBED] = {"embed.cl", rbpe_cl_embed, &rbpe_cl_embed_len},
+};
+
+/* Kernels, each in one program. */
+enum { K_EMBED_NERF, K_EMBED_RFF, K_EMBED_RBF, K_EMBED_RBF_DSIGMA, K_COUNT };
+
+static const struct {
+  const char *name;
+  int prog;
+} kern_def[K_COUNT] = {
+    [K_EMBED_NERF] = {"embed_nerf", PROG_EMBED},
+    [K_EMBED_RFF] = {"embed_rff", PROG_EMBED},
+    [K_EMBED_RBF] = {"embed_rbf", PROG_EMBED},
+    [K_EMBED_RBF_DSIGMA] = {"embed_rbf_dsigma", PROG_EMBED},
+};
+
+/* Work-group size used when the kernel and device allow it. */
+#define RBPE_CL_LOCAL_SIZE 64
+
+typedef struct cl_backend {
+  rbpe_backend base;
+  cl_platform_id platform;
+  cl_device_id device;
+  cl_context context;
+  cl_command_queue queue;
+  cl_program prog[PROG_COUNT];
+  cl_kernel kern[K_COUNT];
+  size_t kern_wg[K_COUNT];
+  size_t max_wg;
+} cl_backend;
+
+#define CLB(be) ((cl_backend *)(be))
+
+static rbpe_status cl_fail(rbpe_backend *be, cl_int rc, const char *what) {
+  return rbpe_err_set(be->err, rbpe_cl_status(rc), "%s failed on %s: %s (%d)",
+                      what, be->description, rbpe_cl_error_name(rc), (int)rc);
+}
+
+static rbpe_status build_program(cl_backend *b, int p) {
+  rbpe_backend *be = &b->base;
+  const char *src = prog_src[p].src;
+  size_t len = *prog_src[p].len;
+  cl_int rc;
+  cl_program prog = clCreateProgramWithSource(b->context, 1, &src, &len, &rc);
+  if (rc != CL_SUCCESS) return cl_fail(be, rc, "clCreateProgramWithSource");
+  /* Strict IEEE float32: never -cl-fast-relaxed-math (ARCHITECTURE.md). */
+  rc = clBuildProgram(prog, 1, &b->device, "-cl-std=CL1.2", NULL, NULL);
+  if (rc != CL_SUCCESS) {
+    size_t loglen = 0;
+    char *log = NULL;
+    if (clGetProgramBuildInfo(prog, b->device, CL_PROGRAM_BUILD_LOG, 0, NULL,
+                              &loglen) == CL_SUCCESS &&
+        loglen > 0 && (log = malloc(loglen + 1)) != NULL) {
+      if (clGetProgramBuildInfo(prog, b->device, CL_PROGRAM_BUILD_LOG, loglen,
+                                log, NULL) != CL_SUCCESS)
+        log[0] = '\0';
+      log[loglen] = '\0';
+    }
+    rbpe_err_set(be->err, RBPE_ERR_BUILD,
+                 "building kernels %s for %s failed: %s (build log attached)",
+                 prog_src[p].name, be->description, rbpe_cl_error_name(rc));
+    rbpe_err_detail(be->err, log ? log : "(the driver gave no build log)");
+    free(log);
+    clReleaseProgram(prog);
+    return RBPE_ERR_BUILD;
+  }
+  b->prog[p] = prog;
+  return RBPE_OK;
+}
+
+static rbpe_status kernel(cl_backend *b, int k, cl_kernel *out) {
+  if (!b->kern[k]) {
+    int p = kern_def[k].prog;
+    if (!b->prog[p]) RBPE_TRY(build_program(b, p));
+    cl_int rc;
+    cl_kernel kk = clCreateKernel(b->prog[p], kern_def[k].name, &rc);
+    if (rc != CL_SUCCESS) return cl_fail(&b->base, rc, kern_def[k].name);
+    size_t wg = 0;
+    rc = clGetKernelWorkGroupInfo(kk, b->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                  sizeof wg, &wg, NULL);
+    if (rc != CL_SUCCESS || wg == 0) wg = 1;
+    b->kern[k] = kk;
+    b->kern_wg[k] = wg;
+  }
+  *out = b->kern[k];
+  return RBPE_OK;
+}
+
+/* Sets kernel arguments from a list of (size, pointer) pairs. */
+typedef struct {
+  size_t size;
+  const void *ptr;
+} karg;
+
+#define KARG(v) ((karg){sizeof(v), &(v)})
+
+static rbpe_status launch(cl_backend *b, int k, size_t total, const karg *args,
+                          int nargs) {
+  cl_kernel kk = NULL;
+  RBPE_TRY(kernel(b, k, &kk));
+  for (int i = 0; i < nargs; i++) {
+    cl_int rc = clSetKernelArg(kk, (cl_uint)i, args[i].size, args[i].ptr);
+    if (rc != CL_SUCCESS) return cl_fail(&b->base, rc, kern_def[k].name);
+  }
+  size_t local = RBPE_CL_LOCAL_SIZE;
+  if (local > b->kern_wg[k]) local = b->kern_wg[k];
+  if (local > b->max_wg) local = b->max_wg;
+  size_t global = (total + local - 1) / local * local;
+  cl_int rc = clEnqueueNDRangeKernel(b->queue, kk, 1, NULL, &global, &local, 0,
+                                     NULL, NULL);
+  if (rc != CL_SUCCESS) return cl_fail(&b->base, rc, kern_def[k].name);
+  return RBPE_OK;
+}
+
+static cl_mem mem(const rbpe_buf *buf) { return (cl_mem)buf->handle; }
+
+static rbpe_status ocl_alloc(rbpe_backend *be, size_t bytes, rbpe_buf **out) {
+  rbpe_buf *buf = calloc(1, sizeof *buf);
+  RBPE_FAIL_IF(!buf, be->err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  cl_int rc;
+  /* A zero-size cl_mem is invalid; keep a minimal one so the handle works. */
+  cl_mem m = clCreateBuffer(CLB(be)->context, CL_MEM_READ_WRITE,
+                            bytes ? bytes : sizeof(float), NULL, &rc);
+  if (rc != CL_SUCCESS) {
+    free(buf);
+    return rbpe_err_set(be->err, rbpe_cl_status(rc),
+                        "allocating %zu bytes on %s failed: %s", bytes,
+                        be->description, rbpe_cl_error_name(rc));
+  }
+  buf->bytes = bytes;
+  buf->handle = m;
+  *out = buf;
+  return RBPE_OK;
+}
+
+static void ocl_free(rbpe_backend *be, rbpe_buf *buf) {
+  (void)be;
+  clReleaseMemObject(mem(buf));
+  free(buf);
+}
+
+static rbpe_status ocl_write(rbpe_backend *be, rbpe_buf *buf, size_t off,
+                             size_t bytes, const void *src) {
+  cl_int rc = clEnqueueWriteBuffer(CLB(be)->queue, mem(buf), CL_TRUE, off,
+                                   bytes, src, 0, NULL, NULL);
+  return rc == CL_SUCCESS ? RBPE_OK : cl_fail(be, rc, "writing a buffer");
+}
+
+static rbpe_status ocl_read(rbpe_backend *be, const rbpe_buf *buf, size_t off,
+                            size_t bytes, void *dst) {
+  cl_int rc = clEnqueueReadBuffer(CLB(be)->queue, mem(buf), CL_TRUE, off,
+                                  bytes, dst, 0, NULL, NULL);
+  return rc == CL_SUCCESS ? RBPE_OK : cl_fail(be, rc, "reading a buffer");
+}
+
+static rbpe_status ocl_fill(rbpe_backend *be, rbpe_buf *buf, size_t off,
+                            size_t count, float v) {
+  cl_int rc = clEnqueueFillBuffer(CLB(be)->queue, mem(buf), &v, sizeof v, off,
+                                  count * sizeof(float), 0, NULL, NULL);
+  return rc == CL_SUCCESS ? RBPE_OK : cl_fail(be, rc, "filling a buffer");
+}
+
+static rbpe_status ocl_finish(rbpe_backend *be) {
+  cl_int rc = clFinish(CLB(be)->queue);
+  return rc == CL_SUCCESS ? RBPE_OK : cl_fail(be, rc, "clFinish");
+}
+
+static rbpe_status ocl_nerf(rbpe_backend *be, size_t n, int ndim, int L,
+                            const rbpe_buf *x, rbpe_buf *out) {
+  cl_uint total = (cl_uint)(n * 2 * L * ndim), N = (cl_uint)ndim,
+          LL = (cl_uint)L;
+  cl_mem xm = mem(x), om = mem(out);
+  karg a[] = {KARG(total), KARG(N), KARG(LL), KARG(xm), KARG(om)};
+  return launch(CLB(be), K_EMBED_NERF, total, a, 5);
+}
+
+static rbpe_status ocl_rff(rbpe_backend *be, size_t n, int ndim, int F,
+                           const rbpe_buf *x, const rbpe_buf *B,
+                           rbpe_buf *out) {
+  cl_uint total = (cl_uint)(n * 2 * F), N = (cl_uint)ndim, FF = (cl_uint)F;
+  cl_mem xm = mem(x), bm = mem(B), om = mem(out);
+  karg a[] = {KARG(total), KARG(N), KARG(FF), KARG(xm), KARG(bm), KARG(om)};
+  return launch(CLB(be), K_EMBED_RFF, total, a, 6);
+}
+
+static rbpe_status rbf_launch(rbpe_backend *be, const rbpe_rbf_op *op, int k) {
+  cl_uint total = (cl_uint)(op->n * op->ndir * op->centres),
+          N = (cl_uint)op->ndim, ndir = (cl_uint)op->ndir,
+          D = (cl_uint)op->centres;
+  cl_float b = op->order;
+  cl_mem xm = mem(op->x), sm = mem(op->sigma), dm = mem(op->dirs),
+         om = mem(op->out);
+  karg a[] = {KARG(total), KARG(N), KARG(ndir), KARG(D), KARG(b),
+              KARG(xm),    KARG(sm), KARG(dm),  KARG(om)};
+  return launch(CLB(be), k, total, a, 9);
+}
+
+static rbpe_status ocl_rbf(rbpe_backend *be, const rbpe_rbf_op *op) {
+  return rbf_launch(be, op, K_EMBED_RBF);
+}
+
+static rbpe_status ocl_rbf_dsigma(rbpe_backend *be, const rbpe_rbf_op *op) {
+  return rbf_launch(be, op, K_EMBED_RBF_DSIGMA);
+}
+
+static void ocl_destroy(rbpe_backend *be) {
+  cl_backend *b = CLB(be);
+  if (b->queue) clFinish(b->queue);
+  for (int k = 0; k < K_COUNT; k++)
+    if (b->kern[k]) clReleaseKernel(b->kern[k]);
+  for (int p = 0; p < PROG_COUNT; p++)
+    if (b->prog[p]) clReleaseProgram(b->prog[p]);
+  if (b->queue) clReleaseCommandQueue(b->queue);
+  if (b->context) clReleaseContext(b->context);
+  free(b);
+}
+
+static const rbpe_backend_ops ocl_ops = {
+    .destroy = ocl_destroy,
+    .buf_alloc = ocl_alloc,
+    .buf_free = ocl_free,
+    .buf_write = ocl_write,
+    .buf_read = ocl_read,
+    .buf_fill = ocl_fill,
+    .finish = ocl_finish,
+    .embed_nerf = ocl_nerf,
+    .embed_rff = ocl_rff,
+    .embed_rbf = ocl_rbf,
+    .embed_rbf_dsigma = ocl_rbf_dsigma,
+};
+
+rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
+                                       rbpe_backend **out) {
+  *out = NULL;
+  cl_platform_id *plats = NULL;
+  cl_device_id *devs = NULL;
+  cl_uint np = 0, nd = 0;
+  RBPE_TRY(rbpe_cl_platforms(err, &plats, &np));
+  if (platform < 0 || (cl_uint)platform >= np) {
+    free(plats);
+    return rbpe_err_set(err, RBPE_ERR_NO_DEVICE, "no OpenCL platform %d",
+                        platform);
+  }
+  cl_platform_id plat = plats[platform];
+  free(plats);
+  RBPE_TRY(rbpe_cl_devices(err, plat, &devs, &nd));
+  if (device < 0 || (cl_uint)device >= nd) {
+    free(devs);
+    return rbpe_err_set(err, RBPE_ERR_NO_DEVICE,
+                        "no device %d on OpenCL platform %d", device, platform);
+  }
+  cl_device_id dev = devs[device];
+  free(devs);
+
+  cl_backend *b = calloc(1, sizeof *b);
+  RBPE_FAIL_IF(!b, err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  rbpe_backend *be = &b->base;
+  be->ops = &ocl_ops;
+  be->err = err;
+  be->kind = "opencl";
+  b->platform = plat;
+  b->device = dev;
+  rbpe_device_info info;
+  rbpe_cl_describe(plat, dev, platform, device, &info);
+  snprintf(be->description, sizeof be->description,
+           "opencl cl:%d:%d %.100s (%.100s, %s)", platform, device, info.name,
+           info.platform, rbpe_device_type_string(info.type));
+  be->max_alloc = info.max_alloc_bytes;
+  b->max_wg = info.max_work_group_size ? info.max_work_group_size : 1;
+  if (!info.usable) {
+    rbpe_status st = rbpe_err_set(err, RBPE_ERR_NO_DEVICE,
+                                  "%s is not usable: %s", be->description,
+                                  info.why_not);
+    free(b);
+    return st;
+  }
+  cl_int rc;
+  cl_context_properties props[] = {CL_CONTEXT_PLATFORM,
+                                   (cl_context_properties)plat, 0};
+  b->context = clCreateContext(props, 1, &dev, NULL, NULL, &rc);
+  if (rc != CL_SUCCESS) {
+    rbpe_status st = cl_fail(be, rc, "clCreateContext");
+    ocl_destroy(be);
+    return st;
+  }
+  b->queue = clCreateCommandQueue(b->context, dev, 0, &rc);
+  if (rc != CL_SUCCESS) {
+    rbpe_status st = cl_fail(be, rc, "clCreateCommandQueue");
+    ocl_destroy(be);
+    return st;
+  }
+  *out = be;
+  return RBPE_OK;
+}

@@ -1,0 +1,22 @@
+/* Helpers shared by the OpenCL files: error names and info queries. */
+#ifndef RBPE_OPENCL_UTIL_H
+#define RBPE_OPENCL_UTIL_H
+
+#include <CL/cl.h>
+
+#include "backend.h"
+
+const char *rbpe_cl_error_name(cl_int code);
+/* Maps an OpenCL error to an rbpe status (resource errors -> DEVICE_MEMORY). */
+rbpe_status rbpe_cl_status(cl_int code);
+
+/* Platforms and the devices of one platform; arrays are malloc'd. A missing
+ * ICD (CL_PLATFORM_NOT_FOUND_KHR) is reported as zero platforms. */
+rbpe_status rbpe_cl_platforms(rbpe_err *err, cl_platform_id **out,
+                              cl_uint *count);
+rbpe_status rbpe_cl_devices(rbpe_err *err, cl_platform_id p,
+                            cl_device_id **out, cl_uint *count);
+void rbpe_cl_describe(cl_platform_id p, cl_device_id d, int pi, int di,
+                      rbpe_device_info *info);
+
+#endif

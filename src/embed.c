@@ -1,0 +1,240 @@
+/* Positional embeddings (METHOD.md section 2): configuration, the host-side
+ * constants (RFF matrix, RBF directions) and evaluation on the context's
+ * device through the op table. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define RBPE_MAX_FEATURES 65536
+
+struct rbpe_embedding {
+  rbpe_embed_config cfg;
+  int ndim;
+  int ndir;      /* rbf: directions */
+  size_t dim;    /* M */
+  float *B;      /* rff: F x ndim */
+  float *dirs;   /* rbf: ndir x (ndim + 1) */
+};
+
+void rbpe_embed_config_default(rbpe_embed_config *c, rbpe_embed_kind kind) {
+  memset(c, 0, sizeof *c);
+  c->kind = kind;
+  c->nerf_freqs = 10;
+  c->rff_features = 256;
+  c->rff_scale = 10.0f;
+  c->rbf_centres = 128;
+  c->rbf_diagonals = 0;
+  c->rbf_order = 1.0f;
+  c->seed = 0;
+}
+
+const char *rbpe_embed_kind_string(rbpe_embed_kind k) {
+  switch (k) {
+  case RBPE_EMBED_NERF: return "nerf";
+  case RBPE_EMBED_RFF: return "rff";
+  case RBPE_EMBED_RBF: return "rbf";
+  }
+  return "?";
+}
+
+rbpe_status rbpe_embed_kind_parse(rbpe_ctx *ctx, const char *text,
+                                  rbpe_embed_kind *kind) {
+  for (int k = RBPE_EMBED_NERF; k <= RBPE_EMBED_RBF; k++)
+    if (text && strcmp(text, rbpe_embed_kind_string((rbpe_embed_kind)k)) == 0) {
+      *kind = (rbpe_embed_kind)k;
+      return RBPE_OK;
+    }
+  return rbpe_err_set(&ctx->err, RBPE_ERR_INVALID_ARGUMENT,
+                      "unknown embedding '%s' (expected nerf, rff or rbf)",
+                      text ? text : "");
+}
+
+void rbpe_embedding_free(rbpe_embedding *e) {
+  if (!e) return;
+  free(e->B);
+  free(e->dirs);
+  free(e);
+}
+
+size_t rbpe_embedding_dim(const rbpe_embedding *e) { return e->dim; }
+int rbpe_embedding_directions(const rbpe_embedding *e) { return e->ndir; }
+const float *rbpe_embedding_rbf_directions(const rbpe_embedding *e) {
+  return e->dirs;
+}
+const float *rbpe_embedding_rff_matrix(const rbpe_embedding *e) { return e->B; }
+
+/* The axes, then (with diagonals) for each axis pair a < b the two
+ * diagonals (x_a + x_b) / 2 and (x_a - x_b + 1) / 2: every projection of a
+ * coordinate in [0,1]^N stays in [0,1], where the centres t_j lie. */
+static int rbf_directions(int ndim, int diagonals, float *d) {
+  int n = 0, w = ndim + 1;
+  for (int a = 0; a < ndim; a++, n++) {
+    if (d) {
+      memset(d + n * w, 0, sizeof(float) * w);
+      d[n * w + a] = 1.0f;
+    }
+  }
+  if (diagonals)
+    for (int a = 0; a < ndim; a++)
+      for (int b = a + 1; b < ndim; b++)
+        for (int sgn = 0; sgn < 2; sgn++, n++)
+          if (d) {
+            memset(d + n * w, 0, sizeof(float) * w);
+            d[n * w + a] = 0.5f;
+            d[n * w + b] = sgn ? -0.5f : 0.5f;
+            d[n * w + ndim] = sgn ? 0.5f : 0.0f;
+          }
+  return n;
+}
+
+rbpe_status rbpe_embedding_create(rbpe_ctx *ctx, const rbpe_embed_config *cfg,
+                                  int ndim, rbpe_embedding **out) {
+  rbpe_err *err = &ctx->err;
+  rbpe_err_clear(err);
+  *out = NULL;
+  RBPE_FAIL_IF(ndim < 1 || ndim > RBPE_MAX_DIMS, err,
+               RBPE_ERR_INVALID_ARGUMENT, "embedding of %d-D coordinates",
+               ndim);
+  rbpe_embedding *e = calloc(1, sizeof *e);
+  RBPE_FAIL_IF(!e, err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  e->cfg = *cfg;
+  e->ndim = ndim;
+  rbpe_status st = RBPE_OK;
+  switch (cfg->kind) {
+  case RBPE_EMBED_NERF:
+    if (cfg->nerf_freqs < 1 || cfg->nerf_freqs > RBPE_MAX_NERF_FREQS)
+      st = rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT,
+                        "nerf: %d frequencies (must be 1..%d)",
+                        cfg->nerf_freqs, RBPE_MAX_NERF_FREQS);
+    e->dim = (size_t)2 * cfg->nerf_freqs * ndim;
+    break;
+  case RBPE_EMBED_RFF:
+    if (cfg->rff_features < 1 || cfg->rff_features > RBPE_MAX_FEATURES)
+      st = rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT,
+                        "rff: %d features (must be 1..%d)", cfg->rff_features,
+                        RBPE_MAX_FEATURES);
+    else if (!(cfg->rff_scale > 0.0f) || !isfinite(cfg->rff_scale))
+      st = rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT,
+                        "rff: scale %g (must be > 0)", (double)cfg->rff_scale);
+    else if (!(e->B = malloc(sizeof(float) * cfg->rff_features * ndim)))
+      st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+    else {
+      rbpe_rng rng;
+      rbpe_rng_seed(&rng, cfg->seed);
+      for (int i = 0; i < cfg->rff_features * ndim; i++)
+        e->B[i] = cfg->rff_scale * rbpe_rng_normal(&rng);
+    }
+    e->dim = (size_t)2 * cfg->rff_features;
+    break;
+  case RBPE_EMBED_RBF:
+    if (cfg->rbf_centres < 1 || cfg->rbf_centres > RBPE_MAX_FEATURES)
+      st = rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT,
+                        "rbf: %d centres (must be 1..%d)", cfg->rbf_centres,
+                        RBPE_MAX_FEATURES);
+    else if (!(cfg->rbf_order >= 1.0f && cfg->rbf_order <= 64.0f))
+      st = rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT,
+                        "rbf: super-Gaussian order %g (must be in [1, 64])",
+                        (double)cfg->rbf_order);
+    else {
+      e->ndir = rbf_directions(ndim, cfg->rbf_diagonals, NULL);
+      e->dirs = malloc(sizeof(float) * e->ndir * (ndim + 1));
+      if (!e->dirs)
+        st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+      else
+        rbf_directions(ndim, cfg->rbf_diagonals, e->dirs);
+      e->dim = (size_t)e->ndir * cfg->rbf_centres;
+    }
+    break;
+  default:
+    st = rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT, "unknown embedding %d",
+                      (int)cfg->kind);
+  }
+  if (st != RBPE_OK) {
+    rbpe_embedding_free(e);
+    return st;
+  }
+  *out = e;
+  return RBPE_OK;
+}
+
+/* Uploads inputs, runs the op, downloads the result. */
+static rbpe_status run(rbpe_ctx *ctx, const rbpe_embedding *e, size_t n,
+                       const float *coords, const float *sigma, float *out,
+                       int deriv) {
+  rbpe_err *err = &ctx->err;
+  rbpe_err_clear(err);
+  RBPE_FAIL_IF(!e || (n && (!coords || !out)), err, RBPE_ERR_INVALID_ARGUMENT,
+               "embedding: NULL argument");
+  RBPE_FAIL_IF(deriv && e->cfg.kind != RBPE_EMBED_RBF, err,
+               RBPE_ERR_INVALID_ARGUMENT,
+               "the sigma derivative exists only for the rbf embedding");
+  int rbf = e->cfg.kind == RBPE_EMBED_RBF;
+  RBPE_FAIL_IF(rbf && n && !sigma, err, RBPE_ERR_INVALID_ARGUMENT,
+               "rbf embedding needs one sigma per coordinate");
+  for (size_t i = 0; i < n * e->ndim; i++)
+    RBPE_FAIL_IF(!isfinite(coords[i]), err, RBPE_ERR_NUMERIC,
+                 "coordinate %zu is not finite", i / e->ndim);
+  if (rbf)
+    for (size_t i = 0; i < n; i++)
+      RBPE_FAIL_IF(!(sigma[i] > 0.0f) || !isfinite(sigma[i]), err,
+                   RBPE_ERR_INVALID_ARGUMENT,
+                   "sigma[%zu] = %g (must be finite and > 0)", i,
+                   (double)sigma[i]);
+  size_t total;
+  RBPE_FAIL_IF(!rbpe_mul_ok(n, e->dim, &total) ||
+                   !rbpe_mul_ok(total, sizeof(float), &total),
+               err, RBPE_ERR_TOO_LARGE, "embedding of %zu x %zu values", n,
+               e->dim);
+  if (n == 0) return RBPE_OK;
+
+  rbpe_backend *be;
+  RBPE_TRY(rbpe_ctx_backend(ctx, &be));
+  rbpe_buf *x = NULL, *s = NULL, *aux = NULL, *o = NULL;
+  rbpe_status st = rbpe_buf_from_host(be, coords, n * e->ndim, &x);
+  if (st == RBPE_OK) st = rbpe_buf_alloc(be, total, &o);
+  if (st == RBPE_OK) {
+    switch (e->cfg.kind) {
+    case RBPE_EMBED_NERF:
+      st = rbpe_op_embed_nerf(be, n, e->ndim, e->cfg.nerf_freqs, x, o);
+      break;
+    case RBPE_EMBED_RFF:
+      st = rbpe_buf_from_host(be, e->B, (size_t)e->cfg.rff_features * e->ndim,
+                              &aux);
+      if (st == RBPE_OK)
+        st = rbpe_op_embed_rff(be, n, e->ndim, e->cfg.rff_features, x, aux, o);
+      break;
+    case RBPE_EMBED_RBF:
+      st = rbpe_buf_from_host(be, sigma, n, &s);
+      if (st == RBPE_OK)
+        st = rbpe_buf_from_host(be, e->dirs, (size_t)e->ndir * (e->ndim + 1),
+                                &aux);
+      if (st == RBPE_OK) {
+        rbpe_rbf_op op = {n,  e->ndim, e->ndir, e->cfg.rbf_centres,
+                          e->cfg.rbf_order, x, s, aux, o};
+        st = deriv ? rbpe_op_embed_rbf_dsigma(be, &op)
+                   : rbpe_op_embed_rbf(be, &op);
+      }
+      break;
+    }
+  }
+  if (st == RBPE_OK) st = rbpe_buf_read(be, o, 0, total, out);
+  rbpe_buf_free(be, x);
+  rbpe_buf_free(be, s);
+  rbpe_buf_free(be, aux);
+  rbpe_buf_free(be, o);
+  return st;
+}
+
+rbpe_status rbpe_embedding_forward(rbpe_ctx *ctx, const rbpe_embedding *e,
+                                   size_t n, const float *coords,
+                                   const float *sigma, float *out) {
+  return run(ctx, e, n, coords, sigma, out, 0);
+}
+
+rbpe_status rbpe_embedding_dsigma(rbpe_ctx *ctx, const rbpe_embedding *e,
+                                  size_t n, const float *coords,
+                                  const float *sigma, float *out) {
+  return run(ctx, e, n, coords, sigma, out, 1);
+}

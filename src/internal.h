@@ -1,0 +1,38 @@
+/* Library-private state shared by the pipeline pieces. */
+#ifndef RBPE_INTERNAL_H
+#define RBPE_INTERNAL_H
+
+#include <stdio.h>
+
+#include "backend/backend.h"
+#include "error.h"
+#include "rbpe.h"
+
+struct rbpe_ctx {
+  rbpe_err err;
+  rbpe_backend *be; /* NULL until a device is selected */
+};
+
+/* The context's backend, selecting the default device on first use. */
+rbpe_status rbpe_ctx_backend(rbpe_ctx *ctx, rbpe_backend **out);
+
+struct rbpe_signal {
+  int ndim;
+  size_t dims[RBPE_MAX_DIMS];
+  int channels;
+  int source_bits;
+  size_t samples;
+  float *data; /* samples x channels */
+};
+
+/* Allocates a zeroed signal after checking the size limits. */
+rbpe_status rbpe_signal_alloc(rbpe_err *err, int ndim, const size_t *dims,
+                              int channels, rbpe_signal **out);
+
+/* Writes a file through a temporary name in the same folder and renames
+ * it; write() gets the open stream and returns a status. */
+typedef rbpe_status (*rbpe_write_fn)(FILE *f, void *user, rbpe_err *err);
+rbpe_status rbpe_write_atomic(const char *path, rbpe_write_fn write, void *user,
+                              rbpe_err *err);
+
+#endif

@@ -1,0 +1,193 @@
+/* Signals on a regular grid (METHOD.md section 1): allocation with size
+ * limits, 1-D text signals, and sample coordinates. PNG I/O is in png.c. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+rbpe_status rbpe_signal_alloc(rbpe_err *err, int ndim, const size_t *dims,
+                              int channels, rbpe_signal **out) {
+  *out = NULL;
+  RBPE_FAIL_IF(ndim < 1 || ndim > RBPE_MAX_DIMS, err,
+               RBPE_ERR_INVALID_ARGUMENT, "a signal has 1 to %d axes, not %d",
+               RBPE_MAX_DIMS, ndim);
+  RBPE_FAIL_IF(channels < 1 || channels > 4, err, RBPE_ERR_INVALID_ARGUMENT,
+               "a signal has 1 to 4 channels, not %d", channels);
+  size_t samples = 1;
+  for (int a = 0; a < ndim; a++) {
+    RBPE_FAIL_IF(dims[a] == 0, err, RBPE_ERR_INVALID_ARGUMENT,
+                 "axis %d of the signal is empty", a);
+    RBPE_FAIL_IF(!rbpe_mul_ok(samples, dims[a], &samples) ||
+                     samples > RBPE_MAX_SAMPLES,
+                 err, RBPE_ERR_TOO_LARGE,
+                 "signal too large: more than %zu samples", RBPE_MAX_SAMPLES);
+  }
+  rbpe_signal *s = calloc(1, sizeof *s);
+  float *data = calloc(samples * (size_t)channels, sizeof(float));
+  if (!s || !data) {
+    free(s);
+    free(data);
+    return rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY,
+                        "out of memory for a signal of %zu samples", samples);
+  }
+  s->ndim = ndim;
+  for (int a = 0; a < ndim; a++) s->dims[a] = dims[a];
+  s->channels = channels;
+  s->samples = samples;
+  s->data = data;
+  *out = s;
+  return RBPE_OK;
+}
+
+void rbpe_signal_free(rbpe_signal *s) {
+  if (!s) return;
+  free(s->data);
+  free(s);
+}
+
+rbpe_status rbpe_signal_from_data(rbpe_ctx *ctx, int ndim, const size_t *dims,
+                                  int channels, const float *data,
+                                  rbpe_signal **out) {
+  rbpe_err_clear(&ctx->err);
+  RBPE_FAIL_IF(!dims || !data || !out, &ctx->err, RBPE_ERR_INVALID_ARGUMENT,
+               "rbpe_signal_from_data: NULL argument");
+  rbpe_signal *s;
+  RBPE_TRY(rbpe_signal_alloc(&ctx->err, ndim, dims, channels, &s));
+  size_t count = s->samples * (size_t)channels;
+  for (size_t i = 0; i < count; i++)
+    if (!isfinite(data[i])) {
+      rbpe_signal_free(s);
+      return rbpe_err_set(&ctx->err, RBPE_ERR_NUMERIC,
+                          "signal value %zu is not finite", i);
+    }
+  memcpy(s->data, data, count * sizeof(float));
+  *out = s;
+  return RBPE_OK;
+}
+
+int rbpe_signal_ndim(const rbpe_signal *s) { return s->ndim; }
+size_t rbpe_signal_dim(const rbpe_signal *s, int axis) {
+  return axis >= 0 && axis < s->ndim ? s->dims[axis] : 1;
+}
+int rbpe_signal_channels(const rbpe_signal *s) { return s->channels; }
+size_t rbpe_signal_samples(const rbpe_signal *s) { return s->samples; }
+int rbpe_signal_source_bits(const rbpe_signal *s) { return s->source_bits; }
+const float *rbpe_signal_data(const rbpe_signal *s) { return s->data; }
+float *rbpe_signal_data_mut(rbpe_signal *s) { return s->data; }
+
+rbpe_status rbpe_signal_coords(rbpe_ctx *ctx, const rbpe_signal *s,
+                               const size_t *idx, size_t n, float *out) {
+  for (size_t i = 0; i < n; i++) {
+    RBPE_FAIL_IF(idx[i] >= s->samples, &ctx->err, RBPE_ERR_INVALID_ARGUMENT,
+                 "sample index %zu outside a signal of %zu samples", idx[i],
+                 s->samples);
+    size_t rem = idx[i];
+    for (int a = s->ndim - 1; a >= 0; a--) {
+      size_t k = rem % s->dims[a];
+      rem /= s->dims[a];
+      out[i * s->ndim + a] = ((float)k + 0.5f) / (float)s->dims[a];
+    }
+  }
+  return RBPE_OK;
+}
+
+/* ---- 1-D text signals ----------------------------------------------------- */
+
+rbpe_status rbpe_signal_load_text(rbpe_ctx *ctx, const char *path,
+                                  rbpe_signal **out) {
+  rbpe_err *err = &ctx->err;
+  rbpe_err_clear(err);
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  RBPE_FAIL_IF(!f, err, RBPE_ERR_IO, "cannot open %s: %s", path,
+               strerror(errno));
+  float *vals = NULL;
+  size_t n = 0, cap = 0, lineno = 0;
+  char *line = NULL;
+  size_t linecap = 0;
+  ssize_t len;
+  rbpe_status st = RBPE_OK;
+  while (st == RBPE_OK && (len = getline(&line, &linecap, f)) >= 0) {
+    lineno++;
+    if ((size_t)len != strlen(line)) {
+      st = rbpe_err_set(err, RBPE_ERR_BAD_FORMAT,
+                        "%s:%zu: binary data (a NUL byte) in a text signal",
+                        path, lineno);
+      break;
+    }
+    char *hash = strchr(line, '#');
+    if (hash) *hash = '\0';
+    char *p = line;
+    while (isspace((unsigned char)*p)) p++;
+    if (!*p) continue;
+    char *end;
+    errno = 0;
+    double v = strtod(p, &end);
+    char *tail = end;
+    while (isspace((unsigned char)*tail)) tail++;
+    if (end == p || *tail) {
+      size_t show = strcspn(p, "\r\n");
+      st = rbpe_err_set(err, RBPE_ERR_BAD_FORMAT,
+                        "%s:%zu: '%.*s' is not a number", path, lineno,
+                        (int)(show > 40 ? 40 : show), p);
+    } else if (!isfinite(v) || fabs(v) > 3.0e38) {
+      st = rbpe_err_set(err, RBPE_ERR_NUMERIC,
+                        "%s:%zu: %g is not a finite float value", path, lineno,
+                        v);
+    } else if (n >= RBPE_MAX_SAMPLES) {
+      st = rbpe_err_set(err, RBPE_ERR_TOO_LARGE,
+                        "%s: more than %zu values", path, RBPE_MAX_SAMPLES);
+    } else {
+      if (n == cap) {
+        size_t nc = cap ? cap * 2 : 1024;
+        float *nv = realloc(vals, nc * sizeof *nv);
+        if (!nv) {
+          st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+          break;
+        }
+        vals = nv;
+        cap = nc;
+      }
+      vals[n++] = (float)v;
+    }
+  }
+  if (st == RBPE_OK && ferror(f))
+    st = rbpe_err_set(err, RBPE_ERR_IO, "reading %s failed", path);
+  if (st == RBPE_OK && n == 0)
+    st = rbpe_err_set(err, RBPE_ERR_BAD_FORMAT, "%s: no values (empty signal)",
+                      path);
+  free(line);
+  fclose(f);
+  if (st == RBPE_OK) {
+    rbpe_signal *s;
+    st = rbpe_signal_alloc(err, 1, &n, 1, &s);
+    if (st == RBPE_OK) {
+      memcpy(s->data, vals, n * sizeof(float));
+      *out = s;
+    }
+  }
+  free(vals);
+  return st;
+}
+
+rbpe_status rbpe_signal_load(rbpe_ctx *ctx, const char *path,
+                             rbpe_signal **out) {
+  static const unsigned char magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  rbpe_err_clear(&ctx->err);
+  FILE *f = fopen(path, "rb");
+  RBPE_FAIL_IF(!f, &ctx->err, RBPE_ERR_IO, "cannot open %s: %s", path,
+               strerror(errno));
+  unsigned char head[8];
+  size_t got = fread(head, 1, 8, f);
+  fclose(f);
+  if (got == 8 && memcmp(head, magic, 8) == 0)
+    return rbpe_signal_load_png(ctx, path, out);
+  /* PNG-looking but damaged signature: a PNG error is clearer than text. */
+  if (got >= 4 && memcmp(head + 1, "PNG", 3) == 0)
+    return rbpe_signal_load_png(ctx, path, out);
+  return rbpe_signal_load_text(ctx, path, out);
+}

@@ -1,0 +1,93 @@
+/* `rbpe devices`: every OpenCL platform and device, whether rbpe can use
+ * it, and which device a --device spec selects. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *devices_help =
+    "usage: rbpe devices [--device SPEC]\n"
+    "Lists every OpenCL platform and device with its type, vendor, driver,\n"
+    "OpenCL version, compute units, memory and whether rbpe can use it,\n"
+    "then the device that SPEC (or $RBPE_DEVICE, or auto) selects.\n"
+    "SPEC: auto | ref | cl | cl:P:D | cl:NAME (substring of platform,\n"
+    "vendor or device name, case-insensitive).\n";
+
+static void mib(char *buf, size_t n, uint64_t bytes) {
+  if (bytes >= ((uint64_t)1 << 30))
+    snprintf(buf, n, "%.1f GiB", bytes / 1073741824.0);
+  else if (bytes >= ((uint64_t)1 << 20))
+    snprintf(buf, n, "%.1f MiB", bytes / 1048576.0);
+  else
+    snprintf(buf, n, "%.0f KiB", bytes / 1024.0);
+}
+
+int cmd_devices(int argc, char **argv) {
+  const char *spec = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      fputs(devices_help, stdout);
+      return EXIT_OK;
+    } else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
+      spec = argv[++i];
+    } else if (!strncmp(argv[i], "--device=", 9)) {
+      spec = argv[i] + 9;
+    } else {
+      return cli_usage_error("devices", "unexpected argument '%s'", argv[i]);
+    }
+  }
+  rbpe_ctx *ctx = rbpe_ctx_new();
+  if (!ctx) return cli_usage_error("devices", "out of memory");
+  /* Resolve the spec first: a mistake is one line, not a listing. */
+  rbpe_status st = rbpe_ctx_select_device(ctx, spec);
+  if (st != RBPE_OK) {
+    int rc = cli_fail("devices", ctx, st);
+    rbpe_ctx_free(ctx);
+    return rc;
+  }
+  rbpe_device_info *list;
+  size_t n;
+  int nplat;
+  st = rbpe_list_devices(ctx, &list, &n, &nplat);
+  if (st != RBPE_OK) {
+    int rc = cli_fail("devices", ctx, st);
+    rbpe_ctx_free(ctx);
+    return rc;
+  }
+  if (nplat == 0) {
+    printf("No OpenCL platform found: the ICD loader lists no vendor "
+           "(/etc/OpenCL/vendors is empty or missing).\n"
+           "Install a driver (e.g. pocl-opencl-icd for CPUs) to use cl "
+           "devices; ref works without one.\n");
+  } else {
+    printf("%d OpenCL platform(s), %zu device(s):\n", nplat, n);
+    for (size_t i = 0; i < n; i++) {
+      const rbpe_device_info *d = &list[i];
+      char g[32], l[32], a[32];
+      mib(g, sizeof g, d->global_mem_bytes);
+      mib(l, sizeof l, d->local_mem_bytes);
+      mib(a, sizeof a, d->max_alloc_bytes);
+      printf("  cl:%d:%d  %s\n", d->platform_index, d->device_index, d->name);
+      printf("      platform: %s (%s) | vendor: %s | type: %s\n",
+             d->platform, d->platform_vendor, d->vendor,
+             rbpe_device_type_string(d->type));
+      printf("      driver: %s | %s | compute units: %u | max work-group: "
+             "%zu\n",
+             d->driver_version, d->opencl_version, d->compute_units,
+             d->max_work_group_size);
+      printf("      global memory: %s | local memory: %s | max allocation: "
+             "%s\n",
+             g, l, a);
+      printf("      usable by rbpe: %s%s\n", d->usable ? "yes" : "no, ",
+             d->usable ? "" : d->why_not);
+    }
+  }
+  printf("  ref     reference C backend (always available)\n");
+  rbpe_free(list);
+  const char *shown = spec ? spec : getenv("RBPE_DEVICE");
+  printf("selected (%s): %s\n", shown && *shown ? shown : "auto",
+         rbpe_ctx_device_description(ctx));
+  rbpe_ctx_free(ctx);
+  return EXIT_OK;
+}
