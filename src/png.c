@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <png.h>
 #include <setjmp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,7 @@ rbpe_status rbpe_signal_load_png(rbpe_ctx *ctx, const char *path,
   FILE *f = fopen(path, "rb");
   RBPE_FAIL_IF(!f, err, RBPE_ERR_IO, "cannot open %s: %s", path,
                strerror(errno));
-  unsigned char head[8];
+  unsigned char head[33];
   size_t got = fread(head, 1, sizeof head, f);
   if (got == 0) {
     fclose(f);
@@ -46,6 +47,26 @@ rbpe_status rbpe_signal_load_png(rbpe_ctx *ctx, const char *path,
   if (got < 8 || png_sig_cmp(head, 0, 8) != 0) {
     fclose(f);
     return rbpe_err_set(err, RBPE_ERR_BAD_FORMAT, "%s: not a PNG file", path);
+  }
+  /* Refuse absurd sizes from the IHDR itself, before libpng reads further
+   * or anything is allocated (a valid PNG starts with IHDR). Sizes PNG
+   * itself forbids (0, >= 2^31) are left to libpng's own checks. */
+  if (got >= 24 && memcmp(head + 12, "IHDR", 4) == 0) {
+    uint32_t w = (uint32_t)head[16] << 24 | (uint32_t)head[17] << 16 |
+                 (uint32_t)head[18] << 8 | head[19];
+    uint32_t h = (uint32_t)head[20] << 24 | (uint32_t)head[21] << 16 |
+                 (uint32_t)head[22] << 8 | head[23];
+    if (w && h && w <= PNG_UINT_31_MAX && h <= PNG_UINT_31_MAX &&
+        (uint64_t)w * h > RBPE_MAX_SAMPLES) {
+      fclose(f);
+      return rbpe_err_set(err, RBPE_ERR_TOO_LARGE,
+                          "%s: %ux%u pixels exceed the limit of %zu samples",
+                          path, (unsigned)w, (unsigned)h, RBPE_MAX_SAMPLES);
+    }
+  }
+  if (fseek(f, 8, SEEK_SET) != 0) {
+    fclose(f);
+    return rbpe_err_set(err, RBPE_ERR_IO, "%s: cannot seek", path);
   }
   png_errctx ectx = {{0}};
   png_structp png =
@@ -70,7 +91,9 @@ rbpe_status rbpe_signal_load_png(rbpe_ctx *ctx, const char *path,
   }
   png_init_io(png, f);
   png_set_sig_bytes(png, 8);
-  png_set_user_limits(png, RBPE_PNG_MAX_SIDE, RBPE_PNG_MAX_SIDE);
+  /* libpng checks only the PNG format limit here; rbpe_signal_alloc below
+   * refuses absurd sizes with its own message before anything is allocated. */
+  png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
   png_read_info(png, info);
 
   png_uint_32 w = png_get_image_width(png, info);
@@ -95,7 +118,8 @@ rbpe_status rbpe_signal_load_png(rbpe_ctx *ctx, const char *path,
   if (ctype == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
   if (ctype == PNG_COLOR_TYPE_GRAY && depth < 8)
     png_set_expand_gray_1_2_4_to_8(png);
-  if (ctype & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
+  if ((ctype & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS))
+    png_set_strip_alpha(png);
   int passes = png_set_interlace_handling(png);
   (void)passes;
   png_read_update_info(png, info);

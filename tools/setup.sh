@@ -1,0 +1,66 @@
+#!/bin/sh
+# One entry point for a fresh Debian 12 machine: installs what rbpe needs
+# (when run as root and something is missing), configures, builds, then
+#   tools/setup.sh run    the main job on the bundled sample
+#   tools/setup.sh test   every test: the normal build (with oclgrind) and
+#                         an AddressSanitizer + UBSan build
+#   tools/setup.sh deps | build   only those steps
+set -eu
+cd "$(dirname "$0")/.."
+
+PACKAGES="gcc pkg-config meson ninja-build python3 ocl-icd-opencl-dev \
+opencl-headers libclblast-dev libpng-dev zlib1g-dev pocl-opencl-icd oclgrind \
+clinfo"
+
+deps() {
+  missing=""
+  for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+      missing="$missing $p"
+  done
+  [ -z "$missing" ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing Debian packages:$missing" >&2
+    echo "setup: run as root, or: sudo apt-get install$missing" >&2
+    exit 1
+  fi
+  echo "setup: installing$missing" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+}
+
+build() {
+  if [ ! -f build/build.ninja ]; then
+    meson setup build -Dwerror=true -Doclgrind_tests=enabled
+  fi
+  meson compile -C build
+}
+
+build_sanitized() {
+  if [ ! -f build-san/build.ninja ]; then
+    meson setup build-san -Dwerror=true -Db_sanitize=address,undefined \
+      -Db_lundef=false -Doclgrind_tests=disabled
+  fi
+  meson compile -C build-san
+}
+
+case "${1:-run}" in
+deps) deps ;;
+build) deps && build ;;
+run)
+  deps
+  build
+  build/tools/rbpe devices
+  ;;
+test)
+  deps
+  build
+  meson test -C build --print-errorlogs
+  build_sanitized
+  meson test -C build-san --print-errorlogs
+  ;;
+*)
+  echo "usage: tools/setup.sh [run|test|deps|build]" >&2
+  exit 2
+  ;;
+esac
