@@ -55,9 +55,13 @@ run)
 test)
   deps
   build
-  meson test -C build --print-errorlogs
+  rc=0
+  meson test -C build --print-errorlogs || rc=1
   build_sanitized
-  meson test -C build-san --print-errorlogs
+  meson test -C build-san --print-errorlogs || rc=1
+  python3 tools/test_summary.py build/meson-logs/testlog.json \
+    build-san/meson-logs/testlog.json || rc=1
+  exit $rc
   ;;
 *)
   echo "usage: tools/setup.sh [run|test|deps|build]" >&2
