@@ -256,6 +256,158 @@ rbpe_status rbpe_embedding_dsigma(rbpe_ctx *ctx, const rbpe_embedding *emb,
                                   size_t n, const float *coords,
                                   const float *sigma, float *out);
 
+/* ---- memory limits ----------------------------------------------------- */
+
+/* Caps what the context's device may hold at once (0: no cap beyond the
+ * device's own). A request past the cap fails with RBPE_ERR_DEVICE_MEMORY
+ * and a message naming the size and the limit, before allocating. Applies
+ * to the selected device and to devices selected later. */
+void rbpe_ctx_set_memory_limit(rbpe_ctx *ctx, uint64_t bytes);
+
+/* ---- coordinate-MLPs (METHOD.md section 6) -------------------------------- */
+
+typedef enum rbpe_act {
+  RBPE_ACT_NONE = 0,
+  RBPE_ACT_RELU = 1,
+  RBPE_ACT_SIGMOID = 2
+} rbpe_act;
+
+const char *rbpe_act_string(rbpe_act act);
+
+/* How sigma is chosen for the rbf embedding. Only uniform exists so far;
+ * graph and poly (METHOD.md 3-4) plug in here. */
+typedef enum rbpe_sigma_mode { RBPE_SIGMA_UNIFORM = 0 } rbpe_sigma_mode;
+
+typedef struct rbpe_progress {
+  int step, steps;
+  float loss;          /* MSE of the step's batch, before its update */
+  float train_psnr;    /* -10 log10(loss) */
+  double elapsed_s;
+  double samples_per_s;
+} rbpe_progress;
+
+typedef void (*rbpe_progress_fn)(const rbpe_progress *p, void *user);
+
+typedef struct rbpe_fit_config {
+  rbpe_embed_config embed;
+  rbpe_sigma_mode sigma_mode;
+  float sigma;          /* uniform:S */
+  const char *split;    /* see rbpe_split_create; default "regular:2" */
+  int hidden_layers;    /* H >= 0 */
+  int width;            /* W >= 1 */
+  rbpe_act out_act;
+  int steps;
+  float lr;
+  size_t batch;         /* 0: full batch */
+  uint64_t seed;        /* split, RFF matrix, weights, shuffling */
+  int log_every;        /* read the loss every N steps (progress, curve) */
+  rbpe_progress_fn progress;
+  void *progress_user;
+  /* Polled once per step: non-zero stops training after the current step;
+   * the fit then completes (evaluation, outputs) and reports interrupted. */
+  const volatile int *cancel;
+} rbpe_fit_config;
+
+/* Defaults: rbf (D = 128 per axis, b = 1), uniform sigma 0.04, regular:2,
+ * 3 hidden layers of 256, sigmoid output, 1000 steps, lr 1e-3, full batch,
+ * seed 0, loss read every 25 steps. */
+void rbpe_fit_config_default(rbpe_fit_config *cfg);
+
+/* A trained model: embedding, sigma model and MLP weights, independent of
+ * the device it was trained on. */
+typedef struct rbpe_model rbpe_model;
+
+typedef struct rbpe_fit_report {
+  int steps_done;
+  int interrupted;
+  size_t n_train, n_test;
+  size_t embed_dim;
+  double train_psnr, test_psnr; /* on the full model, all channels */
+  double final_loss;            /* training-set MSE after the last step */
+  double time_embed_s, time_train_s, time_eval_s;
+  double train_samples_per_s;
+  int curve_len;                /* loss curve: (step, batch loss) pairs */
+  int *curve_step;
+  float *curve_loss;
+  rbpe_signal *reconstruction;  /* the model on the input's grid */
+  rbpe_split *split;            /* the split that was used */
+} rbpe_fit_report;
+
+/* Fits a coordinate-MLP to sig on the context's device. On success the
+ * caller owns *model and must call rbpe_fit_report_clear(report). */
+rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
+                     const rbpe_fit_config *cfg, rbpe_model **model,
+                     rbpe_fit_report *report);
+void rbpe_fit_report_clear(rbpe_fit_report *report);
+
+void rbpe_model_free(rbpe_model *model);
+int rbpe_model_ndim(const rbpe_model *model);
+int rbpe_model_channels(const rbpe_model *model);
+/* The grid the model was trained on (axis sizes). */
+size_t rbpe_model_dim(const rbpe_model *model, int axis);
+const rbpe_fit_config *rbpe_model_config(const rbpe_model *model);
+
+/* Evaluates the model at n coordinates (n x ndim) into out (n x channels),
+ * in batches that fit the device. */
+rbpe_status rbpe_model_predict(rbpe_ctx *ctx, const rbpe_model *model,
+                               size_t n, const float *coords, float *out);
+/* Renders the model on a regular grid of the given axis sizes (any
+ * resolution: sample k of n sits at (k + 0.5) / n). */
+rbpe_status rbpe_model_render(rbpe_ctx *ctx, const rbpe_model *model,
+                              const size_t *dims, rbpe_signal **out);
+
+/* Model files: little-endian, versioned, CRC-32 checked; written through a
+ * temporary name. A damaged, truncated or foreign file is refused with
+ * RBPE_ERR_BAD_FORMAT and never read past its end. */
+rbpe_status rbpe_model_save(rbpe_ctx *ctx, const rbpe_model *model,
+                            const char *path);
+rbpe_status rbpe_model_load(rbpe_ctx *ctx, const char *path,
+                            rbpe_model **out);
+
+/* PSNR = -10 log10(MSE) over the given samples and all channels of two
+ * signals of the same shape (METHOD.md 1); +inf when they are equal. */
+double rbpe_psnr(const rbpe_signal *a, const rbpe_signal *b,
+                 const size_t *indices, size_t n);
+
+/* ---- checking and benchmarking ---------------------------------------------- */
+
+typedef struct rbpe_check_row {
+  const char *op;
+  char shape[96];
+  size_t count;      /* values compared */
+  double max_abs;    /* worst |device - ref| */
+  double max_rel;    /* worst relative error where |ref| > 1e-6 */
+  double atol, rtol; /* pass: |d - r| <= atol max(1, max|r|) + rtol |r| */
+  int pass;          /* within tolerance and the buffer canary intact */
+} rbpe_check_row;
+
+typedef void (*rbpe_check_fn)(const rbpe_check_row *row, void *user);
+
+/* Runs every op on seeded random inputs on the context's device and on
+ * ref, calling fn per case; *failures counts the cases out of tolerance.
+ * small keeps only small shapes (for simulators). */
+rbpe_status rbpe_check_ops(rbpe_ctx *ctx, int small, rbpe_check_fn fn,
+                           void *user, int *failures);
+
+typedef struct rbpe_bench_result {
+  size_t batch;
+  size_t embed_dim;
+  int hidden_layers, width;
+  int steps_timed;
+  double step_s;              /* one training step (forward, backward, Adam) */
+  double train_samples_per_s;
+  double train_gflops;        /* GEMM FLOPs of a step / step time */
+  double infer_samples_per_s; /* embedding + forward */
+  double gemm_share;          /* of a step's time, from a synchronised run */
+} rbpe_bench_result;
+
+/* Times training steps and inference of an MLP (hidden_layers x width, one
+ * output channel) on an rbf embedding with `centres` per axis of 2-D
+ * coordinates, at the given batch size, for at least min_seconds. */
+rbpe_status rbpe_bench_mlp(rbpe_ctx *ctx, int hidden_layers, int width,
+                           int centres, size_t batch, double min_seconds,
+                           rbpe_bench_result *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -34,6 +34,7 @@ rbpe_status rbpe_ctx_select_device(rbpe_ctx *ctx, const char *spec) {
   RBPE_TRY(rbpe_backend_open(spec, &ctx->err, &be));
   rbpe_backend_close(ctx->be);
   ctx->be = be;
+  be->mem_limit = ctx->mem_limit;
   return RBPE_OK;
 }
 
@@ -59,3 +60,9 @@ rbpe_status rbpe_list_devices(rbpe_ctx *ctx, rbpe_device_info **devices,
 }
 
 void rbpe_free(void *p) { free(p); }
+
+void rbpe_ctx_set_memory_limit(rbpe_ctx *ctx, uint64_t bytes) {
+  if (!ctx) return;
+  ctx->mem_limit = bytes;
+  if (ctx->be) ctx->be->mem_limit = bytes;
+}

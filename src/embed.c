@@ -159,6 +159,47 @@ rbpe_status rbpe_embedding_create(rbpe_ctx *ctx, const rbpe_embed_config *cfg,
   return RBPE_OK;
 }
 
+rbpe_status rbpe_embedding_set_rff(rbpe_embedding *e, const float *B) {
+  if (e->cfg.kind != RBPE_EMBED_RFF || !e->B) return RBPE_ERR_INVALID_ARGUMENT;
+  memcpy(e->B, B, sizeof(float) * e->cfg.rff_features * e->ndim);
+  return RBPE_OK;
+}
+
+int rbpe_embedding_ndim(const rbpe_embedding *e) { return e->ndim; }
+const rbpe_embed_config *rbpe_embedding_config(const rbpe_embedding *e) {
+  return &e->cfg;
+}
+
+rbpe_status rbpe_embedding_run(rbpe_backend *be, const rbpe_embedding *e,
+                               size_t n, const rbpe_buf *x,
+                               const rbpe_buf *sigma, rbpe_buf *out,
+                               int deriv) {
+  if (n == 0) return RBPE_OK;
+  rbpe_buf *aux = NULL;
+  rbpe_status st = RBPE_OK;
+  switch (e->cfg.kind) {
+  case RBPE_EMBED_NERF:
+    st = rbpe_op_embed_nerf(be, n, e->ndim, e->cfg.nerf_freqs, x, out);
+    break;
+  case RBPE_EMBED_RFF:
+    st = rbpe_buf_from_host(be, e->B, (size_t)e->cfg.rff_features * e->ndim,
+                            &aux);
+    if (st == RBPE_OK)
+      st = rbpe_op_embed_rff(be, n, e->ndim, e->cfg.rff_features, x, aux, out);
+    break;
+  case RBPE_EMBED_RBF:
+    st = rbpe_buf_from_host(be, e->dirs, (size_t)e->ndir * (e->ndim + 1), &aux);
+    if (st == RBPE_OK) {
+      rbpe_rbf_op op = {n,     e->ndim, e->ndir, e->cfg.rbf_centres,
+                        e->cfg.rbf_order, x, sigma, aux, out};
+      st = deriv ? rbpe_op_embed_rbf_dsigma(be, &op) : rbpe_op_embed_rbf(be, &op);
+    }
+    break;
+  }
+  rbpe_buf_free(be, aux);
+  return st;
+}
+
 /* Uploads inputs, runs the op, downloads the result. */
 static rbpe_status run(rbpe_ctx *ctx, const rbpe_embedding *e, size_t n,
                        const float *coords, const float *sigma, float *out,
@@ -191,38 +232,14 @@ static rbpe_status run(rbpe_ctx *ctx, const rbpe_embedding *e, size_t n,
 
   rbpe_backend *be;
   RBPE_TRY(rbpe_ctx_backend(ctx, &be));
-  rbpe_buf *x = NULL, *s = NULL, *aux = NULL, *o = NULL;
+  rbpe_buf *x = NULL, *s = NULL, *o = NULL;
   rbpe_status st = rbpe_buf_from_host(be, coords, n * e->ndim, &x);
   if (st == RBPE_OK) st = rbpe_buf_alloc(be, total, &o);
-  if (st == RBPE_OK) {
-    switch (e->cfg.kind) {
-    case RBPE_EMBED_NERF:
-      st = rbpe_op_embed_nerf(be, n, e->ndim, e->cfg.nerf_freqs, x, o);
-      break;
-    case RBPE_EMBED_RFF:
-      st = rbpe_buf_from_host(be, e->B, (size_t)e->cfg.rff_features * e->ndim,
-                              &aux);
-      if (st == RBPE_OK)
-        st = rbpe_op_embed_rff(be, n, e->ndim, e->cfg.rff_features, x, aux, o);
-      break;
-    case RBPE_EMBED_RBF:
-      st = rbpe_buf_from_host(be, sigma, n, &s);
-      if (st == RBPE_OK)
-        st = rbpe_buf_from_host(be, e->dirs, (size_t)e->ndir * (e->ndim + 1),
-                                &aux);
-      if (st == RBPE_OK) {
-        rbpe_rbf_op op = {n,  e->ndim, e->ndir, e->cfg.rbf_centres,
-                          e->cfg.rbf_order, x, s, aux, o};
-        st = deriv ? rbpe_op_embed_rbf_dsigma(be, &op)
-                   : rbpe_op_embed_rbf(be, &op);
-      }
-      break;
-    }
-  }
+  if (st == RBPE_OK && rbf) st = rbpe_buf_from_host(be, sigma, n, &s);
+  if (st == RBPE_OK) st = rbpe_embedding_run(be, e, n, x, s, o, deriv);
   if (st == RBPE_OK) st = rbpe_buf_read(be, o, 0, total, out);
   rbpe_buf_free(be, x);
   rbpe_buf_free(be, s);
-  rbpe_buf_free(be, aux);
   rbpe_buf_free(be, o);
   return st;
 }

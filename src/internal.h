@@ -11,6 +11,7 @@
 struct rbpe_ctx {
   rbpe_err err;
   rbpe_backend *be; /* NULL until a device is selected */
+  uint64_t mem_limit;
 };
 
 /* The context's backend, selecting the default device on first use. */
@@ -28,6 +29,16 @@ struct rbpe_signal {
 /* Allocates a zeroed signal after checking the size limits. */
 rbpe_status rbpe_signal_alloc(rbpe_err *err, int ndim, const size_t *dims,
                               int channels, rbpe_signal **out);
+
+/* Embedding internals shared with the fit pipeline (embed.c). */
+rbpe_status rbpe_embedding_set_rff(rbpe_embedding *e, const float *B);
+int rbpe_embedding_ndim(const rbpe_embedding *e);
+const rbpe_embed_config *rbpe_embedding_config(const rbpe_embedding *e);
+/* Embeds n coordinates already on the backend; sigma only for rbf. */
+rbpe_status rbpe_embedding_run(rbpe_backend *be, const rbpe_embedding *e,
+                               size_t n, const rbpe_buf *x,
+                               const rbpe_buf *sigma, rbpe_buf *out,
+                               int deriv);
 
 /* Writes a file through a temporary name in the same folder and renames
  * it; write() gets the open stream and returns a status. */

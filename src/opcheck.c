@@ -3,6 +3,7 @@
  * tests do) that must come back untouched. A value passes when
  * |dev - ref| <= atol * scale + rtol * |ref|, scale = max(1, max |ref|). */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "opcheck.h"
 
 #define CANARY 16
+#define MAX_IN 6
 #define CANARY_VALUE -12345.5f
 
 /* Per-op tolerances. The pointwise ops differ only by the devices' sin,
@@ -23,6 +25,17 @@ static const struct {
     {"embed_rff", 2e-6, 0.0},
     {"embed_rbf", 1e-6, 2e-5},
     {"embed_rbf_dsigma", 1e-6, 2e-5},
+    /* GEMM: CLBlast sums in another order than ref's ascending k; the
+     * error grows like sqrt(k) ulp of the row's magnitude. */
+    {"gemm", 1e-5, 1e-4},
+    {"bias_act", 1e-6, 1e-6},
+    {"act_backward", 1e-7, 1e-6},
+    {"col_sum", 1e-5, 1e-5},
+    {"mse_grad", 1e-7, 1e-6},
+    /* float partial sums against ref's double sum */
+    {"sq_diff_sum", 1e-6, 1e-5},
+    {"adam", 1e-6, 1e-5},
+    {"gather_rows", 0.0, 0.0},
 };
 
 static void tolerance(const char *op, double *atol, double *rtol) {
@@ -37,13 +50,13 @@ static void tolerance(const char *op, double *atol, double *rtol) {
 
 typedef struct side {
   rbpe_backend *be;
-  rbpe_buf *in[4];
+  rbpe_buf *in[MAX_IN];
   rbpe_buf *out;
   float *host;
 } side;
 
 static void side_free(side *s) {
-  for (int i = 0; i < 4; i++) rbpe_buf_free(s->be, s->in[i]);
+  for (int i = 0; i < MAX_IN; i++) rbpe_buf_free(s->be, s->in[i]);
   rbpe_buf_free(s->be, s->out);
   free(s->host);
   memset(s->in, 0, sizeof s->in);
@@ -53,11 +66,14 @@ static void side_free(side *s) {
 
 /* Uploads the inputs and a canaried output buffer of `count` floats. */
 static rbpe_status side_prepare(side *s, float *const *inputs,
-                                const size_t *sizes, int nin, size_t count) {
+                                const size_t *sizes, int nin, size_t count,
+                                const float *out_init) {
   for (int i = 0; i < nin; i++)
     RBPE_TRY(rbpe_buf_from_host(s->be, inputs[i], sizes[i], &s->in[i]));
   RBPE_TRY(rbpe_buf_alloc(s->be, (count + CANARY) * sizeof(float), &s->out));
   RBPE_TRY(rbpe_buf_fill(s->be, s->out, 0, count + CANARY, CANARY_VALUE));
+  if (out_init)
+    RBPE_TRY(rbpe_buf_write(s->be, s->out, 0, count * sizeof(float), out_init));
   s->host = malloc((count + CANARY) * sizeof(float));
   RBPE_FAIL_IF(!s->host, s->be->err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
   return RBPE_OK;
@@ -91,13 +107,31 @@ static void compare(const float *ref, const float *dev, size_t count,
   if (!r->canary_ok) r->pass = 0;
 }
 
-typedef enum { OP_NERF, OP_RFF, OP_RBF, OP_RBF_DSIGMA } op_id;
+typedef enum {
+  OP_NERF,
+  OP_RFF,
+  OP_RBF,
+  OP_RBF_DSIGMA,
+  OP_GEMM,
+  OP_BIAS_ACT,
+  OP_ACT_BACKWARD,
+  OP_COL_SUM,
+  OP_MSE_GRAD,
+  OP_SQ_DIFF_SUM,
+  OP_ADAM,
+  OP_GATHER
+} op_id;
 
+/* Embeddings: n rows, ndim axes, p = L, F or D, diagonals, order.
+ * MLP ops: n rows, p cols (gemm: m = n, n = p, k = ndim; ndim doubles as
+ * the activation for bias_act/act_backward); diagonals = transpose flags
+ * for gemm (bit 0: A, bit 1: B, bit 2: padded leading dimensions, bit 3:
+ * beta != 0). */
 typedef struct op_case {
   op_id op;
   size_t n;
   int ndim;
-  int p;        /* L, F or D */
+  int p;
   int diagonals;
   float order;
 } op_case;
@@ -108,12 +142,83 @@ static const char *op_name(op_id op) {
   case OP_RFF: return "embed_rff";
   case OP_RBF: return "embed_rbf";
   case OP_RBF_DSIGMA: return "embed_rbf_dsigma";
+  case OP_GEMM: return "gemm";
+  case OP_BIAS_ACT: return "bias_act";
+  case OP_ACT_BACKWARD: return "act_backward";
+  case OP_COL_SUM: return "col_sum";
+  case OP_MSE_GRAD: return "mse_grad";
+  case OP_SQ_DIFF_SUM: return "sq_diff_sum";
+  case OP_ADAM: return "adam";
+  case OP_GATHER: return "gather_rows";
   }
   return "?";
 }
 
+/* GEMM shape of a case: stored A is ar x ac with leading dimension lda... */
+typedef struct gemm_shape {
+  size_t m, n, k, lda, ldb, ldc, asize, bsize, csize;
+  int ta, tb;
+  float alpha, beta;
+} gemm_shape;
+
+static gemm_shape gemm_of(const op_case *c) {
+  gemm_shape g;
+  g.m = c->n;
+  g.n = (size_t)c->p;
+  g.k = (size_t)c->ndim;
+  g.ta = c->diagonals & 1;
+  g.tb = (c->diagonals >> 1) & 1;
+  size_t pad = (c->diagonals & 4) ? 3 : 0;
+  size_t ar = g.ta ? g.k : g.m, ac = g.ta ? g.m : g.k;
+  size_t br = g.tb ? g.n : g.k, bc = g.tb ? g.k : g.n;
+  g.lda = ac + pad;
+  g.ldb = bc + pad;
+  g.ldc = g.n + pad;
+  g.asize = ar * g.lda;
+  g.bsize = br * g.ldb;
+  g.csize = g.m * g.ldc;
+  g.alpha = 0.75f;
+  g.beta = (c->diagonals & 8) ? 0.5f : 0.0f;
+  return g;
+}
+
+static const rbpe_adam_step adam_consts = {1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f,
+                                           0.0f};
+
 static rbpe_status run_op(side *s, const op_case *c, int ndir) {
   switch (c->op) {
+  case OP_GEMM: {
+    gemm_shape g = gemm_of(c);
+    return rbpe_op_gemm(s->be, g.ta, g.tb, g.m, g.n, g.k, g.alpha, s->in[0],
+                        g.lda, s->in[1], g.ldb, g.beta, s->out, g.ldc);
+  }
+  case OP_BIAS_ACT:
+    return rbpe_op_bias_act(s->be, c->n, (size_t)c->p, s->in[0],
+                            (rbpe_act)c->ndim, s->out);
+  case OP_ACT_BACKWARD:
+    return rbpe_op_act_backward(s->be, c->n * c->p, (rbpe_act)c->ndim,
+                                s->in[0], s->out);
+  case OP_COL_SUM:
+    return rbpe_op_col_sum(s->be, c->n, (size_t)c->p, s->in[0], s->out);
+  case OP_MSE_GRAD:
+    return rbpe_op_mse_grad(s->be, c->n * c->p, 2.0f / (float)(c->n * c->p),
+                            s->in[0], s->in[1], s->out);
+  case OP_SQ_DIFF_SUM:
+    return rbpe_op_sq_diff_sum(s->be, c->n * c->p, s->in[0], s->in[1], s->out);
+  case OP_ADAM:
+    /* three steps with changing gradients exercise m, v and the bias
+     * corrections, not just the first update */
+    for (int t = 1; t <= 3; t++) {
+      rbpe_adam_step a = adam_consts;
+      a.c1 = (float)(1.0 - pow(0.9, t));
+      a.c2 = (float)(1.0 - pow(0.999, t));
+      RBPE_TRY(rbpe_op_adam(s->be, c->n * c->p, &a, s->out, s->in[t - 1],
+                            s->in[3], s->in[4]));
+    }
+    return RBPE_OK;
+  case OP_GATHER:
+    return rbpe_op_gather_rows(s->be, c->n, (size_t)c->p, s->in[0], s->in[1],
+                               2, s->out);
   case OP_NERF:
     return rbpe_op_embed_nerf(s->be, c->n, c->ndim, c->p, s->in[0], s->out);
   case OP_RFF:
@@ -130,63 +235,168 @@ static rbpe_status run_op(side *s, const op_case *c, int ndir) {
   return RBPE_ERR_INTERNAL;
 }
 
+static float *randoms(rbpe_rng *rng, size_t n, float lo, float hi) {
+  float *v = malloc((n ? n : 1) * sizeof(float));
+  if (v)
+    for (size_t i = 0; i < n; i++) v[i] = lo + (hi - lo) * rbpe_rng_uniform(rng);
+  return v;
+}
+
+static void describe(const op_case *c, int ndir, char *buf, size_t len) {
+  switch (c->op) {
+  case OP_NERF:
+    snprintf(buf, len, "n=%zu N=%d L=%d", c->n, c->ndim, c->p);
+    break;
+  case OP_RFF:
+    snprintf(buf, len, "n=%zu N=%d F=%d", c->n, c->ndim, c->p);
+    break;
+  case OP_RBF:
+  case OP_RBF_DSIGMA:
+    snprintf(buf, len, "n=%zu N=%d D=%d dirs=%d b=%g", c->n, c->ndim, c->p,
+             ndir, (double)c->order);
+    break;
+  case OP_GEMM: {
+    gemm_shape g = gemm_of(c);
+    snprintf(buf, len, "%c%c m=%zu n=%zu k=%zu%s%s", g.ta ? 'T' : 'N',
+             g.tb ? 'T' : 'N', g.m, g.n, g.k, (c->diagonals & 4) ? " ld+3" : "",
+             g.beta != 0.0f ? " beta" : "");
+    break;
+  }
+  case OP_BIAS_ACT:
+  case OP_ACT_BACKWARD:
+    snprintf(buf, len, "%zu x %d %s", c->n, c->p,
+             rbpe_act_string((rbpe_act)c->ndim));
+    break;
+  default:
+    snprintf(buf, len, "%zu x %d", c->n, c->p);
+  }
+}
+
 static rbpe_status run_case(rbpe_backend *ref, rbpe_backend *dev,
                             const op_case *c, uint64_t seed,
                             rbpe_opcheck_result *r) {
   rbpe_rng rng;
   rbpe_rng_seed(&rng, seed);
-  float *in[4] = {0};
-  size_t sizes[4] = {0};
+  float *in[MAX_IN] = {0}, *out_init = NULL;
+  size_t sizes[MAX_IN] = {0};
   int nin = 0, ndir = 0;
-  size_t M = 0;
-  rbpe_status st = RBPE_OK;
-  /* coordinates in [0,1]^N */
-  sizes[0] = c->n * c->ndim;
-  in[0] = malloc(sizes[0] * sizeof(float));
-  nin = 1;
-  if (!in[0]) return rbpe_err_set(ref->err, RBPE_ERR_OUT_OF_MEMORY, "oom");
-  for (size_t i = 0; i < sizes[0]; i++) in[0][i] = rbpe_rng_uniform(&rng);
-  if (c->op == OP_NERF) {
-    M = (size_t)2 * c->p * c->ndim;
-  } else if (c->op == OP_RFF) {
-    M = (size_t)2 * c->p;
-    sizes[1] = (size_t)c->p * c->ndim;
+  size_t count = 0, rows = c->n, cols = (size_t)c->p;
+  switch (c->op) {
+  case OP_NERF:
+  case OP_RFF:
+  case OP_RBF:
+  case OP_RBF_DSIGMA:
+    sizes[0] = c->n * c->ndim; /* coordinates in [0,1]^N */
+    in[0] = randoms(&rng, sizes[0], 0.0f, 1.0f);
+    nin = 1;
+    if (c->op == OP_NERF) {
+      count = c->n * 2 * c->p * c->ndim;
+    } else if (c->op == OP_RFF) {
+      count = c->n * 2 * c->p;
+      sizes[1] = (size_t)c->p * c->ndim;
+      in[1] = malloc(sizes[1] * sizeof(float));
+      nin = 2;
+      if (in[1])
+        for (size_t i = 0; i < sizes[1]; i++)
+          in[1][i] = 10.0f * rbpe_rng_normal(&rng);
+    } else {
+      ndir = c->ndim + (c->diagonals ? c->ndim * (c->ndim - 1) : 0);
+      count = c->n * ndir * c->p;
+      sizes[1] = c->n;
+      sizes[2] = (size_t)ndir * (c->ndim + 1);
+      in[1] = randoms(&rng, c->n, 0.01f, 0.2f);
+      in[2] = calloc(sizes[2], sizeof(float));
+      nin = 3;
+      if (in[2]) {
+        /* axes, then (a,b) diagonals as rbpe_embedding builds them */
+        int w = c->ndim + 1, k = 0;
+        for (int a = 0; a < c->ndim; a++) in[2][k++ * w + a] = 1.0f;
+        if (c->diagonals)
+          for (int a = 0; a < c->ndim; a++)
+            for (int b = a + 1; b < c->ndim; b++)
+              for (int sgn = 0; sgn < 2; sgn++, k++) {
+                in[2][k * w + a] = 0.5f;
+                in[2][k * w + b] = sgn ? -0.5f : 0.5f;
+                in[2][k * w + c->ndim] = sgn ? 0.5f : 0.0f;
+              }
+      }
+    }
+    break;
+  case OP_GEMM: {
+    gemm_shape g = gemm_of(c);
+    sizes[0] = g.asize;
+    sizes[1] = g.bsize;
+    in[0] = randoms(&rng, g.asize, -1.0f, 1.0f);
+    in[1] = randoms(&rng, g.bsize, -1.0f, 1.0f);
+    nin = 2;
+    count = g.csize;
+    out_init = randoms(&rng, count, -1.0f, 1.0f);
+    break;
+  }
+  case OP_BIAS_ACT:
+    sizes[0] = cols;
+    in[0] = randoms(&rng, cols, -1.0f, 1.0f);
+    nin = 1;
+    count = rows * cols;
+    out_init = randoms(&rng, count, -4.0f, 4.0f);
+    break;
+  case OP_ACT_BACKWARD:
+    count = rows * cols;
+    sizes[0] = count; /* y: an activation's output */
+    in[0] = randoms(&rng, count, (rbpe_act)c->ndim == RBPE_ACT_RELU ? -1.0f : 0.0f,
+                    1.0f);
+    nin = 1;
+    out_init = randoms(&rng, count, -1.0f, 1.0f);
+    break;
+  case OP_COL_SUM:
+    sizes[0] = rows * cols;
+    in[0] = randoms(&rng, sizes[0], -1.0f, 1.0f);
+    nin = 1;
+    count = cols;
+    break;
+  case OP_MSE_GRAD:
+  case OP_SQ_DIFF_SUM:
+    sizes[0] = sizes[1] = rows * cols;
+    in[0] = randoms(&rng, sizes[0], 0.0f, 1.0f);
+    in[1] = randoms(&rng, sizes[1], 0.0f, 1.0f);
+    nin = 2;
+    count = c->op == OP_MSE_GRAD ? rows * cols : 1;
+    break;
+  case OP_ADAM:
+    count = rows * cols;
+    for (int t = 0; t < 3; t++) {
+      sizes[t] = count;
+      in[t] = randoms(&rng, count, -0.1f, 0.1f);
+    }
+    sizes[3] = sizes[4] = count;
+    in[3] = randoms(&rng, count, 0.0f, 0.0f);
+    in[4] = randoms(&rng, count, 0.0f, 0.0f);
+    nin = 5;
+    out_init = randoms(&rng, count, -1.0f, 1.0f);
+    break;
+  case OP_GATHER: {
+    size_t src_rows = rows + 5;
+    sizes[0] = src_rows * cols;
+    in[0] = randoms(&rng, sizes[0], -1.0f, 1.0f);
+    sizes[1] = rows + 2; /* used from offset 2 */
     in[1] = malloc(sizes[1] * sizeof(float));
     nin = 2;
     if (in[1])
-      for (size_t i = 0; i < sizes[1]; i++) in[1][i] = 10.0f * rbpe_rng_normal(&rng);
-  } else {
-    ndir = c->ndim + (c->diagonals ? c->ndim * (c->ndim - 1) : 0);
-    M = (size_t)ndir * c->p;
-    sizes[1] = c->n;
-    sizes[2] = (size_t)ndir * (c->ndim + 1);
-    in[1] = malloc(sizes[1] * sizeof(float));
-    in[2] = calloc(sizes[2], sizeof(float));
-    nin = 3;
-    if (in[1])
-      for (size_t i = 0; i < c->n; i++)
-        in[1][i] = 0.01f + 0.19f * rbpe_rng_uniform(&rng);
-    if (in[2]) {
-      /* axes, then (a,b) diagonals as rbpe_embedding builds them */
-      int w = c->ndim + 1, k = 0;
-      for (int a = 0; a < c->ndim; a++) in[2][k++ * w + a] = 1.0f;
-      if (c->diagonals)
-        for (int a = 0; a < c->ndim; a++)
-          for (int b = a + 1; b < c->ndim; b++)
-            for (int sgn = 0; sgn < 2; sgn++, k++) {
-              in[2][k * w + a] = 0.5f;
-              in[2][k * w + b] = sgn ? -0.5f : 0.5f;
-              in[2][k * w + c->ndim] = sgn ? 0.5f : 0.0f;
-            }
-    }
+      for (size_t i = 0; i < sizes[1]; i++) {
+        uint32_t v = (uint32_t)rbpe_rng_below(&rng, src_rows);
+        memcpy(&in[1][i], &v, sizeof v);
+      }
+    count = rows * cols;
+    break;
   }
+  }
+  rbpe_status st = RBPE_OK;
   for (int i = 0; i < nin; i++)
     if (!in[i]) st = rbpe_err_set(ref->err, RBPE_ERR_OUT_OF_MEMORY, "oom");
 
   side a = {.be = ref}, b = {.be = dev};
-  size_t count = c->n * M;
-  if (st == RBPE_OK) st = side_prepare(&a, in, sizes, nin, count);
-  if (st == RBPE_OK) st = side_prepare(&b, in, sizes, nin, count);
+  if (st == RBPE_OK) st = side_prepare(&a, in, sizes, nin, count, out_init);
+  if (st == RBPE_OK) st = side_prepare(&b, in, sizes, nin, count, out_init);
   if (st == RBPE_OK) st = run_op(&a, c, ndir);
   if (st == RBPE_OK) st = run_op(&b, c, ndir);
   if (st == RBPE_OK) st = side_fetch(&a, count);
@@ -194,20 +404,13 @@ static rbpe_status run_case(rbpe_backend *ref, rbpe_backend *dev,
   if (st == RBPE_OK) {
     r->op = op_name(c->op);
     tolerance(r->op, &r->atol, &r->rtol);
-    if (c->op == OP_NERF)
-      snprintf(r->shape, sizeof r->shape, "n=%zu N=%d L=%d", c->n, c->ndim,
-               c->p);
-    else if (c->op == OP_RFF)
-      snprintf(r->shape, sizeof r->shape, "n=%zu N=%d F=%d", c->n, c->ndim,
-               c->p);
-    else
-      snprintf(r->shape, sizeof r->shape, "n=%zu N=%d D=%d dirs=%d b=%g",
-               c->n, c->ndim, c->p, ndir, (double)c->order);
+    describe(c, ndir, r->shape, sizeof r->shape);
     compare(a.host, b.host, count, r);
   }
   side_free(&a);
   side_free(&b);
   for (int i = 0; i < nin; i++) free(in[i]);
+  free(out_init);
   return st;
 }
 
@@ -228,10 +431,31 @@ rbpe_status rbpe_opcheck_run(rbpe_backend *ref, rbpe_backend *dev, int small,
       {OP_RBF_DSIGMA, 65, 3, 9, 1, 1.0f},
       {OP_RBF_DSIGMA, 1000, 2, 128, 0, 1.0f},
       {OP_RBF_DSIGMA, 333, 2, 100, 1, 4.0f},
+      /* gemm {m, k, n, flags}: every transpose pair, sizes off any tile */
+      {OP_GEMM, 1, 1, 1, 0, 0},         {OP_GEMM, 7, 5, 3, 1, 0},
+      {OP_GEMM, 33, 17, 65, 2, 0},      {OP_GEMM, 65, 31, 9, 3, 0},
+      {OP_GEMM, 17, 70, 33, 4 | 8, 0},  {OP_GEMM, 30, 45, 20, 1 | 4 | 8, 0},
+      {OP_GEMM, 257, 256, 129, 0, 0},   {OP_GEMM, 129, 300, 256, 1, 0},
+      {OP_GEMM, 256, 257, 64, 2 | 8, 0}, {OP_GEMM, 1000, 256, 3, 3 | 4, 0},
+      {OP_BIAS_ACT, 1, RBPE_ACT_NONE, 1, 0, 0},
+      {OP_BIAS_ACT, 37, RBPE_ACT_RELU, 19, 0, 0},
+      {OP_BIAS_ACT, 513, RBPE_ACT_SIGMOID, 3, 0, 0},
+      {OP_ACT_BACKWARD, 1, RBPE_ACT_RELU, 1, 0, 0},
+      {OP_ACT_BACKWARD, 37, RBPE_ACT_RELU, 19, 0, 0},
+      {OP_ACT_BACKWARD, 513, RBPE_ACT_SIGMOID, 3, 0, 0},
+      {OP_COL_SUM, 1, 0, 1, 0, 0},      {OP_COL_SUM, 1000, 0, 3, 0, 0},
+      {OP_COL_SUM, 77, 0, 257, 0, 0},
+      {OP_MSE_GRAD, 1, 0, 1, 0, 0},     {OP_MSE_GRAD, 999, 0, 3, 0, 0},
+      {OP_SQ_DIFF_SUM, 1, 0, 1, 0, 0},  {OP_SQ_DIFF_SUM, 77, 0, 3, 0, 0},
+      {OP_SQ_DIFF_SUM, 65537, 0, 3, 0, 0},
+      {OP_ADAM, 1, 0, 1, 0, 0},         {OP_ADAM, 300, 0, 257, 0, 0},
+      {OP_GATHER, 1, 0, 1, 0, 0},       {OP_GATHER, 100, 0, 7, 0, 0},
+      {OP_GATHER, 1000, 0, 256, 0, 0},
   };
   *failures = 0;
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    if (small && cases[i].n > 100) continue;
+    if (small && cases[i].n * (cases[i].op >= OP_GEMM ? (size_t)cases[i].p : 1) > 2000)
+      continue;
     rbpe_opcheck_result r;
     memset(&r, 0, sizeof r);
     RBPE_TRY(run_case(ref, dev, &cases[i], 0x5eed0000u + i, &r));

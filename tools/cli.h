@@ -3,6 +3,8 @@
 #ifndef RBPE_CLI_H
 #define RBPE_CLI_H
 
+#include <stdio.h>
+
 #include "rbpe.h"
 
 /* Documented exit codes (README "Exit codes"). */
@@ -25,7 +27,38 @@ int cli_exit_code(rbpe_status st);
 int cli_parse_long(const char *text, long lo, long hi, long *out);
 int cli_parse_float(const char *text, double lo, double hi, float *out);
 
+/* Matches "--name VALUE" or "--name=VALUE" at argv[*i]; advances *i past
+ * the value. Returns 1 and sets *value on a match, -1 when the value is
+ * missing, 0 otherwise. */
+int cli_opt(int argc, char **argv, int *i, const char *name,
+            const char **value);
+/* Parses "123", "64K", "1M", "2G" (powers of 1024) into bytes. */
+int cli_parse_bytes(const char *text, uint64_t *out);
+/* A context with the device from --device (or RBPE_DEVICE) selected and
+ * announced on stderr; NULL after printing the error (exit code in *rc). */
+rbpe_ctx *cli_open(const char *cmd, const char *device, uint64_t max_memory,
+                   int quiet, int *rc);
+
+/* Writes path through a temporary name in the same folder and renames it
+ * (fn returns 0 on success); 0 on success, -1 with errno on failure. */
+int cli_write_atomic(const char *path, int (*fn)(FILE *f, const void *user),
+                     const void *user);
+/* A signal's values, one per line, written atomically. */
+int cli_save_text(const char *path, const rbpe_signal *s);
+
+/* Pictures written by fit (cli_pictures.c). */
+rbpe_status cli_save_panel(rbpe_ctx *ctx, const rbpe_signal *truth,
+                           const rbpe_split *split, const rbpe_signal *recon,
+                           const char *path);
+rbpe_status cli_save_plot(rbpe_ctx *ctx, const rbpe_signal *truth,
+                          const rbpe_split *split, const rbpe_signal *recon,
+                          const char *path);
+
 int cmd_devices(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_fit(int argc, char **argv);
+int cmd_render(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -60,4 +62,95 @@ int cli_parse_float(const char *text, double lo, double hi, float *out) {
   if (*end || errno || !isfinite(v) || v < lo || v > hi) return 0;
   *out = (float)v;
   return 1;
+}
+
+int cli_opt(int argc, char **argv, int *i, const char *name,
+            const char **value) {
+  size_t n = strlen(name);
+  const char *a = argv[*i];
+  if (strncmp(a, name, n) != 0) return 0;
+  if (a[n] == '=') {
+    *value = a + n + 1;
+    return 1;
+  }
+  if (a[n] != '\0') return 0;
+  if (*i + 1 >= argc) return -1;
+  *value = argv[++*i];
+  return 1;
+}
+
+int cli_parse_bytes(const char *text, uint64_t *out) {
+  if (!text || !*text) return 0;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (errno || end == text || text[0] == '-') return 0;
+  uint64_t mul = 1;
+  if (*end == 'K' || *end == 'k') mul = 1024, end++;
+  else if (*end == 'M' || *end == 'm') mul = 1024 * 1024, end++;
+  else if (*end == 'G' || *end == 'g') mul = 1024ull * 1024 * 1024, end++;
+  if (*end || v == 0 || v > UINT64_MAX / mul) return 0;
+  *out = v * mul;
+  return 1;
+}
+
+rbpe_ctx *cli_open(const char *cmd, const char *device, uint64_t max_memory,
+                   int quiet, int *rc) {
+  rbpe_ctx *ctx = rbpe_ctx_new();
+  if (!ctx) {
+    fprintf(stderr, "rbpe %s: out of memory\n", cmd);
+    *rc = EXIT_FAILURE_RUN;
+    return NULL;
+  }
+  rbpe_ctx_set_memory_limit(ctx, max_memory);
+  rbpe_status st = rbpe_ctx_select_device(ctx, device);
+  if (st != RBPE_OK) {
+    *rc = cli_fail(cmd, ctx, st);
+    rbpe_ctx_free(ctx);
+    return NULL;
+  }
+  if (!quiet)
+    fprintf(stderr, "rbpe %s: device %s\n", cmd, rbpe_ctx_device_description(ctx));
+  return ctx;
+}
+
+int cli_write_atomic(const char *path, int (*fn)(FILE *f, const void *user),
+                     const void *user) {
+  size_t n = strlen(path);
+  char *tmp = malloc(n + 12);
+  if (!tmp) return -1;
+  memcpy(tmp, path, n);
+  memcpy(tmp + n, ".tmp.XXXXXX", 12);
+  int fd = mkstemp(tmp);
+  if (fd < 0) {
+    free(tmp);
+    return -1;
+  }
+  FILE *f = fdopen(fd, "w");
+  if (!f) {
+    close(fd);
+    unlink(tmp);
+    free(tmp);
+    return -1;
+  }
+  int rc = fn(f, user);
+  if (fflush(f) != 0 || ferror(f) || fsync(fd) != 0) rc = -1;
+  if (fclose(f) != 0) rc = -1;
+  if (rc == 0 && rename(tmp, path) != 0) rc = -1;
+  if (rc != 0) unlink(tmp);
+  free(tmp);
+  return rc;
+}
+
+static int write_values(FILE *f, const void *user) {
+  const rbpe_signal *s = user;
+  const float *d = rbpe_signal_data(s);
+  size_t n = rbpe_signal_samples(s) * rbpe_signal_channels(s);
+  for (size_t i = 0; i < n; i++)
+    if (fprintf(f, "%.9g\n", (double)d[i]) < 0) return -1;
+  return 0;
+}
+
+int cli_save_text(const char *path, const rbpe_signal *s) {
+  return cli_write_atomic(path, write_values, s);
 }

@@ -11,6 +11,10 @@ static const struct {
 } commands[] = {
     {"devices", cmd_devices, "list OpenCL platforms and devices"},
     {"info", cmd_info, "load a signal file and describe it"},
+    {"fit", cmd_fit, "fit a coordinate-MLP to an image or 1-D signal"},
+    {"render", cmd_render, "render a saved model at any resolution"},
+    {"check", cmd_check, "compare every op and a short training run with ref"},
+    {"bench", cmd_bench, "training and inference throughput per device"},
 };
 
 static void usage(FILE *to) {

@@ -39,7 +39,16 @@ rbpe_status rbpe_buf_alloc(rbpe_backend *be, size_t bytes, rbpe_buf **out) {
                "a buffer of %zu bytes exceeds the device's largest allocation "
                "(%llu bytes) on %s",
                bytes, (unsigned long long)be->max_alloc, be->description);
-  return be->ops->buf_alloc(be, bytes, out);
+  RBPE_FAIL_IF(be->mem_limit && bytes > be->mem_limit - be->mem_used &&
+                   be->mem_used <= be->mem_limit,
+               be->err, RBPE_ERR_DEVICE_MEMORY,
+               "a buffer of %zu bytes would exceed the memory limit of %llu "
+               "bytes (%llu in use)",
+               bytes, (unsigned long long)be->mem_limit,
+               (unsigned long long)be->mem_used);
+  RBPE_TRY(be->ops->buf_alloc(be, bytes, out));
+  be->mem_used += bytes;
+  return RBPE_OK;
 }
 
 rbpe_status rbpe_buf_from_host(rbpe_backend *be, const float *src, size_t count,
@@ -58,7 +67,9 @@ rbpe_status rbpe_buf_from_host(rbpe_backend *be, const float *src, size_t count,
 }
 
 void rbpe_buf_free(rbpe_backend *be, rbpe_buf *buf) {
-  if (be && buf) be->ops->buf_free(be, buf);
+  if (!be || !buf) return;
+  be->mem_used -= buf->bytes;
+  be->ops->buf_free(be, buf);
 }
 
 static rbpe_status range(rbpe_backend *be, const rbpe_buf *buf, size_t offset,
@@ -162,4 +173,120 @@ rbpe_status rbpe_op_embed_rbf(rbpe_backend *be, const rbpe_rbf_op *op) {
 rbpe_status rbpe_op_embed_rbf_dsigma(rbpe_backend *be, const rbpe_rbf_op *op) {
   RBPE_TRY(check_rbf(be, op, "rbf dsigma"));
   return op->n ? be->ops->embed_rbf_dsigma(be, op) : RBPE_OK;
+}
+
+/* ---- MLP ops ------------------------------------------------------------ */
+
+rbpe_status rbpe_op_gemm(rbpe_backend *be, int ta, int tb, size_t m, size_t n,
+                         size_t k, float alpha, const rbpe_buf *A, size_t lda,
+                         const rbpe_buf *B, size_t ldb, float beta,
+                         rbpe_buf *C, size_t ldc) {
+  /* row-major: op(A) is m x k, stored rows x cols = ta ? k x m : m x k */
+  size_t arows = ta ? k : m, acols = ta ? m : k;
+  size_t brows = tb ? n : k, bcols = tb ? k : n;
+  RBPE_FAIL_IF(lda < acols || ldb < bcols || ldc < n || lda == 0 || ldb == 0 ||
+                   ldc == 0,
+               be->err, RBPE_ERR_INVALID_ARGUMENT,
+               "gemm: leading dimensions %zu/%zu/%zu too small for "
+               "m=%zu n=%zu k=%zu",
+               lda, ldb, ldc, m, n, k);
+  size_t total = 0;
+  RBPE_TRY(grid(be, m, n, &total, "gemm"));
+  if (m == 0 || n == 0) return RBPE_OK;
+  if (arows) RBPE_TRY(need(be, A, (arows - 1) * lda + acols, "gemm", "A"));
+  if (brows) RBPE_TRY(need(be, B, (brows - 1) * ldb + bcols, "gemm", "B"));
+  RBPE_TRY(need(be, C, (m - 1) * ldc + n, "gemm", "C"));
+  return be->ops->gemm(be, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C,
+                       ldc);
+}
+
+static rbpe_status check_act(rbpe_backend *be, rbpe_act act) {
+  RBPE_FAIL_IF(act != RBPE_ACT_NONE && act != RBPE_ACT_RELU &&
+                   act != RBPE_ACT_SIGMOID,
+               be->err, RBPE_ERR_INVALID_ARGUMENT, "unknown activation %d",
+               (int)act);
+  return RBPE_OK;
+}
+
+rbpe_status rbpe_op_bias_act(rbpe_backend *be, size_t rows, size_t cols,
+                             const rbpe_buf *bias, rbpe_act act, rbpe_buf *x) {
+  size_t total = 0;
+  RBPE_TRY(check_act(be, act));
+  RBPE_TRY(grid(be, rows, cols, &total, "bias_act"));
+  RBPE_TRY(need(be, bias, cols, "bias_act", "bias"));
+  RBPE_TRY(need(be, x, total, "bias_act", "x"));
+  return total ? be->ops->bias_act(be, rows, cols, bias, act, x) : RBPE_OK;
+}
+
+rbpe_status rbpe_op_act_backward(rbpe_backend *be, size_t count, rbpe_act act,
+                                 const rbpe_buf *y, rbpe_buf *grad) {
+  size_t total = 0;
+  RBPE_TRY(check_act(be, act));
+  RBPE_TRY(grid(be, count, 1, &total, "act_backward"));
+  RBPE_TRY(need(be, y, count, "act_backward", "y"));
+  RBPE_TRY(need(be, grad, count, "act_backward", "grad"));
+  if (count == 0 || act == RBPE_ACT_NONE) return RBPE_OK;
+  return be->ops->act_backward(be, count, act, y, grad);
+}
+
+rbpe_status rbpe_op_col_sum(rbpe_backend *be, size_t rows, size_t cols,
+                            const rbpe_buf *x, rbpe_buf *out) {
+  size_t total = 0;
+  RBPE_TRY(grid(be, rows, cols, &total, "col_sum"));
+  RBPE_TRY(need(be, x, total, "col_sum", "x"));
+  RBPE_TRY(need(be, out, cols, "col_sum", "out"));
+  return cols ? be->ops->col_sum(be, rows, cols, x, out) : RBPE_OK;
+}
+
+rbpe_status rbpe_op_mse_grad(rbpe_backend *be, size_t count, float scale,
+                             const rbpe_buf *pred, const rbpe_buf *target,
+                             rbpe_buf *grad) {
+  size_t total = 0;
+  RBPE_TRY(grid(be, count, 1, &total, "mse_grad"));
+  RBPE_TRY(need(be, pred, count, "mse_grad", "pred"));
+  RBPE_TRY(need(be, target, count, "mse_grad", "target"));
+  RBPE_TRY(need(be, grad, count, "mse_grad", "grad"));
+  return count ? be->ops->mse_grad(be, count, scale, pred, target, grad)
+               : RBPE_OK;
+}
+
+rbpe_status rbpe_op_sq_diff_sum(rbpe_backend *be, size_t count,
+                                const rbpe_buf *a, const rbpe_buf *b,
+                                rbpe_buf *out) {
+  size_t total = 0;
+  RBPE_TRY(grid(be, count, 1, &total, "sq_diff_sum"));
+  RBPE_TRY(need(be, a, count, "sq_diff_sum", "a"));
+  RBPE_TRY(need(be, b, count, "sq_diff_sum", "b"));
+  RBPE_TRY(need(be, out, 1, "sq_diff_sum", "out"));
+  if (count == 0) return rbpe_buf_fill(be, out, 0, 1, 0.0f);
+  return be->ops->sq_diff_sum(be, count, a, b, out);
+}
+
+rbpe_status rbpe_op_adam(rbpe_backend *be, size_t count,
+                         const rbpe_adam_step *s, rbpe_buf *param,
+                         const rbpe_buf *grad, rbpe_buf *m, rbpe_buf *v) {
+  size_t total = 0;
+  RBPE_TRY(grid(be, count, 1, &total, "adam"));
+  RBPE_FAIL_IF(!(s->c1 > 0.0f && s->c2 > 0.0f && s->eps > 0.0f), be->err,
+               RBPE_ERR_INVALID_ARGUMENT, "adam: bad step constants");
+  RBPE_TRY(need(be, param, count, "adam", "param"));
+  RBPE_TRY(need(be, grad, count, "adam", "grad"));
+  RBPE_TRY(need(be, m, count, "adam", "m"));
+  RBPE_TRY(need(be, v, count, "adam", "v"));
+  return count ? be->ops->adam(be, count, s, param, grad, m, v) : RBPE_OK;
+}
+
+rbpe_status rbpe_op_gather_rows(rbpe_backend *be, size_t rows, size_t cols,
+                                const rbpe_buf *src, const rbpe_buf *idx,
+                                size_t offset, rbpe_buf *dst) {
+  size_t total = 0;
+  RBPE_TRY(grid(be, rows, cols, &total, "gather_rows"));
+  RBPE_TRY(need(be, idx, offset + rows, "gather_rows", "index"));
+  RBPE_TRY(need(be, dst, total, "gather_rows", "dst"));
+  RBPE_FAIL_IF(!src || cols == 0 || src->bytes / sizeof(float) / cols == 0,
+               be->err, RBPE_ERR_INVALID_ARGUMENT,
+               "gather_rows: empty source");
+  /* index values are checked by the backends against the source's rows */
+  return total ? be->ops->gather_rows(be, rows, cols, src, idx, offset, dst)
+               : RBPE_OK;
 }

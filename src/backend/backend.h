@@ -35,6 +35,12 @@ typedef struct rbpe_rbf_op {
   rbpe_buf *out;
 } rbpe_rbf_op;
 
+/* One Adam step's scalars; bias corrections c1 = 1 - beta1^t and
+ * c2 = 1 - beta2^t are computed on the host in double. */
+typedef struct rbpe_adam_step {
+  float lr, beta1, beta2, eps, c1, c2;
+} rbpe_adam_step;
+
 typedef struct rbpe_backend_ops {
   void (*destroy)(rbpe_backend *be);
 
@@ -58,6 +64,38 @@ typedef struct rbpe_backend_ops {
                            rbpe_buf *out);
   rbpe_status (*embed_rbf)(rbpe_backend *be, const rbpe_rbf_op *op);
   rbpe_status (*embed_rbf_dsigma)(rbpe_backend *be, const rbpe_rbf_op *op);
+
+  /* MLP (METHOD.md 6). gemm: row-major C (m x n) = alpha op(A) op(B) +
+   * beta C, op(A) m x k, op(B) k x n; beta == 0 ignores C's old values. */
+  rbpe_status (*gemm)(rbpe_backend *be, int trans_a, int trans_b, size_t m,
+                      size_t n, size_t k, float alpha, const rbpe_buf *A,
+                      size_t lda, const rbpe_buf *B, size_t ldb, float beta,
+                      rbpe_buf *C, size_t ldc);
+  /* x (rows x cols) = act(x + bias), bias broadcast over rows */
+  rbpe_status (*bias_act)(rbpe_backend *be, size_t rows, size_t cols,
+                          const rbpe_buf *bias, rbpe_act act, rbpe_buf *x);
+  /* grad *= act'(.) expressed through the activation's output y */
+  rbpe_status (*act_backward)(rbpe_backend *be, size_t count, rbpe_act act,
+                              const rbpe_buf *y, rbpe_buf *grad);
+  /* out (cols) = column sums of x (rows x cols), rows in ascending order */
+  rbpe_status (*col_sum)(rbpe_backend *be, size_t rows, size_t cols,
+                         const rbpe_buf *x, rbpe_buf *out);
+  /* grad = scale * (pred - target) */
+  rbpe_status (*mse_grad)(rbpe_backend *be, size_t count, float scale,
+                          const rbpe_buf *pred, const rbpe_buf *target,
+                          rbpe_buf *grad);
+  /* out[0] = sum (a - b)^2 in a fixed order (independent of scheduling) */
+  rbpe_status (*sq_diff_sum)(rbpe_backend *be, size_t count,
+                             const rbpe_buf *a, const rbpe_buf *b,
+                             rbpe_buf *out);
+  /* one bias-corrected Adam step on count parameters */
+  rbpe_status (*adam)(rbpe_backend *be, size_t count, const rbpe_adam_step *s,
+                      rbpe_buf *param, const rbpe_buf *grad, rbpe_buf *m,
+                      rbpe_buf *v);
+  /* dst row r = src row idx[offset + r] (idx: uint32 values) */
+  rbpe_status (*gather_rows)(rbpe_backend *be, size_t rows, size_t cols,
+                             const rbpe_buf *src, const rbpe_buf *idx,
+                             size_t offset, rbpe_buf *dst);
 } rbpe_backend_ops;
 
 struct rbpe_backend {
@@ -66,6 +104,8 @@ struct rbpe_backend {
   const char *kind;        /* "ref", "opencl" */
   char description[256];   /* what `rbpe` prints as the device */
   uint64_t max_alloc;      /* largest single buffer, bytes */
+  uint64_t mem_limit;      /* cap on live bytes (0: none) */
+  uint64_t mem_used;       /* live bytes allocated through rbpe_buf_alloc */
 };
 
 /* Device selection (registry.c): spec as rbpe_ctx_select_device. */
@@ -108,5 +148,28 @@ rbpe_status rbpe_op_embed_rff(rbpe_backend *be, size_t n, int ndim,
                               const rbpe_buf *B, rbpe_buf *out);
 rbpe_status rbpe_op_embed_rbf(rbpe_backend *be, const rbpe_rbf_op *op);
 rbpe_status rbpe_op_embed_rbf_dsigma(rbpe_backend *be, const rbpe_rbf_op *op);
+
+rbpe_status rbpe_op_gemm(rbpe_backend *be, int trans_a, int trans_b, size_t m,
+                         size_t n, size_t k, float alpha, const rbpe_buf *A,
+                         size_t lda, const rbpe_buf *B, size_t ldb, float beta,
+                         rbpe_buf *C, size_t ldc);
+rbpe_status rbpe_op_bias_act(rbpe_backend *be, size_t rows, size_t cols,
+                             const rbpe_buf *bias, rbpe_act act, rbpe_buf *x);
+rbpe_status rbpe_op_act_backward(rbpe_backend *be, size_t count, rbpe_act act,
+                                 const rbpe_buf *y, rbpe_buf *grad);
+rbpe_status rbpe_op_col_sum(rbpe_backend *be, size_t rows, size_t cols,
+                            const rbpe_buf *x, rbpe_buf *out);
+rbpe_status rbpe_op_mse_grad(rbpe_backend *be, size_t count, float scale,
+                             const rbpe_buf *pred, const rbpe_buf *target,
+                             rbpe_buf *grad);
+rbpe_status rbpe_op_sq_diff_sum(rbpe_backend *be, size_t count,
+                                const rbpe_buf *a, const rbpe_buf *b,
+                                rbpe_buf *out);
+rbpe_status rbpe_op_adam(rbpe_backend *be, size_t count,
+                         const rbpe_adam_step *s, rbpe_buf *param,
+                         const rbpe_buf *grad, rbpe_buf *m, rbpe_buf *v);
+rbpe_status rbpe_op_gather_rows(rbpe_backend *be, size_t rows, size_t cols,
+                                const rbpe_buf *src, const rbpe_buf *idx,
+                                size_t offset, rbpe_buf *dst);
 
 #endif

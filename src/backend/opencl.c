@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <clblast_c.h>
+
 #include "opencl_util.h"
 #include "rbpe_cl_sources.h"
 
 /* Programs: one per kernel source file in cl/. */
-enum { PROG_EMBED, PROG_COUNT };
+enum { PROG_EMBED, PROG_MLP, PROG_COUNT };
 
 static const struct {
   const char *name;
@@ -17,10 +19,25 @@ static const struct {
   const size_t *len;
 } prog_src[PROG_COUNT] = {
     [PROG_EMBED] = {"embed.cl", rbpe_cl_embed, &rbpe_cl_embed_len},
+    [PROG_MLP] = {"mlp.cl", rbpe_cl_mlp, &rbpe_cl_mlp_len},
 };
 
 /* Kernels, each in one program. */
-enum { K_EMBED_NERF, K_EMBED_RFF, K_EMBED_RBF, K_EMBED_RBF_DSIGMA, K_COUNT };
+enum {
+  K_EMBED_NERF,
+  K_EMBED_RFF,
+  K_EMBED_RBF,
+  K_EMBED_RBF_DSIGMA,
+  K_BIAS_ACT,
+  K_ACT_BACKWARD,
+  K_COL_SUM,
+  K_MSE_GRAD,
+  K_SQ_DIFF_PARTIAL,
+  K_SUM_PARTIALS,
+  K_ADAM,
+  K_GATHER_ROWS,
+  K_COUNT
+};
 
 static const struct {
   const char *name;
@@ -30,7 +47,19 @@ static const struct {
     [K_EMBED_RFF] = {"embed_rff", PROG_EMBED},
     [K_EMBED_RBF] = {"embed_rbf", PROG_EMBED},
     [K_EMBED_RBF_DSIGMA] = {"embed_rbf_dsigma", PROG_EMBED},
+    [K_BIAS_ACT] = {"bias_act", PROG_MLP},
+    [K_ACT_BACKWARD] = {"act_backward", PROG_MLP},
+    [K_COL_SUM] = {"col_sum", PROG_MLP},
+    [K_MSE_GRAD] = {"mse_grad", PROG_MLP},
+    [K_SQ_DIFF_PARTIAL] = {"sq_diff_partial", PROG_MLP},
+    [K_SUM_PARTIALS] = {"sum_partials", PROG_MLP},
+    [K_ADAM] = {"adam", PROG_MLP},
+    [K_GATHER_ROWS] = {"gather_rows", PROG_MLP},
 };
+
+/* Partial sums of a reduction: at most this many, each over a contiguous
+ * chunk, so the summation order is fixed by the size alone. */
+#define RBPE_CL_REDUCE_PARTS 1024
 
 /* Work-group size used when the kernel and device allow it. */
 #define RBPE_CL_LOCAL_SIZE 64
@@ -45,6 +74,7 @@ typedef struct cl_backend {
   cl_kernel kern[K_COUNT];
   size_t kern_wg[K_COUNT];
   size_t max_wg;
+  cl_mem scratch; /* RBPE_CL_REDUCE_PARTS floats for reductions */
 } cl_backend;
 
 #define CLB(be) ((cl_backend *)(be))
@@ -221,9 +251,138 @@ static rbpe_status ocl_rbf_dsigma(rbpe_backend *be, const rbpe_rbf_op *op) {
   return rbf_launch(be, op, K_EMBED_RBF_DSIGMA);
 }
 
+/* ---- MLP ops ------------------------------------------------------------ */
+
+static rbpe_status ocl_gemm(rbpe_backend *be, int ta, int tb, size_t m,
+                            size_t n, size_t k, float alpha, const rbpe_buf *A,
+                            size_t lda, const rbpe_buf *B, size_t ldb,
+                            float beta, rbpe_buf *C, size_t ldc) {
+  cl_backend *b = CLB(be);
+  if (k == 0) {
+    /* CLBlast rejects k = 0; C = beta C is all that is asked */
+    if (beta == 0.0f) {
+      for (size_t i = 0; i < m; i++) {
+        float zero = 0.0f;
+        cl_int rc = clEnqueueFillBuffer(b->queue, mem(C), &zero, sizeof zero,
+                                        i * ldc * sizeof(float),
+                                        n * sizeof(float), 0, NULL, NULL);
+        if (rc != CL_SUCCESS) return cl_fail(be, rc, "gemm (k = 0)");
+      }
+      return RBPE_OK;
+    }
+    return rbpe_err_set(be->err, RBPE_ERR_UNSUPPORTED,
+                        "gemm with k = 0 and beta != 0");
+  }
+  CLBlastStatusCode rc = CLBlastSgemm(
+      CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
+      tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, mem(A), 0,
+      lda, mem(B), 0, ldb, beta, mem(C), 0, ldc, &b->queue, NULL);
+  if (rc != CLBlastSuccess) {
+    rbpe_status st = RBPE_ERR_DEVICE;
+    if (rc == CLBlastOpenCLOutOfResources || rc == CLBlastTempBufferAllocFailure ||
+        rc == CLBlastOpenCLOutOfHostMemory)
+      st = RBPE_ERR_DEVICE_MEMORY;
+    else if (rc == CLBlastOpenCLBuildProgramFailure)
+      st = RBPE_ERR_BUILD;
+    return rbpe_err_set(be->err, st,
+                        "CLBlast SGEMM (m=%zu n=%zu k=%zu) failed on %s: "
+                        "status %d",
+                        m, n, k, be->description, (int)rc);
+  }
+  return RBPE_OK;
+}
+
+static rbpe_status ocl_bias_act(rbpe_backend *be, size_t rows, size_t cols,
+                                const rbpe_buf *bias, rbpe_act act,
+                                rbpe_buf *x) {
+  cl_uint total = (cl_uint)(rows * cols), c = (cl_uint)cols, a = (cl_uint)act;
+  cl_mem bm = mem(bias), xm = mem(x);
+  karg args[] = {KARG(total), KARG(c), KARG(a), KARG(bm), KARG(xm)};
+  return launch(CLB(be), K_BIAS_ACT, total, args, 5);
+}
+
+static rbpe_status ocl_act_backward(rbpe_backend *be, size_t count,
+                                    rbpe_act act, const rbpe_buf *y,
+                                    rbpe_buf *grad) {
+  cl_uint total = (cl_uint)count, a = (cl_uint)act;
+  cl_mem ym = mem(y), gm = mem(grad);
+  karg args[] = {KARG(total), KARG(a), KARG(ym), KARG(gm)};
+  return launch(CLB(be), K_ACT_BACKWARD, total, args, 4);
+}
+
+static rbpe_status ocl_col_sum(rbpe_backend *be, size_t rows, size_t cols,
+                               const rbpe_buf *x, rbpe_buf *out) {
+  cl_uint r = (cl_uint)rows, c = (cl_uint)cols;
+  cl_mem xm = mem(x), om = mem(out);
+  karg args[] = {KARG(r), KARG(c), KARG(xm), KARG(om)};
+  return launch(CLB(be), K_COL_SUM, cols, args, 4);
+}
+
+static rbpe_status ocl_mse_grad(rbpe_backend *be, size_t count, float scale,
+                                const rbpe_buf *pred, const rbpe_buf *target,
+                                rbpe_buf *grad) {
+  cl_uint total = (cl_uint)count;
+  cl_float sc = scale;
+  cl_mem pm = mem(pred), tm = mem(target), gm = mem(grad);
+  karg args[] = {KARG(total), KARG(sc), KARG(pm), KARG(tm), KARG(gm)};
+  return launch(CLB(be), K_MSE_GRAD, total, args, 5);
+}
+
+static rbpe_status ocl_sq_diff_sum(rbpe_backend *be, size_t count,
+                                   const rbpe_buf *a, const rbpe_buf *b,
+                                   rbpe_buf *out) {
+  cl_backend *cb = CLB(be);
+  if (!cb->scratch) {
+    cl_int rc;
+    cb->scratch = clCreateBuffer(cb->context, CL_MEM_READ_WRITE,
+                                 RBPE_CL_REDUCE_PARTS * sizeof(float), NULL,
+                                 &rc);
+    if (rc != CL_SUCCESS) {
+      cb->scratch = NULL;
+      return cl_fail(be, rc, "allocating reduction scratch");
+    }
+  }
+  cl_uint total = (cl_uint)count;
+  cl_uint chunk = (cl_uint)((count + RBPE_CL_REDUCE_PARTS - 1) /
+                            RBPE_CL_REDUCE_PARTS);
+  cl_uint parts = (cl_uint)((count + chunk - 1) / chunk);
+  cl_mem am = mem(a), bm = mem(b), om = mem(out), sm = cb->scratch;
+  karg s1[] = {KARG(total), KARG(chunk), KARG(parts), KARG(am), KARG(bm),
+               KARG(sm)};
+  RBPE_TRY(launch(cb, K_SQ_DIFF_PARTIAL, parts, s1, 6));
+  karg s2[] = {KARG(parts), KARG(sm), KARG(om)};
+  return launch(cb, K_SUM_PARTIALS, 1, s2, 3);
+}
+
+static rbpe_status ocl_adam(rbpe_backend *be, size_t count,
+                            const rbpe_adam_step *s, rbpe_buf *param,
+                            const rbpe_buf *grad, rbpe_buf *m, rbpe_buf *v) {
+  cl_uint total = (cl_uint)count;
+  cl_float lr = s->lr, b1 = s->beta1, b2 = s->beta2, eps = s->eps, c1 = s->c1,
+           c2 = s->c2;
+  cl_mem pm = mem(param), gm = mem(grad), mm = mem(m), vm = mem(v);
+  karg args[] = {KARG(total), KARG(lr), KARG(b1), KARG(b2), KARG(eps),
+                 KARG(c1),    KARG(c2), KARG(pm), KARG(gm), KARG(mm),
+                 KARG(vm)};
+  return launch(CLB(be), K_ADAM, total, args, 11);
+}
+
+static rbpe_status ocl_gather_rows(rbpe_backend *be, size_t rows, size_t cols,
+                                   const rbpe_buf *src, const rbpe_buf *idx,
+                                   size_t offset, rbpe_buf *dst) {
+  cl_uint total = (cl_uint)(rows * cols), c = (cl_uint)cols,
+          srows = (cl_uint)(src->bytes / sizeof(float) / cols),
+          off = (cl_uint)offset;
+  cl_mem sm = mem(src), im = mem(idx), dm = mem(dst);
+  karg args[] = {KARG(total), KARG(c),  KARG(srows), KARG(off),
+                 KARG(sm),    KARG(im), KARG(dm)};
+  return launch(CLB(be), K_GATHER_ROWS, total, args, 7);
+}
+
 static void ocl_destroy(rbpe_backend *be) {
   cl_backend *b = CLB(be);
   if (b->queue) clFinish(b->queue);
+  if (b->scratch) clReleaseMemObject(b->scratch);
   for (int k = 0; k < K_COUNT; k++)
     if (b->kern[k]) clReleaseKernel(b->kern[k]);
   for (int p = 0; p < PROG_COUNT; p++)
@@ -245,6 +404,14 @@ static const rbpe_backend_ops ocl_ops = {
     .embed_rff = ocl_rff,
     .embed_rbf = ocl_rbf,
     .embed_rbf_dsigma = ocl_rbf_dsigma,
+    .gemm = ocl_gemm,
+    .bias_act = ocl_bias_act,
+    .act_backward = ocl_act_backward,
+    .col_sum = ocl_col_sum,
+    .mse_grad = ocl_mse_grad,
+    .sq_diff_sum = ocl_sq_diff_sum,
+    .adam = ocl_adam,
+    .gather_rows = ocl_gather_rows,
 };
 
 rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,

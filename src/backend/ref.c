@@ -3,6 +3,7 @@
  * arithmetic here follows METHOD.md literally, in float32, in the same
  * operation order as the OpenCL kernels in cl/. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,6 +139,139 @@ static rbpe_status ref_rbf_dsigma(rbpe_backend *be, const rbpe_rbf_op *op) {
   return RBPE_OK;
 }
 
+/* ---- MLP ops (METHOD.md 6) ---------------------------------------------- */
+
+/* C = alpha op(A) op(B) + beta C. The i-k-j loop order keeps the sum over
+ * k in ascending order for every element while the inner loop runs along
+ * a row of C (which the compiler can vectorise without reordering sums). */
+static rbpe_status ref_gemm(rbpe_backend *be, int ta, int tb, size_t m,
+                            size_t n, size_t k, float alpha, const rbpe_buf *Ab,
+                            size_t lda, const rbpe_buf *Bb, size_t ldb,
+                            float beta, rbpe_buf *Cb, size_t ldc) {
+  const float *A = Ab->host, *B = Bb->host;
+  float *C = Cb->host;
+  float *acc = malloc(n * sizeof(float));
+  RBPE_FAIL_IF(!acc, be->err, RBPE_ERR_OUT_OF_MEMORY, "ref gemm: out of memory");
+  for (size_t i = 0; i < m; i++) {
+    for (size_t j = 0; j < n; j++) acc[j] = 0.0f;
+    for (size_t p = 0; p < k; p++) {
+      float a = ta ? A[p * lda + i] : A[i * lda + p];
+      if (tb)
+        for (size_t j = 0; j < n; j++) acc[j] += a * B[j * ldb + p];
+      else
+        for (size_t j = 0; j < n; j++) acc[j] += a * B[p * ldb + j];
+    }
+    float *c = C + i * ldc;
+    for (size_t j = 0; j < n; j++)
+      c[j] = beta == 0.0f ? alpha * acc[j] : alpha * acc[j] + beta * c[j];
+  }
+  free(acc);
+  return RBPE_OK;
+}
+
+static float act_fwd(rbpe_act act, float z) {
+  switch (act) {
+  case RBPE_ACT_RELU: return z > 0.0f ? z : 0.0f;
+  case RBPE_ACT_SIGMOID: return 1.0f / (1.0f + expf(-z));
+  default: return z;
+  }
+}
+
+static rbpe_status ref_bias_act(rbpe_backend *be, size_t rows, size_t cols,
+                                const rbpe_buf *bias, rbpe_act act,
+                                rbpe_buf *xb) {
+  (void)be;
+  const float *b = bias->host;
+  float *x = xb->host;
+  for (size_t i = 0; i < rows; i++)
+    for (size_t j = 0; j < cols; j++)
+      x[i * cols + j] = act_fwd(act, x[i * cols + j] + b[j]);
+  return RBPE_OK;
+}
+
+/* ReLU' = [y > 0]; sigmoid' = y (1 - y), both from the output y. */
+static rbpe_status ref_act_backward(rbpe_backend *be, size_t count,
+                                    rbpe_act act, const rbpe_buf *yb,
+                                    rbpe_buf *gb) {
+  (void)be;
+  const float *y = yb->host;
+  float *g = gb->host;
+  for (size_t i = 0; i < count; i++)
+    g[i] = act == RBPE_ACT_RELU ? (y[i] > 0.0f ? g[i] : 0.0f)
+                                : g[i] * (y[i] * (1.0f - y[i]));
+  return RBPE_OK;
+}
+
+static rbpe_status ref_col_sum(rbpe_backend *be, size_t rows, size_t cols,
+                               const rbpe_buf *xb, rbpe_buf *ob) {
+  (void)be;
+  const float *x = xb->host;
+  float *o = ob->host;
+  for (size_t j = 0; j < cols; j++) {
+    float s = 0.0f;
+    for (size_t i = 0; i < rows; i++) s += x[i * cols + j];
+    o[j] = s;
+  }
+  return RBPE_OK;
+}
+
+static rbpe_status ref_mse_grad(rbpe_backend *be, size_t count, float scale,
+                                const rbpe_buf *pb, const rbpe_buf *tb,
+                                rbpe_buf *gb) {
+  (void)be;
+  const float *p = pb->host, *t = tb->host;
+  float *g = gb->host;
+  for (size_t i = 0; i < count; i++) g[i] = scale * (p[i] - t[i]);
+  return RBPE_OK;
+}
+
+/* Summed in double: the reference answer other backends' float partial
+ * sums are compared with. */
+static rbpe_status ref_sq_diff_sum(rbpe_backend *be, size_t count,
+                                   const rbpe_buf *ab, const rbpe_buf *bb,
+                                   rbpe_buf *ob) {
+  (void)be;
+  const float *a = ab->host, *b = bb->host;
+  double s = 0.0;
+  for (size_t i = 0; i < count; i++) {
+    double d = (double)a[i] - (double)b[i];
+    s += d * d;
+  }
+  ((float *)ob->host)[0] = (float)s;
+  return RBPE_OK;
+}
+
+/* Adam (Kingma & Ba), bias-corrected: m and v are moving averages of g and
+ * g^2; the step is lr * (m / c1) / (sqrt(v / c2) + eps). */
+static rbpe_status ref_adam(rbpe_backend *be, size_t count,
+                            const rbpe_adam_step *s, rbpe_buf *pb,
+                            const rbpe_buf *gb, rbpe_buf *mb, rbpe_buf *vb) {
+  (void)be;
+  float *p = pb->host, *m = mb->host, *v = vb->host;
+  const float *g = gb->host;
+  for (size_t i = 0; i < count; i++) {
+    m[i] = s->beta1 * m[i] + (1.0f - s->beta1) * g[i];
+    v[i] = s->beta2 * v[i] + (1.0f - s->beta2) * (g[i] * g[i]);
+    float mhat = m[i] / s->c1, vhat = v[i] / s->c2;
+    p[i] -= s->lr * mhat / (sqrtf(vhat) + s->eps);
+  }
+  return RBPE_OK;
+}
+
+static rbpe_status ref_gather_rows(rbpe_backend *be, size_t rows, size_t cols,
+                                   const rbpe_buf *sb, const rbpe_buf *ib,
+                                   size_t offset, rbpe_buf *db) {
+  (void)be;
+  const float *src = sb->host;
+  const uint32_t *idx = (const uint32_t *)ib->host + offset;
+  float *dst = db->host;
+  size_t src_rows = sb->bytes / sizeof(float) / cols;
+  for (size_t r = 0; r < rows; r++)
+    for (size_t j = 0; j < cols; j++)
+      dst[r * cols + j] = idx[r] < src_rows ? src[idx[r] * cols + j] : 0.0f;
+  return RBPE_OK;
+}
+
 static const rbpe_backend_ops ref_ops = {
     .destroy = ref_destroy,
     .buf_alloc = ref_alloc,
@@ -150,6 +284,14 @@ static const rbpe_backend_ops ref_ops = {
     .embed_rff = ref_rff,
     .embed_rbf = ref_rbf,
     .embed_rbf_dsigma = ref_rbf_dsigma,
+    .gemm = ref_gemm,
+    .bias_act = ref_bias_act,
+    .act_backward = ref_act_backward,
+    .col_sum = ref_col_sum,
+    .mse_grad = ref_mse_grad,
+    .sq_diff_sum = ref_sq_diff_sum,
+    .adam = ref_adam,
+    .gather_rows = ref_gather_rows,
 };
 
 rbpe_status rbpe_ref_backend_create(rbpe_err *err, rbpe_backend **out) {

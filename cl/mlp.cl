@@ -1,0 +1,103 @@
+/* MLP ops (METHOD.md section 6) other than GEMM, which is CLBlast's. One
+ * work-item per element unless said otherwise; the arithmetic follows
+ * src/backend/ref.c. Reductions have a fixed assignment of elements to
+ * work-items and a fixed summation order: results never depend on
+ * scheduling, and no float atomics are used. */
+#pragma OPENCL FP_CONTRACT OFF
+
+#define ACT_NONE 0u
+#define ACT_RELU 1u
+#define ACT_SIGMOID 2u
+
+__kernel void bias_act(const uint total, const uint cols, const uint act,
+                       __global const float *bias, __global float *x) {
+  uint g = get_global_id(0);
+  if (g >= total) return;
+  float z = x[g] + bias[g % cols];
+  if (act == ACT_RELU)
+    z = z > 0.0f ? z : 0.0f;
+  else if (act == ACT_SIGMOID)
+    z = 1.0f / (1.0f + exp(-z));
+  x[g] = z;
+}
+
+/* ReLU' = [y > 0]; sigmoid' = y (1 - y), from the activation's output y. */
+__kernel void act_backward(const uint total, const uint act,
+                           __global const float *y, __global float *grad) {
+  uint g = get_global_id(0);
+  if (g >= total) return;
+  float v = y[g];
+  grad[g] = act == ACT_RELU ? (v > 0.0f ? grad[g] : 0.0f)
+                            : grad[g] * (v * (1.0f - v));
+}
+
+/* One work-item per column, rows summed in ascending order. */
+__kernel void col_sum(const uint rows, const uint cols,
+                      __global const float *x, __global float *out) {
+  uint j = get_global_id(0);
+  if (j >= cols) return;
+  float s = 0.0f;
+  for (uint i = 0; i < rows; i++) s += x[i * cols + j];
+  out[j] = s;
+}
+
+__kernel void mse_grad(const uint total, const float scale,
+                       __global const float *pred,
+                       __global const float *target, __global float *grad) {
+  uint g = get_global_id(0);
+  if (g >= total) return;
+  grad[g] = scale * (pred[g] - target[g]);
+}
+
+/* Stage 1 of sum (a - b)^2: work-item g sums elements [g*chunk, (g+1)*chunk). */
+__kernel void sq_diff_partial(const uint total, const uint chunk,
+                              const uint parts, __global const float *a,
+                              __global const float *b,
+                              __global float *partial) {
+  uint g = get_global_id(0);
+  if (g >= parts) return;
+  uint lo = g * chunk, hi = min(total, lo + chunk);
+  float s = 0.0f;
+  for (uint i = lo; i < hi; i++) {
+    float d = a[i] - b[i];
+    s += d * d;
+  }
+  partial[g] = s;
+}
+
+/* Stage 2: one work-item adds the partial sums in order. */
+__kernel void sum_partials(const uint parts, __global const float *partial,
+                           __global float *out) {
+  if (get_global_id(0) != 0) return;
+  float s = 0.0f;
+  for (uint i = 0; i < parts; i++) s += partial[i];
+  out[0] = s;
+}
+
+__kernel void adam(const uint total, const float lr, const float beta1,
+                   const float beta2, const float eps, const float c1,
+                   const float c2, __global float *p,
+                   __global const float *grad, __global float *m,
+                   __global float *v) {
+  uint i = get_global_id(0);
+  if (i >= total) return;
+  float g = grad[i];
+  float mi = beta1 * m[i] + (1.0f - beta1) * g;
+  float vi = beta2 * v[i] + (1.0f - beta2) * (g * g);
+  m[i] = mi;
+  v[i] = vi;
+  float mhat = mi / c1, vhat = vi / c2;
+  p[i] -= lr * mhat / (sqrt(vhat) + eps);
+}
+
+/* dst row r = src row idx[offset + r]; an out-of-range index gives zeros. */
+__kernel void gather_rows(const uint total, const uint cols,
+                          const uint src_rows, const uint offset,
+                          __global const float *src,
+                          __global const uint *idx, __global float *dst) {
+  uint g = get_global_id(0);
+  if (g >= total) return;
+  uint r = g / cols, j = g % cols;
+  uint s = idx[offset + r];
+  dst[g] = s < src_rows ? src[s * cols + j] : 0.0f;
+}

@@ -1,0 +1,138 @@
+/* rbpe_bench_mlp: training-step and inference throughput of the seed's
+ * configurations on one device. Timed runs are unsynchronised inside a
+ * step, as in training; the GEMM share comes from a separate run that
+ * synchronises around every op. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "model.h"
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+rbpe_status rbpe_bench_mlp(rbpe_ctx *ctx, int hidden_layers, int width,
+                           int centres, size_t batch, double min_seconds,
+                           rbpe_bench_result *out) {
+  rbpe_err *err = &ctx->err;
+  rbpe_err_clear(err);
+  memset(out, 0, sizeof *out);
+  RBPE_FAIL_IF(batch < 1 || hidden_layers < 0 || hidden_layers > RBPE_MAX_HIDDEN ||
+                   width < 1 || width > RBPE_MAX_WIDTH || centres < 1,
+               err, RBPE_ERR_INVALID_ARGUMENT, "bench: bad configuration");
+  rbpe_backend *be;
+  RBPE_TRY(rbpe_ctx_backend(ctx, &be));
+
+  rbpe_model model;
+  memset(&model, 0, sizeof model);
+  rbpe_fit_config_default(&model.cfg);
+  model.cfg.hidden_layers = hidden_layers;
+  model.cfg.width = width;
+  model.cfg.embed.rbf_centres = centres;
+  model.ndim = 2;
+  model.channels = 1;
+  model.dims[0] = model.dims[1] = 256;
+  snprintf(model.split, sizeof model.split, "regular:2");
+  model.cfg.split = model.split;
+
+  size_t M = 0;
+  rbpe_mlp_trainer *tr = NULL;
+  rbpe_buf *X = NULL, *Y = NULL;
+  float *coords = NULL, *pred = NULL, *hx = NULL;
+  rbpe_status st = rbpe_embedding_create(ctx, &model.cfg.embed, 2, &model.emb);
+  if (st == RBPE_OK) {
+    M = rbpe_embedding_dim(model.emb);
+    rbpe_mlp_shape shape;
+    rbpe_model_shape(&model.cfg, M, 1, &shape);
+    st = rbpe_mlp_host_alloc(err, &shape, &model.mlp);
+  }
+  if (st == RBPE_OK) {
+    rbpe_mlp_host_init(&model.mlp, 1);
+    st = rbpe_mlp_trainer_create(be, &model.mlp, batch, 1e-4f, &tr);
+  }
+  /* inputs: random embeddings in [0,1] and targets; their values do not
+   * change the work done */
+  if (st == RBPE_OK) {
+    size_t nx = batch * M;
+    hx = malloc(nx * sizeof(float));
+    coords = malloc(batch * 2 * sizeof(float));
+    pred = malloc(batch * sizeof(float));
+    if (!hx || !coords || !pred)
+      st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+    else {
+      rbpe_rng rng;
+      rbpe_rng_seed(&rng, 2);
+      for (size_t i = 0; i < nx; i++) hx[i] = rbpe_rng_uniform(&rng);
+      for (size_t i = 0; i < batch * 2; i++) coords[i] = rbpe_rng_uniform(&rng);
+      st = rbpe_buf_from_host(be, hx, nx, &X);
+      if (st == RBPE_OK) st = rbpe_buf_from_host(be, hx, batch, &Y);
+    }
+  }
+  float loss;
+  /* warm-up: kernel builds, CLBlast's first call */
+  for (int i = 0; i < 2 && st == RBPE_OK; i++)
+    st = rbpe_mlp_train_step(tr, batch, X, Y, i == 1, &loss);
+  int steps = 0;
+  double t0 = now_s(), el = 0;
+  while (st == RBPE_OK && (el < min_seconds || steps < 3)) {
+    st = rbpe_mlp_train_step(tr, batch, X, Y, 0, &loss);
+    steps++;
+    if (st == RBPE_OK && (steps & 1) == 0) st = rbpe_backend_finish(be);
+    el = now_s() - t0;
+    if (steps >= 1000) break;
+  }
+  if (st == RBPE_OK) st = rbpe_backend_finish(be);
+  el = now_s() - t0;
+  if (st == RBPE_OK) {
+    const rbpe_mlp_shape *s = &model.mlp.shape;
+    double fwd = rbpe_mlp_flops_forward(s);
+    double first = 2.0 * s->sizes[0] * s->sizes[1];
+    double step_flops = (double)batch * (3.0 * fwd - first);
+    out->batch = batch;
+    out->embed_dim = M;
+    out->hidden_layers = hidden_layers;
+    out->width = width;
+    out->steps_timed = steps;
+    out->step_s = el / steps;
+    out->train_samples_per_s = (double)batch / out->step_s;
+    out->train_gflops = step_flops / out->step_s * 1e-9;
+  }
+  /* GEMM share from a synchronised run */
+  rbpe_mlp_profile prof = {1, 0.0, 0.0};
+  if (st == RBPE_OK) {
+    rbpe_mlp_trainer_profile(tr, &prof);
+    for (int i = 0; i < 2 && st == RBPE_OK; i++)
+      st = rbpe_mlp_train_step(tr, batch, X, Y, 0, &loss);
+    rbpe_mlp_trainer_profile(tr, NULL);
+    if (prof.gemm_s + prof.other_s > 0)
+      out->gemm_share = prof.gemm_s / (prof.gemm_s + prof.other_s);
+  }
+  rbpe_mlp_trainer_free(tr);
+  tr = NULL;
+  rbpe_buf_free(be, X);
+  rbpe_buf_free(be, Y);
+  /* inference: embedding + forward through the model path */
+  if (st == RBPE_OK) {
+    model.cfg.sigma = 0.02f;
+    st = rbpe_model_predict_be(be, &model, batch, coords, pred); /* warm */
+    int n = 0;
+    double t1 = now_s(), e2 = 0;
+    while (st == RBPE_OK && (e2 < min_seconds / 2 || n < 2)) {
+      st = rbpe_model_predict_be(be, &model, batch, coords, pred);
+      n++;
+      e2 = now_s() - t1;
+      if (n >= 1000) break;
+    }
+    if (st == RBPE_OK) out->infer_samples_per_s = (double)batch * n / e2;
+  }
+  free(hx);
+  free(coords);
+  free(pred);
+  rbpe_embedding_free(model.emb);
+  rbpe_mlp_host_free(&model.mlp);
+  return st;
+}

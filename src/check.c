@@ -1,0 +1,39 @@
+/* rbpe_check_ops: the op-by-op comparison of src/opcheck.c against a fresh
+ * ref backend, for users (`rbpe check`) through the public API. */
+#include <string.h>
+
+#include "internal.h"
+#include "opcheck.h"
+
+typedef struct relay {
+  rbpe_check_fn fn;
+  void *user;
+} relay;
+
+static void forward_row(const rbpe_opcheck_result *r, void *user) {
+  relay *rl = user;
+  if (!rl->fn) return;
+  rbpe_check_row row;
+  memset(&row, 0, sizeof row);
+  row.op = r->op;
+  memcpy(row.shape, r->shape, sizeof row.shape);
+  row.count = r->count;
+  row.max_abs = r->max_abs;
+  row.max_rel = r->max_rel;
+  row.atol = r->atol;
+  row.rtol = r->rtol;
+  row.pass = r->pass;
+  rl->fn(&row, rl->user);
+}
+
+rbpe_status rbpe_check_ops(rbpe_ctx *ctx, int small, rbpe_check_fn fn,
+                           void *user, int *failures) {
+  rbpe_err_clear(&ctx->err);
+  rbpe_backend *dev, *ref;
+  RBPE_TRY(rbpe_ctx_backend(ctx, &dev));
+  RBPE_TRY(rbpe_ref_backend_create(&ctx->err, &ref));
+  relay rl = {fn, user};
+  rbpe_status st = rbpe_opcheck_run(ref, dev, small, forward_row, &rl, failures);
+  rbpe_backend_close(ref);
+  return st;
+}

@@ -1,0 +1,275 @@
+/* The fit pipeline: split, embed the training coordinates once on the
+ * device, train the MLP with Adam (all state resident; a loss value is
+ * read every log_every steps), then evaluate the model on the whole grid
+ * (METHOD.md sections 1, 2, 6). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "model.h"
+
+void rbpe_fit_config_default(rbpe_fit_config *c) {
+  memset(c, 0, sizeof *c);
+  rbpe_embed_config_default(&c->embed, RBPE_EMBED_RBF);
+  c->sigma_mode = RBPE_SIGMA_UNIFORM;
+  c->sigma = 0.04f;
+  c->split = "regular:2";
+  c->hidden_layers = 3;
+  c->width = 256;
+  c->out_act = RBPE_ACT_SIGMOID;
+  c->steps = 1000;
+  c->lr = 1e-3f;
+  c->batch = 0;
+  c->seed = 0;
+  c->log_every = 25;
+}
+
+void rbpe_fit_report_clear(rbpe_fit_report *r) {
+  if (!r) return;
+  free(r->curve_step);
+  free(r->curve_loss);
+  rbpe_signal_free(r->reconstruction);
+  rbpe_split_free(r->split);
+  memset(r, 0, sizeof *r);
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static rbpe_status check_config(rbpe_err *err, const rbpe_fit_config *c) {
+  RBPE_FAIL_IF(c->hidden_layers < 0 || c->hidden_layers > RBPE_MAX_HIDDEN, err,
+               RBPE_ERR_INVALID_ARGUMENT, "%d hidden layers (must be 0..%d)",
+               c->hidden_layers, RBPE_MAX_HIDDEN);
+  RBPE_FAIL_IF(c->width < 1 || c->width > RBPE_MAX_WIDTH, err,
+               RBPE_ERR_INVALID_ARGUMENT, "width %d (must be 1..%d)", c->width,
+               RBPE_MAX_WIDTH);
+  RBPE_FAIL_IF(c->steps < 1, err, RBPE_ERR_INVALID_ARGUMENT,
+               "%d steps (must be >= 1)", c->steps);
+  RBPE_FAIL_IF(!(c->lr > 0.0f) || !isfinite(c->lr), err,
+               RBPE_ERR_INVALID_ARGUMENT, "learning rate %g (must be > 0)",
+               (double)c->lr);
+  RBPE_FAIL_IF((unsigned)c->out_act > RBPE_ACT_SIGMOID, err,
+               RBPE_ERR_INVALID_ARGUMENT, "unknown output activation");
+  RBPE_FAIL_IF(c->log_every < 1, err, RBPE_ERR_INVALID_ARGUMENT,
+               "log_every %d (must be >= 1)", c->log_every);
+  RBPE_FAIL_IF(c->sigma_mode != RBPE_SIGMA_UNIFORM, err, RBPE_ERR_UNSUPPORTED,
+               "only uniform sigma is implemented");
+  RBPE_FAIL_IF(c->embed.kind == RBPE_EMBED_RBF &&
+                   (!(c->sigma > 0.0f) || !isfinite(c->sigma)),
+               err, RBPE_ERR_INVALID_ARGUMENT, "sigma %g (must be > 0)",
+               (double)c->sigma);
+  return RBPE_OK;
+}
+
+/* A seeded permutation of 0..n-1 (Fisher-Yates). */
+static void shuffle(uint32_t *p, size_t n, rbpe_rng *rng) {
+  for (size_t i = 0; i < n; i++) p[i] = (uint32_t)i;
+  for (size_t i = n; i > 1; i--) {
+    size_t j = (size_t)rbpe_rng_below(rng, i);
+    uint32_t t = p[i - 1];
+    p[i - 1] = p[j];
+    p[j] = t;
+  }
+}
+
+/* Streams derived from the one seed, so changing e.g. the batch size does
+ * not change the initial weights. */
+#define SEED_WEIGHTS 0x77e16b75u
+#define SEED_SHUFFLE 0x5bf03635u
+
+typedef struct fit_state {
+  rbpe_backend *be;
+  rbpe_buf *x, *sig, *X, *Y, *perm, *Xb, *Yb;
+  rbpe_mlp_trainer *tr;
+  float *coords, *sigma, *targets;
+  uint32_t *order;
+} fit_state;
+
+static void fit_state_free(fit_state *f) {
+  rbpe_buf_free(f->be, f->x);
+  rbpe_buf_free(f->be, f->sig);
+  rbpe_buf_free(f->be, f->X);
+  rbpe_buf_free(f->be, f->Y);
+  rbpe_buf_free(f->be, f->perm);
+  rbpe_buf_free(f->be, f->Xb);
+  rbpe_buf_free(f->be, f->Yb);
+  rbpe_mlp_trainer_free(f->tr);
+  free(f->coords);
+  free(f->sigma);
+  free(f->targets);
+  free(f->order);
+}
+
+static rbpe_status curve_add(rbpe_err *err, rbpe_fit_report *r, int cap,
+                             int step, float loss) {
+  if (r->curve_len >= cap) return RBPE_OK;
+  (void)err;
+  r->curve_step[r->curve_len] = step;
+  r->curve_loss[r->curve_len] = loss;
+  r->curve_len++;
+  return RBPE_OK;
+}
+
+rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
+                     const rbpe_fit_config *cfg, rbpe_model **model_out,
+                     rbpe_fit_report *rep) {
+  rbpe_err *err = &ctx->err;
+  rbpe_err_clear(err);
+  *model_out = NULL;
+  memset(rep, 0, sizeof *rep);
+  RBPE_FAIL_IF(!sig || !cfg, err, RBPE_ERR_INVALID_ARGUMENT, "fit: NULL argument");
+  RBPE_TRY(check_config(err, cfg));
+  rbpe_backend *be;
+  RBPE_TRY(rbpe_ctx_backend(ctx, &be));
+
+  rbpe_model *m = calloc(1, sizeof *m);
+  RBPE_FAIL_IF(!m, err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  m->cfg = *cfg;
+  snprintf(m->split, sizeof m->split, "%s", cfg->split ? cfg->split : "regular:2");
+  m->cfg.split = m->split;
+  m->cfg.progress = NULL;
+  m->cfg.progress_user = NULL;
+  m->cfg.cancel = NULL;
+  m->cfg.embed.seed = cfg->embed.kind == RBPE_EMBED_RFF ? cfg->seed : 0;
+  m->ndim = sig->ndim;
+  m->channels = sig->channels;
+  for (int a = 0; a < sig->ndim; a++) m->dims[a] = sig->dims[a];
+
+  fit_state f = {.be = be};
+  rbpe_status st = rbpe_split_create(ctx, sig, m->split, cfg->seed, &rep->split);
+  if (st == RBPE_OK)
+    st = rbpe_embedding_create(ctx, &m->cfg.embed, sig->ndim, &m->emb);
+  size_t L = 0, M = 0, C = (size_t)sig->channels;
+  if (st == RBPE_OK) {
+    L = rbpe_split_train_count(rep->split);
+    M = rbpe_embedding_dim(m->emb);
+    rep->n_train = L;
+    rep->n_test = rbpe_split_test_count(rep->split);
+    rep->embed_dim = M;
+    f.coords = malloc(L * sig->ndim * sizeof(float));
+    f.sigma = malloc(L * sizeof(float));
+    f.targets = malloc(L * C * sizeof(float));
+    rep->curve_step = malloc(sizeof(int) * ((size_t)cfg->steps / cfg->log_every + 3));
+    rep->curve_loss = malloc(sizeof(float) * ((size_t)cfg->steps / cfg->log_every + 3));
+    if (!f.coords || !f.sigma || !f.targets || !rep->curve_step || !rep->curve_loss)
+      st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  }
+  const size_t *train = st == RBPE_OK ? rbpe_split_train(rep->split) : NULL;
+  if (st == RBPE_OK) st = rbpe_signal_coords(ctx, sig, train, L, f.coords);
+  if (st == RBPE_OK) {
+    for (size_t i = 0; i < L; i++)
+      memcpy(f.targets + i * C, sig->data + train[i] * C, C * sizeof(float));
+    rbpe_model_sigma(m, L, f.coords, f.sigma);
+  }
+
+  /* The embedded training set, built once and kept on the device. */
+  double t0 = now_s();
+  size_t xbytes = 0;
+  if (st == RBPE_OK && (!rbpe_mul_ok(L, M, &xbytes) ||
+                        !rbpe_mul_ok(xbytes, sizeof(float), &xbytes)))
+    st = rbpe_err_set(err, RBPE_ERR_TOO_LARGE, "embedded training set too large");
+  if (st == RBPE_OK) st = rbpe_buf_from_host(be, f.coords, L * sig->ndim, &f.x);
+  if (st == RBPE_OK && m->cfg.embed.kind == RBPE_EMBED_RBF)
+    st = rbpe_buf_from_host(be, f.sigma, L, &f.sig);
+  if (st == RBPE_OK) st = rbpe_buf_alloc(be, xbytes, &f.X);
+  if (st == RBPE_OK) st = rbpe_embedding_run(be, m->emb, L, f.x, f.sig, f.X, 0);
+  if (st == RBPE_OK) st = rbpe_buf_from_host(be, f.targets, L * C, &f.Y);
+  if (st == RBPE_OK) st = rbpe_backend_finish(be);
+  rep->time_embed_s = now_s() - t0;
+
+  /* The MLP, initialised on the host so every backend starts alike. */
+  rbpe_mlp_shape shape;
+  size_t batch = cfg->batch && cfg->batch < L ? cfg->batch : L;
+  if (st == RBPE_OK) {
+    rbpe_model_shape(&m->cfg, M, m->channels, &shape);
+    st = rbpe_mlp_host_alloc(err, &shape, &m->mlp);
+  }
+  if (st == RBPE_OK) {
+    rbpe_mlp_host_init(&m->mlp, cfg->seed ^ SEED_WEIGHTS);
+    st = rbpe_mlp_trainer_create(be, &m->mlp, batch, cfg->lr, &f.tr);
+  }
+  int minibatch = batch < L;
+  rbpe_rng shuffle_rng;
+  rbpe_rng_seed(&shuffle_rng, cfg->seed ^ SEED_SHUFFLE);
+  if (st == RBPE_OK && minibatch) {
+    f.order = malloc(L * sizeof(uint32_t));
+    if (!f.order) st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+    if (st == RBPE_OK) st = rbpe_buf_alloc(be, L * sizeof(uint32_t), &f.perm);
+    if (st == RBPE_OK) st = rbpe_buf_alloc(be, batch * M * sizeof(float), &f.Xb);
+    if (st == RBPE_OK) st = rbpe_buf_alloc(be, batch * C * sizeof(float), &f.Yb);
+  }
+
+  /* Training. */
+  double t1 = now_s();
+  int cap = cfg->steps / cfg->log_every + 3;
+  size_t pos = L; /* forces a shuffle before the first mini-batch */
+  int step = 0;
+  for (step = 1; st == RBPE_OK && step <= cfg->steps; step++) {
+    if (cfg->cancel && *cfg->cancel) {
+      rep->interrupted = 1;
+      break;
+    }
+    const rbpe_buf *Xs = f.X, *Ys = f.Y;
+    if (minibatch) {
+      if (pos + batch > L) { /* a new epoch; the partial tail is dropped */
+        shuffle(f.order, L, &shuffle_rng);
+        st = rbpe_buf_write(be, f.perm, 0, L * sizeof(uint32_t), f.order);
+        pos = 0;
+      }
+      if (st == RBPE_OK) st = rbpe_op_gather_rows(be, batch, M, f.X, f.perm, pos, f.Xb);
+      if (st == RBPE_OK) st = rbpe_op_gather_rows(be, batch, C, f.Y, f.perm, pos, f.Yb);
+      pos += batch;
+      Xs = f.Xb;
+      Ys = f.Yb;
+    }
+    int log = step == 1 || step % cfg->log_every == 0 || step == cfg->steps;
+    float loss = NAN;
+    if (st == RBPE_OK) st = rbpe_mlp_train_step(f.tr, batch, Xs, Ys, log, &loss);
+    if (st == RBPE_OK && log) {
+      if (!isfinite(loss)) {
+        st = rbpe_err_set(err, RBPE_ERR_NUMERIC,
+                          "training diverged: loss is %g at step %d (try a "
+                          "smaller --lr)",
+                          (double)loss, step);
+        break;
+      }
+      curve_add(err, rep, cap, step, loss);
+      if (cfg->progress) {
+        double el = now_s() - t1;
+        rbpe_progress p = {step, cfg->steps, loss, (float)(-10.0 * log10(loss)),
+                           el, el > 0 ? (double)step * batch / el : 0.0};
+        cfg->progress(&p, cfg->progress_user);
+      }
+    }
+  }
+  rep->steps_done = step - 1;
+  if (st == RBPE_OK) st = rbpe_mlp_download(f.tr, &m->mlp);
+  if (st == RBPE_OK) st = rbpe_backend_finish(be);
+  rep->time_train_s = now_s() - t1;
+  rep->train_samples_per_s =
+      rep->time_train_s > 0 ? (double)rep->steps_done * batch / rep->time_train_s : 0;
+  /* free the training state before evaluation needs memory */
+  fit_state_free(&f);
+
+  /* Evaluation on the whole grid. */
+  double t2 = now_s();
+  if (st == RBPE_OK) st = rbpe_model_render(ctx, m, sig->dims, &rep->reconstruction);
+  if (st == RBPE_OK) {
+    rep->train_psnr = rbpe_psnr(rep->reconstruction, sig, train, L);
+    rep->test_psnr = rbpe_psnr(rep->reconstruction, sig,
+                               rbpe_split_test(rep->split), rep->n_test);
+    rep->final_loss = pow(10.0, -rep->train_psnr / 10.0);
+  }
+  rep->time_eval_s = now_s() - t2;
+  if (st != RBPE_OK) {
+    rbpe_model_free(m);
+    rbpe_fit_report_clear(rep);
+    return st;
+  }
+  *model_out = m;
+  return RBPE_OK;
+}

@@ -1,0 +1,265 @@
+/* The coordinate-MLP and its training step through the op table
+ * (METHOD.md 6): forward = GEMM + bias/activation per layer; backward =
+ * activation derivative, GEMMs for weight and input gradients, column sums
+ * for bias gradients; then Adam on every parameter buffer. Everything stays
+ * on the backend; only a requested loss value is read back. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mlp.h"
+
+#define ADAM_BETA1 0.9f
+#define ADAM_BETA2 0.999f
+#define ADAM_EPS 1e-8f
+
+rbpe_status rbpe_mlp_host_alloc(rbpe_err *err, const rbpe_mlp_shape *shape,
+                                rbpe_mlp_host *h) {
+  memset(h, 0, sizeof *h);
+  h->shape = *shape;
+  for (int l = 0; l < shape->nlin; l++) {
+    size_t fin = (size_t)shape->sizes[l], fout = (size_t)shape->sizes[l + 1];
+    h->W[l] = calloc(fin * fout, sizeof(float));
+    h->b[l] = calloc(fout, sizeof(float));
+    if (!h->W[l] || !h->b[l]) {
+      rbpe_mlp_host_free(h);
+      return rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY,
+                          "out of memory for the MLP weights");
+    }
+  }
+  return RBPE_OK;
+}
+
+void rbpe_mlp_host_free(rbpe_mlp_host *h) {
+  for (int l = 0; l < RBPE_MAX_HIDDEN + 1; l++) {
+    free(h->W[l]);
+    free(h->b[l]);
+    h->W[l] = h->b[l] = NULL;
+  }
+}
+
+void rbpe_mlp_host_init(rbpe_mlp_host *h, uint64_t seed) {
+  rbpe_rng rng;
+  rbpe_rng_seed(&rng, seed);
+  for (int l = 0; l < h->shape.nlin; l++) {
+    size_t fin = (size_t)h->shape.sizes[l], fout = (size_t)h->shape.sizes[l + 1];
+    float bound = 1.0f / sqrtf((float)fin);
+    for (size_t i = 0; i < fin * fout; i++)
+      h->W[l][i] = bound * (2.0f * rbpe_rng_uniform(&rng) - 1.0f);
+    for (size_t i = 0; i < fout; i++)
+      h->b[l][i] = bound * (2.0f * rbpe_rng_uniform(&rng) - 1.0f);
+  }
+}
+
+size_t rbpe_mlp_param_count(const rbpe_mlp_shape *s) {
+  size_t n = 0;
+  for (int l = 0; l < s->nlin; l++)
+    n += (size_t)s->sizes[l] * s->sizes[l + 1] + s->sizes[l + 1];
+  return n;
+}
+
+double rbpe_mlp_flops_forward(const rbpe_mlp_shape *s) {
+  double f = 0;
+  for (int l = 0; l < s->nlin; l++) f += 2.0 * s->sizes[l] * s->sizes[l + 1];
+  return f;
+}
+
+struct rbpe_mlp_trainer {
+  rbpe_backend *be;
+  rbpe_mlp_shape shape;
+  size_t max_rows;
+  float lr;
+  int t; /* Adam step count */
+  rbpe_buf *W[RBPE_MAX_HIDDEN + 1], *b[RBPE_MAX_HIDDEN + 1];
+  rbpe_buf *dW[RBPE_MAX_HIDDEN + 1], *db[RBPE_MAX_HIDDEN + 1];
+  rbpe_buf *mW[RBPE_MAX_HIDDEN + 1], *vW[RBPE_MAX_HIDDEN + 1];
+  rbpe_buf *mb[RBPE_MAX_HIDDEN + 1], *vb[RBPE_MAX_HIDDEN + 1];
+  rbpe_buf *act[RBPE_MAX_HIDDEN + 1]; /* outputs of each layer */
+  rbpe_buf *delta[2];                 /* ping-pong gradient buffers */
+  rbpe_buf *loss;                     /* 1 float */
+  rbpe_mlp_profile *profile;
+};
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Profiling: synchronise and charge the time since *mark to a bucket. */
+static rbpe_status charge(rbpe_mlp_trainer *t, double *bucket, double *mark) {
+  if (!t->profile || !t->profile->enabled) return RBPE_OK;
+  RBPE_TRY(rbpe_backend_finish(t->be));
+  double n = now_s();
+  *bucket += n - *mark;
+  *mark = n;
+  return RBPE_OK;
+}
+
+void rbpe_mlp_trainer_free(rbpe_mlp_trainer *t) {
+  if (!t) return;
+  rbpe_backend *be = t->be;
+  for (int l = 0; l <= RBPE_MAX_HIDDEN; l++) {
+    rbpe_buf_free(be, t->W[l]);
+    rbpe_buf_free(be, t->b[l]);
+    rbpe_buf_free(be, t->dW[l]);
+    rbpe_buf_free(be, t->db[l]);
+    rbpe_buf_free(be, t->mW[l]);
+    rbpe_buf_free(be, t->vW[l]);
+    rbpe_buf_free(be, t->mb[l]);
+    rbpe_buf_free(be, t->vb[l]);
+    rbpe_buf_free(be, t->act[l]);
+  }
+  rbpe_buf_free(be, t->delta[0]);
+  rbpe_buf_free(be, t->delta[1]);
+  rbpe_buf_free(be, t->loss);
+  free(t);
+}
+
+static rbpe_status zeros(rbpe_backend *be, size_t count, rbpe_buf **out) {
+  RBPE_TRY(rbpe_buf_alloc(be, count * sizeof(float), out));
+  return rbpe_buf_fill(be, *out, 0, count, 0.0f);
+}
+
+rbpe_status rbpe_mlp_trainer_create(rbpe_backend *be, const rbpe_mlp_host *h,
+                                    size_t max_rows, float lr,
+                                    rbpe_mlp_trainer **out) {
+  *out = NULL;
+  rbpe_mlp_trainer *t = calloc(1, sizeof *t);
+  RBPE_FAIL_IF(!t, be->err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  t->be = be;
+  t->shape = h->shape;
+  t->max_rows = max_rows;
+  t->lr = lr;
+  rbpe_status st = RBPE_OK;
+  size_t widest = 0;
+  for (int l = 0; l < h->shape.nlin && st == RBPE_OK; l++) {
+    size_t fin = (size_t)h->shape.sizes[l], fout = (size_t)h->shape.sizes[l + 1];
+    if (fout > widest) widest = fout;
+    st = rbpe_buf_from_host(be, h->W[l], fin * fout, &t->W[l]);
+    if (st == RBPE_OK) st = rbpe_buf_from_host(be, h->b[l], fout, &t->b[l]);
+    if (st == RBPE_OK) st = zeros(be, fin * fout, &t->dW[l]);
+    if (st == RBPE_OK) st = zeros(be, fout, &t->db[l]);
+    if (st == RBPE_OK) st = zeros(be, fin * fout, &t->mW[l]);
+    if (st == RBPE_OK) st = zeros(be, fin * fout, &t->vW[l]);
+    if (st == RBPE_OK) st = zeros(be, fout, &t->mb[l]);
+    if (st == RBPE_OK) st = zeros(be, fout, &t->vb[l]);
+    if (st == RBPE_OK) st = zeros(be, max_rows * fout, &t->act[l]);
+  }
+  if (st == RBPE_OK) st = zeros(be, max_rows * widest, &t->delta[0]);
+  if (st == RBPE_OK) st = zeros(be, max_rows * widest, &t->delta[1]);
+  if (st == RBPE_OK) st = zeros(be, 1, &t->loss);
+  if (st != RBPE_OK) {
+    rbpe_mlp_trainer_free(t);
+    return st;
+  }
+  *out = t;
+  return RBPE_OK;
+}
+
+void rbpe_mlp_trainer_profile(rbpe_mlp_trainer *t, rbpe_mlp_profile *p) {
+  t->profile = p;
+}
+
+static rbpe_act layer_act(const rbpe_mlp_shape *s, int l) {
+  return l == s->nlin - 1 ? s->out_act : RBPE_ACT_RELU;
+}
+
+static rbpe_status forward(rbpe_mlp_trainer *t, size_t rows, const rbpe_buf *X,
+                           double *mark) {
+  rbpe_backend *be = t->be;
+  const rbpe_mlp_shape *s = &t->shape;
+  double dummy = 0;
+  double *gemm_b = t->profile ? &t->profile->gemm_s : &dummy;
+  double *other_b = t->profile ? &t->profile->other_s : &dummy;
+  for (int l = 0; l < s->nlin; l++) {
+    size_t fin = (size_t)s->sizes[l], fout = (size_t)s->sizes[l + 1];
+    const rbpe_buf *in = l == 0 ? X : t->act[l - 1];
+    RBPE_TRY(rbpe_op_gemm(be, 0, 0, rows, fout, fin, 1.0f, in, fin, t->W[l],
+                          fout, 0.0f, t->act[l], fout));
+    RBPE_TRY(charge(t, gemm_b, mark));
+    RBPE_TRY(rbpe_op_bias_act(be, rows, fout, t->b[l], layer_act(s, l),
+                              t->act[l]));
+    RBPE_TRY(charge(t, other_b, mark));
+  }
+  return RBPE_OK;
+}
+
+rbpe_status rbpe_mlp_forward(rbpe_mlp_trainer *t, size_t rows,
+                             const rbpe_buf *X, const rbpe_buf **out) {
+  RBPE_FAIL_IF(rows > t->max_rows, t->be->err, RBPE_ERR_INTERNAL,
+               "forward of %zu rows on a trainer sized for %zu", rows,
+               t->max_rows);
+  double mark = now_s();
+  RBPE_TRY(forward(t, rows, X, &mark));
+  *out = t->act[t->shape.nlin - 1];
+  return RBPE_OK;
+}
+
+rbpe_status rbpe_mlp_train_step(rbpe_mlp_trainer *t, size_t rows,
+                                const rbpe_buf *X, const rbpe_buf *Y,
+                                int want_loss, float *loss) {
+  rbpe_backend *be = t->be;
+  const rbpe_mlp_shape *s = &t->shape;
+  RBPE_FAIL_IF(rows == 0 || rows > t->max_rows, be->err, RBPE_ERR_INTERNAL,
+               "training step of %zu rows on a trainer sized for %zu", rows,
+               t->max_rows);
+  double mark = now_s(), dummy = 0;
+  double *gemm_b = t->profile ? &t->profile->gemm_s : &dummy;
+  double *other_b = t->profile ? &t->profile->other_s : &dummy;
+  RBPE_TRY(forward(t, rows, X, &mark));
+
+  int L = s->nlin;
+  size_t C = (size_t)s->sizes[L];
+  const rbpe_buf *pred = t->act[L - 1];
+  if (want_loss) {
+    float sum = 0.0f;
+    RBPE_TRY(rbpe_op_sq_diff_sum(be, rows * C, pred, Y, t->loss));
+    RBPE_TRY(rbpe_buf_read(be, t->loss, 0, sizeof sum, &sum));
+    *loss = sum / (float)(rows * C);
+  }
+  /* dLoss/dpred for the mean over rows and channels */
+  int cur = 0;
+  RBPE_TRY(rbpe_op_mse_grad(be, rows * C, 2.0f / (float)(rows * C), pred, Y,
+                            t->delta[cur]));
+  for (int l = L - 1; l >= 0; l--) {
+    size_t fin = (size_t)s->sizes[l], fout = (size_t)s->sizes[l + 1];
+    /* delta = dLoss/d(layer output) -> dLoss/d(pre-activation) */
+    RBPE_TRY(rbpe_op_act_backward(be, rows * fout, layer_act(s, l), t->act[l],
+                                  t->delta[cur]));
+    RBPE_TRY(rbpe_op_col_sum(be, rows, fout, t->delta[cur], t->db[l]));
+    RBPE_TRY(charge(t, other_b, &mark));
+    const rbpe_buf *in = l == 0 ? X : t->act[l - 1];
+    /* dW = in^T delta (fin x fout) */
+    RBPE_TRY(rbpe_op_gemm(be, 1, 0, fin, fout, rows, 1.0f, in, fin,
+                          t->delta[cur], fout, 0.0f, t->dW[l], fout));
+    if (l > 0) /* d(input) = delta W^T (rows x fin) */
+      RBPE_TRY(rbpe_op_gemm(be, 0, 1, rows, fin, fout, 1.0f, t->delta[cur],
+                            fout, t->W[l], fout, 0.0f, t->delta[1 - cur], fin));
+    RBPE_TRY(charge(t, gemm_b, &mark));
+    cur = 1 - cur;
+  }
+  t->t++;
+  rbpe_adam_step a = {t->lr, ADAM_BETA1, ADAM_BETA2, ADAM_EPS,
+                      (float)(1.0 - pow(ADAM_BETA1, t->t)),
+                      (float)(1.0 - pow(ADAM_BETA2, t->t))};
+  for (int l = 0; l < L; l++) {
+    size_t fin = (size_t)s->sizes[l], fout = (size_t)s->sizes[l + 1];
+    RBPE_TRY(rbpe_op_adam(be, fin * fout, &a, t->W[l], t->dW[l], t->mW[l],
+                          t->vW[l]));
+    RBPE_TRY(rbpe_op_adam(be, fout, &a, t->b[l], t->db[l], t->mb[l], t->vb[l]));
+  }
+  RBPE_TRY(charge(t, other_b, &mark));
+  return RBPE_OK;
+}
+
+rbpe_status rbpe_mlp_download(rbpe_mlp_trainer *t, rbpe_mlp_host *h) {
+  for (int l = 0; l < t->shape.nlin; l++) {
+    size_t fin = (size_t)t->shape.sizes[l], fout = (size_t)t->shape.sizes[l + 1];
+    RBPE_TRY(rbpe_buf_read(t->be, t->W[l], 0, fin * fout * sizeof(float),
+                           h->W[l]));
+    RBPE_TRY(rbpe_buf_read(t->be, t->b[l], 0, fout * sizeof(float), h->b[l]));
+  }
+  return RBPE_OK;
+}

@@ -1,0 +1,62 @@
+/* The coordinate-MLP on a backend (METHOD.md section 6): weights, Adam
+ * state and activations live in backend buffers for the whole run. */
+#ifndef RBPE_MLP_H
+#define RBPE_MLP_H
+
+#include "backend/backend.h"
+
+#define RBPE_MAX_HIDDEN 16
+#define RBPE_MAX_WIDTH 8192
+
+typedef struct rbpe_mlp_shape {
+  int nlin;                          /* linear layers = hidden + 1 */
+  int sizes[RBPE_MAX_HIDDEN + 2];    /* sizes[0] = M ... sizes[nlin] = C */
+  rbpe_act out_act;
+} rbpe_mlp_shape;
+
+/* Host weights: W[l] is sizes[l] x sizes[l+1] row-major (y = x W + b). */
+typedef struct rbpe_mlp_host {
+  rbpe_mlp_shape shape;
+  float *W[RBPE_MAX_HIDDEN + 1];
+  float *b[RBPE_MAX_HIDDEN + 1];
+} rbpe_mlp_host;
+
+rbpe_status rbpe_mlp_host_alloc(rbpe_err *err, const rbpe_mlp_shape *shape,
+                                rbpe_mlp_host *out);
+void rbpe_mlp_host_free(rbpe_mlp_host *h);
+/* PyTorch nn.Linear initialisation: weights and biases uniform in
+ * +-1/sqrt(fan_in), drawn layer by layer (W row-major, then b). */
+void rbpe_mlp_host_init(rbpe_mlp_host *h, uint64_t seed);
+size_t rbpe_mlp_param_count(const rbpe_mlp_shape *shape);
+/* Multiply-adds of one forward pass per row. */
+double rbpe_mlp_flops_forward(const rbpe_mlp_shape *shape);
+
+/* Time split of a profiled run (each op synchronised: slower, but it says
+ * where the time goes). */
+typedef struct rbpe_mlp_profile {
+  int enabled;
+  double gemm_s, other_s;
+} rbpe_mlp_profile;
+
+typedef struct rbpe_mlp_trainer rbpe_mlp_trainer;
+
+/* Uploads weights, allocates gradients, Adam state and activations for
+ * batches of up to max_rows rows. */
+rbpe_status rbpe_mlp_trainer_create(rbpe_backend *be, const rbpe_mlp_host *h,
+                                    size_t max_rows, float lr,
+                                    rbpe_mlp_trainer **out);
+void rbpe_mlp_trainer_free(rbpe_mlp_trainer *t);
+void rbpe_mlp_trainer_profile(rbpe_mlp_trainer *t, rbpe_mlp_profile *p);
+/* One Adam step on rows x M inputs X and rows x C targets Y. With
+ * want_loss, *loss receives the batch MSE before the update (one read from
+ * the device); otherwise nothing is read back. */
+rbpe_status rbpe_mlp_train_step(rbpe_mlp_trainer *t, size_t rows,
+                                const rbpe_buf *X, const rbpe_buf *Y,
+                                int want_loss, float *loss);
+/* Forward only: returns the output buffer (rows x C) owned by the trainer. */
+rbpe_status rbpe_mlp_forward(rbpe_mlp_trainer *t, size_t rows,
+                             const rbpe_buf *X, const rbpe_buf **out);
+/* Reads the current weights back into h. */
+rbpe_status rbpe_mlp_download(rbpe_mlp_trainer *t, rbpe_mlp_host *h);
+
+#endif

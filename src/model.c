@@ -1,0 +1,507 @@
+/* Models: evaluation at any coordinates on any backend, rendering on a
+ * grid, and the model file. The file is little-endian, versioned and
+ * CRC-32 checked (ARCHITECTURE.md "Model file"):
+ *   "RBPEMODL" | u32 version | u32 flags | u64 payload bytes | payload |
+ *   u32 CRC-32 of everything before it.
+ * Its payload is written and read field by field below (put_/get_). */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "model.h"
+
+#define MODEL_MAGIC "RBPEMODL"
+#define MODEL_VERSION 1u
+#define MODEL_HEADER 24
+#define MODEL_MAX_BYTES ((size_t)1 << 31)
+/* Rows per evaluation batch unless memory asks for fewer. */
+#define PREDICT_ROWS 16384
+
+const char *rbpe_act_string(rbpe_act a) {
+  switch (a) {
+  case RBPE_ACT_NONE: return "none";
+  case RBPE_ACT_RELU: return "relu";
+  case RBPE_ACT_SIGMOID: return "sigmoid";
+  }
+  return "?";
+}
+
+void rbpe_model_free(rbpe_model *m) {
+  if (!m) return;
+  rbpe_embedding_free(m->emb);
+  rbpe_mlp_host_free(&m->mlp);
+  free(m);
+}
+
+int rbpe_model_ndim(const rbpe_model *m) { return m->ndim; }
+int rbpe_model_channels(const rbpe_model *m) { return m->channels; }
+size_t rbpe_model_dim(const rbpe_model *m, int axis) {
+  return axis >= 0 && axis < m->ndim ? m->dims[axis] : 1;
+}
+const rbpe_fit_config *rbpe_model_config(const rbpe_model *m) { return &m->cfg; }
+
+void rbpe_model_shape(const rbpe_fit_config *cfg, size_t M, int channels,
+                      rbpe_mlp_shape *s) {
+  memset(s, 0, sizeof *s);
+  s->nlin = cfg->hidden_layers + 1;
+  s->sizes[0] = (int)M;
+  for (int l = 1; l <= cfg->hidden_layers; l++) s->sizes[l] = cfg->width;
+  s->sizes[s->nlin] = channels;
+  s->out_act = cfg->out_act;
+}
+
+void rbpe_model_sigma(const rbpe_model *m, size_t n, const float *coords,
+                      float *sigma) {
+  (void)coords; /* uniform: the same everywhere; graph/poly will use coords */
+  for (size_t i = 0; i < n; i++) sigma[i] = m->cfg.sigma;
+}
+
+rbpe_status rbpe_model_predict_be(rbpe_backend *be, const rbpe_model *m,
+                                  size_t n, const float *coords, float *out) {
+  size_t M = rbpe_embedding_dim(m->emb);
+  const rbpe_mlp_shape *s = &m->mlp.shape;
+  size_t widest = M;
+  for (int l = 1; l <= s->nlin; l++)
+    if ((size_t)s->sizes[l] > widest) widest = (size_t)s->sizes[l];
+  /* Rows per batch: the embedding and every activation must fit the
+   * largest allocation (and a quarter of any memory cap). */
+  size_t rows = PREDICT_ROWS;
+  uint64_t cap = be->max_alloc;
+  if (be->mem_limit && be->mem_limit / 4 < cap) cap = be->mem_limit / 4;
+  while (rows > 1 && (uint64_t)rows * widest * sizeof(float) > cap) rows /= 2;
+  if (rows > n) rows = n ? n : 1;
+  int rbf = m->cfg.embed.kind == RBPE_EMBED_RBF;
+
+  rbpe_mlp_trainer *t = NULL;
+  rbpe_buf *x = NULL, *sg = NULL, *X = NULL;
+  float *sigma = rbf ? malloc(rows * sizeof(float)) : NULL;
+  rbpe_status st = RBPE_OK;
+  if (rbf && !sigma)
+    st = rbpe_err_set(be->err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  if (st == RBPE_OK) st = rbpe_mlp_trainer_create(be, &m->mlp, rows, 0.0f, &t);
+  if (st == RBPE_OK) st = rbpe_buf_alloc(be, rows * m->ndim * sizeof(float), &x);
+  if (st == RBPE_OK && rbf) st = rbpe_buf_alloc(be, rows * sizeof(float), &sg);
+  if (st == RBPE_OK) st = rbpe_buf_alloc(be, rows * M * sizeof(float), &X);
+  for (size_t i0 = 0; i0 < n && st == RBPE_OK; i0 += rows) {
+    size_t r = n - i0 < rows ? n - i0 : rows;
+    const float *c = coords + i0 * m->ndim;
+    st = rbpe_buf_write(be, x, 0, r * m->ndim * sizeof(float), c);
+    if (st == RBPE_OK && rbf) {
+      rbpe_model_sigma(m, r, c, sigma);
+      st = rbpe_buf_write(be, sg, 0, r * sizeof(float), sigma);
+    }
+    if (st == RBPE_OK) st = rbpe_embedding_run(be, m->emb, r, x, sg, X, 0);
+    const rbpe_buf *y = NULL;
+    if (st == RBPE_OK) st = rbpe_mlp_forward(t, r, X, &y);
+    if (st == RBPE_OK)
+      st = rbpe_buf_read(be, y, 0, r * m->channels * sizeof(float),
+                         out + i0 * m->channels);
+  }
+  rbpe_mlp_trainer_free(t);
+  rbpe_buf_free(be, x);
+  rbpe_buf_free(be, sg);
+  rbpe_buf_free(be, X);
+  free(sigma);
+  return st;
+}
+
+rbpe_status rbpe_model_predict(rbpe_ctx *ctx, const rbpe_model *m, size_t n,
+                               const float *coords, float *out) {
+  rbpe_err_clear(&ctx->err);
+  RBPE_FAIL_IF(!m || (n && (!coords || !out)), &ctx->err,
+               RBPE_ERR_INVALID_ARGUMENT, "predict: NULL argument");
+  for (size_t i = 0; i < n * m->ndim; i++)
+    RBPE_FAIL_IF(!isfinite(coords[i]), &ctx->err, RBPE_ERR_NUMERIC,
+                 "coordinate %zu is not finite", i / m->ndim);
+  rbpe_backend *be;
+  RBPE_TRY(rbpe_ctx_backend(ctx, &be));
+  return rbpe_model_predict_be(be, m, n, coords, out);
+}
+
+rbpe_status rbpe_model_render(rbpe_ctx *ctx, const rbpe_model *m,
+                              const size_t *dims, rbpe_signal **out) {
+  rbpe_err_clear(&ctx->err);
+  *out = NULL;
+  rbpe_signal *s;
+  RBPE_TRY(rbpe_signal_alloc(&ctx->err, m->ndim, dims, m->channels, &s));
+  float *coords = malloc(s->samples * m->ndim * sizeof(float));
+  size_t *idx = malloc(s->samples * sizeof(size_t));
+  rbpe_status st = RBPE_OK;
+  if (!coords || !idx)
+    st = rbpe_err_set(&ctx->err, RBPE_ERR_OUT_OF_MEMORY,
+                      "out of memory for %zu coordinates", s->samples);
+  if (st == RBPE_OK) {
+    for (size_t i = 0; i < s->samples; i++) idx[i] = i;
+    st = rbpe_signal_coords(ctx, s, idx, s->samples, coords);
+  }
+  if (st == RBPE_OK) st = rbpe_model_predict(ctx, m, s->samples, coords, s->data);
+  free(coords);
+  free(idx);
+  if (st != RBPE_OK) {
+    rbpe_signal_free(s);
+    return st;
+  }
+  *out = s;
+  return RBPE_OK;
+}
+
+double rbpe_psnr(const rbpe_signal *a, const rbpe_signal *b,
+                 const size_t *idx, size_t n) {
+  if (!a || !b || a->channels != b->channels || a->samples != b->samples || !n)
+    return NAN;
+  double sum = 0;
+  int C = a->channels;
+  for (size_t i = 0; i < n; i++)
+    for (int c = 0; c < C; c++) {
+      double d = (double)a->data[idx[i] * C + c] - (double)b->data[idx[i] * C + c];
+      sum += d * d;
+    }
+  double mse = sum / ((double)n * C);
+  return mse > 0 ? -10.0 * log10(mse) : INFINITY;
+}
+
+/* ---- model file ------------------------------------------------------------ */
+
+typedef struct wbuf {
+  unsigned char *p;
+  size_t len, cap;
+  int oom;
+} wbuf;
+
+static void put(wbuf *w, const void *src, size_t n) {
+  if (w->oom) return;
+  if (w->len + n > w->cap) {
+    size_t nc = (w->cap ? w->cap * 2 : 4096);
+    while (nc < w->len + n) nc *= 2;
+    unsigned char *np = realloc(w->p, nc);
+    if (!np) {
+      w->oom = 1;
+      return;
+    }
+    w->p = np;
+    w->cap = nc;
+  }
+  memcpy(w->p + w->len, src, n);
+  w->len += n;
+}
+
+static void put_u32(wbuf *w, uint32_t v) {
+  unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8),
+                        (unsigned char)(v >> 16), (unsigned char)(v >> 24)};
+  put(w, b, 4);
+}
+
+static void put_u64(wbuf *w, uint64_t v) {
+  put_u32(w, (uint32_t)v);
+  put_u32(w, (uint32_t)(v >> 32));
+}
+
+static void put_f32(wbuf *w, float f) {
+  uint32_t v;
+  memcpy(&v, &f, 4);
+  put_u32(w, v);
+}
+
+static void put_f32s(wbuf *w, const float *f, size_t n) {
+  for (size_t i = 0; i < n; i++) put_f32(w, f[i]);
+}
+
+typedef struct rbuf {
+  const unsigned char *p;
+  size_t len, pos;
+  int short_read;
+} rbuf;
+
+static uint32_t get_u32(rbuf *r) {
+  if (r->len - r->pos < 4) {
+    r->short_read = 1;
+    r->pos = r->len;
+    return 0;
+  }
+  const unsigned char *b = r->p + r->pos;
+  r->pos += 4;
+  return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+         (uint32_t)b[3] << 24;
+}
+
+static uint64_t get_u64(rbuf *r) {
+  uint64_t lo = get_u32(r);
+  return lo | (uint64_t)get_u32(r) << 32;
+}
+
+static float get_f32(rbuf *r) {
+  uint32_t v = get_u32(r);
+  float f;
+  memcpy(&f, &v, 4);
+  return f;
+}
+
+/* Reads n floats; refuses non-finite values (a damaged file, not a model). */
+static int get_f32s(rbuf *r, float *f, size_t n) {
+  if ((r->len - r->pos) / 4 < n) {
+    r->short_read = 1;
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    f[i] = get_f32(r);
+    if (!isfinite(f[i])) return 0;
+  }
+  return 1;
+}
+
+typedef struct save_job {
+  const unsigned char *bytes;
+  size_t len;
+} save_job;
+
+static rbpe_status write_bytes(FILE *f, void *user, rbpe_err *err) {
+  save_job *j = user;
+  if (fwrite(j->bytes, 1, j->len, f) != j->len)
+    return rbpe_err_set(err, RBPE_ERR_IO, "writing the model failed: %s",
+                        strerror(errno));
+  return RBPE_OK;
+}
+
+rbpe_status rbpe_model_save(rbpe_ctx *ctx, const rbpe_model *m,
+                            const char *path) {
+  rbpe_err_clear(&ctx->err);
+  wbuf w = {0};
+  const rbpe_fit_config *c = &m->cfg;
+  put(&w, MODEL_MAGIC, 8);
+  put_u32(&w, MODEL_VERSION);
+  put_u32(&w, 0);
+  put_u64(&w, 0); /* payload size, patched below */
+  put_u32(&w, (uint32_t)m->ndim);
+  put_u32(&w, (uint32_t)m->channels);
+  for (int a = 0; a < RBPE_MAX_DIMS; a++)
+    put_u64(&w, a < m->ndim ? m->dims[a] : 1);
+  put_u32(&w, (uint32_t)c->embed.kind);
+  put_u32(&w, (uint32_t)c->embed.nerf_freqs);
+  put_u32(&w, (uint32_t)c->embed.rff_features);
+  put_f32(&w, c->embed.rff_scale);
+  put_u32(&w, (uint32_t)c->embed.rbf_centres);
+  put_u32(&w, (uint32_t)c->embed.rbf_diagonals);
+  put_f32(&w, c->embed.rbf_order);
+  put_u64(&w, c->embed.seed);
+  put_u32(&w, (uint32_t)c->sigma_mode);
+  put_f32(&w, c->sigma);
+  put_u32(&w, (uint32_t)c->hidden_layers);
+  put_u32(&w, (uint32_t)c->width);
+  put_u32(&w, (uint32_t)c->out_act);
+  put_u32(&w, (uint32_t)c->steps);
+  put_f32(&w, c->lr);
+  put_u64(&w, (uint64_t)c->batch);
+  put_u64(&w, c->seed);
+  char split[64] = {0};
+  snprintf(split, sizeof split, "%s", m->split);
+  put(&w, split, sizeof split);
+  if (c->embed.kind == RBPE_EMBED_RFF)
+    put_f32s(&w, rbpe_embedding_rff_matrix(m->emb),
+             (size_t)c->embed.rff_features * m->ndim);
+  const rbpe_mlp_shape *s = &m->mlp.shape;
+  for (int l = 0; l < s->nlin; l++) {
+    put_f32s(&w, m->mlp.W[l], (size_t)s->sizes[l] * s->sizes[l + 1]);
+    put_f32s(&w, m->mlp.b[l], (size_t)s->sizes[l + 1]);
+  }
+  if (!w.oom) {
+    uint64_t payload = w.len - MODEL_HEADER;
+    for (int i = 0; i < 8; i++)
+      w.p[16 + i] = (unsigned char)(payload >> (8 * i));
+    put_u32(&w, (uint32_t)crc32(0L, w.p, (uInt)w.len));
+  }
+  if (w.oom) {
+    free(w.p);
+    return rbpe_err_set(&ctx->err, RBPE_ERR_OUT_OF_MEMORY,
+                        "out of memory writing the model");
+  }
+  save_job job = {w.p, w.len};
+  rbpe_status st = rbpe_write_atomic(path, write_bytes, &job, &ctx->err);
+  free(w.p);
+  return st;
+}
+
+static rbpe_status bad(rbpe_err *err, const char *path, const char *why) {
+  return rbpe_err_set(err, RBPE_ERR_BAD_FORMAT, "%s: not a usable rbpe model: %s",
+                      path, why);
+}
+
+rbpe_status rbpe_model_load(rbpe_ctx *ctx, const char *path, rbpe_model **out) {
+  rbpe_err *err = &ctx->err;
+  rbpe_err_clear(err);
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  RBPE_FAIL_IF(!f, err, RBPE_ERR_IO, "cannot open %s: %s", path,
+               strerror(errno));
+  unsigned char *bytes = NULL;
+  size_t len = 0, cap = 0;
+  rbpe_status st = RBPE_OK;
+  for (;;) {
+    if (len == cap) {
+      if (cap >= MODEL_MAX_BYTES) {
+        st = rbpe_err_set(err, RBPE_ERR_TOO_LARGE, "%s: larger than %zu bytes",
+                          path, MODEL_MAX_BYTES);
+        break;
+      }
+      size_t nc = cap ? cap * 2 : 65536;
+      unsigned char *nb = realloc(bytes, nc);
+      if (!nb) {
+        st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+        break;
+      }
+      bytes = nb;
+      cap = nc;
+    }
+    size_t got = fread(bytes + len, 1, cap - len, f);
+    len += got;
+    if (got == 0) {
+      if (ferror(f)) st = rbpe_err_set(err, RBPE_ERR_IO, "reading %s failed", path);
+      break;
+    }
+  }
+  fclose(f);
+  if (st != RBPE_OK) {
+    free(bytes);
+    return st;
+  }
+  rbpe_model *m = NULL;
+  rbuf r = {bytes, len, 0, 0};
+  if (len < 8 || memcmp(bytes, MODEL_MAGIC, 8) != 0) {
+    st = bad(err, path, "wrong magic (not a model file)");
+    goto done;
+  }
+  if (len < MODEL_HEADER + 4) {
+    st = bad(err, path, "truncated header");
+    goto done;
+  }
+  r.pos = 8;
+  uint32_t version = get_u32(&r);
+  if (version != MODEL_VERSION) {
+    st = rbpe_err_set(err, RBPE_ERR_BAD_FORMAT,
+                      "%s: model file version %u, this rbpe reads version %u",
+                      path, (unsigned)version, MODEL_VERSION);
+    goto done;
+  }
+  (void)get_u32(&r); /* flags */
+  uint64_t payload = get_u64(&r);
+  if (payload != len - MODEL_HEADER - 4) {
+    st = bad(err, path, payload > len - MODEL_HEADER - 4 ? "truncated"
+                                                         : "trailing bytes");
+    goto done;
+  }
+  {
+    uint32_t want = (uint32_t)bytes[len - 4] | (uint32_t)bytes[len - 3] << 8 |
+                    (uint32_t)bytes[len - 2] << 16 |
+                    (uint32_t)bytes[len - 1] << 24;
+    if ((uint32_t)crc32(0L, bytes, (uInt)(len - 4)) != want) {
+      st = bad(err, path, "checksum mismatch (damaged)");
+      goto done;
+    }
+  }
+  r.len = len - 4;
+  m = calloc(1, sizeof *m);
+  if (!m) {
+    st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+    goto done;
+  }
+  rbpe_fit_config *c = &m->cfg;
+  rbpe_fit_config_default(c);
+  m->ndim = (int)get_u32(&r);
+  m->channels = (int)get_u32(&r);
+  for (int a = 0; a < RBPE_MAX_DIMS; a++) {
+    uint64_t d = get_u64(&r);
+    m->dims[a] = d > RBPE_MAX_SAMPLES ? 0 : (size_t)d;
+  }
+  c->embed.kind = (rbpe_embed_kind)get_u32(&r);
+  c->embed.nerf_freqs = (int)get_u32(&r);
+  c->embed.rff_features = (int)get_u32(&r);
+  c->embed.rff_scale = get_f32(&r);
+  c->embed.rbf_centres = (int)get_u32(&r);
+  c->embed.rbf_diagonals = (int)get_u32(&r);
+  c->embed.rbf_order = get_f32(&r);
+  c->embed.seed = get_u64(&r);
+  c->sigma_mode = (rbpe_sigma_mode)get_u32(&r);
+  c->sigma = get_f32(&r);
+  c->hidden_layers = (int)get_u32(&r);
+  c->width = (int)get_u32(&r);
+  c->out_act = (rbpe_act)get_u32(&r);
+  c->steps = (int)get_u32(&r);
+  c->lr = get_f32(&r);
+  c->batch = (size_t)get_u64(&r);
+  c->seed = get_u64(&r);
+  if (r.len - r.pos < sizeof m->split) r.short_read = 1;
+  else {
+    memcpy(m->split, bytes + r.pos, sizeof m->split);
+    m->split[sizeof m->split - 1] = '\0';
+    r.pos += sizeof m->split;
+  }
+  c->split = m->split;
+  if (r.short_read) {
+    st = bad(err, path, "truncated fields");
+    goto done;
+  }
+  {
+    /* Every field is validated before it sizes anything. */
+    const char *why = NULL;
+    if (m->ndim < 1 || m->ndim > RBPE_MAX_DIMS) why = "bad dimension count";
+    else if (m->channels < 1 || m->channels > 4) why = "bad channel count";
+    else if (c->hidden_layers < 0 || c->hidden_layers > RBPE_MAX_HIDDEN)
+      why = "bad layer count";
+    else if (c->width < 1 || c->width > RBPE_MAX_WIDTH) why = "bad width";
+    else if ((unsigned)c->out_act > RBPE_ACT_SIGMOID) why = "bad activation";
+    else if (c->sigma_mode != RBPE_SIGMA_UNIFORM || !(c->sigma > 0.0f) ||
+             !isfinite(c->sigma))
+      why = "bad sigma model";
+    for (int a = 0; a < m->ndim && !why; a++)
+      if (m->dims[a] == 0) why = "bad grid size";
+    if (why) {
+      st = bad(err, path, why);
+      goto done;
+    }
+  }
+  st = rbpe_embedding_create(ctx, &c->embed, m->ndim, &m->emb);
+  if (st != RBPE_OK) {
+    st = rbpe_err_set(err, RBPE_ERR_BAD_FORMAT,
+                      "%s: not a usable rbpe model: %s", path, err->msg);
+    goto done;
+  }
+  if (c->embed.kind == RBPE_EMBED_RFF) {
+    size_t nb = (size_t)c->embed.rff_features * m->ndim;
+    float *B = malloc(nb * sizeof(float));
+    int ok = B && get_f32s(&r, B, nb);
+    if (ok) rbpe_embedding_set_rff(m->emb, B);
+    free(B);
+    if (!ok) {
+      st = bad(err, path, r.short_read ? "truncated RFF matrix"
+                                       : "non-finite RFF matrix");
+      goto done;
+    }
+  }
+  {
+    rbpe_mlp_shape shape;
+    rbpe_model_shape(c, rbpe_embedding_dim(m->emb), m->channels, &shape);
+    /* the weights the shape implies must be exactly what is left */
+    size_t want = rbpe_mlp_param_count(&shape);
+    if ((r.len - r.pos) / 4 != want || (r.len - r.pos) % 4) {
+      st = bad(err, path, "weight count does not match the layer sizes");
+      goto done;
+    }
+    st = rbpe_mlp_host_alloc(err, &shape, &m->mlp);
+    if (st != RBPE_OK) goto done;
+    for (int l = 0; l < shape.nlin; l++)
+      if (!get_f32s(&r, m->mlp.W[l], (size_t)shape.sizes[l] * shape.sizes[l + 1]) ||
+          !get_f32s(&r, m->mlp.b[l], (size_t)shape.sizes[l + 1])) {
+        st = bad(err, path, "non-finite weights");
+        goto done;
+      }
+  }
+done:
+  free(bytes);
+  if (st != RBPE_OK) {
+    rbpe_model_free(m);
+    return st;
+  }
+  *out = m;
+  return RBPE_OK;
+}

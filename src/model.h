@@ -1,0 +1,27 @@
+/* A trained model: what it was trained on, its embedding and its MLP. */
+#ifndef RBPE_MODEL_H
+#define RBPE_MODEL_H
+
+#include "internal.h"
+#include "mlp.h"
+
+struct rbpe_model {
+  rbpe_fit_config cfg; /* progress/cancel cleared; split points at split[] */
+  char split[64];
+  int ndim, channels;
+  size_t dims[RBPE_MAX_DIMS];
+  rbpe_embedding *emb;
+  rbpe_mlp_host mlp;
+};
+
+/* The MLP shape a configuration asks for on an embedding of dim M. */
+void rbpe_model_shape(const rbpe_fit_config *cfg, size_t M, int channels,
+                      rbpe_mlp_shape *shape);
+/* Per-coordinate sigma of the model at n coordinates (rbf only). */
+void rbpe_model_sigma(const rbpe_model *m, size_t n, const float *coords,
+                      float *sigma);
+/* Evaluates on the backend, in row batches that fit its memory. */
+rbpe_status rbpe_model_predict_be(rbpe_backend *be, const rbpe_model *m,
+                                  size_t n, const float *coords, float *out);
+
+#endif

@@ -1,0 +1,120 @@
+/* The pictures `rbpe fit` writes: a side-by-side panel for images and a
+ * plot for 1-D signals, drawn into rbpe signals and saved as PNG. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define PANEL_GAP 4
+/* |error| is drawn amplified so that small errors are visible. */
+#define ERROR_GAIN 4.0f
+
+rbpe_status cli_save_panel(rbpe_ctx *ctx, const rbpe_signal *truth,
+                           const rbpe_split *split, const rbpe_signal *recon,
+                           const char *path) {
+  size_t h = rbpe_signal_dim(truth, 0), w = rbpe_signal_dim(truth, 1);
+  int C = rbpe_signal_channels(truth), OC = C == 1 ? 1 : 3;
+  size_t W = 4 * w + 3 * PANEL_GAP;
+  size_t dims[2] = {h, W};
+  float *img = malloc(h * W * OC * sizeof(float));
+  unsigned char *is_train = calloc(h * w, 1);
+  if (!img || !is_train) {
+    free(img);
+    free(is_train);
+    return RBPE_ERR_OUT_OF_MEMORY;
+  }
+  for (size_t i = 0; i < h * W * OC; i++) img[i] = 1.0f; /* white gaps */
+  for (size_t i = 0; i < rbpe_split_train_count(split); i++)
+    is_train[rbpe_split_train(split)[i]] = 1;
+  const float *t = rbpe_signal_data(truth), *r = rbpe_signal_data(recon);
+  for (size_t y = 0; y < h; y++)
+    for (size_t x = 0; x < w; x++) {
+      size_t s = y * w + x;
+      float err = 0;
+      for (int c = 0; c < C; c++) err += fabsf(t[s * C + c] - r[s * C + c]);
+      err = ERROR_GAIN * err / C;
+      for (int c = 0; c < OC; c++) {
+        int cc = C == 1 ? 0 : c;
+        float v[4] = {t[s * C + cc], is_train[s] ? t[s * C + cc] : 0.0f,
+                      r[s * C + cc], err};
+        for (int p = 0; p < 4; p++)
+          img[(y * W + p * (w + PANEL_GAP) + x) * OC + c] = v[p];
+      }
+    }
+  rbpe_signal *panel = NULL;
+  rbpe_status st = rbpe_signal_from_data(ctx, 2, dims, OC, img, &panel);
+  if (st == RBPE_OK) st = rbpe_signal_save_png(ctx, panel, path, 8);
+  rbpe_signal_free(panel);
+  free(img);
+  free(is_train);
+  return st;
+}
+
+/* ---- 1-D plot ---------------------------------------------------------- */
+
+#define PLOT_W 960
+#define PLOT_H 360
+#define PLOT_MARGIN 20
+
+typedef struct canvas {
+  float *px; /* PLOT_H x PLOT_W x 3 */
+} canvas;
+
+static void dot(canvas *cv, int x, int y, const float rgb[3], int r) {
+  for (int dy = -r; dy <= r; dy++)
+    for (int dx = -r; dx <= r; dx++) {
+      int xx = x + dx, yy = y + dy;
+      if (xx < 0 || yy < 0 || xx >= PLOT_W || yy >= PLOT_H) continue;
+      memcpy(cv->px + ((size_t)yy * PLOT_W + xx) * 3, rgb, 3 * sizeof(float));
+    }
+}
+
+static void line(canvas *cv, int x0, int y0, int x1, int y1,
+                 const float rgb[3]) {
+  int n = abs(x1 - x0) > abs(y1 - y0) ? abs(x1 - x0) : abs(y1 - y0);
+  if (n == 0) n = 1;
+  for (int k = 0; k <= n; k++)
+    dot(cv, x0 + (x1 - x0) * k / n, y0 + (y1 - y0) * k / n, rgb, 0);
+}
+
+rbpe_status cli_save_plot(rbpe_ctx *ctx, const rbpe_signal *truth,
+                          const rbpe_split *split, const rbpe_signal *recon,
+                          const char *path) {
+  size_t n = rbpe_signal_dim(truth, 0);
+  const float *t = rbpe_signal_data(truth), *r = rbpe_signal_data(recon);
+  float lo = t[0], hi = t[0];
+  for (size_t i = 0; i < n; i++) {
+    lo = fminf(lo, fminf(t[i], r[i]));
+    hi = fmaxf(hi, fmaxf(t[i], r[i]));
+  }
+  if (hi - lo < 1e-6f) hi = lo + 1.0f;
+  canvas cv = {malloc((size_t)PLOT_W * PLOT_H * 3 * sizeof(float))};
+  if (!cv.px) return RBPE_ERR_OUT_OF_MEMORY;
+  for (size_t i = 0; i < (size_t)PLOT_W * PLOT_H * 3; i++) cv.px[i] = 1.0f;
+  const float gray[3] = {0.6f, 0.6f, 0.6f}, red[3] = {0.85f, 0.1f, 0.1f},
+              blue[3] = {0.1f, 0.25f, 0.9f}, black[3] = {0, 0, 0};
+  int x0 = PLOT_MARGIN, x1 = PLOT_W - PLOT_MARGIN, y0 = PLOT_MARGIN,
+      y1 = PLOT_H - PLOT_MARGIN;
+  line(&cv, x0, y0, x1, y0, black);
+  line(&cv, x0, y1, x1, y1, black);
+  line(&cv, x0, y0, x0, y1, black);
+  line(&cv, x1, y0, x1, y1, black);
+#define PX(i) (x0 + (int)((double)((i) + 0.5) / n * (x1 - x0)))
+#define PY(v) (y1 - (int)(((v) - lo) / (hi - lo) * (y1 - y0 - 10)) - 5)
+  for (size_t i = 1; i < n; i++) line(&cv, PX(i - 1), PY(t[i - 1]), PX(i), PY(t[i]), gray);
+  for (size_t i = 1; i < n; i++) line(&cv, PX(i - 1), PY(r[i - 1]), PX(i), PY(r[i]), red);
+  for (size_t k = 0; k < rbpe_split_train_count(split); k++) {
+    size_t i = rbpe_split_train(split)[k];
+    dot(&cv, PX(i), PY(t[i]), blue, 2);
+  }
+#undef PX
+#undef PY
+  size_t dims[2] = {PLOT_H, PLOT_W};
+  rbpe_signal *img = NULL;
+  rbpe_status st = rbpe_signal_from_data(ctx, 2, dims, 3, cv.px, &img);
+  if (st == RBPE_OK) st = rbpe_signal_save_png(ctx, img, path, 8);
+  rbpe_signal_free(img);
+  free(cv.px);
+  return st;
+}

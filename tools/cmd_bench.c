@@ -1,0 +1,108 @@
+/* `rbpe bench`: training-step and inference throughput and achieved
+ * GFLOP/s per device for the seed's configurations (rbf, D = 128 per axis
+ * in 2-D; 1 and 3 hidden layers of 256) over batch sizes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *bench_help =
+    "usage: rbpe bench [--device SPEC] [--batches LO:HI] [--layers LIST]\n"
+    "                  [--seconds S] [--json]\n"
+    "Times training steps (forward, backward, Adam; the embedded training set\n"
+    "stays on the device) and inference (embedding + forward) of an MLP of\n"
+    "width 256 on an rbf embedding with 128 centres per axis of 2-D\n"
+    "coordinates (M = 256), for batch sizes 2^LO..2^HI (default 12:18; sizes\n"
+    "that do not fit the device are reported and skipped) and hidden layer\n"
+    "counts LIST (default 1,3). GEMM share: a step's time spent in GEMM, from\n"
+    "a run synchronised around every op. --seconds: minimum timed time per\n"
+    "point (default 1).\n";
+
+int cmd_bench(int argc, char **argv) {
+  const char *device = NULL;
+  long lo = 12, hi = 18;
+  int layers[8] = {1, 3}, nlayers = 2, json = 0;
+  float seconds = 1.0f;
+  for (int i = 1; i < argc; i++) {
+    const char *v;
+    int r;
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      fputs(bench_help, stdout);
+      return EXIT_OK;
+    } else if (!strcmp(argv[i], "--json")) {
+      json = 1;
+    } else if ((r = cli_opt(argc, argv, &i, "--device", &v))) {
+      if (r < 0) return cli_usage_error("bench", "--device needs a value");
+      device = v;
+    } else if ((r = cli_opt(argc, argv, &i, "--batches", &v))) {
+      char tail;
+      if (r < 0 || sscanf(v, "%ld:%ld%c", &lo, &hi, &tail) != 2 || lo < 0 ||
+          hi > 24 || lo > hi)
+        return cli_usage_error("bench", "--batches needs LO:HI with 0 <= LO <= HI <= 24");
+    } else if ((r = cli_opt(argc, argv, &i, "--layers", &v))) {
+      if (r < 0) return cli_usage_error("bench", "--layers needs a list");
+      nlayers = 0;
+      char buf[64];
+      snprintf(buf, sizeof buf, "%s", v);
+      for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        long n;
+        if (nlayers == 8 || !cli_parse_long(tok, 0, 16, &n))
+          return cli_usage_error("bench", "--layers needs up to 8 counts 0..16");
+        layers[nlayers++] = (int)n;
+      }
+      if (!nlayers) return cli_usage_error("bench", "--layers is empty");
+    } else if ((r = cli_opt(argc, argv, &i, "--seconds", &v))) {
+      if (r < 0 || !cli_parse_float(v, 0.0, 600.0, &seconds))
+        return cli_usage_error("bench", "--seconds needs a number in [0, 600]");
+    } else {
+      return cli_usage_error("bench", "unexpected argument '%s'", argv[i]);
+    }
+  }
+  int rc = EXIT_OK;
+  rbpe_ctx *ctx = cli_open("bench", device, 0, json, &rc);
+  if (!ctx) return rc;
+  const char *dev = rbpe_ctx_device_description(ctx);
+  if (json)
+    printf("{\"device\": \"%s\", \"results\": [", dev);
+  else
+    printf("device: %s\n%6s %8s %9s %12s %9s %12s %8s\n", dev, "layers",
+           "batch", "step ms", "train smp/s", "GFLOP/s", "infer smp/s",
+           "GEMM %");
+  int first = 1;
+  for (int li = 0; li < nlayers; li++)
+    for (long e = lo; e <= hi; e++) {
+      rbpe_bench_result r;
+      rbpe_status st = rbpe_bench_mlp(ctx, layers[li], 256, 128, (size_t)1 << e,
+                                      seconds, &r);
+      if (st == RBPE_ERR_DEVICE_MEMORY || st == RBPE_ERR_OUT_OF_MEMORY) {
+        if (!json)
+          printf("%6d %8zu  skipped: %s\n", layers[li], (size_t)1 << e,
+                 rbpe_last_error(ctx));
+        continue;
+      }
+      if (st != RBPE_OK) {
+        rc = cli_fail("bench", ctx, st);
+        goto done;
+      }
+      if (json) {
+        printf("%s\n  {\"hidden_layers\": %d, \"width\": %d, \"embed_dim\": %zu, "
+               "\"batch\": %zu, \"step_ms\": %.4f, \"train_samples_per_s\": %.1f, "
+               "\"train_gflops\": %.3f, \"infer_samples_per_s\": %.1f, "
+               "\"gemm_share\": %.4f, \"steps_timed\": %d}",
+               first ? "" : ",", r.hidden_layers, r.width, r.embed_dim, r.batch,
+               r.step_s * 1e3, r.train_samples_per_s, r.train_gflops,
+               r.infer_samples_per_s, r.gemm_share, r.steps_timed);
+      } else {
+        printf("%6d %8zu %9.2f %12.0f %9.2f %12.0f %7.1f%%\n", r.hidden_layers,
+               r.batch, r.step_s * 1e3, r.train_samples_per_s, r.train_gflops,
+               r.infer_samples_per_s, 100.0 * r.gemm_share);
+      }
+      fflush(stdout);
+      first = 0;
+    }
+  if (json) printf("\n]}\n");
+done:
+  rbpe_ctx_free(ctx);
+  return rc;
+}

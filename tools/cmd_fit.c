@@ -1,0 +1,409 @@
+/* `rbpe fit INPUT`: fits a coordinate-MLP to a PNG image or a 1-D text
+ * signal and writes the reconstruction, pictures, metrics.json and the
+ * model into an output folder. Ctrl-C stops training early; the outputs
+ * then describe the model as it stood (metrics say "interrupted"). A
+ * second Ctrl-C quits at once: every file is written under a temporary
+ * name and renamed, so none is ever left truncated. */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char *fit_help =
+    "usage: rbpe fit INPUT [options]\n"
+    "Fits a coordinate-MLP to INPUT (PNG image or 1-D text signal, one value\n"
+    "per line) and writes to --out DIR: reconstruction.png (1-D: plot.png and\n"
+    "reconstruction.txt), panel.png (truth | training samples |\n"
+    "reconstruction | 4x |error|), metrics.json and model.rbpe.\n"
+    "\n"
+    "embedding:\n"
+    "  --embed rbf|rff|nerf    positional embedding (rbf)\n"
+    "  --centres D             rbf centres per direction (128)\n"
+    "  --diagonals             rbf: also project on the diagonals\n"
+    "  --order b               rbf super-Gaussian order >= 1 (1)\n"
+    "  --sigma uniform:S       rbf sigma model (uniform:0.04)\n"
+    "  --features F            rff features (256)\n"
+    "  --scale s               rff scale (10)\n"
+    "  --freqs L               nerf frequencies per axis (10)\n"
+    "data and model:\n"
+    "  --split SPEC            regular:S | random:P | tancik (regular:2)\n"
+    "  --layers H              hidden layers (3)\n"
+    "  --width W               hidden width (256)\n"
+    "  --out-act none|relu|sigmoid   output activation (sigmoid)\n"
+    "training:\n"
+    "  --steps N               Adam steps (1000)\n"
+    "  --lr X                  learning rate (1e-3)\n"
+    "  --batch N               mini-batch size, 0 = full batch (0)\n"
+    "  --seed N                seed of split, RFF matrix, weights, shuffling (0)\n"
+    "  --log-every N           read the loss every N steps (25)\n"
+    "run:\n"
+    "  --device SPEC           auto | ref | cl | cl:P:D | cl:NAME ($RBPE_DEVICE)\n"
+    "  --max-memory BYTES      cap device memory, e.g. 512M\n"
+    "  --out DIR               output folder (rbpe-out)\n"
+    "  --quiet                 no progress output\n";
+
+static volatile sig_atomic_t interrupted;
+static volatile int cancel_flag;
+
+static void on_signal(int sig) {
+  if (interrupted) { /* second signal: default action, now */
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return;
+  }
+  interrupted = 1;
+  cancel_flag = 1;
+}
+
+typedef struct progress_state {
+  int tty, quiet, last_decile;
+} progress_state;
+
+static void on_progress(const rbpe_progress *p, void *user) {
+  progress_state *ps = user;
+  if (ps->quiet) return;
+  double eta = p->step > 0 ? p->elapsed_s * (p->steps - p->step) / p->step : 0;
+  if (ps->tty) {
+    int filled = (int)(30.0 * p->step / p->steps);
+    char bar[31];
+    for (int i = 0; i < 30; i++) bar[i] = i < filled ? '#' : '.';
+    bar[30] = '\0';
+    fprintf(stderr,
+            "\r[%s] step %d/%d  loss %.3e  train %.2f dB  %.0f samples/s  "
+            "ETA %d:%02d ",
+            bar, p->step, p->steps, (double)p->loss, (double)p->train_psnr,
+            p->samples_per_s, (int)eta / 60, (int)eta % 60);
+    if (p->step == p->steps) fputc('\n', stderr);
+  } else {
+    int decile = (int)(10.0 * p->step / p->steps);
+    if (decile == ps->last_decile && p->step != 1) return;
+    ps->last_decile = decile;
+    fprintf(stderr,
+            "step %d/%d  loss %.4e  train %.2f dB  %.0f samples/s  ETA %.0f s\n",
+            p->step, p->steps, (double)p->loss, (double)p->train_psnr,
+            p->samples_per_s, eta);
+  }
+}
+
+static int parse_act(const char *t, rbpe_act *a) {
+  for (int i = RBPE_ACT_NONE; i <= RBPE_ACT_SIGMOID; i++)
+    if (!strcmp(t, rbpe_act_string((rbpe_act)i))) {
+      *a = (rbpe_act)i;
+      return 1;
+    }
+  return 0;
+}
+
+/* JSON numbers must be finite. */
+static void jnum(FILE *f, double v) {
+  if (isfinite(v)) fprintf(f, "%.9g", v);
+  else fputs("null", f);
+}
+
+static void jstr(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
+    else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
+    else fputc(*s, f);
+  }
+  fputc('"', f);
+}
+
+typedef struct metrics_job {
+  const char *input, *device, *backend;
+  const rbpe_signal *sig;
+  const rbpe_fit_config *cfg;
+  const rbpe_fit_report *rep;
+  double wall_s;
+} metrics_job;
+
+static int write_metrics(FILE *f, const metrics_job *j) {
+  const rbpe_fit_config *c = j->cfg;
+  const rbpe_fit_report *r = j->rep;
+  fprintf(f, "{\n  \"rbpe_version\": \"%d.%d.%d\",\n", RBPE_VERSION_MAJOR,
+          RBPE_VERSION_MINOR, RBPE_VERSION_PATCH);
+  fputs("  \"input\": ", f);
+  jstr(f, j->input);
+  fputs(",\n  \"device\": ", f);
+  jstr(f, j->device);
+  fputs(",\n  \"backend\": ", f);
+  jstr(f, j->backend);
+  fprintf(f, ",\n  \"signal\": {\"ndim\": %d, \"dims\": [", rbpe_signal_ndim(j->sig));
+  for (int a = 0; a < rbpe_signal_ndim(j->sig); a++)
+    fprintf(f, "%s%zu", a ? ", " : "", rbpe_signal_dim(j->sig, a));
+  fprintf(f, "], \"channels\": %d},\n", rbpe_signal_channels(j->sig));
+  fputs("  \"config\": {\"embed\": ", f);
+  jstr(f, rbpe_embed_kind_string(c->embed.kind));
+  switch (c->embed.kind) {
+  case RBPE_EMBED_RBF:
+    fprintf(f, ", \"centres\": %d, \"diagonals\": %s, \"order\": ",
+            c->embed.rbf_centres, c->embed.rbf_diagonals ? "true" : "false");
+    jnum(f, c->embed.rbf_order);
+    fputs(", \"sigma\": \"uniform\", \"sigma_value\": ", f);
+    jnum(f, c->sigma);
+    break;
+  case RBPE_EMBED_RFF:
+    fprintf(f, ", \"features\": %d, \"scale\": ", c->embed.rff_features);
+    jnum(f, c->embed.rff_scale);
+    break;
+  case RBPE_EMBED_NERF:
+    fprintf(f, ", \"freqs\": %d", c->embed.nerf_freqs);
+    break;
+  }
+  fputs(", \"split\": ", f);
+  jstr(f, c->split);
+  fprintf(f, ", \"hidden_layers\": %d, \"width\": %d, \"out_act\": \"%s\", "
+             "\"steps\": %d, \"lr\": ",
+          c->hidden_layers, c->width, rbpe_act_string(c->out_act), c->steps);
+  jnum(f, c->lr);
+  fprintf(f, ", \"batch\": %zu, \"seed\": %llu},\n", c->batch,
+          (unsigned long long)c->seed);
+  fprintf(f, "  \"n_train\": %zu,\n  \"n_test\": %zu,\n  \"embed_dim\": %zu,\n",
+          r->n_train, r->n_test, r->embed_dim);
+  fprintf(f, "  \"steps_done\": %d,\n  \"interrupted\": %s,\n", r->steps_done,
+          r->interrupted ? "true" : "false");
+  fputs("  \"train_psnr\": ", f);
+  jnum(f, r->train_psnr);
+  fputs(",\n  \"test_psnr\": ", f);
+  jnum(f, r->test_psnr);
+  fputs(",\n  \"final_train_mse\": ", f);
+  jnum(f, r->final_loss);
+  fputs(",\n  \"timings_s\": {\"embed\": ", f);
+  jnum(f, r->time_embed_s);
+  fputs(", \"train\": ", f);
+  jnum(f, r->time_train_s);
+  fputs(", \"eval\": ", f);
+  jnum(f, r->time_eval_s);
+  fputs(", \"total\": ", f);
+  jnum(f, j->wall_s);
+  fputs("},\n  \"train_samples_per_s\": ", f);
+  jnum(f, r->train_samples_per_s);
+  fputs(",\n  \"loss_curve\": [", f);
+  for (int i = 0; i < r->curve_len; i++) {
+    fprintf(f, "%s[%d, ", i ? ", " : "", r->curve_step[i]);
+    jnum(f, r->curve_loss[i]);
+    fputc(']', f);
+  }
+  fputs("]\n}\n", f);
+  return ferror(f) ? -1 : 0;
+}
+
+static int write_metrics_cb(FILE *f, const void *user) {
+  return write_metrics(f, user);
+}
+
+static double wall_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int cmd_fit(int argc, char **argv) {
+  rbpe_fit_config cfg;
+  rbpe_fit_config_default(&cfg);
+  const char *input = NULL, *device = NULL, *outdir = "rbpe-out";
+  int quiet = 0;
+  uint64_t max_memory = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *v = NULL;
+    long n;
+    float x;
+    int r;
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      fputs(fit_help, stdout);
+      return EXIT_OK;
+    } else if (!strcmp(a, "--quiet")) {
+      quiet = 1;
+    } else if (!strcmp(a, "--diagonals")) {
+      cfg.embed.rbf_diagonals = 1;
+    } else if ((r = cli_opt(argc, argv, &i, "--embed", &v))) {
+      if (r < 0 || (strcmp(v, "rbf") && strcmp(v, "rff") && strcmp(v, "nerf")))
+        return cli_usage_error("fit", "--embed needs rbf, rff or nerf");
+      cfg.embed.kind = !strcmp(v, "rbf") ? RBPE_EMBED_RBF
+                       : !strcmp(v, "rff") ? RBPE_EMBED_RFF
+                                           : RBPE_EMBED_NERF;
+    } else if ((r = cli_opt(argc, argv, &i, "--centres", &v))) {
+      if (r < 0 || !cli_parse_long(v, 1, 65536, &n))
+        return cli_usage_error("fit", "--centres needs an integer 1..65536");
+      cfg.embed.rbf_centres = (int)n;
+    } else if ((r = cli_opt(argc, argv, &i, "--order", &v))) {
+      if (r < 0 || !cli_parse_float(v, 1.0, 64.0, &x))
+        return cli_usage_error("fit", "--order needs a number in [1, 64]");
+      cfg.embed.rbf_order = x;
+    } else if ((r = cli_opt(argc, argv, &i, "--sigma", &v))) {
+      if (r < 0 || strncmp(v, "uniform:", 8) ||
+          !cli_parse_float(v + 8, 1e-6, 1e3, &x)) {
+        if (r > 0 && (!strcmp(v, "graph") || !strncmp(v, "poly", 4)))
+          return cli_usage_error("fit", "--sigma %s is not implemented yet; "
+                                        "use uniform:S", v);
+        return cli_usage_error("fit", "--sigma needs uniform:S with S > 0");
+      }
+      cfg.sigma = x;
+    } else if ((r = cli_opt(argc, argv, &i, "--features", &v))) {
+      if (r < 0 || !cli_parse_long(v, 1, 65536, &n))
+        return cli_usage_error("fit", "--features needs an integer 1..65536");
+      cfg.embed.rff_features = (int)n;
+    } else if ((r = cli_opt(argc, argv, &i, "--scale", &v))) {
+      if (r < 0 || !cli_parse_float(v, 1e-6, 1e6, &x))
+        return cli_usage_error("fit", "--scale needs a number > 0");
+      cfg.embed.rff_scale = x;
+    } else if ((r = cli_opt(argc, argv, &i, "--freqs", &v))) {
+      if (r < 0 || !cli_parse_long(v, 1, RBPE_MAX_NERF_FREQS, &n))
+        return cli_usage_error("fit", "--freqs needs an integer 1..%d",
+                               RBPE_MAX_NERF_FREQS);
+      cfg.embed.nerf_freqs = (int)n;
+    } else if ((r = cli_opt(argc, argv, &i, "--split", &v))) {
+      if (r < 0) return cli_usage_error("fit", "--split needs a value");
+      cfg.split = v;
+    } else if ((r = cli_opt(argc, argv, &i, "--layers", &v))) {
+      if (r < 0 || !cli_parse_long(v, 0, 16, &n))
+        return cli_usage_error("fit", "--layers needs an integer 0..16");
+      cfg.hidden_layers = (int)n;
+    } else if ((r = cli_opt(argc, argv, &i, "--width", &v))) {
+      if (r < 0 || !cli_parse_long(v, 1, 8192, &n))
+        return cli_usage_error("fit", "--width needs an integer 1..8192");
+      cfg.width = (int)n;
+    } else if ((r = cli_opt(argc, argv, &i, "--out-act", &v))) {
+      if (r < 0 || !parse_act(v, &cfg.out_act))
+        return cli_usage_error("fit", "--out-act needs none, relu or sigmoid");
+    } else if ((r = cli_opt(argc, argv, &i, "--steps", &v))) {
+      if (r < 0 || !cli_parse_long(v, 1, 100000000, &n))
+        return cli_usage_error("fit", "--steps needs an integer >= 1");
+      cfg.steps = (int)n;
+    } else if ((r = cli_opt(argc, argv, &i, "--lr", &v))) {
+      if (r < 0 || !cli_parse_float(v, 1e-12, 10.0, &x))
+        return cli_usage_error("fit", "--lr needs a number in (0, 10]");
+      cfg.lr = x;
+    } else if ((r = cli_opt(argc, argv, &i, "--batch", &v))) {
+      if (r < 0 || !cli_parse_long(v, 0, 1L << 40, &n))
+        return cli_usage_error("fit", "--batch needs an integer >= 0");
+      cfg.batch = (size_t)n;
+    } else if ((r = cli_opt(argc, argv, &i, "--seed", &v))) {
+      if (r < 0 || !cli_parse_long(v, 0, 0x7fffffffffffffffL, &n))
+        return cli_usage_error("fit", "--seed needs an integer >= 0");
+      cfg.seed = (uint64_t)n;
+    } else if ((r = cli_opt(argc, argv, &i, "--log-every", &v))) {
+      if (r < 0 || !cli_parse_long(v, 1, 100000000, &n))
+        return cli_usage_error("fit", "--log-every needs an integer >= 1");
+      cfg.log_every = (int)n;
+    } else if ((r = cli_opt(argc, argv, &i, "--device", &v))) {
+      if (r < 0) return cli_usage_error("fit", "--device needs a value");
+      device = v;
+    } else if ((r = cli_opt(argc, argv, &i, "--max-memory", &v))) {
+      if (r < 0 || !cli_parse_bytes(v, &max_memory))
+        return cli_usage_error("fit", "--max-memory needs a size such as 512M");
+    } else if ((r = cli_opt(argc, argv, &i, "--out", &v))) {
+      if (r < 0) return cli_usage_error("fit", "--out needs a folder");
+      outdir = v;
+    } else if (a[0] == '-' && a[1]) {
+      return cli_usage_error("fit", "unknown option '%s'", a);
+    } else if (!input) {
+      input = a;
+    } else {
+      return cli_usage_error("fit", "more than one INPUT ('%s')", a);
+    }
+  }
+  if (!input) return cli_usage_error("fit", "no INPUT given");
+  if (strlen(outdir) > 4000) return cli_usage_error("fit", "--out path too long");
+
+  double t0 = wall_now();
+  int rc = EXIT_OK;
+  rbpe_ctx *ctx = cli_open("fit", device, max_memory, quiet, &rc);
+  if (!ctx) return rc;
+  rbpe_signal *sig = NULL;
+  rbpe_model *model = NULL;
+  rbpe_fit_report rep;
+  memset(&rep, 0, sizeof rep);
+  rbpe_status st = rbpe_signal_load(ctx, input, &sig);
+  if (st == RBPE_OK && rbpe_signal_ndim(sig) > 2) {
+    fprintf(stderr, "rbpe fit: %s: only 1-D and 2-D signals are supported\n", input);
+    rc = EXIT_BAD_INPUT;
+    goto out;
+  }
+  if (st == RBPE_OK && mkdir(outdir, 0777) != 0 && errno != EEXIST) {
+    fprintf(stderr, "rbpe fit: cannot create %s: %s\n", outdir, strerror(errno));
+    rc = EXIT_FAILURE_RUN;
+    goto out;
+  }
+  if (st == RBPE_OK) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    progress_state ps = {isatty(2), quiet, -1};
+    cfg.progress = on_progress;
+    cfg.progress_user = &ps;
+    cfg.cancel = &cancel_flag;
+    st = rbpe_fit(ctx, sig, &cfg, &model, &rep);
+  }
+  if (st != RBPE_OK) {
+    rc = cli_fail("fit", ctx, st);
+    goto out;
+  }
+  if (rep.interrupted && !quiet)
+    fprintf(stderr, "\nrbpe fit: interrupted after %d of %d steps; writing the "
+                    "outputs of the model as it stands\n",
+            rep.steps_done, cfg.steps);
+  {
+    char path[4200];
+    int one_d = rbpe_signal_ndim(sig) == 1;
+    if (one_d) {
+      snprintf(path, sizeof path, "%s/reconstruction.txt", outdir);
+      if (cli_save_text(path, rep.reconstruction) != 0) {
+        fprintf(stderr, "rbpe fit: cannot write %s: %s\n", path, strerror(errno));
+        rc = EXIT_FAILURE_RUN;
+        goto out;
+      }
+      snprintf(path, sizeof path, "%s/plot.png", outdir);
+      st = cli_save_plot(ctx, sig, rep.split, rep.reconstruction, path);
+    } else {
+      snprintf(path, sizeof path, "%s/reconstruction.png", outdir);
+      st = rbpe_signal_save_png(ctx, rep.reconstruction, path, 8);
+      if (st == RBPE_OK) {
+        snprintf(path, sizeof path, "%s/panel.png", outdir);
+        st = cli_save_panel(ctx, sig, rep.split, rep.reconstruction, path);
+      }
+    }
+    if (st == RBPE_OK) {
+      snprintf(path, sizeof path, "%s/model.rbpe", outdir);
+      st = rbpe_model_save(ctx, model, path);
+    }
+    if (st != RBPE_OK) {
+      rc = cli_fail("fit", ctx, st);
+      goto out;
+    }
+    cfg.progress = NULL;
+    metrics_job job = {input, rbpe_ctx_device_description(ctx),
+                       rbpe_ctx_backend_kind(ctx), sig, &cfg, &rep,
+                       wall_now() - t0};
+    snprintf(path, sizeof path, "%s/metrics.json", outdir);
+    if (cli_write_atomic(path, write_metrics_cb, &job) != 0) {
+      fprintf(stderr, "rbpe fit: cannot write %s: %s\n", path, strerror(errno));
+      rc = EXIT_FAILURE_RUN;
+      goto out;
+    }
+    printf("held-out PSNR %.2f dB (train %.2f dB) after %d steps, %zu training "
+           "/ %zu held-out samples, %.1f s on %s\n",
+           rep.test_psnr, rep.train_psnr, rep.steps_done, rep.n_train,
+           rep.n_test, wall_now() - t0, rbpe_ctx_device_description(ctx));
+    printf("pictures: %s/%s, model: %s/model.rbpe, metrics: %s/metrics.json\n",
+           outdir, one_d ? "plot.png" : "panel.png", outdir, outdir);
+    if (rep.interrupted) rc = EXIT_INTERRUPTED;
+  }
+out:
+  rbpe_fit_report_clear(&rep);
+  rbpe_model_free(model);
+  rbpe_signal_free(sig);
+  rbpe_ctx_free(ctx);
+  return rc;
+}
