@@ -383,11 +383,11 @@ typedef struct rbpe_check_row {
 
 typedef void (*rbpe_check_fn)(const rbpe_check_row *row, void *user);
 
-/* Runs every op on seeded random inputs on the context's device and on
- * ref, calling fn per case; *failures counts the cases out of tolerance.
- * small keeps only small shapes (for simulators). */
-rbpe_status rbpe_check_ops(rbpe_ctx *ctx, int small, rbpe_check_fn fn,
-                           void *user, int *failures);
+/* Runs every op (only: just the op of that name) on seeded random inputs
+ * on the context's device and on ref, calling fn per case; *failures
+ * counts the cases out of tolerance. small keeps only small shapes. */
+rbpe_status rbpe_check_ops(rbpe_ctx *ctx, int small, const char *only,
+                           rbpe_check_fn fn, void *user, int *failures);
 
 typedef struct rbpe_bench_result {
   size_t batch;

@@ -26,14 +26,15 @@ static void forward_row(const rbpe_opcheck_result *r, void *user) {
   rl->fn(&row, rl->user);
 }
 
-rbpe_status rbpe_check_ops(rbpe_ctx *ctx, int small, rbpe_check_fn fn,
-                           void *user, int *failures) {
+rbpe_status rbpe_check_ops(rbpe_ctx *ctx, int small, const char *only,
+                           rbpe_check_fn fn, void *user, int *failures) {
   rbpe_err_clear(&ctx->err);
   rbpe_backend *dev, *ref;
   RBPE_TRY(rbpe_ctx_backend(ctx, &dev));
   RBPE_TRY(rbpe_ref_backend_create(&ctx->err, &ref));
   relay rl = {fn, user};
-  rbpe_status st = rbpe_opcheck_run(ref, dev, small, forward_row, &rl, failures);
+  rbpe_status st = rbpe_opcheck_run(ref, dev, small, only, forward_row, &rl,
+                                    failures);
   rbpe_backend_close(ref);
   return st;
 }

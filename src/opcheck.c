@@ -414,8 +414,21 @@ static rbpe_status run_case(rbpe_backend *ref, rbpe_backend *dev,
   return st;
 }
 
+/* Is name one of the comma-separated names in list? */
+static int name_in_list(const char *name, const char *list) {
+  size_t n = strlen(name);
+  for (const char *p = list; *p;) {
+    size_t k = strcspn(p, ",");
+    if (k == n && !strncmp(p, name, n)) return 1;
+    p += k;
+    if (*p == ',') p++;
+  }
+  return 0;
+}
+
 rbpe_status rbpe_opcheck_run(rbpe_backend *ref, rbpe_backend *dev, int small,
-                             rbpe_opcheck_fn fn, void *user, int *failures) {
+                             const char *only, rbpe_opcheck_fn fn, void *user,
+                             int *failures) {
   /* Sizes include 1 and values that are not multiples of any work-group
    * size; the large ones only outside simulators. */
   static const op_case cases[] = {
@@ -456,6 +469,7 @@ rbpe_status rbpe_opcheck_run(rbpe_backend *ref, rbpe_backend *dev, int small,
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     if (small && cases[i].n * (cases[i].op >= OP_GEMM ? (size_t)cases[i].p : 1) > 2000)
       continue;
+    if (only && !name_in_list(op_name(cases[i].op), only)) continue;
     rbpe_opcheck_result r;
     memset(&r, 0, sizeof r);
     RBPE_TRY(run_case(ref, dev, &cases[i], 0x5eed0000u + i, &r));

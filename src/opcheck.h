@@ -18,10 +18,12 @@ typedef struct rbpe_opcheck_result {
 
 typedef void (*rbpe_opcheck_fn)(const rbpe_opcheck_result *r, void *user);
 
-/* Runs every op case; calls fn per case; *failures counts failed cases.
+/* Runs every op case (only: just the op of that name, NULL: all); calls
+ * fn per case; *failures counts failed cases.
  * small: only the small shapes (for slow simulators such as oclgrind).
  * Returns an error status only when a case could not run at all. */
 rbpe_status rbpe_opcheck_run(rbpe_backend *ref, rbpe_backend *dev, int small,
-                             rbpe_opcheck_fn fn, void *user, int *failures);
+                             const char *only, rbpe_opcheck_fn fn, void *user,
+                             int *failures);
 
 #endif

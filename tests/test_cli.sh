@@ -42,7 +42,7 @@ expect 2 1 "unknown command" -- "$RBPE" frobnicate
 expect 2 - "no command" -- "$RBPE"
 expect 0 0 "--help" -- "$RBPE" --help
 expect 0 0 "--version" -- "$RBPE" --version
-for cmd in devices info; do
+for cmd in devices info fit render check bench; do
   expect 0 0 "$cmd --help" -- "$RBPE" $cmd --help
 done
 if [ "${CI:-}" = true ] || [ "${RBPE_REQUIRE_OPENCL:-}" = 1 ]; then
@@ -59,6 +59,78 @@ printf '0.5\nnan\n' >"$tmp/nan.txt"
 expect 1 1 "info on a 1-D file with NaN" -- "$RBPE" info "$tmp/nan.txt"
 head -c 100 "$DATA/camera64.png" >"$tmp/trunc.png"
 expect 4 1 "info on a truncated PNG" -- "$RBPE" info "$tmp/trunc.png"
+
+
+# fit: bad flags and values give one line and exit 2; devices 3; inputs 4
+IMG="$DATA/camera64.png"
+SMALL="--layers 1 --width 32 --centres 16 --quiet"
+expect 2 1 "fit negative steps" -- "$RBPE" fit "$IMG" --steps -5 --out "$tmp/o"
+expect 2 1 "fit steps 0" -- "$RBPE" fit "$IMG" --steps 0 --out "$tmp/o"
+expect 2 1 "fit width 0" -- "$RBPE" fit "$IMG" --width 0 --out "$tmp/o"
+expect 2 1 "fit split fraction 0" -- "$RBPE" fit "$IMG" --split random:0 --out "$tmp/o"
+expect 2 1 "fit split fraction > 1" -- "$RBPE" fit "$IMG" --split random:1.5 --out "$tmp/o"
+expect 2 1 "fit bad lr" -- "$RBPE" fit "$IMG" --lr abc --out "$tmp/o"
+expect 2 1 "fit unknown flag" -- "$RBPE" fit "$IMG" --frobnicate
+expect 2 1 "fit value missing" -- "$RBPE" fit "$IMG" --steps
+expect 2 1 "fit no input" -- "$RBPE" fit
+expect 2 1 "fit sigma graph (not yet)" -- "$RBPE" fit "$IMG" --sigma graph
+expect 3 1 "fit unknown device" -- "$RBPE" fit "$IMG" --device cl:nosuch --out "$tmp/o"
+expect 4 1 "fit missing input" -- "$RBPE" fit "$tmp/missing.png" --out "$tmp/o"
+expect 4 1 "fit truncated input" -- "$RBPE" fit "$tmp/trunc.png" --out "$tmp/o"
+expect 1 1 "fit over the memory cap" -- "$RBPE" fit "$IMG" --max-memory 64K --device ref $SMALL --out "$tmp/o"
+grep -q "memory limit" "$tmp/err" || { echo "FAIL: memory cap message"; fail=$((fail + 1)); }
+[ ! -e "$tmp/o/model.rbpe" ] || { echo "FAIL: outputs after a failed fit"; fail=$((fail + 1)); }
+
+# a small fit writes every output, no temporary left behind
+expect 0 0 "fit small" -- "$RBPE" fit "$IMG" --steps 30 $SMALL --out "$tmp/o"
+for f in reconstruction.png panel.png metrics.json model.rbpe; do
+  [ -s "$tmp/o/$f" ] || { echo "FAIL: fit did not write $f"; fail=$((fail + 1)); }
+done
+ls "$tmp/o" | grep -q tmp && { echo "FAIL: temporary files left"; fail=$((fail + 1)); }
+python3 -c "import json,sys; m=json.load(open(sys.argv[1])); assert m['steps_done']==30 and m['test_psnr']>10 and len(m['loss_curve'])>1" "$tmp/o/metrics.json" ||
+  { echo "FAIL: metrics.json"; fail=$((fail + 1)); }
+grep -q "held-out PSNR" "$tmp/out" || { echo "FAIL: fit prints no PSNR"; fail=$((fail + 1)); }
+
+# render at another size, on another device; damaged models refused
+expect 0 - "render 200x100 on ref" -- "$RBPE" render "$tmp/o/model.rbpe" --size 200x100 -o "$tmp/r.png" --device ref
+"$RBPE" info "$tmp/r.png" | grep -q "100 x 200" || { echo "FAIL: render size"; fail=$((fail + 1)); }
+head -c 300 "$tmp/o/model.rbpe" >"$tmp/bad.rbpe"
+expect 4 - "render a truncated model" -- "$RBPE" render "$tmp/bad.rbpe" -o "$tmp/r2.png"
+expect 4 - "render a PNG as a model" -- "$RBPE" render "$IMG" -o "$tmp/r2.png"
+expect 2 1 "render bad size" -- "$RBPE" render "$tmp/o/model.rbpe" --size 0x5 -o "$tmp/r2.png"
+
+# 1-D signals: plot and values
+awk 'BEGIN { for (i = 0; i < 200; i++) printf "%.5f\n", 0.5 + 0.4 * sin(i * i / 900.0) }' >"$tmp/sig.txt"
+expect 0 0 "fit 1-D" -- "$RBPE" fit "$tmp/sig.txt" --steps 30 $SMALL --out "$tmp/one"
+[ -s "$tmp/one/plot.png" ] && [ -s "$tmp/one/reconstruction.txt" ] ||
+  { echo "FAIL: 1-D outputs"; fail=$((fail + 1)); }
+expect 0 - "render 1-D at 500" -- "$RBPE" render "$tmp/one/model.rbpe" --size 500 -o "$tmp/one.txt"
+[ "$(wc -l <"$tmp/one.txt")" -eq 500 ] || { echo "FAIL: 1-D render length"; fail=$((fail + 1)); }
+
+# check and bench
+expect 0 0 "check ref against itself" -- "$RBPE" check --device ref --small
+if [ "${CI:-}" = true ] || [ "${RBPE_REQUIRE_OPENCL:-}" = 1 ]; then
+  expect 0 0 "check every OpenCL device" -- "$RBPE" check --device all
+fi
+expect 0 - "bench" -- "$RBPE" bench --device ref --batches 6:7 --layers 1 --seconds 0
+grep -q "^ *1 *64 " "$tmp/out" || { echo "FAIL: bench row"; fail=$((fail + 1)); }
+expect 0 - "bench --json" -- "$RBPE" bench --device ref --batches 6:6 --layers 0 --seconds 0 --json
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['results'][0]['batch']==64" "$tmp/out" ||
+  { echo "FAIL: bench --json"; fail=$((fail + 1)); }
+
+# Ctrl-C: training stops, the outputs describe the model as it stood
+"$RBPE" fit "$IMG" --steps 10000000 $SMALL --device ref --out "$tmp/int" >"$tmp/int.out" 2>&1 &
+pid=$!
+sleep 3
+kill -INT $pid
+wait $pid
+rc=$?
+if [ $rc -ne 130 ] || ! grep -q '"interrupted": true' "$tmp/int/metrics.json" 2>/dev/null; then
+  echo "FAIL: interrupted fit: exit $rc"; cat "$tmp/int.out"; fail=$((fail + 1))
+else
+  pass=$((pass + 1))
+fi
+expect 0 - "render the interrupted model" -- "$RBPE" render "$tmp/int/model.rbpe" -o "$tmp/int.png" --device ref
 
 echo "test_cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -15,7 +15,13 @@ static void show(const rbpe_opcheck_result *r, void *user) {
 }
 
 int main(int argc, char **argv) {
-  int small = argc > 1 && !strcmp(argv[1], "--small");
+  /* [--small] [OP]: small shapes only; only the op named OP */
+  int small = 0;
+  const char *only = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--small")) small = 1;
+    else only = argv[i];
+  }
   rbpe_err err = {0};
   rbpe_backend *ref = NULL;
   CHECK(rbpe_ref_backend_create(&err, &ref) == RBPE_OK, "%s", err.msg);
@@ -41,7 +47,8 @@ int main(int argc, char **argv) {
     if (st != RBPE_OK) continue;
     printf("== %s\n", dev->description);
     int failures = -1;
-    st = rbpe_opcheck_run(ref, dev, small, show, dev->description, &failures);
+    st = rbpe_opcheck_run(ref, dev, small, only, show, dev->description,
+                          &failures);
     CHECK(st == RBPE_OK, "op check on %s: %s%s%s", dev->description, err.msg,
           err.detail ? "\n" : "", err.detail ? err.detail : "");
     CHECK(failures == 0, "%d op case(s) out of tolerance on %s", failures,

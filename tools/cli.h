@@ -34,6 +34,9 @@ int cli_opt(int argc, char **argv, int *i, const char *name,
             const char **value);
 /* Parses "123", "64K", "1M", "2G" (powers of 1024) into bytes. */
 int cli_parse_bytes(const char *text, uint64_t *out);
+/* Selects the device and announces it on stderr (unless quiet); returns
+ * the exit code (EXIT_OK, or the error's after printing it). */
+int cli_select(const char *cmd, rbpe_ctx *ctx, const char *device, int quiet);
 /* A context with the device from --device (or RBPE_DEVICE) selected and
  * announced on stderr; NULL after printing the error (exit code in *rc). */
 rbpe_ctx *cli_open(const char *cmd, const char *device, uint64_t max_memory,

@@ -94,6 +94,14 @@ int cli_parse_bytes(const char *text, uint64_t *out) {
   return 1;
 }
 
+int cli_select(const char *cmd, rbpe_ctx *ctx, const char *device, int quiet) {
+  rbpe_status st = rbpe_ctx_select_device(ctx, device);
+  if (st != RBPE_OK) return cli_fail(cmd, ctx, st);
+  if (!quiet)
+    fprintf(stderr, "rbpe %s: device %s\n", cmd, rbpe_ctx_device_description(ctx));
+  return EXIT_OK;
+}
+
 rbpe_ctx *cli_open(const char *cmd, const char *device, uint64_t max_memory,
                    int quiet, int *rc) {
   rbpe_ctx *ctx = rbpe_ctx_new();
@@ -103,14 +111,11 @@ rbpe_ctx *cli_open(const char *cmd, const char *device, uint64_t max_memory,
     return NULL;
   }
   rbpe_ctx_set_memory_limit(ctx, max_memory);
-  rbpe_status st = rbpe_ctx_select_device(ctx, device);
-  if (st != RBPE_OK) {
-    *rc = cli_fail(cmd, ctx, st);
+  *rc = cli_select(cmd, ctx, device, quiet);
+  if (*rc != EXIT_OK) {
     rbpe_ctx_free(ctx);
     return NULL;
   }
-  if (!quiet)
-    fprintf(stderr, "rbpe %s: device %s\n", cmd, rbpe_ctx_device_description(ctx));
   return ctx;
 }
 

@@ -9,13 +9,14 @@
 #include "cli.h"
 
 static const char *check_help =
-    "usage: rbpe check [--device SPEC|all] [--small]\n"
+    "usage: rbpe check [--device SPEC|all] [--small] [--op NAME]\n"
     "Runs every op on seeded random inputs on the device and on ref and\n"
     "prints, per op and shape, the worst absolute and relative error, the\n"
     "tolerance and pass/fail; then trains the same small model for 50 steps\n"
     "on both and compares the loss at every step (relative tolerance 1e-3)\n"
     "and the final held-out PSNR (0.05 dB). --device all checks every usable\n"
-    "OpenCL device. Exit status 5 when anything fails.\n";
+    "OpenCL device; --op checks one op only (e.g. gemm); --small keeps\n"
+    "small shapes. Exit status 5 when anything fails.\n";
 
 /* Training comparison tolerances (see README "Cross-checking"). */
 #define TRAIN_LOSS_RTOL 1e-3
@@ -110,6 +111,8 @@ done:
   return rc;
 }
 
+static const char *only_op;
+
 static int check_one(const char *spec, int small, int *failed) {
   int rc = EXIT_OK;
   rbpe_ctx *ctx = cli_open("check", spec, 0, 1, &rc);
@@ -119,7 +122,7 @@ static int check_one(const char *spec, int small, int *failed) {
          "max rel", "atol", "rtol", "result");
   table t = {spec, 0};
   int failures = 0;
-  rbpe_status st = rbpe_check_ops(ctx, small, print_row, &t, &failures);
+  rbpe_status st = rbpe_check_ops(ctx, small, only_op, print_row, &t, &failures);
   if (st != RBPE_OK) {
     rc = cli_fail("check", ctx, st);
     rbpe_ctx_free(ctx);
@@ -142,6 +145,9 @@ int cmd_check(int argc, char **argv) {
       return EXIT_OK;
     } else if (!strcmp(argv[i], "--small")) {
       small = 1;
+    } else if ((r = cli_opt(argc, argv, &i, "--op", &v))) {
+      if (r < 0) return cli_usage_error("check", "--op needs an op name");
+      only_op = v;
     } else if ((r = cli_opt(argc, argv, &i, "--device", &v))) {
       if (r < 0) return cli_usage_error("check", "--device needs a value");
       spec = v;

@@ -317,18 +317,31 @@ int cmd_fit(int argc, char **argv) {
 
   double t0 = wall_now();
   int rc = EXIT_OK;
-  rbpe_ctx *ctx = cli_open("fit", device, max_memory, quiet, &rc);
-  if (!ctx) return rc;
+  rbpe_ctx *ctx = rbpe_ctx_new();
+  if (!ctx) return EXIT_FAILURE_RUN;
+  rbpe_ctx_set_memory_limit(ctx, max_memory);
   rbpe_signal *sig = NULL;
   rbpe_model *model = NULL;
   rbpe_fit_report rep;
   memset(&rep, 0, sizeof rep);
+  /* Input and split first: a mistake there needs no device. */
   rbpe_status st = rbpe_signal_load(ctx, input, &sig);
   if (st == RBPE_OK && rbpe_signal_ndim(sig) > 2) {
     fprintf(stderr, "rbpe fit: %s: only 1-D and 2-D signals are supported\n", input);
     rc = EXIT_BAD_INPUT;
     goto out;
   }
+  if (st == RBPE_OK) {
+    rbpe_split *probe = NULL;
+    st = rbpe_split_create(ctx, sig, cfg.split, cfg.seed, &probe);
+    rbpe_split_free(probe);
+  }
+  if (st != RBPE_OK) {
+    rc = cli_fail("fit", ctx, st);
+    goto out;
+  }
+  rc = cli_select("fit", ctx, device, quiet);
+  if (rc != EXIT_OK) goto out;
   if (st == RBPE_OK && mkdir(outdir, 0777) != 0 && errno != EEXIST) {
     fprintf(stderr, "rbpe fit: cannot create %s: %s\n", outdir, strerror(errno));
     rc = EXIT_FAILURE_RUN;

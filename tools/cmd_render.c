@@ -43,8 +43,8 @@ int cmd_render(int argc, char **argv) {
   }
   if (!model_path || !out) return cli_usage_error("render", "needs MODEL and -o OUT");
   int rc = EXIT_OK;
-  rbpe_ctx *ctx = cli_open("render", device, 0, 0, &rc);
-  if (!ctx) return rc;
+  rbpe_ctx *ctx = rbpe_ctx_new();
+  if (!ctx) return EXIT_FAILURE_RUN;
   rbpe_model *m = NULL;
   rbpe_signal *img = NULL;
   rbpe_status st = rbpe_model_load(ctx, model_path, &m);
@@ -72,6 +72,8 @@ int cmd_render(int argc, char **argv) {
       dims[0] = (size_t)w;
     }
   }
+  rc = cli_select("render", ctx, device, 0);
+  if (rc != EXIT_OK) goto done;
   st = rbpe_model_render(ctx, m, dims, &img);
   if (st == RBPE_OK && nd == 2) st = rbpe_signal_save_png(ctx, img, out, (int)bits);
   if (st != RBPE_OK) {

@@ -332,16 +332,6 @@ static rbpe_status ocl_sq_diff_sum(rbpe_backend *be, size_t count,
                                    const rbpe_buf *a, const rbpe_buf *b,
                                    rbpe_buf *out) {
   cl_backend *cb = CLB(be);
-  if (!cb->scratch) {
-    cl_int rc;
-    cb->scratch = clCreateBuffer(cb->context, CL_MEM_READ_WRITE,
-                                 RBPE_CL_REDUCE_PARTS * sizeof(float), NULL,
-                                 &rc);
-    if (rc != CL_SUCCESS) {
-      cb->scratch = NULL;
-      return cl_fail(be, rc, "allocating reduction scratch");
-    }
-  }
   cl_uint total = (cl_uint)count;
   cl_uint chunk = (cl_uint)((count + RBPE_CL_REDUCE_PARTS - 1) /
                             RBPE_CL_REDUCE_PARTS);
@@ -471,6 +461,15 @@ rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
   b->queue = clCreateCommandQueue(b->context, dev, 0, &rc);
   if (rc != CL_SUCCESS) {
     rbpe_status st = cl_fail(be, rc, "clCreateCommandQueue");
+    ocl_destroy(be);
+    return st;
+  }
+  /* Reduction scratch, made once up front: 4 KiB for the context's life. */
+  b->scratch = clCreateBuffer(b->context, CL_MEM_READ_WRITE,
+                              RBPE_CL_REDUCE_PARTS * sizeof(float), NULL, &rc);
+  if (rc != CL_SUCCESS) {
+    b->scratch = NULL;
+    rbpe_status st = cl_fail(be, rc, "allocating reduction scratch");
     ocl_destroy(be);
     return st;
   }
