@@ -274,9 +274,39 @@ typedef enum rbpe_act {
 
 const char *rbpe_act_string(rbpe_act act);
 
-/* How sigma is chosen for the rbf embedding. Only uniform exists so far;
- * graph and poly (METHOD.md 3-4) plug in here. */
-typedef enum rbpe_sigma_mode { RBPE_SIGMA_UNIFORM = 0 } rbpe_sigma_mode;
+/* How sigma is chosen for the rbf embedding (METHOD.md 2-5). */
+typedef enum rbpe_sigma_mode {
+  RBPE_SIGMA_UNIFORM = 0, /* one sigma everywhere */
+  RBPE_SIGMA_GRAPH = 1,   /* the sparse k-NN graph solve over all training points */
+  RBPE_SIGMA_POLY = 2     /* the seed's polynomial of the gradient norm */
+} rbpe_sigma_mode;
+
+/* How sigma reaches coordinates that were not trained on (METHOD.md 5). */
+typedef enum rbpe_sigma_at {
+  RBPE_SIGMA_AT_NEAREST = 0, /* the nearest training coordinate's sigma */
+  RBPE_SIGMA_AT_SMOOTH = 1,  /* Gaussian-weighted mean of training sigmas */
+  RBPE_SIGMA_AT_POLY = 2     /* the polynomial of the gradient norm */
+} rbpe_sigma_at;
+
+/* Parameters of the sigma solve (METHOD.md 3-5); defaults in one place:
+ * rbpe_fit_config_default. */
+typedef struct rbpe_sigma_config {
+  int k;               /* neighbours per node (8) */
+  float eps;           /* theta = exp(-d^2 / (2 eps^2)) (0.5) */
+  float gamma;         /* weight of -||A|| (0.01) */
+  float lambda_n;      /* degree normalisation exponent, 0 = off (0) */
+  float smin, smax;    /* sigma = smin + (smax - smin) logistic(s) */
+  int iterations;      /* Adam iteration cap (200) */
+  float lr;            /* Adam learning rate on s (0.1) */
+  float tol;           /* stop when J's change between checks is below
+                          tol times its total change so far (1e-3) */
+  int check_every;     /* iterations between J checks (10) */
+  int poly_degree;     /* P (2) */
+  int poly_subset;     /* points per dense subset (20) */
+  int poly_subsets;    /* number of subsets (64) */
+  int poly_from_sparse;/* fit beta on the sparse solve instead (0) */
+  float smooth_width;  /* smooth: Gaussian width in training spacings (2.5) */
+} rbpe_sigma_config;
 
 typedef struct rbpe_progress {
   int step, steps;
@@ -292,6 +322,8 @@ typedef struct rbpe_fit_config {
   rbpe_embed_config embed;
   rbpe_sigma_mode sigma_mode;
   float sigma;          /* uniform:S */
+  rbpe_sigma_at sigma_at;
+  rbpe_sigma_config sig;
   const char *split;    /* see rbpe_split_create; default "regular:2" */
   int hidden_layers;    /* H >= 0 */
   int width;            /* W >= 1 */
@@ -310,7 +342,8 @@ typedef struct rbpe_fit_config {
 
 /* Defaults: rbf (D = 128 per axis, b = 1), uniform sigma 0.04, regular:2,
  * 3 hidden layers of 256, sigmoid output, 1000 steps, lr 1e-3, full batch,
- * seed 0, loss read every 25 steps. */
+ * seed 0, loss read every 25 steps; sigma solve parameters as documented
+ * in rbpe_sigma_config, held-out sigma by nearest. */
 void rbpe_fit_config_default(rbpe_fit_config *cfg);
 
 /* A trained model: embedding, sigma model and MLP weights, independent of
@@ -331,6 +364,15 @@ typedef struct rbpe_fit_report {
   float *curve_loss;
   rbpe_signal *reconstruction;  /* the model on the input's grid */
   rbpe_split *split;            /* the split that was used */
+  /* sigma (rbf): the map on the input's grid and its statistics */
+  rbpe_signal *sigma_map;       /* NULL for other embeddings */
+  double sigma_min, sigma_max, sigma_mean;          /* over the grid */
+  double sigma_train_min, sigma_train_max, sigma_train_mean;
+  int sigma_iterations;         /* of the (sparse or subset) solve */
+  double sigma_J0, sigma_J;     /* objective before and after */
+  double time_sigma_s;
+  double poly_beta[8];          /* poly: beta_0..beta_P */
+  int poly_degree;
 } rbpe_fit_report;
 
 /* Fits a coordinate-MLP to sig on the context's device. On success the

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "model.h"
+#include "sigma.h"
 
 void rbpe_fit_config_default(rbpe_fit_config *c) {
   memset(c, 0, sizeof *c);
@@ -23,6 +24,23 @@ void rbpe_fit_config_default(rbpe_fit_config *c) {
   c->batch = 0;
   c->seed = 0;
   c->log_every = 25;
+  c->sigma_at = RBPE_SIGMA_AT_NEAREST;
+  rbpe_sigma_config *g = &c->sig;
+  g->k = 8;
+  g->eps = 0.5f;
+  g->gamma = 0.01f;
+  g->lambda_n = 0.0f;
+  g->smin = 0.015f;
+  g->smax = 0.05f;
+  g->iterations = 200;
+  g->lr = 0.1f;
+  g->tol = 1e-3f;
+  g->check_every = 10;
+  g->poly_degree = 2;
+  g->poly_subset = 20;
+  g->poly_subsets = 64;
+  g->poly_from_sparse = 0;
+  g->smooth_width = 2.5f;
 }
 
 void rbpe_fit_report_clear(rbpe_fit_report *r) {
@@ -30,6 +48,7 @@ void rbpe_fit_report_clear(rbpe_fit_report *r) {
   free(r->curve_step);
   free(r->curve_loss);
   rbpe_signal_free(r->reconstruction);
+  rbpe_signal_free(r->sigma_map);
   rbpe_split_free(r->split);
   memset(r, 0, sizeof *r);
 }
@@ -56,8 +75,13 @@ static rbpe_status check_config(rbpe_err *err, const rbpe_fit_config *c) {
                RBPE_ERR_INVALID_ARGUMENT, "unknown output activation");
   RBPE_FAIL_IF(c->log_every < 1, err, RBPE_ERR_INVALID_ARGUMENT,
                "log_every %d (must be >= 1)", c->log_every);
-  RBPE_FAIL_IF(c->sigma_mode != RBPE_SIGMA_UNIFORM, err, RBPE_ERR_UNSUPPORTED,
-               "only uniform sigma is implemented");
+  RBPE_FAIL_IF((unsigned)c->sigma_mode > RBPE_SIGMA_POLY ||
+                   (unsigned)c->sigma_at > RBPE_SIGMA_AT_POLY,
+               err, RBPE_ERR_INVALID_ARGUMENT, "unknown sigma mode");
+  RBPE_FAIL_IF(c->sigma_mode != RBPE_SIGMA_UNIFORM &&
+                   c->embed.kind != RBPE_EMBED_RBF,
+               err, RBPE_ERR_INVALID_ARGUMENT,
+               "learned sigma needs the rbf embedding");
   RBPE_FAIL_IF(c->embed.kind == RBPE_EMBED_RBF &&
                    (!(c->sigma > 0.0f) || !isfinite(c->sigma)),
                err, RBPE_ERR_INVALID_ARGUMENT, "sigma %g (must be > 0)",
@@ -157,6 +181,17 @@ rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
     rep->curve_loss = malloc(sizeof(float) * ((size_t)cfg->steps / cfg->log_every + 3));
     if (!f.coords || !f.sigma || !f.targets || !rep->curve_step || !rep->curve_loss)
       st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  }
+  /* Learned sigma: the map over the whole grid, before anything else
+   * takes device memory. */
+  if (st == RBPE_OK && cfg->embed.kind == RBPE_EMBED_RBF &&
+      cfg->sigma_mode != RBPE_SIGMA_UNIFORM) {
+    m->sigma_map = malloc(sig->samples * sizeof(float));
+    if (!m->sigma_map)
+      st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+    else
+      st = rbpe_sigma_build(ctx, be, sig, rep->split, &m->cfg, m->emb,
+                            m->sigma_map, rep);
   }
   const size_t *train = st == RBPE_OK ? rbpe_split_train(rep->split) : NULL;
   if (st == RBPE_OK) st = rbpe_signal_coords(ctx, sig, train, L, f.coords);
@@ -265,6 +300,11 @@ rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
     rep->final_loss = pow(10.0, -rep->train_psnr / 10.0);
   }
   rep->time_eval_s = now_s() - t2;
+  if (st == RBPE_OK && m->sigma_map) {
+    st = rbpe_signal_alloc(err, sig->ndim, sig->dims, 1, &rep->sigma_map);
+    if (st == RBPE_OK)
+      memcpy(rep->sigma_map->data, m->sigma_map, sig->samples * sizeof(float));
+  }
   if (st != RBPE_OK) {
     rbpe_model_free(m);
     rbpe_fit_report_clear(rep);

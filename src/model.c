@@ -30,6 +30,7 @@ const char *rbpe_act_string(rbpe_act a) {
 
 void rbpe_model_free(rbpe_model *m) {
   if (!m) return;
+  free(m->sigma_map);
   rbpe_embedding_free(m->emb);
   rbpe_mlp_host_free(&m->mlp);
   free(m);
@@ -52,10 +53,55 @@ void rbpe_model_shape(const rbpe_fit_config *cfg, size_t M, int channels,
   s->out_act = cfg->out_act;
 }
 
+size_t rbpe_model_samples(const rbpe_model *m) {
+  size_t n = 1;
+  for (int a = 0; a < m->ndim; a++) n *= m->dims[a];
+  return n;
+}
+
+/* Sigma at a coordinate: uniform, or the N-linear interpolation of the
+ * map (clamped at the borders). At a sample's own coordinate it returns
+ * that sample's value exactly: the grid position is snapped when it lies
+ * within 1e-4 of a sample. */
 void rbpe_model_sigma(const rbpe_model *m, size_t n, const float *coords,
                       float *sigma) {
-  (void)coords; /* uniform: the same everywhere; graph/poly will use coords */
-  for (size_t i = 0; i < n; i++) sigma[i] = m->cfg.sigma;
+  if (!m->sigma_map) {
+    for (size_t i = 0; i < n; i++) sigma[i] = m->cfg.sigma;
+    return;
+  }
+  int N = m->ndim;
+  for (size_t i = 0; i < n; i++) {
+    size_t k0[RBPE_MAX_DIMS], k1[RBPE_MAX_DIMS];
+    double fr[RBPE_MAX_DIMS];
+    for (int a = 0; a < N; a++) {
+      double u = (double)coords[i * N + a] * (double)m->dims[a] - 0.5;
+      double fl = floor(u), f = u - fl;
+      if (f > 1.0 - 1e-4) {
+        fl += 1.0;
+        f = 0.0;
+      } else if (f < 1e-4) {
+        f = 0.0;
+      }
+      double hi = (double)m->dims[a] - 1.0;
+      double a0 = fl < 0 ? 0 : fl > hi ? hi : fl;
+      double a1 = fl + 1 < 0 ? 0 : fl + 1 > hi ? hi : fl + 1;
+      k0[a] = (size_t)a0;
+      k1[a] = (size_t)a1;
+      fr[a] = fl < 0 || fl > hi ? 0.0 : f;
+    }
+    double v = 0.0;
+    for (int corner = 0; corner < (1 << N); corner++) {
+      double w = 1.0;
+      size_t idx = 0;
+      for (int a = 0; a < N; a++) {
+        int up = (corner >> a) & 1;
+        w *= up ? fr[a] : 1.0 - fr[a];
+        idx = idx * m->dims[a] + (up ? k1[a] : k0[a]);
+      }
+      if (w != 0.0) v += w * m->sigma_map[idx];
+    }
+    sigma[i] = (float)v;
+  }
 }
 
 rbpe_status rbpe_model_predict_be(rbpe_backend *be, const rbpe_model *m,
@@ -287,6 +333,7 @@ rbpe_status rbpe_model_save(rbpe_ctx *ctx, const rbpe_model *m,
   put_u64(&w, c->embed.seed);
   put_u32(&w, (uint32_t)c->sigma_mode);
   put_f32(&w, c->sigma);
+  put_u32(&w, (uint32_t)c->sigma_at);
   put_u32(&w, (uint32_t)c->hidden_layers);
   put_u32(&w, (uint32_t)c->width);
   put_u32(&w, (uint32_t)c->out_act);
@@ -297,6 +344,8 @@ rbpe_status rbpe_model_save(rbpe_ctx *ctx, const rbpe_model *m,
   char split[64] = {0};
   snprintf(split, sizeof split, "%s", m->split);
   put(&w, split, sizeof split);
+  put_u32(&w, m->sigma_map ? 1u : 0u);
+  if (m->sigma_map) put_f32s(&w, m->sigma_map, rbpe_model_samples(m));
   if (c->embed.kind == RBPE_EMBED_RFF)
     put_f32s(&w, rbpe_embedding_rff_matrix(m->emb),
              (size_t)c->embed.rff_features * m->ndim);
@@ -423,6 +472,7 @@ rbpe_status rbpe_model_load(rbpe_ctx *ctx, const char *path, rbpe_model **out) {
   c->embed.seed = get_u64(&r);
   c->sigma_mode = (rbpe_sigma_mode)get_u32(&r);
   c->sigma = get_f32(&r);
+  c->sigma_at = (rbpe_sigma_at)get_u32(&r);
   c->hidden_layers = (int)get_u32(&r);
   c->width = (int)get_u32(&r);
   c->out_act = (rbpe_act)get_u32(&r);
@@ -437,6 +487,7 @@ rbpe_status rbpe_model_load(rbpe_ctx *ctx, const char *path, rbpe_model **out) {
     r.pos += sizeof m->split;
   }
   c->split = m->split;
+  uint32_t has_map = get_u32(&r);
   if (r.short_read) {
     st = bad(err, path, "truncated fields");
     goto done;
@@ -450,11 +501,15 @@ rbpe_status rbpe_model_load(rbpe_ctx *ctx, const char *path, rbpe_model **out) {
       why = "bad layer count";
     else if (c->width < 1 || c->width > RBPE_MAX_WIDTH) why = "bad width";
     else if ((unsigned)c->out_act > RBPE_ACT_SIGMOID) why = "bad activation";
-    else if (c->sigma_mode != RBPE_SIGMA_UNIFORM || !(c->sigma > 0.0f) ||
-             !isfinite(c->sigma))
+    else if ((unsigned)c->sigma_mode > RBPE_SIGMA_POLY ||
+             (unsigned)c->sigma_at > RBPE_SIGMA_AT_POLY || has_map > 1 ||
+             (has_map == 0 && (!(c->sigma > 0.0f) || !isfinite(c->sigma))))
       why = "bad sigma model";
+    size_t samples = 1;
     for (int a = 0; a < m->ndim && !why; a++)
-      if (m->dims[a] == 0) why = "bad grid size";
+      if (m->dims[a] == 0 || !rbpe_mul_ok(samples, m->dims[a], &samples) ||
+          samples > RBPE_MAX_SAMPLES)
+        why = "bad grid size";
     if (why) {
       st = bad(err, path, why);
       goto done;
@@ -465,6 +520,17 @@ rbpe_status rbpe_model_load(rbpe_ctx *ctx, const char *path, rbpe_model **out) {
     st = rbpe_err_set(err, RBPE_ERR_BAD_FORMAT,
                       "%s: not a usable rbpe model: %s", path, err->msg);
     goto done;
+  }
+  if (has_map) {
+    size_t ns = rbpe_model_samples(m);
+    int ok = (m->sigma_map = malloc(ns * sizeof(float))) != NULL &&
+             get_f32s(&r, m->sigma_map, ns);
+    for (size_t i = 0; ok && i < ns; i++)
+      if (!(m->sigma_map[i] > 0.0f)) ok = 0;
+    if (!ok) {
+      st = bad(err, path, r.short_read ? "truncated sigma map" : "bad sigma map");
+      goto done;
+    }
   }
   if (c->embed.kind == RBPE_EMBED_RFF) {
     size_t nb = (size_t)c->embed.rff_features * m->ndim;

@@ -12,7 +12,12 @@ struct rbpe_model {
   size_t dims[RBPE_MAX_DIMS];
   rbpe_embedding *emb;
   rbpe_mlp_host mlp;
+  /* graph/poly: sigma at every sample of the dims grid; sigma elsewhere is
+   * its N-linear interpolation (NULL: uniform cfg.sigma) */
+  float *sigma_map;
 };
+
+size_t rbpe_model_samples(const rbpe_model *m);
 
 /* The MLP shape a configuration asks for on an embedding of dim M. */
 void rbpe_model_shape(const rbpe_fit_config *cfg, size_t M, int channels,

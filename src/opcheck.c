@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "knn.h"
 #include "opcheck.h"
 
 #define CANARY 16
@@ -36,6 +37,15 @@ static const struct {
     {"sq_diff_sum", 1e-6, 1e-5},
     {"adam", 1e-6, 1e-5},
     {"gather_rows", 0.0, 0.0},
+    {"sum", 1e-6, 1e-5},
+    {"sigma_param", 1e-7, 1e-6},
+    /* graph: d^2 sums a few hundred exp() terms; theta = exp(-d^2/2eps^2)
+     * amplifies its error by d^2/2eps^2 (a few units) */
+    {"graph_theta", 1e-6, 1e-5},
+    {"graph_dd", 1e-5, 1e-4},
+    /* gradient and J: sums of products of the above over each row */
+    {"graph_grad", 1e-5, 1e-4},
+    {"graph_J", 1e-6, 1e-4},
 };
 
 static void tolerance(const char *op, double *atol, double *rtol) {
@@ -119,8 +129,15 @@ typedef enum {
   OP_MSE_GRAD,
   OP_SQ_DIFF_SUM,
   OP_ADAM,
-  OP_GATHER
+  OP_GATHER,
+  OP_SUM,
+  OP_SIGMA_PARAM,
+  OP_GRAPH
 } op_id;
+
+/* graph cases: diagonals holds the compared quantity (bits 0-1: theta,
+ * dd, grad, J), bit 2: lambda_n = 0.5, bit 3: three channels. */
+enum { GRAPH_THETA, GRAPH_DD, GRAPH_GRAD, GRAPH_J };
 
 /* Embeddings: n rows, ndim axes, p = L, F or D, diagonals, order.
  * MLP ops: n rows, p cols (gemm: m = n, n = p, k = ndim; ndim doubles as
@@ -150,6 +167,9 @@ static const char *op_name(op_id op) {
   case OP_SQ_DIFF_SUM: return "sq_diff_sum";
   case OP_ADAM: return "adam";
   case OP_GATHER: return "gather_rows";
+  case OP_SUM: return "sum";
+  case OP_SIGMA_PARAM: return "sigma_param";
+  case OP_GRAPH: return "graph";
   }
   return "?";
 }
@@ -185,6 +205,54 @@ static gemm_shape gemm_of(const op_case *c) {
 static const rbpe_adam_step adam_consts = {1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f,
                                            0.0f};
 
+/* Graph inputs: in[0] x, in[1] sigma, in[2] y, in[3] dirs, in[4] row,
+ * in[5] col; the compared quantity lands in out. */
+static rbpe_status run_graph(side *s, const op_case *c) {
+  rbpe_backend *be = s->be;
+  int variant = c->diagonals & 3;
+  rbpe_graph_op op;
+  memset(&op, 0, sizeof op);
+  op.n = c->n;
+  op.nnz = s->in[5]->bytes / sizeof(float);
+  op.ndim = c->ndim;
+  op.ndir = c->ndim;
+  op.centres = c->p;
+  op.channels = (c->diagonals & 8) ? 3 : 1;
+  op.order = c->order;
+  op.eps = 0.5f;
+  op.gamma = 0.01f;
+  op.lambda_n = (c->diagonals & 4) ? 0.5f : 0.0f;
+  op.x = s->in[0];
+  op.sigma = s->in[1];
+  op.y = s->in[2];
+  op.dirs = s->in[3];
+  op.row = s->in[4];
+  op.col = s->in[5];
+  rbpe_buf *tmp[9] = {0};
+  size_t sizes[9] = {op.nnz, op.nnz, op.nnz, op.n, op.n, op.n, op.n, op.n, 1};
+  rbpe_status st = RBPE_OK;
+  for (int i = 0; i < 9 && st == RBPE_OK; i++)
+    st = rbpe_buf_alloc(be, sizes[i] * sizeof(float), &tmp[i]);
+  if (st == RBPE_OK) st = rbpe_buf_fill(be, tmp[6], 0, op.n, 1.0f); /* scale */
+  op.theta = variant == GRAPH_THETA ? s->out : tmp[0];
+  op.dd = variant == GRAPH_DD ? s->out : tmp[1];
+  op.c = tmp[2];
+  op.rho = tmp[3];
+  op.jpart = tmp[4];
+  op.g = tmp[5];
+  op.scale = tmp[6];
+  op.grad = variant == GRAPH_GRAD ? s->out : tmp[7];
+  if (st == RBPE_OK) st = rbpe_op_graph_edges(be, &op);
+  if (st == RBPE_OK && variant >= GRAPH_GRAD) {
+    st = rbpe_op_graph_degree(be, &op);
+    if (st == RBPE_OK) st = rbpe_op_graph_nodes(be, &op);
+    if (st == RBPE_OK && variant == GRAPH_GRAD) st = rbpe_op_graph_grad(be, &op);
+    if (st == RBPE_OK && variant == GRAPH_J) st = rbpe_op_sum(be, op.n, op.jpart, s->out);
+  }
+  for (int i = 0; i < 9; i++) rbpe_buf_free(be, tmp[i]);
+  return st;
+}
+
 static rbpe_status run_op(side *s, const op_case *c, int ndir) {
   switch (c->op) {
   case OP_GEMM: {
@@ -219,6 +287,25 @@ static rbpe_status run_op(side *s, const op_case *c, int ndir) {
   case OP_GATHER:
     return rbpe_op_gather_rows(s->be, c->n, (size_t)c->p, s->in[0], s->in[1],
                                2, s->out);
+  case OP_SUM:
+    return rbpe_op_sum(s->be, c->n * c->p, s->in[0], s->out);
+  case OP_SIGMA_PARAM: {
+    rbpe_buf *dsig = NULL;
+    rbpe_status st = rbpe_buf_alloc(s->be, c->n * sizeof(float), &dsig);
+    /* compare sigma in out[0..n) and dsigma/ds in out[n..2n) */
+    if (st == RBPE_OK)
+      st = rbpe_op_sigma_param(s->be, c->n, 0.015f, 0.05f, s->in[0], s->out, dsig);
+    float *tmp = malloc(c->n * sizeof(float));
+    if (st == RBPE_OK && !tmp) st = RBPE_ERR_OUT_OF_MEMORY;
+    if (st == RBPE_OK) st = rbpe_buf_read(s->be, dsig, 0, c->n * sizeof(float), tmp);
+    if (st == RBPE_OK)
+      st = rbpe_buf_write(s->be, s->out, c->n * sizeof(float), c->n * sizeof(float), tmp);
+    free(tmp);
+    rbpe_buf_free(s->be, dsig);
+    return st;
+  }
+  case OP_GRAPH:
+    return run_graph(s, c);
   case OP_NERF:
     return rbpe_op_embed_nerf(s->be, c->n, c->ndim, c->p, s->in[0], s->out);
   case OP_RFF:
@@ -266,6 +353,11 @@ static void describe(const op_case *c, int ndir, char *buf, size_t len) {
   case OP_ACT_BACKWARD:
     snprintf(buf, len, "%zu x %d %s", c->n, c->p,
              rbpe_act_string((rbpe_act)c->ndim));
+    break;
+  case OP_GRAPH:
+    snprintf(buf, len, "L=%zu N=%d D=%d b=%g lam=%g C=%d", c->n, c->ndim, c->p,
+             (double)c->order, (c->diagonals & 4) ? 0.5 : 0.0,
+             (c->diagonals & 8) ? 3 : 1);
     break;
   default:
     snprintf(buf, len, "%zu x %d", c->n, c->p);
@@ -374,6 +466,48 @@ static rbpe_status run_case(rbpe_backend *ref, rbpe_backend *dev,
     nin = 5;
     out_init = randoms(&rng, count, -1.0f, 1.0f);
     break;
+  case OP_SUM:
+    sizes[0] = rows * cols;
+    in[0] = randoms(&rng, sizes[0], -1.0f, 1.0f);
+    nin = 1;
+    count = 1;
+    break;
+  case OP_SIGMA_PARAM:
+    sizes[0] = rows;
+    in[0] = randoms(&rng, rows, -6.0f, 6.0f);
+    nin = 1;
+    count = 2 * rows;
+    break;
+  case OP_GRAPH: {
+    /* random points (with one duplicate), their 8-NN graph, random sigma
+     * in [0.015, 0.05] and values in [0, 1] */
+    int C = (c->diagonals & 8) ? 3 : 1, N = c->ndim;
+    sizes[0] = rows * N;
+    in[0] = randoms(&rng, sizes[0], 0.0f, 1.0f);
+    if (in[0] && rows > 2) memcpy(in[0] + N, in[0], N * sizeof(float));
+    sizes[1] = rows;
+    in[1] = randoms(&rng, rows, 0.015f, 0.05f);
+    sizes[2] = rows * C;
+    in[2] = randoms(&rng, sizes[2], 0.0f, 1.0f);
+    sizes[3] = (size_t)N * (N + 1);
+    in[3] = calloc(sizes[3], sizeof(float));
+    if (in[3])
+      for (int a = 0; a < N; a++) in[3][a * (N + 1) + a] = 1.0f;
+    rbpe_graph g = {0};
+    if (in[0] && rbpe_knn_graph(ref->err, rows, N, in[0], rows > 8 ? 8 : (int)rows - 1, &g) == RBPE_OK) {
+      sizes[4] = rows + 1;
+      sizes[5] = g.nnz;
+      in[4] = malloc(sizes[4] * sizeof(float));
+      in[5] = malloc((g.nnz ? g.nnz : 1) * sizeof(float));
+      if (in[4]) memcpy(in[4], g.row, sizes[4] * sizeof(uint32_t));
+      if (in[5]) memcpy(in[5], g.col, g.nnz * sizeof(uint32_t));
+    }
+    int variant = c->diagonals & 3;
+    count = variant <= GRAPH_DD ? g.nnz : variant == GRAPH_GRAD ? rows : 1;
+    rbpe_graph_free(&g);
+    nin = 6;
+    break;
+  }
   case OP_GATHER: {
     size_t src_rows = rows + 5;
     sizes[0] = src_rows * cols;
@@ -403,6 +537,11 @@ static rbpe_status run_case(rbpe_backend *ref, rbpe_backend *dev,
   if (st == RBPE_OK) st = side_fetch(&b, count);
   if (st == RBPE_OK) {
     r->op = op_name(c->op);
+    if (c->op == OP_GRAPH) {
+      static const char *names[] = {"graph_theta", "graph_dd", "graph_grad",
+                                    "graph_J"};
+      r->op = names[c->diagonals & 3];
+    }
     tolerance(r->op, &r->atol, &r->rtol);
     describe(c, ndir, r->shape, sizeof r->shape);
     compare(a.host, b.host, count, r);
@@ -464,6 +603,21 @@ rbpe_status rbpe_opcheck_run(rbpe_backend *ref, rbpe_backend *dev, int small,
       {OP_ADAM, 1, 0, 1, 0, 0},         {OP_ADAM, 300, 0, 257, 0, 0},
       {OP_GATHER, 1, 0, 1, 0, 0},       {OP_GATHER, 100, 0, 7, 0, 0},
       {OP_GATHER, 1000, 0, 256, 0, 0},
+      {OP_SUM, 1, 0, 1, 0, 0},          {OP_SUM, 70001, 0, 1, 0, 0},
+      {OP_SIGMA_PARAM, 1, 0, 1, 0, 0},  {OP_SIGMA_PARAM, 999, 0, 1, 0, 0},
+      /* graph {L, N, D, variant | flags, b} */
+      {OP_GRAPH, 2, 1, 16, GRAPH_THETA, 1.0f},
+      {OP_GRAPH, 40, 2, 16, GRAPH_DD, 1.0f},
+      {OP_GRAPH, 40, 2, 16, GRAPH_GRAD | 4, 1.0f},
+      {OP_GRAPH, 30, 3, 16, GRAPH_J | 8, 2.0f},
+      {OP_GRAPH, 300, 2, 64, GRAPH_THETA, 1.0f},
+      {OP_GRAPH, 300, 2, 64, GRAPH_DD, 1.0f},
+      {OP_GRAPH, 300, 2, 64, GRAPH_GRAD, 1.0f},
+      {OP_GRAPH, 300, 2, 64, GRAPH_GRAD | 4, 1.0f},
+      {OP_GRAPH, 300, 2, 64, GRAPH_J | 4 | 8, 1.0f},
+      {OP_GRAPH, 200, 3, 32, GRAPH_GRAD | 4 | 8, 2.0f},
+      {OP_GRAPH, 500, 1, 128, GRAPH_GRAD, 1.0f},
+      {OP_GRAPH, 500, 1, 128, GRAPH_J, 1.0f},
   };
   *failures = 0;
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

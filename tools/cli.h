@@ -50,9 +50,16 @@ int cli_write_atomic(const char *path, int (*fn)(FILE *f, const void *user),
 int cli_save_text(const char *path, const rbpe_signal *s);
 
 /* Pictures written by fit (cli_pictures.c). */
+/* truth | training samples | reconstruction | 4x |error| [| sigma map,
+ * smin black .. smax white] */
 rbpe_status cli_save_panel(rbpe_ctx *ctx, const rbpe_signal *truth,
                            const rbpe_split *split, const rbpe_signal *recon,
+                           const rbpe_signal *sigma, float smin, float smax,
                            const char *path);
+/* DIR/sigma.png (the map) and DIR/sigma_train.png (training samples only). */
+rbpe_status cli_save_sigma_maps(rbpe_ctx *ctx, const rbpe_signal *sigma,
+                                const rbpe_split *split, float smin,
+                                float smax, const char *dir);
 rbpe_status cli_save_plot(rbpe_ctx *ctx, const rbpe_signal *truth,
                           const rbpe_split *split, const rbpe_signal *recon,
                           const char *path);

@@ -10,12 +10,52 @@
 /* |error| is drawn amplified so that small errors are visible. */
 #define ERROR_GAIN 4.0f
 
+static float unit(float v, float lo, float hi) {
+  float u = (v - lo) / (hi - lo);
+  return u < 0.0f ? 0.0f : u > 1.0f ? 1.0f : u;
+}
+
+rbpe_status cli_save_sigma_maps(rbpe_ctx *ctx, const rbpe_signal *sigma,
+                                const rbpe_split *split, float smin,
+                                float smax, const char *dir) {
+  size_t n = rbpe_signal_samples(sigma);
+  size_t dims[2] = {rbpe_signal_dim(sigma, 0), rbpe_signal_dim(sigma, 1)};
+  float *a = malloc(n * sizeof(float)), *b = calloc(n, sizeof(float));
+  if (!a || !b) {
+    free(a);
+    free(b);
+    return RBPE_ERR_OUT_OF_MEMORY;
+  }
+  const float *s = rbpe_signal_data(sigma);
+  for (size_t i = 0; i < n; i++) a[i] = unit(s[i], smin, smax);
+  for (size_t i = 0; i < rbpe_split_train_count(split); i++) {
+    size_t k = rbpe_split_train(split)[i];
+    b[k] = a[k];
+  }
+  char path[4200];
+  rbpe_signal *img = NULL;
+  snprintf(path, sizeof path, "%s/sigma.png", dir);
+  rbpe_status st = rbpe_signal_from_data(ctx, 2, dims, 1, a, &img);
+  if (st == RBPE_OK) st = rbpe_signal_save_png(ctx, img, path, 8);
+  rbpe_signal_free(img);
+  img = NULL;
+  snprintf(path, sizeof path, "%s/sigma_train.png", dir);
+  if (st == RBPE_OK) st = rbpe_signal_from_data(ctx, 2, dims, 1, b, &img);
+  if (st == RBPE_OK) st = rbpe_signal_save_png(ctx, img, path, 8);
+  rbpe_signal_free(img);
+  free(a);
+  free(b);
+  return st;
+}
+
 rbpe_status cli_save_panel(rbpe_ctx *ctx, const rbpe_signal *truth,
                            const rbpe_split *split, const rbpe_signal *recon,
+                           const rbpe_signal *sigma, float smin, float smax,
                            const char *path) {
   size_t h = rbpe_signal_dim(truth, 0), w = rbpe_signal_dim(truth, 1);
   int C = rbpe_signal_channels(truth), OC = C == 1 ? 1 : 3;
-  size_t W = 4 * w + 3 * PANEL_GAP;
+  int np = sigma ? 5 : 4;
+  size_t W = np * w + (np - 1) * PANEL_GAP;
   size_t dims[2] = {h, W};
   float *img = malloc(h * W * OC * sizeof(float));
   unsigned char *is_train = calloc(h * w, 1);
@@ -36,9 +76,10 @@ rbpe_status cli_save_panel(rbpe_ctx *ctx, const rbpe_signal *truth,
       err = ERROR_GAIN * err / C;
       for (int c = 0; c < OC; c++) {
         int cc = C == 1 ? 0 : c;
-        float v[4] = {t[s * C + cc], is_train[s] ? t[s * C + cc] : 0.0f,
-                      r[s * C + cc], err};
-        for (int p = 0; p < 4; p++)
+        float v[5] = {t[s * C + cc], is_train[s] ? t[s * C + cc] : 0.0f,
+                      r[s * C + cc], err,
+                      sigma ? unit(rbpe_signal_data(sigma)[s], smin, smax) : 0.0f};
+        for (int p = 0; p < np; p++)
           img[(y * W + p * (w + PANEL_GAP) + x) * OC + c] = v[p];
       }
     }

@@ -21,14 +21,29 @@ static const char *fit_help =
     "Fits a coordinate-MLP to INPUT (PNG image or 1-D text signal, one value\n"
     "per line) and writes to --out DIR: reconstruction.png (1-D: plot.png and\n"
     "reconstruction.txt), panel.png (truth | training samples |\n"
-    "reconstruction | 4x |error|), metrics.json and model.rbpe.\n"
+    "reconstruction | 4x |error| [| sigma]), metrics.json and model.rbpe;\n"
+    "with a learned sigma also sigma.png (the map, smin black .. smax white)\n"
+    "and sigma_train.png (the training samples' sigma; 1-D: sigma.txt).\n"
     "\n"
     "embedding:\n"
     "  --embed rbf|rff|nerf    positional embedding (rbf)\n"
     "  --centres D             rbf centres per direction (128)\n"
     "  --diagonals             rbf: also project on the diagonals\n"
     "  --order b               rbf super-Gaussian order >= 1 (1)\n"
-    "  --sigma uniform:S       rbf sigma model (uniform:0.04)\n"
+    "  --sigma MODE            rbf sigma: uniform:S | graph | poly[:P]\n"
+    "                          (uniform:0.04; METHOD.md 2-4)\n"
+    "  --sigma-at RULE         sigma at held-out samples: nearest | smooth |\n"
+    "                          poly (nearest)\n"
+    "  --knn K --eps E --gamma G --lambda-n L --smin A --smax B\n"
+    "                          graph objective (8, 0.5, 0.01, 0, 0.015, 0.05)\n"
+    "  --sigma-iters N --sigma-lr X --sigma-tol T\n"
+    "                          sigma solver: Adam cap, rate, and stop when J's\n"
+    "                          change over 10 iterations is below T times its\n"
+    "                          change so far (200, 0.1, 1e-3)\n"
+    "  --poly-subset M --poly-subsets B --poly-from-sparse\n"
+    "                          poly: B dense subsets of M points (64 x 20), or\n"
+    "                          fit beta on the sparse solve\n"
+    "  --smooth-width W        smooth: Gaussian width in training spacings (2.5)\n"
     "  --features F            rff features (256)\n"
     "  --scale s               rff scale (10)\n"
     "  --freqs L               nerf frequencies per axis (10)\n"
@@ -143,13 +158,42 @@ static int write_metrics(FILE *f, const metrics_job *j) {
   fputs("  \"config\": {\"embed\": ", f);
   jstr(f, rbpe_embed_kind_string(c->embed.kind));
   switch (c->embed.kind) {
-  case RBPE_EMBED_RBF:
+  case RBPE_EMBED_RBF: {
+    static const char *modes[] = {"uniform", "graph", "poly"};
+    static const char *ats[] = {"nearest", "smooth", "poly"};
     fprintf(f, ", \"centres\": %d, \"diagonals\": %s, \"order\": ",
             c->embed.rbf_centres, c->embed.rbf_diagonals ? "true" : "false");
     jnum(f, c->embed.rbf_order);
-    fputs(", \"sigma\": \"uniform\", \"sigma_value\": ", f);
-    jnum(f, c->sigma);
+    fprintf(f, ", \"sigma\": \"%s\"", modes[c->sigma_mode]);
+    if (c->sigma_mode == RBPE_SIGMA_UNIFORM) {
+      fputs(", \"sigma_value\": ", f);
+      jnum(f, c->sigma);
+    } else {
+      const rbpe_sigma_config *g = &c->sig;
+      fprintf(f, ", \"sigma_at\": \"%s\", \"knn\": %d, \"eps\": ",
+              ats[c->sigma_at], g->k);
+      jnum(f, g->eps);
+      fputs(", \"gamma\": ", f);
+      jnum(f, g->gamma);
+      fputs(", \"lambda_n\": ", f);
+      jnum(f, g->lambda_n);
+      fputs(", \"smin\": ", f);
+      jnum(f, g->smin);
+      fputs(", \"smax\": ", f);
+      jnum(f, g->smax);
+      fprintf(f, ", \"sigma_iterations_cap\": %d, \"sigma_lr\": ", g->iterations);
+      jnum(f, g->lr);
+      fputs(", \"sigma_tol\": ", f);
+      jnum(f, g->tol);
+      fprintf(f, ", \"poly_degree\": %d, \"poly_subset\": %d, "
+                 "\"poly_subsets\": %d, \"poly_from_sparse\": %s, "
+                 "\"smooth_width\": ",
+              g->poly_degree, g->poly_subset, g->poly_subsets,
+              g->poly_from_sparse ? "true" : "false");
+      jnum(f, g->smooth_width);
+    }
     break;
+  }
   case RBPE_EMBED_RFF:
     fprintf(f, ", \"features\": %d, \"scale\": ", c->embed.rff_features);
     jnum(f, c->embed.rff_scale);
@@ -176,6 +220,36 @@ static int write_metrics(FILE *f, const metrics_job *j) {
   jnum(f, r->test_psnr);
   fputs(",\n  \"final_train_mse\": ", f);
   jnum(f, r->final_loss);
+  if (r->sigma_map) {
+    fputs(",\n  \"sigma_stats\": {\"grid_min\": ", f);
+    jnum(f, r->sigma_min);
+    fputs(", \"grid_max\": ", f);
+    jnum(f, r->sigma_max);
+    fputs(", \"grid_mean\": ", f);
+    jnum(f, r->sigma_mean);
+    fputs(", \"train_min\": ", f);
+    jnum(f, r->sigma_train_min);
+    fputs(", \"train_max\": ", f);
+    jnum(f, r->sigma_train_max);
+    fputs(", \"train_mean\": ", f);
+    jnum(f, r->sigma_train_mean);
+    fprintf(f, ", \"solve_iterations\": %d, \"J_initial\": ", r->sigma_iterations);
+    jnum(f, r->sigma_J0);
+    fputs(", \"J_final\": ", f);
+    jnum(f, r->sigma_J);
+    fputs(", \"time_s\": ", f);
+    jnum(f, r->time_sigma_s);
+    if (r->poly_degree > 0 || c->sigma_mode == RBPE_SIGMA_POLY ||
+        c->sigma_at == RBPE_SIGMA_AT_POLY) {
+      fputs(", \"poly_beta_of_g_over_gmax\": [", f);
+      for (int p = 0; p <= r->poly_degree; p++) {
+        if (p) fputs(", ", f);
+        jnum(f, r->poly_beta[p]);
+      }
+      fputc(']', f);
+    }
+    fputc('}', f);
+  }
   fputs(",\n  \"timings_s\": {\"embed\": ", f);
   jnum(f, r->time_embed_s);
   fputs(", \"train\": ", f);
@@ -240,14 +314,77 @@ int cmd_fit(int argc, char **argv) {
         return cli_usage_error("fit", "--order needs a number in [1, 64]");
       cfg.embed.rbf_order = x;
     } else if ((r = cli_opt(argc, argv, &i, "--sigma", &v))) {
-      if (r < 0 || strncmp(v, "uniform:", 8) ||
-          !cli_parse_float(v + 8, 1e-6, 1e3, &x)) {
-        if (r > 0 && (!strcmp(v, "graph") || !strncmp(v, "poly", 4)))
-          return cli_usage_error("fit", "--sigma %s is not implemented yet; "
-                                        "use uniform:S", v);
-        return cli_usage_error("fit", "--sigma needs uniform:S with S > 0");
+      if (r < 0) return cli_usage_error("fit", "--sigma needs a mode");
+      if (!strncmp(v, "uniform:", 8) && cli_parse_float(v + 8, 1e-6, 1e3, &x)) {
+        cfg.sigma_mode = RBPE_SIGMA_UNIFORM;
+        cfg.sigma = x;
+      } else if (!strcmp(v, "graph")) {
+        cfg.sigma_mode = RBPE_SIGMA_GRAPH;
+      } else if (!strcmp(v, "poly")) {
+        cfg.sigma_mode = RBPE_SIGMA_POLY;
+      } else if (!strncmp(v, "poly:", 5) && cli_parse_long(v + 5, 0, 7, &n)) {
+        cfg.sigma_mode = RBPE_SIGMA_POLY;
+        cfg.sig.poly_degree = (int)n;
+      } else {
+        return cli_usage_error("fit", "--sigma needs uniform:S (S > 0), graph "
+                                      "or poly[:P] (P 0..7)");
       }
-      cfg.sigma = x;
+    } else if ((r = cli_opt(argc, argv, &i, "--sigma-at", &v))) {
+      if (r < 0 || (strcmp(v, "nearest") && strcmp(v, "smooth") && strcmp(v, "poly")))
+        return cli_usage_error("fit", "--sigma-at needs nearest, smooth or poly");
+      cfg.sigma_at = !strcmp(v, "nearest") ? RBPE_SIGMA_AT_NEAREST
+                     : !strcmp(v, "smooth") ? RBPE_SIGMA_AT_SMOOTH
+                                            : RBPE_SIGMA_AT_POLY;
+    } else if ((r = cli_opt(argc, argv, &i, "--knn", &v))) {
+      if (r < 0 || !cli_parse_long(v, 1, 1024, &n))
+        return cli_usage_error("fit", "--knn needs an integer 1..1024");
+      cfg.sig.k = (int)n;
+    } else if ((r = cli_opt(argc, argv, &i, "--eps", &v))) {
+      if (r < 0 || !cli_parse_float(v, 1e-6, 1e6, &x))
+        return cli_usage_error("fit", "--eps needs a number > 0");
+      cfg.sig.eps = x;
+    } else if ((r = cli_opt(argc, argv, &i, "--gamma", &v))) {
+      if (r < 0 || !cli_parse_float(v, -1e6, 1e6, &x))
+        return cli_usage_error("fit", "--gamma needs a number");
+      cfg.sig.gamma = x;
+    } else if ((r = cli_opt(argc, argv, &i, "--lambda-n", &v))) {
+      if (r < 0 || !cli_parse_float(v, 0.0, 100.0, &x))
+        return cli_usage_error("fit", "--lambda-n needs a number in [0, 100]");
+      cfg.sig.lambda_n = x;
+    } else if ((r = cli_opt(argc, argv, &i, "--smin", &v))) {
+      if (r < 0 || !cli_parse_float(v, 1e-6, 1e3, &x))
+        return cli_usage_error("fit", "--smin needs a number > 0");
+      cfg.sig.smin = x;
+    } else if ((r = cli_opt(argc, argv, &i, "--smax", &v))) {
+      if (r < 0 || !cli_parse_float(v, 1e-6, 1e3, &x))
+        return cli_usage_error("fit", "--smax needs a number > 0");
+      cfg.sig.smax = x;
+    } else if ((r = cli_opt(argc, argv, &i, "--sigma-iters", &v))) {
+      if (r < 0 || !cli_parse_long(v, 1, 1000000, &n))
+        return cli_usage_error("fit", "--sigma-iters needs an integer >= 1");
+      cfg.sig.iterations = (int)n;
+    } else if ((r = cli_opt(argc, argv, &i, "--sigma-lr", &v))) {
+      if (r < 0 || !cli_parse_float(v, 1e-9, 100.0, &x))
+        return cli_usage_error("fit", "--sigma-lr needs a number > 0");
+      cfg.sig.lr = x;
+    } else if ((r = cli_opt(argc, argv, &i, "--sigma-tol", &v))) {
+      if (r < 0 || !cli_parse_float(v, 0.0, 1.0, &x))
+        return cli_usage_error("fit", "--sigma-tol needs a number in [0, 1]");
+      cfg.sig.tol = x;
+    } else if ((r = cli_opt(argc, argv, &i, "--poly-subset", &v))) {
+      if (r < 0 || !cli_parse_long(v, 2, 4096, &n))
+        return cli_usage_error("fit", "--poly-subset needs an integer 2..4096");
+      cfg.sig.poly_subset = (int)n;
+    } else if ((r = cli_opt(argc, argv, &i, "--poly-subsets", &v))) {
+      if (r < 0 || !cli_parse_long(v, 1, 100000, &n))
+        return cli_usage_error("fit", "--poly-subsets needs an integer >= 1");
+      cfg.sig.poly_subsets = (int)n;
+    } else if (!strcmp(a, "--poly-from-sparse")) {
+      cfg.sig.poly_from_sparse = 1;
+    } else if ((r = cli_opt(argc, argv, &i, "--smooth-width", &v))) {
+      if (r < 0 || !cli_parse_float(v, 1e-3, 1e3, &x))
+        return cli_usage_error("fit", "--smooth-width needs a number > 0");
+      cfg.sig.smooth_width = x;
     } else if ((r = cli_opt(argc, argv, &i, "--features", &v))) {
       if (r < 0 || !cli_parse_long(v, 1, 65536, &n))
         return cli_usage_error("fit", "--features needs an integer 1..65536");
@@ -379,13 +516,23 @@ int cmd_fit(int argc, char **argv) {
       }
       snprintf(path, sizeof path, "%s/plot.png", outdir);
       st = cli_save_plot(ctx, sig, rep.split, rep.reconstruction, path);
+      snprintf(path, sizeof path, "%s/sigma.txt", outdir);
+      if (st == RBPE_OK && rep.sigma_map && cli_save_text(path, rep.sigma_map) != 0) {
+        fprintf(stderr, "rbpe fit: cannot write %s: %s\n", path, strerror(errno));
+        rc = EXIT_FAILURE_RUN;
+        goto out;
+      }
     } else {
       snprintf(path, sizeof path, "%s/reconstruction.png", outdir);
       st = rbpe_signal_save_png(ctx, rep.reconstruction, path, 8);
       if (st == RBPE_OK) {
         snprintf(path, sizeof path, "%s/panel.png", outdir);
-        st = cli_save_panel(ctx, sig, rep.split, rep.reconstruction, path);
+        st = cli_save_panel(ctx, sig, rep.split, rep.reconstruction,
+                            rep.sigma_map, cfg.sig.smin, cfg.sig.smax, path);
       }
+      if (st == RBPE_OK && rep.sigma_map)
+        st = cli_save_sigma_maps(ctx, rep.sigma_map, rep.split, cfg.sig.smin,
+                                 cfg.sig.smax, outdir);
     }
     if (st == RBPE_OK) {
       snprintf(path, sizeof path, "%s/model.rbpe", outdir);
@@ -409,6 +556,11 @@ int cmd_fit(int argc, char **argv) {
            "/ %zu held-out samples, %.1f s on %s\n",
            rep.test_psnr, rep.train_psnr, rep.steps_done, rep.n_train,
            rep.n_test, wall_now() - t0, rbpe_ctx_device_description(ctx));
+    if (rep.sigma_map)
+      printf("sigma: %.4f..%.4f (mean %.4f) over the grid, %d solver iterations, "
+             "%.1f s\n",
+             rep.sigma_min, rep.sigma_max, rep.sigma_mean, rep.sigma_iterations,
+             rep.time_sigma_s);
     printf("pictures: %s/%s, model: %s/model.rbpe, metrics: %s/metrics.json\n",
            outdir, one_d ? "plot.png" : "panel.png", outdir, outdir);
     if (rep.interrupted) rc = EXIT_INTERRUPTED;

@@ -4,6 +4,7 @@
 #include "backend.h"
 
 #include <limits.h>
+#include <math.h>
 
 static rbpe_status need(rbpe_backend *be, const rbpe_buf *b, size_t count,
                         const char *op, const char *what) {
@@ -288,5 +289,93 @@ rbpe_status rbpe_op_gather_rows(rbpe_backend *be, size_t rows, size_t cols,
                "gather_rows: empty source");
   /* index values are checked by the backends against the source's rows */
   return total ? be->ops->gather_rows(be, rows, cols, src, idx, offset, dst)
+               : RBPE_OK;
+}
+
+/* ---- graph ops ------------------------------------------------------------ */
+
+rbpe_status rbpe_op_sum(rbpe_backend *be, size_t count, const rbpe_buf *a,
+                        rbpe_buf *out) {
+  size_t total = 0;
+  RBPE_TRY(grid(be, count, 1, &total, "sum"));
+  RBPE_TRY(need(be, a, count, "sum", "a"));
+  RBPE_TRY(need(be, out, 1, "sum", "out"));
+  if (count == 0) return rbpe_buf_fill(be, out, 0, 1, 0.0f);
+  return be->ops->sum(be, count, a, out);
+}
+
+/* Shapes and buffers of a graph pass; `pass` 0..3 checks what it uses. The
+ * CSR contents (row offsets, column indices) are validated on the host
+ * when the graph is built (knn.c); kernels also bound every index. */
+static rbpe_status check_graph(rbpe_backend *be, const rbpe_graph_op *op,
+                               int pass, const char *name) {
+  size_t total = 0;
+  RBPE_FAIL_IF(op->ndim < 1 || op->ndim > RBPE_MAX_DIMS || op->ndir < 1 ||
+                   op->centres < 1 || op->channels < 1 || op->channels > 4,
+               be->err, RBPE_ERR_INVALID_ARGUMENT, "%s: bad shape", name);
+  RBPE_FAIL_IF(!(op->eps > 0.0f) || !(op->order >= 1.0f) ||
+                   !(op->lambda_n >= 0.0f) || !isfinite(op->gamma),
+               be->err, RBPE_ERR_INVALID_ARGUMENT,
+               "%s: eps %g, order %g, lambda_n %g, gamma %g", name,
+               (double)op->eps, (double)op->order, (double)op->lambda_n,
+               (double)op->gamma);
+  RBPE_TRY(grid(be, op->n, (size_t)op->ndir * op->centres, &total, name));
+  RBPE_TRY(grid(be, op->nnz, 1, &total, name));
+  RBPE_TRY(need(be, op->row, op->n + 1, name, "row"));
+  RBPE_TRY(need(be, op->col, op->nnz, name, "col"));
+  RBPE_TRY(need(be, op->theta, op->nnz, name, "theta"));
+  RBPE_TRY(need(be, op->c, op->nnz, name, "c"));
+  if (pass == 0) {
+    RBPE_TRY(need(be, op->x, op->n * op->ndim, name, "x"));
+    RBPE_TRY(need(be, op->sigma, op->n, name, "sigma"));
+    RBPE_TRY(need(be, op->y, op->n * op->channels, name, "y"));
+    RBPE_TRY(need(be, op->dirs, (size_t)op->ndir * (op->ndim + 1), name, "dirs"));
+    RBPE_TRY(need(be, op->dd, op->nnz, name, "dd"));
+  }
+  if (pass >= 1) RBPE_TRY(need(be, op->rho, op->n, name, "rho"));
+  if (pass >= 2) {
+    RBPE_TRY(need(be, op->jpart, op->n, name, "jpart"));
+    RBPE_TRY(need(be, op->g, op->n, name, "g"));
+  }
+  if (pass == 3) {
+    RBPE_TRY(need(be, op->dd, op->nnz, name, "dd"));
+    RBPE_TRY(need(be, op->scale, op->n, name, "scale"));
+    RBPE_TRY(need(be, op->grad, op->n, name, "grad"));
+  }
+  return RBPE_OK;
+}
+
+rbpe_status rbpe_op_graph_edges(rbpe_backend *be, const rbpe_graph_op *op) {
+  RBPE_TRY(check_graph(be, op, 0, "graph_edges"));
+  return op->nnz ? be->ops->graph_edges(be, op) : RBPE_OK;
+}
+
+rbpe_status rbpe_op_graph_degree(rbpe_backend *be, const rbpe_graph_op *op) {
+  RBPE_TRY(check_graph(be, op, 1, "graph_degree"));
+  return op->n ? be->ops->graph_degree(be, op) : RBPE_OK;
+}
+
+rbpe_status rbpe_op_graph_nodes(rbpe_backend *be, const rbpe_graph_op *op) {
+  RBPE_TRY(check_graph(be, op, 2, "graph_nodes"));
+  return op->n ? be->ops->graph_nodes(be, op) : RBPE_OK;
+}
+
+rbpe_status rbpe_op_graph_grad(rbpe_backend *be, const rbpe_graph_op *op) {
+  RBPE_TRY(check_graph(be, op, 3, "graph_grad"));
+  return op->n ? be->ops->graph_grad(be, op) : RBPE_OK;
+}
+
+rbpe_status rbpe_op_sigma_param(rbpe_backend *be, size_t count, float smin,
+                                float smax, const rbpe_buf *s, rbpe_buf *sigma,
+                                rbpe_buf *dsig) {
+  size_t total = 0;
+  RBPE_FAIL_IF(!(smin > 0.0f && smax > smin) || !isfinite(smax), be->err,
+               RBPE_ERR_INVALID_ARGUMENT, "sigma range [%g, %g]", (double)smin,
+               (double)smax);
+  RBPE_TRY(grid(be, count, 1, &total, "sigma_param"));
+  RBPE_TRY(need(be, s, count, "sigma_param", "s"));
+  RBPE_TRY(need(be, sigma, count, "sigma_param", "sigma"));
+  RBPE_TRY(need(be, dsig, count, "sigma_param", "dsig"));
+  return count ? be->ops->sigma_param(be, count, smin, smax, s, sigma, dsig)
                : RBPE_OK;
 }

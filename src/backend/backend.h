@@ -35,6 +35,28 @@ typedef struct rbpe_rbf_op {
   rbpe_buf *out;
 } rbpe_rbf_op;
 
+/* The sparse graph-Laplacian objective of METHOD.md section 3 over a CSR
+ * graph (row and col hold uint32 values; rows own their edges). Per edge
+ * e = (i, j): theta = exp(-d^2 / (2 eps^2)) with d = |Phi(x_i; s_i) -
+ * Phi(x_j; s_j)| computed from the coordinates (never the L x M
+ * embedding), dd = d(d^2)/d(sigma_i), c = |y_i - y_j|^2 - 2 gamma. Per
+ * node: rho = sum of theta, jpart = J's share, g = dJ/drho, grad = dJ/dsigma
+ * times scale (e.g. dsigma/ds). */
+typedef struct rbpe_graph_op {
+  size_t n, nnz;
+  int ndim, ndir, centres, channels;
+  float order, eps, gamma, lambda_n;
+  const rbpe_buf *x, *sigma, *y, *dirs, *row, *col;
+  rbpe_buf *theta, *dd, *c;    /* nnz */
+  rbpe_buf *rho, *jpart, *g;   /* n */
+  const rbpe_buf *scale;       /* n */
+  rbpe_buf *grad;              /* n */
+} rbpe_graph_op;
+
+/* Centres farther than where q^b reaches this are skipped in d^2: their
+ * terms are below exp(-30)^2 ~ 1e-26, far under float resolution. */
+#define RBPE_GRAPH_QCUT 30.0f
+
 /* One Adam step's scalars; bias corrections c1 = 1 - beta1^t and
  * c2 = 1 - beta2^t are computed on the host in double. */
 typedef struct rbpe_adam_step {
@@ -96,6 +118,19 @@ typedef struct rbpe_backend_ops {
   rbpe_status (*gather_rows)(rbpe_backend *be, size_t rows, size_t cols,
                              const rbpe_buf *src, const rbpe_buf *idx,
                              size_t offset, rbpe_buf *dst);
+
+  /* out[0] = sum of a, in a fixed order */
+  rbpe_status (*sum)(rbpe_backend *be, size_t count, const rbpe_buf *a,
+                     rbpe_buf *out);
+  /* graph objective passes, in this order (see rbpe_graph_op) */
+  rbpe_status (*graph_edges)(rbpe_backend *be, const rbpe_graph_op *op);
+  rbpe_status (*graph_degree)(rbpe_backend *be, const rbpe_graph_op *op);
+  rbpe_status (*graph_nodes)(rbpe_backend *be, const rbpe_graph_op *op);
+  rbpe_status (*graph_grad)(rbpe_backend *be, const rbpe_graph_op *op);
+  /* sigma = smin + (smax - smin) logistic(s); dsig = dsigma/ds */
+  rbpe_status (*sigma_param)(rbpe_backend *be, size_t count, float smin,
+                             float smax, const rbpe_buf *s, rbpe_buf *sigma,
+                             rbpe_buf *dsig);
 } rbpe_backend_ops;
 
 struct rbpe_backend {
@@ -171,5 +206,14 @@ rbpe_status rbpe_op_adam(rbpe_backend *be, size_t count,
 rbpe_status rbpe_op_gather_rows(rbpe_backend *be, size_t rows, size_t cols,
                                 const rbpe_buf *src, const rbpe_buf *idx,
                                 size_t offset, rbpe_buf *dst);
+rbpe_status rbpe_op_sum(rbpe_backend *be, size_t count, const rbpe_buf *a,
+                        rbpe_buf *out);
+rbpe_status rbpe_op_graph_edges(rbpe_backend *be, const rbpe_graph_op *op);
+rbpe_status rbpe_op_graph_degree(rbpe_backend *be, const rbpe_graph_op *op);
+rbpe_status rbpe_op_graph_nodes(rbpe_backend *be, const rbpe_graph_op *op);
+rbpe_status rbpe_op_graph_grad(rbpe_backend *be, const rbpe_graph_op *op);
+rbpe_status rbpe_op_sigma_param(rbpe_backend *be, size_t count, float smin,
+                                float smax, const rbpe_buf *s, rbpe_buf *sigma,
+                                rbpe_buf *dsig);
 
 #endif

@@ -11,7 +11,7 @@
 #include "rbpe_cl_sources.h"
 
 /* Programs: one per kernel source file in cl/. */
-enum { PROG_EMBED, PROG_MLP, PROG_COUNT };
+enum { PROG_EMBED, PROG_MLP, PROG_GRAPH, PROG_COUNT };
 
 static const struct {
   const char *name;
@@ -20,6 +20,7 @@ static const struct {
 } prog_src[PROG_COUNT] = {
     [PROG_EMBED] = {"embed.cl", rbpe_cl_embed, &rbpe_cl_embed_len},
     [PROG_MLP] = {"mlp.cl", rbpe_cl_mlp, &rbpe_cl_mlp_len},
+    [PROG_GRAPH] = {"graph.cl", rbpe_cl_graph, &rbpe_cl_graph_len},
 };
 
 /* Kernels, each in one program. */
@@ -36,6 +37,12 @@ enum {
   K_SUM_PARTIALS,
   K_ADAM,
   K_GATHER_ROWS,
+  K_GRAPH_EDGES,
+  K_GRAPH_DEGREE,
+  K_GRAPH_NODES,
+  K_GRAPH_GRAD,
+  K_SIGMA_PARAM,
+  K_SUM_PARTIAL,
   K_COUNT
 };
 
@@ -55,6 +62,12 @@ static const struct {
     [K_SUM_PARTIALS] = {"sum_partials", PROG_MLP},
     [K_ADAM] = {"adam", PROG_MLP},
     [K_GATHER_ROWS] = {"gather_rows", PROG_MLP},
+    [K_GRAPH_EDGES] = {"graph_edges", PROG_GRAPH},
+    [K_GRAPH_DEGREE] = {"graph_degree", PROG_GRAPH},
+    [K_GRAPH_NODES] = {"graph_nodes", PROG_GRAPH},
+    [K_GRAPH_GRAD] = {"graph_grad", PROG_GRAPH},
+    [K_SIGMA_PARAM] = {"sigma_param", PROG_GRAPH},
+    [K_SUM_PARTIAL] = {"sum_partial", PROG_GRAPH},
 };
 
 /* Partial sums of a reduction: at most this many, each over a contiguous
@@ -369,6 +382,78 @@ static rbpe_status ocl_gather_rows(rbpe_backend *be, size_t rows, size_t cols,
   return launch(CLB(be), K_GATHER_ROWS, total, args, 7);
 }
 
+/* ---- graph ops ------------------------------------------------------------ */
+
+static rbpe_status ocl_sum(rbpe_backend *be, size_t count, const rbpe_buf *a,
+                           rbpe_buf *out) {
+  cl_backend *cb = CLB(be);
+  cl_uint total = (cl_uint)count;
+  cl_uint chunk = (cl_uint)((count + RBPE_CL_REDUCE_PARTS - 1) /
+                            RBPE_CL_REDUCE_PARTS);
+  cl_uint parts = (cl_uint)((count + chunk - 1) / chunk);
+  cl_mem am = mem(a), om = mem(out), sm = cb->scratch;
+  karg s1[] = {KARG(total), KARG(chunk), KARG(parts), KARG(am), KARG(sm)};
+  RBPE_TRY(launch(cb, K_SUM_PARTIAL, parts, s1, 5));
+  karg s2[] = {KARG(parts), KARG(sm), KARG(om)};
+  return launch(cb, K_SUM_PARTIALS, 1, s2, 3);
+}
+
+static rbpe_status ocl_graph_edges(rbpe_backend *be, const rbpe_graph_op *op) {
+  cl_uint n = (cl_uint)op->n, nnz = (cl_uint)op->nnz, N = (cl_uint)op->ndim,
+          ndir = (cl_uint)op->ndir, D = (cl_uint)op->centres,
+          C = (cl_uint)op->channels;
+  cl_float b = op->order, eps = op->eps, gamma = op->gamma,
+           qcut = RBPE_GRAPH_QCUT;
+  cl_mem xm = mem(op->x), sm = mem(op->sigma), ym = mem(op->y),
+         dm = mem(op->dirs), rm = mem(op->row), cm = mem(op->col),
+         tm = mem(op->theta), ddm = mem(op->dd), ccm = mem(op->c);
+  karg a[] = {KARG(n),  KARG(nnz), KARG(N),  KARG(ndir), KARG(D),
+              KARG(C),  KARG(b),   KARG(eps), KARG(gamma), KARG(qcut),
+              KARG(xm), KARG(sm),  KARG(ym), KARG(dm),   KARG(rm),
+              KARG(cm), KARG(tm),  KARG(ddm), KARG(ccm)};
+  return launch(CLB(be), K_GRAPH_EDGES, op->n, a, 19);
+}
+
+static rbpe_status ocl_graph_degree(rbpe_backend *be, const rbpe_graph_op *op) {
+  cl_uint n = (cl_uint)op->n, nnz = (cl_uint)op->nnz;
+  cl_mem rm = mem(op->row), tm = mem(op->theta), rhom = mem(op->rho);
+  karg a[] = {KARG(n), KARG(nnz), KARG(rm), KARG(tm), KARG(rhom)};
+  return launch(CLB(be), K_GRAPH_DEGREE, op->n, a, 5);
+}
+
+static rbpe_status ocl_graph_nodes(rbpe_backend *be, const rbpe_graph_op *op) {
+  cl_uint n = (cl_uint)op->n, nnz = (cl_uint)op->nnz;
+  cl_float lam = op->lambda_n;
+  cl_mem rm = mem(op->row), cm = mem(op->col), tm = mem(op->theta),
+         ccm = mem(op->c), rhom = mem(op->rho), jm = mem(op->jpart),
+         gm = mem(op->g);
+  karg a[] = {KARG(n),  KARG(nnz), KARG(lam),  KARG(rm), KARG(cm),
+              KARG(tm), KARG(ccm), KARG(rhom), KARG(jm), KARG(gm)};
+  return launch(CLB(be), K_GRAPH_NODES, op->n, a, 10);
+}
+
+static rbpe_status ocl_graph_grad(rbpe_backend *be, const rbpe_graph_op *op) {
+  cl_uint n = (cl_uint)op->n, nnz = (cl_uint)op->nnz;
+  cl_float lam = op->lambda_n, eps = op->eps;
+  cl_mem rm = mem(op->row), cm = mem(op->col), tm = mem(op->theta),
+         ccm = mem(op->c), rhom = mem(op->rho), gm = mem(op->g),
+         ddm = mem(op->dd), scm = mem(op->scale), grm = mem(op->grad);
+  karg a[] = {KARG(n),  KARG(nnz), KARG(lam),  KARG(eps), KARG(rm),
+              KARG(cm), KARG(tm),  KARG(ccm),  KARG(rhom), KARG(gm),
+              KARG(ddm), KARG(scm), KARG(grm)};
+  return launch(CLB(be), K_GRAPH_GRAD, op->n, a, 13);
+}
+
+static rbpe_status ocl_sigma_param(rbpe_backend *be, size_t count, float smin,
+                                   float smax, const rbpe_buf *s,
+                                   rbpe_buf *sigma, rbpe_buf *dsig) {
+  cl_uint total = (cl_uint)count;
+  cl_float lo = smin, hi = smax;
+  cl_mem sm = mem(s), gm = mem(sigma), dm = mem(dsig);
+  karg a[] = {KARG(total), KARG(lo), KARG(hi), KARG(sm), KARG(gm), KARG(dm)};
+  return launch(CLB(be), K_SIGMA_PARAM, total, a, 6);
+}
+
 static void ocl_destroy(rbpe_backend *be) {
   cl_backend *b = CLB(be);
   if (b->queue) clFinish(b->queue);
@@ -402,6 +487,12 @@ static const rbpe_backend_ops ocl_ops = {
     .sq_diff_sum = ocl_sq_diff_sum,
     .adam = ocl_adam,
     .gather_rows = ocl_gather_rows,
+    .sum = ocl_sum,
+    .graph_edges = ocl_graph_edges,
+    .graph_degree = ocl_graph_degree,
+    .graph_nodes = ocl_graph_nodes,
+    .graph_grad = ocl_graph_grad,
+    .sigma_param = ocl_sigma_param,
 };
 
 rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,

@@ -272,6 +272,156 @@ static rbpe_status ref_gather_rows(rbpe_backend *be, size_t rows, size_t cols,
   return RBPE_OK;
 }
 
+/* ---- graph objective (METHOD.md 3) ----------------------------------------- */
+
+static rbpe_status ref_sum(rbpe_backend *be, size_t count, const rbpe_buf *ab,
+                           rbpe_buf *ob) {
+  (void)be;
+  const float *a = ab->host;
+  double s = 0.0;
+  for (size_t i = 0; i < count; i++) s += a[i];
+  ((float *)ob->host)[0] = (float)s;
+  return RBPE_OK;
+}
+
+/* d^2 = |Phi(x_i; s_i) - Phi(x_j; s_j)|^2 and its derivative in s_i, over
+ * the centres where either point's q^b is below RBPE_GRAPH_QCUT. The
+ * window and summation order are symmetric in i and j, so d^2 (and theta)
+ * come out bit-identical from both rows. */
+static void edge_d2(const rbpe_graph_op *op, const float *x, const float *sig,
+                    const float *dirs, size_t i, size_t j, float *d2o,
+                    float *ddo) {
+  const int N = op->ndim, D = op->centres;
+  const float b = op->order, si = sig[i], sj = sig[j];
+  const float qc = b == 1.0f ? RBPE_GRAPH_QCUT : powf(RBPE_GRAPH_QCUT, 1.0f / b);
+  const float ri = si * sqrtf(2.0f * qc), rj = sj * sqrtf(2.0f * qc);
+  float d2 = 0.0f, dd = 0.0f;
+  for (int a = 0; a < op->ndir; a++) {
+    const float *al = dirs + (size_t)a * (N + 1);
+    float pi = al[N], pj = al[N];
+    for (int k = 0; k < N; k++) {
+      pi += al[k] * x[i * N + k];
+      pj += al[k] * x[j * N + k];
+    }
+    float lo = fminf(pi - ri, pj - rj), hi = fmaxf(pi + ri, pj + rj);
+    int t0 = (int)ceilf(lo * (float)D - 0.5f), t1 = (int)floorf(hi * (float)D - 0.5f);
+    if (t0 < 0) t0 = 0;
+    if (t1 > D - 1) t1 = D - 1;
+    for (int t = t0; t <= t1; t++) {
+      float tc = ((float)t + 0.5f) / (float)D;
+      float di = pi - tc, dj = pj - tc;
+      float qi = (di * di) / (2.0f * si * si), qj = (dj * dj) / (2.0f * sj * sj);
+      float qbi = b == 1.0f ? qi : powf(qi, b), qbj = b == 1.0f ? qj : powf(qj, b);
+      float ei = expf(-qbi), ej = expf(-qbj);
+      float diff = ei - ej;
+      d2 += diff * diff;
+      dd += 2.0f * diff * (ei * (2.0f * b * qbi) / si);
+    }
+  }
+  *d2o = d2;
+  *ddo = dd;
+}
+
+static rbpe_status ref_graph_edges(rbpe_backend *be, const rbpe_graph_op *op) {
+  (void)be;
+  const float *x = op->x->host, *sig = op->sigma->host, *y = op->y->host,
+              *dirs = op->dirs->host;
+  const uint32_t *row = op->row->host, *col = op->col->host;
+  float *theta = op->theta->host, *dd = op->dd->host, *c = op->c->host;
+  const int C = op->channels;
+  for (size_t i = 0; i < op->n; i++)
+    for (uint32_t e = row[i]; e < row[i + 1] && e < op->nnz; e++) {
+      size_t j = col[e] < op->n ? col[e] : i;
+      float d2, de;
+      edge_d2(op, x, sig, dirs, i, j, &d2, &de);
+      theta[e] = expf(-d2 / (2.0f * op->eps * op->eps));
+      dd[e] = de;
+      float cy = 0.0f;
+      for (int ch = 0; ch < C; ch++) {
+        float t = y[i * C + ch] - y[j * C + ch];
+        cy += t * t;
+      }
+      c[e] = cy - 2.0f * op->gamma;
+    }
+  return RBPE_OK;
+}
+
+static rbpe_status ref_graph_degree(rbpe_backend *be, const rbpe_graph_op *op) {
+  (void)be;
+  const uint32_t *row = op->row->host;
+  const float *theta = op->theta->host;
+  float *rho = op->rho->host;
+  for (size_t i = 0; i < op->n; i++) {
+    float r = 0.0f;
+    for (uint32_t e = row[i]; e < row[i + 1] && e < op->nnz; e++) r += theta[e];
+    rho[i] = r;
+  }
+  return RBPE_OK;
+}
+
+/* (rho_i rho_j)^-lambda_n; 1 when normalisation is off. */
+static float norm_pow(float ri, float rj, float lam) {
+  return lam == 0.0f ? 1.0f : powf(ri * rj, -lam);
+}
+
+/* jpart_i = 1/2 sum_e w_e c_e (so J = sum_i jpart_i); g_i = dJ/drho_i =
+ * -lambda_n / rho_i * sum_e w_e c_e. */
+static rbpe_status ref_graph_nodes(rbpe_backend *be, const rbpe_graph_op *op) {
+  (void)be;
+  const uint32_t *row = op->row->host, *col = op->col->host;
+  const float *theta = op->theta->host, *c = op->c->host, *rho = op->rho->host;
+  float *jpart = op->jpart->host, *g = op->g->host;
+  for (size_t i = 0; i < op->n; i++) {
+    float acc = 0.0f;
+    for (uint32_t e = row[i]; e < row[i + 1] && e < op->nnz; e++) {
+      size_t j = col[e] < op->n ? col[e] : i;
+      if (theta[e] > 0.0f)
+        acc += theta[e] * norm_pow(rho[i], rho[j], op->lambda_n) * c[e];
+    }
+    jpart[i] = 0.5f * acc;
+    g[i] = (op->lambda_n != 0.0f && rho[i] > 0.0f) ? -op->lambda_n * acc / rho[i]
+                                                  : 0.0f;
+  }
+  return RBPE_OK;
+}
+
+/* dJ/dsigma_i = sum_e [c_e (rho_i rho_j)^-lambda + g_i + g_j]
+ *               * (-theta_e / (2 eps^2)) * d(d_e^2)/dsigma_i, times scale_i. */
+static rbpe_status ref_graph_grad(rbpe_backend *be, const rbpe_graph_op *op) {
+  (void)be;
+  const uint32_t *row = op->row->host, *col = op->col->host;
+  const float *theta = op->theta->host, *c = op->c->host, *rho = op->rho->host,
+              *g = op->g->host, *dd = op->dd->host, *scale = op->scale->host;
+  float *grad = op->grad->host;
+  const float k = -1.0f / (2.0f * op->eps * op->eps);
+  for (size_t i = 0; i < op->n; i++) {
+    float acc = 0.0f;
+    for (uint32_t e = row[i]; e < row[i + 1] && e < op->nnz; e++) {
+      size_t j = col[e] < op->n ? col[e] : i;
+      if (theta[e] > 0.0f) {
+        float dJdtheta = c[e] * norm_pow(rho[i], rho[j], op->lambda_n) + g[i] + g[j];
+        acc += dJdtheta * (k * theta[e]) * dd[e];
+      }
+    }
+    grad[i] = scale[i] * acc;
+  }
+  return RBPE_OK;
+}
+
+static rbpe_status ref_sigma_param(rbpe_backend *be, size_t count, float smin,
+                                   float smax, const rbpe_buf *sb,
+                                   rbpe_buf *sigb, rbpe_buf *db) {
+  (void)be;
+  const float *s = sb->host;
+  float *sig = sigb->host, *d = db->host;
+  for (size_t i = 0; i < count; i++) {
+    float l = 1.0f / (1.0f + expf(-s[i]));
+    sig[i] = smin + (smax - smin) * l;
+    d[i] = (smax - smin) * (l * (1.0f - l));
+  }
+  return RBPE_OK;
+}
+
 static const rbpe_backend_ops ref_ops = {
     .destroy = ref_destroy,
     .buf_alloc = ref_alloc,
@@ -292,6 +442,12 @@ static const rbpe_backend_ops ref_ops = {
     .sq_diff_sum = ref_sq_diff_sum,
     .adam = ref_adam,
     .gather_rows = ref_gather_rows,
+    .sum = ref_sum,
+    .graph_edges = ref_graph_edges,
+    .graph_degree = ref_graph_degree,
+    .graph_nodes = ref_graph_nodes,
+    .graph_grad = ref_graph_grad,
+    .sigma_param = ref_sigma_param,
 };
 
 rbpe_status rbpe_ref_backend_create(rbpe_err *err, rbpe_backend **out) {

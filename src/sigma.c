@@ -1,0 +1,479 @@
+/* Learning sigma per coordinate (METHOD.md 3-5). The objective and its
+ * gradient run on the backend through the graph ops; the k-NN graph, the
+ * polynomial fit and the interpolation to held-out coordinates are O(L k)
+ * host work. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sigma.h"
+
+#define ADAM_BETA1 0.9f
+#define ADAM_BETA2 0.999f
+#define ADAM_EPS 1e-8f
+/* Neighbours that estimate fbar at a coordinate (inverse distance). */
+#define FBAR_K 4
+/* Neighbours the smooth interpolation averages over. */
+#define SMOOTH_K 64
+/* Queries per k-NN batch (bounds the index memory). */
+#define QUERY_CHUNK 65536
+#define SEED_SUBSETS 0x2545f491u
+
+rbpe_status rbpe_sigma_check_config(rbpe_err *err, const rbpe_sigma_config *c,
+                                    size_t n) {
+  RBPE_FAIL_IF(c->k < 1 || (size_t)c->k >= n, err, RBPE_ERR_INVALID_ARGUMENT,
+               "k = %d neighbours (must be 1..%zu for %zu training points)",
+               c->k, n ? n - 1 : 0, n);
+  RBPE_FAIL_IF(!(c->eps > 0.0f) || !isfinite(c->eps), err,
+               RBPE_ERR_INVALID_ARGUMENT, "eps = %g (must be > 0)",
+               (double)c->eps);
+  RBPE_FAIL_IF(!(c->smin > 0.0f) || !(c->smax > c->smin) || !isfinite(c->smax),
+               err, RBPE_ERR_INVALID_ARGUMENT,
+               "sigma range [%g, %g] (need 0 < smin < smax)", (double)c->smin,
+               (double)c->smax);
+  RBPE_FAIL_IF(!isfinite(c->gamma) || !(c->lambda_n >= 0.0f) ||
+                   !isfinite(c->lambda_n),
+               err, RBPE_ERR_INVALID_ARGUMENT,
+               "gamma %g, lambda_n %g (need finite, lambda_n >= 0)",
+               (double)c->gamma, (double)c->lambda_n);
+  RBPE_FAIL_IF(c->iterations < 1 || !(c->lr > 0.0f) || !(c->tol >= 0.0f) ||
+                   c->check_every < 1,
+               err, RBPE_ERR_INVALID_ARGUMENT,
+               "sigma solver: iterations %d, lr %g, tol %g, check every %d",
+               c->iterations, (double)c->lr, (double)c->tol, c->check_every);
+  RBPE_FAIL_IF(c->poly_degree < 0 || c->poly_degree > 7 || c->poly_subset < 2 ||
+                   c->poly_subsets < 1 || !(c->smooth_width > 0.0f),
+               err, RBPE_ERR_INVALID_ARGUMENT,
+               "poly degree %d (0..7), subset %d (>= 2), subsets %d, smooth "
+               "width %g",
+               c->poly_degree, c->poly_subset, c->poly_subsets,
+               (double)c->smooth_width);
+  return RBPE_OK;
+}
+
+enum { B_X, B_Y, B_DIRS, B_ROW, B_COL, B_THETA, B_DD, B_C, B_RHO, B_JPART,
+       B_G, B_DSIG, B_GRAD, B_S, B_M, B_V, B_SIGMA, B_J, B_COUNT };
+
+static rbpe_status objective(rbpe_backend *be, rbpe_graph_op *op, rbpe_buf **b,
+                             float smin, float smax, double *J) {
+  RBPE_TRY(rbpe_op_sigma_param(be, op->n, smin, smax, b[B_S], b[B_SIGMA],
+                               b[B_DSIG]));
+  RBPE_TRY(rbpe_op_graph_edges(be, op));
+  RBPE_TRY(rbpe_op_graph_degree(be, op));
+  RBPE_TRY(rbpe_op_graph_nodes(be, op));
+  if (J) {
+    float v;
+    RBPE_TRY(rbpe_op_sum(be, op->n, b[B_JPART], b[B_J]));
+    RBPE_TRY(rbpe_buf_read(be, b[B_J], 0, sizeof v, &v));
+    *J = v;
+  }
+  return RBPE_OK;
+}
+
+rbpe_status rbpe_sigma_solve(rbpe_backend *be, const rbpe_embedding *emb,
+                             const rbpe_graph *g, int ndim, const float *x,
+                             int C, const float *y, const rbpe_sigma_config *sc,
+                             float *sigma, rbpe_sigma_stats *stats) {
+  const rbpe_embed_config *ec = rbpe_embedding_config(emb);
+  size_t n = g->n, nnz = g->nnz;
+  int ndir = rbpe_embedding_directions(emb);
+  rbpe_buf *b[B_COUNT] = {0};
+  size_t count[B_COUNT] = {
+      [B_X] = n * ndim, [B_Y] = n * C, [B_DIRS] = (size_t)ndir * (ndim + 1),
+      [B_ROW] = n + 1, [B_COL] = nnz ? nnz : 1, [B_THETA] = nnz ? nnz : 1,
+      [B_DD] = nnz ? nnz : 1, [B_C] = nnz ? nnz : 1, [B_RHO] = n,
+      [B_JPART] = n, [B_G] = n, [B_DSIG] = n, [B_GRAD] = n, [B_S] = n,
+      [B_M] = n, [B_V] = n, [B_SIGMA] = n, [B_J] = 1};
+  rbpe_status st = RBPE_OK;
+  for (int i = 0; i < B_COUNT && st == RBPE_OK; i++)
+    st = rbpe_buf_alloc(be, count[i] * sizeof(float), &b[i]);
+  if (st == RBPE_OK) st = rbpe_buf_write(be, b[B_X], 0, n * ndim * sizeof(float), x);
+  if (st == RBPE_OK) st = rbpe_buf_write(be, b[B_Y], 0, n * C * sizeof(float), y);
+  if (st == RBPE_OK)
+    st = rbpe_buf_write(be, b[B_DIRS], 0, count[B_DIRS] * sizeof(float),
+                        rbpe_embedding_rbf_directions(emb));
+  if (st == RBPE_OK) st = rbpe_buf_write(be, b[B_ROW], 0, (n + 1) * 4, g->row);
+  if (st == RBPE_OK && nnz) st = rbpe_buf_write(be, b[B_COL], 0, nnz * 4, g->col);
+  for (int i = B_S; i <= B_V && st == RBPE_OK; i++)
+    st = rbpe_buf_fill(be, b[i], 0, n, 0.0f); /* s = 0: sigma mid-range */
+  rbpe_graph_op op = {n,       nnz,          ndim,     ndir,      ec->rbf_centres,
+                      C,       ec->rbf_order, sc->eps, sc->gamma, sc->lambda_n,
+                      b[B_X],  b[B_SIGMA],   b[B_Y],   b[B_DIRS], b[B_ROW],
+                      b[B_COL], b[B_THETA],  b[B_DD],  b[B_C],    b[B_RHO],
+                      b[B_JPART], b[B_G],    b[B_DSIG], b[B_GRAD]};
+  double J = 0, Jprev = 0;
+  int it = 0;
+  stats->J0 = NAN;
+  for (it = 1; st == RBPE_OK && it <= sc->iterations; it++) {
+    int check = it == 1 || it % sc->check_every == 0;
+    st = objective(be, &op, b, sc->smin, sc->smax, check ? &J : NULL);
+    if (st != RBPE_OK) break;
+    if (check) {
+      if (!isfinite(J)) {
+        st = rbpe_err_set(be->err, RBPE_ERR_NUMERIC,
+                          "sigma solve diverged (J = %g at iteration %d)", J, it);
+        break;
+      }
+      /* Converged when the last interval's change is a small fraction of
+       * the change so far: J's own size is dominated by terms sigma
+       * cannot move, so |dJ| / |J| would stop far too early. */
+      if (it == 1) stats->J0 = J;
+      else if (fabs(J - Jprev) <= sc->tol * fmax(fabs(stats->J0 - J), 1e-30))
+        break;
+      Jprev = J;
+    }
+    st = rbpe_op_graph_grad(be, &op);
+    rbpe_adam_step a = {sc->lr, ADAM_BETA1, ADAM_BETA2, ADAM_EPS,
+                        (float)(1.0 - pow(ADAM_BETA1, it)),
+                        (float)(1.0 - pow(ADAM_BETA2, it))};
+    if (st == RBPE_OK) st = rbpe_op_adam(be, n, &a, b[B_S], b[B_GRAD], b[B_M], b[B_V]);
+  }
+  stats->iterations = it > sc->iterations ? sc->iterations : it;
+  if (st == RBPE_OK) st = objective(be, &op, b, sc->smin, sc->smax, &J);
+  if (st == RBPE_OK) st = rbpe_buf_read(be, b[B_SIGMA], 0, n * sizeof(float), sigma);
+  stats->J = J;
+  for (int i = 0; i < B_COUNT; i++) rbpe_buf_free(be, b[i]);
+  return st;
+}
+
+/* ---- host-side pieces ------------------------------------------------------ */
+
+/* Least squares fit of sigma ~ sum_p beta_p u^p (normal equations in
+ * double, Gaussian elimination with partial pivoting); a singular system
+ * falls back to the mean. */
+static void poly_fit(const double *u, const float *s, size_t n, int P,
+                     double *beta) {
+  double A[8][9];
+  memset(A, 0, sizeof A);
+  for (size_t i = 0; i < n; i++) {
+    double pw[16];
+    pw[0] = 1;
+    for (int k = 1; k <= 2 * P; k++) pw[k] = pw[k - 1] * u[i];
+    for (int r = 0; r <= P; r++) {
+      for (int c = 0; c <= P; c++) A[r][c] += pw[r + c];
+      A[r][P + 1] += pw[r] * s[i];
+    }
+  }
+  int ok = 1;
+  for (int c = 0; c <= P && ok; c++) {
+    int piv = c;
+    for (int r = c + 1; r <= P; r++)
+      if (fabs(A[r][c]) > fabs(A[piv][c])) piv = r;
+    if (fabs(A[piv][c]) < 1e-12 * (fabs(A[0][0]) + 1e-300)) {
+      ok = 0;
+      break;
+    }
+    for (int k = 0; k <= P + 1; k++) {
+      double t = A[c][k];
+      A[c][k] = A[piv][k];
+      A[piv][k] = t;
+    }
+    for (int r = 0; r <= P; r++)
+      if (r != c) {
+        double f = A[r][c] / A[c][c];
+        for (int k = c; k <= P + 1; k++) A[r][k] -= f * A[c][k];
+      }
+  }
+  for (int p = 0; p <= P; p++) beta[p] = ok ? A[p][P + 1] / A[p][p] : 0.0;
+  if (!ok) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m += s[i];
+    beta[0] = n ? m / n : 0;
+  }
+}
+
+static float poly_eval(const double *beta, int P, double u, float smin,
+                       float smax) {
+  double v = 0;
+  for (int p = P; p >= 0; p--) v = v * u + beta[p];
+  if (!(v >= smin)) v = smin; /* also NaN */
+  if (v > smax) v = smax;
+  return (float)v;
+}
+
+/* fbar (channel mean) at every sample from the training samples only
+ * (inverse-distance weights over the FBAR_K nearest), then the norm of its
+ * gradient by central differences on the grid, in coordinate units. */
+static rbpe_status gradient_field(rbpe_err *err, const rbpe_signal *sig,
+                                  const float *xt, const float *yt, size_t L,
+                                  const float *xg, double *g) {
+  size_t S = sig->samples;
+  int N = sig->ndim, C = sig->channels, K = L < FBAR_K ? (int)L : FBAR_K;
+  double *f = malloc(S * sizeof(double));
+  uint32_t *idx = malloc((size_t)QUERY_CHUNK * K * sizeof(uint32_t));
+  float *d2 = malloc((size_t)QUERY_CHUNK * K * sizeof(float));
+  rbpe_status st = RBPE_OK;
+  if (!f || !idx || !d2) st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "oom");
+  for (size_t q0 = 0; q0 < S && st == RBPE_OK; q0 += QUERY_CHUNK) {
+    size_t q = S - q0 < QUERY_CHUNK ? S - q0 : QUERY_CHUNK;
+    st = rbpe_knn_query(err, L, N, xt, q, xg + q0 * N, K, idx, d2);
+    for (size_t i = 0; i < q && st == RBPE_OK; i++) {
+      double ws = 0, v = 0;
+      for (int t = 0; t < K; t++) {
+        double w = 1.0 / ((double)d2[i * K + t] + 1e-12);
+        double m = 0;
+        for (int c = 0; c < C; c++) m += yt[(size_t)idx[i * K + t] * C + c];
+        v += w * m / C;
+        ws += w;
+      }
+      f[q0 + i] = v / ws;
+    }
+  }
+  if (st == RBPE_OK) {
+    size_t stride[RBPE_MAX_DIMS];
+    stride[N - 1] = 1;
+    for (int a = N - 2; a >= 0; a--) stride[a] = stride[a + 1] * sig->dims[a + 1];
+    for (size_t i = 0; i < S; i++) {
+      double s2 = 0;
+      for (int a = 0; a < N; a++) {
+        size_t k = (i / stride[a]) % sig->dims[a], n = sig->dims[a];
+        if (n < 2) continue;
+        size_t lo = k > 0 ? i - stride[a] : i, hi = k + 1 < n ? i + stride[a] : i;
+        double steps = (double)((k + 1 < n) + (k > 0));
+        double d = (f[hi] - f[lo]) * (double)n / steps;
+        s2 += d * d;
+      }
+      g[i] = sqrt(s2);
+    }
+  }
+  free(f);
+  free(idx);
+  free(d2);
+  return st;
+}
+
+/* The poly model from dense subsets: each subset is a random training
+ * point and its poly_subset - 1 nearest, solved on its complete graph;
+ * all subsets are solved at once as one block-diagonal graph. */
+static rbpe_status subset_pairs(rbpe_err *err, rbpe_backend *be,
+                                const rbpe_embedding *emb, const rbpe_fit_config *cfg,
+                                int N, int C, const float *xt, const float *yt,
+                                size_t L, const double *gt, double **pg,
+                                float **ps, size_t *npairs, rbpe_sigma_stats *ss) {
+  const rbpe_sigma_config *sc = &cfg->sig;
+  size_t m = (size_t)sc->poly_subset < L ? (size_t)sc->poly_subset : L;
+  size_t B = (size_t)sc->poly_subsets, n = B * m;
+  rbpe_graph g = {0};
+  float *seeds = malloc(B * N * sizeof(float)), *x = malloc(n * N * sizeof(float)),
+        *y = malloc(n * C * sizeof(float)), *d2 = malloc(n * sizeof(float)),
+        *sig = malloc(n * sizeof(float));
+  uint32_t *idx = malloc(n * sizeof(uint32_t));
+  g.n = n;
+  g.nnz = n * (m - 1);
+  g.row = malloc((n + 1) * sizeof(uint32_t));
+  g.col = malloc((g.nnz ? g.nnz : 1) * sizeof(uint32_t));
+  *pg = malloc(n * sizeof(double));
+  rbpe_status st = RBPE_OK;
+  if (!seeds || !x || !y || !d2 || !sig || !idx || !g.row || !g.col || !*pg)
+    st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  if (st == RBPE_OK) {
+    rbpe_rng rng;
+    rbpe_rng_seed(&rng, cfg->seed ^ SEED_SUBSETS);
+    for (size_t b = 0; b < B; b++) {
+      size_t pick = (size_t)rbpe_rng_below(&rng, L);
+      memcpy(seeds + b * N, xt + pick * N, N * sizeof(float));
+    }
+    st = rbpe_knn_query(err, L, N, xt, B, seeds, (int)m, idx, d2);
+  }
+  if (st == RBPE_OK) {
+    size_t e = 0;
+    for (size_t v = 0; v < n; v++) {
+      size_t b = v / m, src = idx[v];
+      memcpy(x + v * N, xt + src * N, N * sizeof(float));
+      memcpy(y + v * C, yt + src * C, C * sizeof(float));
+      (*pg)[v] = gt[src];
+      g.row[v] = (uint32_t)e;
+      for (size_t w = b * m; w < (b + 1) * m; w++)
+        if (w != v) g.col[e++] = (uint32_t)w;
+    }
+    g.row[n] = (uint32_t)e;
+    st = rbpe_sigma_solve(be, emb, &g, N, x, C, y, sc, sig, ss);
+  }
+  free(seeds);
+  free(x);
+  free(y);
+  free(d2);
+  free(idx);
+  rbpe_graph_free(&g);
+  if (st != RBPE_OK) {
+    free(sig);
+    free(*pg);
+    *pg = NULL;
+    return st;
+  }
+  *ps = sig;
+  *npairs = n;
+  return RBPE_OK;
+}
+
+static void stats3(const float *v, size_t n, double *lo, double *hi,
+                   double *mean) {
+  double a = INFINITY, b = -INFINITY, s = 0;
+  for (size_t i = 0; i < n; i++) {
+    a = fmin(a, v[i]);
+    b = fmax(b, v[i]);
+    s += v[i];
+  }
+  *lo = a;
+  *hi = b;
+  *mean = n ? s / n : NAN;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+rbpe_status rbpe_sigma_build(rbpe_ctx *ctx, rbpe_backend *be,
+                             const rbpe_signal *sig, const rbpe_split *split,
+                             const rbpe_fit_config *cfg,
+                             const rbpe_embedding *emb, float *map,
+                             rbpe_fit_report *rep) {
+  rbpe_err *err = &ctx->err;
+  const rbpe_sigma_config *sc = &cfg->sig;
+  size_t L = rbpe_split_train_count(split), S = sig->samples;
+  const size_t *train = rbpe_split_train(split);
+  int N = sig->ndim, C = sig->channels;
+  double t0 = now_s();
+  RBPE_TRY(rbpe_sigma_check_config(err, sc, L));
+  int need_poly = cfg->sigma_mode == RBPE_SIGMA_POLY ||
+                  cfg->sigma_at == RBPE_SIGMA_AT_POLY;
+
+  float *xt = malloc(L * N * sizeof(float)), *yt = malloc(L * C * sizeof(float)),
+        *xg = malloc(S * N * sizeof(float)), *st_sig = malloc(L * sizeof(float));
+  size_t *all = malloc(S * sizeof(size_t));
+  double *g = need_poly ? malloc(S * sizeof(double)) : NULL;
+  rbpe_status st = RBPE_OK;
+  if (!xt || !yt || !xg || !st_sig || !all || (need_poly && !g))
+    st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory for sigma");
+  if (st == RBPE_OK) {
+    for (size_t i = 0; i < S; i++) all[i] = i;
+    st = rbpe_signal_coords(ctx, sig, all, S, xg);
+  }
+  if (st == RBPE_OK) {
+    for (size_t i = 0; i < L; i++) {
+      memcpy(xt + i * N, xg + train[i] * N, N * sizeof(float));
+      memcpy(yt + i * C, sig->data + train[i] * C, C * sizeof(float));
+    }
+  }
+  rbpe_sigma_stats ss = {0, NAN, NAN};
+  /* 1. sigma at the training coordinates */
+  int sparse = cfg->sigma_mode == RBPE_SIGMA_GRAPH ||
+               (cfg->sigma_mode == RBPE_SIGMA_POLY && sc->poly_from_sparse);
+  if (st == RBPE_OK && sparse) {
+    rbpe_graph graph = {0};
+    st = rbpe_knn_graph(err, L, N, xt, sc->k, &graph);
+    if (st == RBPE_OK) st = rbpe_sigma_solve(be, emb, &graph, N, xt, C, yt, sc, st_sig, &ss);
+    rbpe_graph_free(&graph);
+  }
+  if (st == RBPE_OK && need_poly) st = gradient_field(err, sig, xt, yt, L, xg, g);
+  double beta[8] = {0}, gscale = 1.0;
+  if (st == RBPE_OK && need_poly) {
+    double gmax = 0;
+    for (size_t i = 0; i < S; i++) gmax = fmax(gmax, g[i]);
+    gscale = gmax > 0 ? gmax : 1.0;
+    double *pg = NULL, *u = NULL;
+    float *ps = NULL;
+    size_t np = 0;
+    if (sparse) { /* pairs from the sparse solve */
+      pg = malloc(L * sizeof(double));
+      if (!pg) st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "oom");
+      else
+        for (size_t i = 0; i < L; i++) pg[i] = g[train[i]];
+      ps = st_sig;
+      np = L;
+    } else {
+      double *gt = malloc(L * sizeof(double));
+      if (!gt) st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "oom");
+      else {
+        for (size_t i = 0; i < L; i++) gt[i] = g[train[i]];
+        st = subset_pairs(err, be, emb, cfg, N, C, xt, yt, L, gt, &pg, &ps, &np, &ss);
+      }
+      free(gt);
+    }
+    if (st == RBPE_OK) {
+      u = malloc(np * sizeof(double));
+      if (!u) st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "oom");
+      else {
+        for (size_t i = 0; i < np; i++) u[i] = pg[i] / gscale;
+        poly_fit(u, ps, np, sc->poly_degree, beta);
+      }
+    }
+    free(u);
+    free(pg);
+    if (ps != st_sig) free(ps);
+    if (st == RBPE_OK && cfg->sigma_mode == RBPE_SIGMA_POLY)
+      for (size_t i = 0; i < L; i++)
+        st_sig[i] = poly_eval(beta, sc->poly_degree, g[train[i]] / gscale, sc->smin, sc->smax);
+  }
+  /* 2. sigma everywhere */
+  if (st == RBPE_OK) {
+    if (cfg->sigma_at == RBPE_SIGMA_AT_POLY) {
+      for (size_t i = 0; i < S; i++)
+        map[i] = poly_eval(beta, sc->poly_degree, g[i] / gscale, sc->smin, sc->smax);
+    } else {
+      int K = cfg->sigma_at == RBPE_SIGMA_AT_NEAREST ? 1 : (L < SMOOTH_K ? (int)L : SMOOTH_K);
+      double h2 = 0;
+      if (K > 1) { /* width: smooth_width mean nearest-neighbour spacings */
+        uint32_t *i2 = malloc(L * 2 * sizeof(uint32_t));
+        float *d2 = malloc(L * 2 * sizeof(float));
+        double sp = 0;
+        if (!i2 || !d2) st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "oom");
+        else st = rbpe_knn_query(err, L, N, xt, L, xt, 2, i2, d2);
+        if (st == RBPE_OK) {
+          for (size_t i = 0; i < L; i++) sp += sqrt((double)d2[i * 2 + 1]);
+          sp /= (double)L;
+          h2 = (double)sc->smooth_width * sp;
+          h2 *= h2;
+        }
+        free(i2);
+        free(d2);
+      }
+      uint32_t *idx = malloc((size_t)QUERY_CHUNK * K * sizeof(uint32_t));
+      float *d2 = malloc((size_t)QUERY_CHUNK * K * sizeof(float));
+      if (st == RBPE_OK && (!idx || !d2))
+        st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "oom");
+      for (size_t q0 = 0; q0 < S && st == RBPE_OK; q0 += QUERY_CHUNK) {
+        size_t q = S - q0 < QUERY_CHUNK ? S - q0 : QUERY_CHUNK;
+        st = rbpe_knn_query(err, L, N, xt, q, xg + q0 * N, K, idx, d2);
+        for (size_t i = 0; i < q && st == RBPE_OK; i++) {
+          if (K == 1) {
+            map[q0 + i] = st_sig[idx[i]];
+            continue;
+          }
+          double ws = 0, v = 0;
+          for (int t = 0; t < K; t++) {
+            double w = exp(-(double)d2[i * K + t] / (2.0 * h2));
+            ws += w;
+            v += w * st_sig[idx[i * K + t]];
+          }
+          map[q0 + i] = ws > 0 ? (float)(v / ws) : st_sig[idx[i * K]];
+        }
+      }
+      free(idx);
+      free(d2);
+    }
+  }
+  if (st == RBPE_OK) {
+    rep->sigma_iterations = ss.iterations;
+    rep->sigma_J0 = ss.J0;
+    rep->sigma_J = ss.J;
+    rep->poly_degree = need_poly ? sc->poly_degree : 0;
+    for (int p = 0; p <= sc->poly_degree && need_poly; p++) rep->poly_beta[p] = beta[p];
+    stats3(map, S, &rep->sigma_min, &rep->sigma_max, &rep->sigma_mean);
+    /* what training uses: the map at the training samples */
+    for (size_t i = 0; i < L; i++) st_sig[i] = map[train[i]];
+    stats3(st_sig, L, &rep->sigma_train_min, &rep->sigma_train_max,
+           &rep->sigma_train_mean);
+  }
+  rep->time_sigma_s = now_s() - t0;
+  free(xt);
+  free(yt);
+  free(xg);
+  free(st_sig);
+  free(all);
+  free(g);
+  return st;
+}

@@ -1,0 +1,34 @@
+/* Learning sigma (METHOD.md 3-5): the graph solve on the device, the
+ * seed's polynomial shortcut and sigma at every grid coordinate. */
+#ifndef RBPE_SIGMA_H
+#define RBPE_SIGMA_H
+
+#include "internal.h"
+#include "knn.h"
+
+rbpe_status rbpe_sigma_check_config(rbpe_err *err, const rbpe_sigma_config *c,
+                                    size_t n_train);
+
+typedef struct rbpe_sigma_stats {
+  int iterations;
+  double J0, J;
+} rbpe_sigma_stats;
+
+/* Minimises J(sigma) over the graph g of n points x (n x ndim) with values
+ * y (n x C): Adam on s, sigma = smin + (smax - smin) logistic(s), until J
+ * changes by less than tol between checks or the iteration cap. */
+rbpe_status rbpe_sigma_solve(rbpe_backend *be, const rbpe_embedding *emb,
+                             const rbpe_graph *g, int ndim, const float *x,
+                             int C, const float *y, const rbpe_sigma_config *sc,
+                             float *sigma, rbpe_sigma_stats *stats);
+
+/* The sigma map over every sample of sig for the fit configuration:
+ * learns sigma at the training samples (graph or poly) and carries it to
+ * the others (cfg->sigma_at). Fills the report's sigma fields. */
+rbpe_status rbpe_sigma_build(rbpe_ctx *ctx, rbpe_backend *be,
+                             const rbpe_signal *sig, const rbpe_split *split,
+                             const rbpe_fit_config *cfg,
+                             const rbpe_embedding *emb, float *map,
+                             rbpe_fit_report *rep);
+
+#endif

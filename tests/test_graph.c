@@ -1,0 +1,318 @@
+/* The k-NN graph against brute force; the graph objective's gradient
+ * against central finite differences (lambda_n = 0 and > 0); ref vs
+ * OpenCL sigma after a fixed number of solver iterations; what the method
+ * promises on a step, a constant and an edge; bad parameters refused. */
+#include <math.h>
+
+#include "backend/backend.h"
+#include "internal.h"
+#include "knn.h"
+#include "sigma.h"
+#include "testutil.h"
+
+static int same_graph(const rbpe_graph *a, const rbpe_graph *b) {
+  if (a->n != b->n || a->nnz != b->nnz) return 0;
+  return !memcmp(a->row, b->row, (a->n + 1) * 4) &&
+         !memcmp(a->col, b->col, a->nnz * 4);
+}
+
+static void knn_cases(void) {
+  rbpe_err err = {0};
+  rbpe_rng rng;
+  rbpe_rng_seed(&rng, 3);
+  for (int N = 1; N <= 3; N++)
+    for (int variant = 0; variant < 3; variant++) {
+      size_t n = variant == 0 ? 500 : 300;
+      float *x = malloc(n * N * sizeof(float));
+      for (size_t i = 0; i < n * N; i++) {
+        float u = rbpe_rng_uniform(&rng);
+        /* variant 1: points on a coarse lattice (many on cell borders and
+         * many equal distances); variant 2: every point duplicated */
+        if (variant == 1) u = (float)(int)(u * 8.0f) / 8.0f;
+        x[i] = u;
+      }
+      if (variant == 2)
+        for (size_t i = 0; i < n / 2; i++)
+          memcpy(x + (n / 2 + i) * N, x + i * N, N * sizeof(float));
+      rbpe_graph a, b;
+      int k = variant == 1 ? 6 : 8;
+      CHECK(rbpe_knn_graph(&err, n, N, x, k, &a) == RBPE_OK, "%s", err.msg);
+      CHECK(rbpe_knn_graph_brute(&err, n, N, x, k, &b) == RBPE_OK, "%s", err.msg);
+      CHECK(same_graph(&a, &b), "k-NN %d-D variant %d differs from brute force", N,
+            variant);
+      int sym = 1, self = 0;
+      for (size_t i = 0; i < a.n; i++)
+        for (uint32_t e = a.row[i]; e < a.row[i + 1]; e++) {
+          uint32_t j = a.col[e];
+          if (j == i) self = 1;
+          int back = 0;
+          for (uint32_t f = a.row[j]; f < a.row[j + 1]; f++) back |= a.col[f] == i;
+          sym &= back;
+        }
+      CHECK(sym && !self, "graph not symmetric or has self loops");
+      CHECK(a.nnz >= n * (size_t)k && a.nnz <= 2 * n * (size_t)k, "nnz %zu", a.nnz);
+      rbpe_graph_free(&a);
+      rbpe_graph_free(&b);
+      free(x);
+    }
+  float x[4] = {0.1f, 0.2f, 0.3f, 0.4f};
+  rbpe_graph g;
+  CHECK(rbpe_knn_graph(&err, 4, 1, x, 0, &g) == RBPE_ERR_INVALID_ARGUMENT, "k 0");
+  CHECK(rbpe_knn_graph(&err, 4, 1, x, 4, &g) == RBPE_ERR_INVALID_ARGUMENT, "k >= n");
+  rbpe_err_clear(&err);
+}
+
+/* J and dJ/dsigma on ref for given sigma (scale = 1). */
+static double objective(rbpe_backend *be, const rbpe_embedding *emb,
+                        const rbpe_graph *g, int N, const float *x, int C,
+                        const float *y, const float *sigma, float lam,
+                        float *grad) {
+  size_t n = g->n, nnz = g->nnz;
+  rbpe_buf *b[14];
+  size_t cnt[14] = {n * N, n, n * C, (size_t)N * (N + 1), n + 1, nnz, nnz, nnz,
+                    nnz, n, n, n, n, n};
+  for (int i = 0; i < 14; i++) rbpe_buf_alloc(be, cnt[i] * 4, &b[i]);
+  rbpe_buf_write(be, b[0], 0, n * N * 4, x);
+  rbpe_buf_write(be, b[1], 0, n * 4, sigma);
+  rbpe_buf_write(be, b[2], 0, n * C * 4, y);
+  rbpe_buf_write(be, b[3], 0, cnt[3] * 4, rbpe_embedding_rbf_directions(emb));
+  rbpe_buf_write(be, b[4], 0, (n + 1) * 4, g->row);
+  rbpe_buf_write(be, b[5], 0, nnz * 4, g->col);
+  rbpe_buf_fill(be, b[12], 0, n, 1.0f);
+  rbpe_buf *J;
+  rbpe_buf_alloc(be, 4, &J);
+  const rbpe_embed_config *ec = rbpe_embedding_config(emb);
+  rbpe_graph_op op = {n,    nnz,  N,     N,     ec->rbf_centres, C,  ec->rbf_order,
+                      0.5f, 0.01f, lam,  b[0],  b[1], b[2], b[3], b[4], b[5],
+                      b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13]};
+  rbpe_op_graph_edges(be, &op);
+  rbpe_op_graph_degree(be, &op);
+  rbpe_op_graph_nodes(be, &op);
+  rbpe_op_graph_grad(be, &op);
+  rbpe_op_sum(be, n, b[10], J);
+  float j;
+  rbpe_buf_read(be, J, 0, 4, &j);
+  if (grad) rbpe_buf_read(be, b[13], 0, n * 4, grad);
+  for (int i = 0; i < 14; i++) rbpe_buf_free(be, b[i]);
+  rbpe_buf_free(be, J);
+  return j;
+}
+
+static void gradient_cases(rbpe_ctx *ctx) {
+  rbpe_err err = {0};
+  rbpe_backend *be;
+  rbpe_ref_backend_create(&err, &be);
+  rbpe_embed_config ec;
+  rbpe_embed_config_default(&ec, RBPE_EMBED_RBF);
+  ec.rbf_centres = 24;
+  rbpe_embedding *emb;
+  rbpe_embedding_create(ctx, &ec, 2, &emb);
+  enum { n = 40 };
+  float x[n * 2], y[n], sigma[n], grad[n];
+  rbpe_rng rng;
+  rbpe_rng_seed(&rng, 5);
+  for (int i = 0; i < n * 2; i++) x[i] = rbpe_rng_uniform(&rng);
+  for (int i = 0; i < n; i++) {
+    y[i] = x[2 * i] > 0.5f ? 0.9f : 0.1f + 0.1f * rbpe_rng_uniform(&rng);
+    sigma[i] = 0.03f + 0.04f * rbpe_rng_uniform(&rng);
+  }
+  rbpe_graph g;
+  rbpe_knn_graph(&err, n, 2, x, 6, &g);
+  for (int li = 0; li < 2; li++) {
+    float lam = li ? 0.7f : 0.0f;
+    objective(be, emb, &g, 2, x, 1, y, sigma, lam, grad);
+    double num = 0, den = 0;
+    for (int i = 0; i < n; i++) {
+      float sp[n], sm[n];
+      memcpy(sp, sigma, sizeof sp);
+      memcpy(sm, sigma, sizeof sm);
+      float h = 1e-3f * sigma[i];
+      sp[i] += h;
+      sm[i] -= h;
+      double fd = (objective(be, emb, &g, 2, x, 1, y, sp, lam, NULL) -
+                   objective(be, emb, &g, 2, x, 1, y, sm, lam, NULL)) /
+                  ((double)sp[i] - sm[i]);
+      num += (fd - grad[i]) * (fd - grad[i]);
+      den += fd * fd;
+    }
+    double rel = sqrt(num / den);
+    printf("graph gradient vs central differences (lambda_n %.1f): relative L2 "
+           "error %.2e\n", lam, rel);
+    CHECK(den > 0 && rel < 2e-2, "gradient relative error %g (lambda %g)", rel,
+          (double)lam);
+  }
+  rbpe_graph_free(&g);
+  rbpe_embedding_free(emb);
+  rbpe_backend_close(be);
+}
+
+static void solve(rbpe_ctx *ctx, rbpe_backend *be, int N, size_t n,
+                  const float *x, const float *y, int D, rbpe_sigma_config *sc,
+                  float *sigma) {
+  rbpe_embed_config ec;
+  rbpe_embed_config_default(&ec, RBPE_EMBED_RBF);
+  ec.rbf_centres = D;
+  rbpe_embedding *emb;
+  CHECK(rbpe_embedding_create(ctx, &ec, N, &emb) == RBPE_OK, "embedding");
+  rbpe_graph g;
+  CHECK(rbpe_knn_graph(be->err, n, N, x, sc->k, &g) == RBPE_OK, "graph");
+  rbpe_sigma_stats ss;
+  CHECK(rbpe_sigma_solve(be, emb, &g, N, x, 1, y, sc, sigma, &ss) == RBPE_OK,
+        "solve: %s", be->err->msg);
+  rbpe_graph_free(&g);
+  rbpe_embedding_free(emb);
+}
+
+static void behaviour_cases(rbpe_ctx *ctx) {
+  rbpe_fit_config fc;
+  rbpe_fit_config_default(&fc);
+  rbpe_sigma_config sc = fc.sig;
+  rbpe_err err = {0};
+  rbpe_backend *be;
+  rbpe_ref_backend_create(&err, &be);
+
+  /* 1-D step at 0.5 */
+  enum { n1 = 128 };
+  float x1[n1], y1[n1], s1[n1];
+  for (int i = 0; i < n1; i++) {
+    x1[i] = (i + 0.5f) / n1;
+    y1[i] = x1[i] < 0.5f ? 0.1f : 0.9f;
+  }
+  solve(ctx, be, 1, n1, x1, y1, 64, &sc, s1);
+  /* "far": interior points a quarter away from the step; within about
+   * 3 smax of the domain border the Gaussians run off the centres and the
+   * objective itself prefers a slightly smaller sigma */
+  float at_step = fminf(s1[n1 / 2 - 1], s1[n1 / 2]), far = fminf(s1[n1 / 4], s1[3 * n1 / 4]);
+  printf("1-D step: sigma at the step %.4f, far from it %.4f (range %.3f..%.3f)\n",
+         (double)at_step, (double)far, (double)sc.smin, (double)sc.smax);
+  CHECK(at_step < sc.smin + 0.1f * (sc.smax - sc.smin), "sigma at the step %g",
+        (double)at_step);
+  CHECK(far > sc.smax - 0.1f * (sc.smax - sc.smin), "sigma far from the step %g",
+        (double)far);
+
+  /* constant signal: every sigma to smax */
+  for (int i = 0; i < n1; i++) y1[i] = 0.4f;
+  solve(ctx, be, 1, n1, x1, y1, 64, &sc, s1);
+  float lo = s1[n1 / 2], border = s1[0];
+  for (int i = 0; i < n1; i++)
+    if (x1[i] > 0.15f && x1[i] < 0.85f) lo = fminf(lo, s1[i]);
+    else border = fminf(border, s1[i]);
+  printf("constant: smallest sigma %.4f in [0.15, 0.85], %.4f near the border\n",
+         (double)lo, (double)border);
+  CHECK(lo > sc.smax - 0.05f * (sc.smax - sc.smin), "constant: sigma %g", (double)lo);
+
+  /* 2-D image with one straight vertical edge at x = 0.5 */
+  enum { m = 24 };
+  float x2[m * m * 2], y2[m * m], s2[m * m];
+  for (int r = 0; r < m; r++)
+    for (int c = 0; c < m; c++) {
+      x2[(r * m + c) * 2] = (r + 0.5f) / m;
+      x2[(r * m + c) * 2 + 1] = (c + 0.5f) / m;
+      y2[r * m + c] = c < m / 2 ? 0.2f : 0.8f;
+    }
+  solve(ctx, be, 2, m * m, x2, y2, 48, &sc, s2);
+  /* one small sigma per row on either side of the edge cuts every weight
+   * across it: the line may sit on either column */
+  double rest = 0;
+  int nr = 0, rows_marked = 0;
+  for (int r = 0; r < m; r++) {
+    float e = fminf(s2[r * m + m / 2 - 1], s2[r * m + m / 2]);
+    rows_marked += e < sc.smin + 0.1f * (sc.smax - sc.smin);
+    for (int c = 0; c < m; c++)
+      if (c < m / 2 - 3 || c > m / 2 + 2) rest += s2[r * m + c], nr++;
+  }
+  rest /= nr;
+  printf("2-D edge: %d of %d rows have sigma near smin on the edge; mean sigma "
+         "away from it %.4f; row 12: ", rows_marked, m, rest);
+  for (int c = 0; c < m; c++) printf("%.3f ", (double)s2[12 * m + c]);
+  printf("\n");
+  CHECK(rows_marked == m && rest > sc.smax - 0.1 * (sc.smax - sc.smin),
+        "edge line: %d rows marked, %g away", rows_marked, rest);
+  rbpe_backend_close(be);
+}
+
+static void agreement(rbpe_ctx *ctx) {
+  rbpe_ctx *probe = rbpe_ctx_new();
+  if (rbpe_ctx_select_device(probe, "cl") != RBPE_OK) {
+    CHECK(!test_require_opencl(), "no OpenCL device, but CI requires one");
+    rbpe_ctx_free(probe);
+    return;
+  }
+  rbpe_backend *cl;
+  rbpe_ctx_backend(probe, &cl);
+  rbpe_err err = {0};
+  rbpe_backend *ref;
+  rbpe_ref_backend_create(&err, &ref);
+  rbpe_fit_config fc;
+  rbpe_fit_config_default(&fc);
+  rbpe_sigma_config sc = fc.sig;
+  sc.iterations = 25;
+  sc.tol = 0.0f;
+  sc.lambda_n = 0.5f;
+  enum { n = 400 };
+  float x[n * 2], y[n], a[n], b[n];
+  rbpe_rng rng;
+  rbpe_rng_seed(&rng, 8);
+  for (int i = 0; i < n * 2; i++) x[i] = rbpe_rng_uniform(&rng);
+  for (int i = 0; i < n; i++)
+    y[i] = 0.5f + 0.4f * sinf(12.0f * x[2 * i]) * (x[2 * i + 1] > 0.4f ? 1.0f : -0.5f);
+  solve(ctx, ref, 2, n, x, y, 64, &sc, a);
+  solve(ctx, cl, 2, n, x, y, 64, &sc, b);
+  double worst = 0;
+  for (int i = 0; i < n; i++) worst = fmax(worst, fabs(a[i] - b[i]) / a[i]);
+  printf("sigma after 25 iterations, ref vs %s: worst relative difference %.2e\n",
+         cl->description, worst);
+  CHECK(worst < 1e-3, "ref vs device sigma differ by %g", worst);
+  rbpe_backend_close(ref);
+  rbpe_ctx_free(probe);
+}
+
+static void bad_params(rbpe_ctx *ctx) {
+  rbpe_fit_config fc;
+  rbpe_fit_config_default(&fc);
+  rbpe_err err = {0};
+  struct {
+    const char *what;
+    rbpe_sigma_config c;
+  } bad[6];
+  for (int i = 0; i < 6; i++) bad[i].c = fc.sig;
+  bad[0].what = "k = 0", bad[0].c.k = 0;
+  bad[1].what = "k >= L", bad[1].c.k = 100;
+  bad[2].what = "eps 0", bad[2].c.eps = 0.0f;
+  bad[3].what = "eps < 0", bad[3].c.eps = -1.0f;
+  bad[4].what = "smin = smax", bad[4].c.smin = bad[4].c.smax;
+  bad[5].what = "smin > smax", bad[5].c.smin = 0.1f, bad[5].c.smax = 0.05f;
+  for (int i = 0; i < 6; i++)
+    CHECK(rbpe_sigma_check_config(&err, &bad[i].c, 100) == RBPE_ERR_INVALID_ARGUMENT,
+          "%s accepted", bad[i].what);
+  /* and through rbpe_fit, before any work */
+  float v[64];
+  for (int i = 0; i < 64; i++) v[i] = i / 64.0f;
+  size_t d = 64;
+  rbpe_signal *sig;
+  rbpe_signal_from_data(ctx, 1, &d, 1, v, &sig);
+  fc.sigma_mode = RBPE_SIGMA_GRAPH;
+  fc.sig.k = 40; /* 32 training points */
+  rbpe_model *m = NULL;
+  rbpe_fit_report r;
+  CHECK(rbpe_fit(ctx, sig, &fc, &m, &r) == RBPE_ERR_INVALID_ARGUMENT && !m,
+        "k >= L through fit");
+  fc.sig.k = 8;
+  fc.embed.kind = RBPE_EMBED_RFF;
+  CHECK(rbpe_fit(ctx, sig, &fc, &m, &r) == RBPE_ERR_INVALID_ARGUMENT && !m,
+        "graph sigma with rff");
+  rbpe_signal_free(sig);
+  rbpe_err_clear(&err);
+}
+
+int main(void) {
+  rbpe_ctx *ctx = rbpe_ctx_new();
+  rbpe_ctx_select_device(ctx, "ref");
+  knn_cases();
+  gradient_cases(ctx);
+  behaviour_cases(ctx);
+  agreement(ctx);
+  bad_params(ctx);
+  rbpe_ctx_free(ctx);
+  return test_summary("test_graph");
+}
