@@ -20,9 +20,11 @@ __kernel void graph_edges(const uint n, const uint nnz, const uint ndim,
   float si = sig[i];
   float qc = b == 1.0f ? qcut : pow(qcut, 1.0f / b);
   float ri = si * sqrt(2.0f * qc);
+  float inv_i = 1.0f / (2.0f * si * si), step = 1.0f / (float)D;
   for (uint e = row[i]; e < row[i + 1] && e < nnz; e++) {
     uint j = col[e] < n ? col[e] : i;
     float sj = sig[j], rj = sj * sqrt(2.0f * qc);
+    float inv_j = 1.0f / (2.0f * sj * sj);
     float d2 = 0.0f, de = 0.0f;
     for (uint a = 0; a < ndir; a++) {
       __global const float *al = dirs + a * (ndim + 1u);
@@ -36,23 +38,24 @@ __kernel void graph_edges(const uint n, const uint nnz, const uint ndim,
       if (t0 < 0) t0 = 0;
       if (t1 > (int)D - 1) t1 = (int)D - 1;
       for (int t = t0; t <= t1; t++) {
-        float tc = ((float)t + 0.5f) / (float)D;
+        float tc = ((float)t + 0.5f) * step;
         float di = pi - tc, dj = pj - tc;
-        float qi = (di * di) / (2.0f * si * si), qj = (dj * dj) / (2.0f * sj * sj);
+        float qi = (di * di) * inv_i, qj = (dj * dj) * inv_j;
         float qbi = b == 1.0f ? qi : pow(qi, b), qbj = b == 1.0f ? qj : pow(qj, b);
         float ei = exp(-qbi), ej = exp(-qbj);
         float diff = ei - ej;
         d2 += diff * diff;
-        de += 2.0f * diff * (ei * (2.0f * b * qbi) / si);
+        de += diff * (ei * qbi);
       }
     }
-    theta[e] = exp(-d2 / (2.0f * eps * eps));
-    dd[e] = de;
+    float th = exp(-d2 / (2.0f * eps * eps));
     float cy = 0.0f;
     for (uint ch = 0; ch < C; ch++) {
       float t = y[i * C + ch] - y[j * C + ch];
       cy += t * t;
     }
+    theta[e] = th;
+    dd[e] = de * (4.0f * b / si);
     cc[e] = cy - 2.0f * gamma;
   }
 }

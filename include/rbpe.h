@@ -450,6 +450,22 @@ rbpe_status rbpe_bench_mlp(rbpe_ctx *ctx, int hidden_layers, int width,
                            int centres, size_t batch, double min_seconds,
                            rbpe_bench_result *out);
 
+typedef struct rbpe_bench_sigma_result {
+  size_t nodes, edges;       /* L and directed CSR entries */
+  int iterations;
+  double graph_s;            /* k-NN graph on the host */
+  double solve_s;            /* the device solve */
+  double per_iteration_s;
+  uint64_t device_peak_bytes;/* most bytes held on the device at once */
+  uint64_t host_graph_bytes; /* the CSR graph on the host */
+} rbpe_bench_sigma_result;
+
+/* Times the sparse sigma solve on a side x side grid of 2-D training
+ * points (L = side^2) with a synthetic image's values, rbf with `centres`
+ * per axis, k neighbours and exactly `iterations` Adam iterations. */
+rbpe_status rbpe_bench_sigma(rbpe_ctx *ctx, size_t side, int centres, int k,
+                             int iterations, rbpe_bench_sigma_result *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "knn.h"
 #include "model.h"
+#include "sigma.h"
 
 static double now_s(void) {
   struct timespec ts;
@@ -134,5 +136,66 @@ rbpe_status rbpe_bench_mlp(rbpe_ctx *ctx, int hidden_layers, int width,
   free(pred);
   rbpe_embedding_free(model.emb);
   rbpe_mlp_host_free(&model.mlp);
+  return st;
+}
+
+rbpe_status rbpe_bench_sigma(rbpe_ctx *ctx, size_t side, int centres, int k,
+                             int iterations, rbpe_bench_sigma_result *out) {
+  rbpe_err *err = &ctx->err;
+  rbpe_err_clear(err);
+  memset(out, 0, sizeof *out);
+  RBPE_FAIL_IF(side < 2 || side > 4096 || centres < 1 || k < 1 || iterations < 1,
+               err, RBPE_ERR_INVALID_ARGUMENT, "bench sigma: bad configuration");
+  rbpe_backend *be;
+  RBPE_TRY(rbpe_ctx_backend(ctx, &be));
+  size_t n = side * side;
+  float *x = malloc(n * 2 * sizeof(float)), *y = malloc(n * sizeof(float)),
+        *sigma = malloc(n * sizeof(float));
+  rbpe_embedding *emb = NULL;
+  rbpe_graph g = {0};
+  rbpe_status st = RBPE_OK;
+  if (!x || !y || !sigma) st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "oom");
+  if (st == RBPE_OK) {
+    /* a disc and stripes: edges and flat regions */
+    for (size_t r = 0; r < side; r++)
+      for (size_t c = 0; c < side; c++) {
+        float u = (r + 0.5f) / side, v = (c + 0.5f) / side;
+        size_t i = r * side + c;
+        x[2 * i] = u;
+        x[2 * i + 1] = v;
+        float d = (u - 0.5f) * (u - 0.5f) + (v - 0.4f) * (v - 0.4f);
+        y[i] = (d < 0.08f ? 0.8f : 0.2f) + (v > 0.7f ? 0.1f * sinf(40.0f * u) : 0.0f);
+      }
+    rbpe_embed_config ec;
+    rbpe_embed_config_default(&ec, RBPE_EMBED_RBF);
+    ec.rbf_centres = centres;
+    st = rbpe_embedding_create(ctx, &ec, 2, &emb);
+  }
+  double t0 = now_s();
+  if (st == RBPE_OK) st = rbpe_knn_graph(err, n, 2, x, k, &g);
+  out->graph_s = now_s() - t0;
+  rbpe_fit_config fc;
+  rbpe_fit_config_default(&fc);
+  fc.sig.k = k;
+  fc.sig.iterations = iterations;
+  fc.sig.tol = 0.0f;
+  be->mem_peak = be->mem_used;
+  rbpe_sigma_stats ss;
+  double t1 = now_s();
+  if (st == RBPE_OK) st = rbpe_sigma_solve(be, emb, &g, 2, x, 1, y, &fc.sig, sigma, &ss);
+  out->solve_s = now_s() - t1;
+  if (st == RBPE_OK) {
+    out->nodes = n;
+    out->edges = g.nnz;
+    out->iterations = ss.iterations;
+    out->per_iteration_s = out->solve_s / ss.iterations;
+    out->device_peak_bytes = be->mem_peak;
+    out->host_graph_bytes = (g.n + 1 + g.nnz) * sizeof(uint32_t);
+  }
+  rbpe_graph_free(&g);
+  rbpe_embedding_free(emb);
+  free(x);
+  free(y);
+  free(sigma);
   return st;
 }

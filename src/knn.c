@@ -281,3 +281,4 @@ rbpe_status rbpe_knn_graph_brute(rbpe_err *err, size_t n, int ndim,
   free(nb);
   return st;
 }
+

@@ -16,6 +16,7 @@ typedef struct rbpe_graph {
   uint32_t *col; /* nnz */
 } rbpe_graph;
 
+
 void rbpe_graph_free(rbpe_graph *g);
 
 /* The k nearest other points of every point (ties broken by index), made

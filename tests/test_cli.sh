@@ -73,7 +73,13 @@ expect 2 1 "fit bad lr" -- "$RBPE" fit "$IMG" --lr abc --out "$tmp/o"
 expect 2 1 "fit unknown flag" -- "$RBPE" fit "$IMG" --frobnicate
 expect 2 1 "fit value missing" -- "$RBPE" fit "$IMG" --steps
 expect 2 1 "fit no input" -- "$RBPE" fit
-expect 2 1 "fit sigma graph (not yet)" -- "$RBPE" fit "$IMG" --sigma graph
+expect 2 1 "fit sigma unknown mode" -- "$RBPE" fit "$IMG" --sigma magic
+expect 2 1 "fit sigma-at unknown" -- "$RBPE" fit "$IMG" --sigma graph --sigma-at far
+expect 2 1 "fit knn 0" -- "$RBPE" fit "$IMG" --sigma graph --knn 0
+expect 2 1 "fit eps 0" -- "$RBPE" fit "$IMG" --sigma graph --eps 0
+expect 2 - "fit smin >= smax" -- "$RBPE" fit "$IMG" --sigma graph --smin 0.1 --smax 0.05 --device ref $SMALL --out "$tmp/o"
+expect 2 - "fit knn >= training points" -- "$RBPE" fit "$IMG" --sigma graph --knn 1024 --device ref $SMALL --out "$tmp/o"
+expect 2 - "fit graph sigma with rff" -- "$RBPE" fit "$IMG" --sigma graph --embed rff --device ref $SMALL --out "$tmp/o"
 expect 3 1 "fit unknown device" -- "$RBPE" fit "$IMG" --device cl:nosuch --out "$tmp/o"
 expect 4 1 "fit missing input" -- "$RBPE" fit "$tmp/missing.png" --out "$tmp/o"
 expect 4 1 "fit truncated input" -- "$RBPE" fit "$tmp/trunc.png" --out "$tmp/o"
@@ -91,6 +97,17 @@ python3 -c "import json,sys; m=json.load(open(sys.argv[1])); assert m['steps_don
   { echo "FAIL: metrics.json"; fail=$((fail + 1)); }
 grep -q "held-out PSNR" "$tmp/out" || { echo "FAIL: fit prints no PSNR"; fail=$((fail + 1)); }
 
+# learned sigma: maps written, the model renders elsewhere with its map
+for mode in graph poly; do
+  expect 0 0 "fit --sigma $mode" -- "$RBPE" fit "$IMG" --sigma $mode --sigma-at smooth --steps 20 $SMALL --out "$tmp/$mode"
+  for f in sigma.png sigma_train.png panel.png model.rbpe; do
+    [ -s "$tmp/$mode/$f" ] || { echo "FAIL: --sigma $mode did not write $f"; fail=$((fail + 1)); }
+  done
+  python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['sigma_stats']; assert 0.015 <= s['grid_min'] <= s['grid_max'] <= 0.05" "$tmp/$mode/metrics.json" ||
+    { echo "FAIL: --sigma $mode sigma_stats"; fail=$((fail + 1)); }
+  expect 0 - "render a $mode model at 96x80 on ref" -- "$RBPE" render "$tmp/$mode/model.rbpe" --size 96x80 -o "$tmp/$mode.png" --device ref
+done
+
 # render at another size, on another device; damaged models refused
 expect 0 - "render 200x100 on ref" -- "$RBPE" render "$tmp/o/model.rbpe" --size 200x100 -o "$tmp/r.png" --device ref
 "$RBPE" info "$tmp/r.png" | grep -q "100 x 200" || { echo "FAIL: render size"; fail=$((fail + 1)); }
@@ -104,6 +121,8 @@ awk 'BEGIN { for (i = 0; i < 200; i++) printf "%.5f\n", 0.5 + 0.4 * sin(i * i / 
 expect 0 0 "fit 1-D" -- "$RBPE" fit "$tmp/sig.txt" --steps 30 $SMALL --out "$tmp/one"
 [ -s "$tmp/one/plot.png" ] && [ -s "$tmp/one/reconstruction.txt" ] ||
   { echo "FAIL: 1-D outputs"; fail=$((fail + 1)); }
+expect 0 0 "fit 1-D --sigma graph" -- "$RBPE" fit "$tmp/sig.txt" --sigma graph --steps 30 $SMALL --out "$tmp/oneg"
+[ "$(wc -l <"$tmp/oneg/sigma.txt")" -eq 200 ] || { echo "FAIL: 1-D sigma.txt"; fail=$((fail + 1)); }
 expect 0 - "render 1-D at 500" -- "$RBPE" render "$tmp/one/model.rbpe" --size 500 -o "$tmp/one.txt"
 [ "$(wc -l <"$tmp/one.txt")" -eq 500 ] || { echo "FAIL: 1-D render length"; fail=$((fail + 1)); }
 

@@ -17,9 +17,74 @@ static const char *bench_help =
     "that do not fit the device are reported and skipped) and hidden layer\n"
     "counts LIST (default 1,3). GEMM share: a step's time spent in GEMM, from\n"
     "a run synchronised around every op. --seconds: minimum timed time per\n"
-    "point (default 1).\n";
+    "point (default 1).\n"
+    "\n"
+    "rbpe bench --sigma [--sides LIST] [--sigma-iters N] [--centres D] [--knn K]\n"
+    "times the sparse sigma solve on side x side grids of 2-D points (default\n"
+    "sides 64,128,256,512,1024: L = 4k..1M; D = 128 per axis, k = 8, 20\n"
+    "iterations) and reports time per iteration and peak device memory.\n";
+
+static int bench_sigma(int argc, char **argv) {
+  const char *device = NULL;
+  long sides[8] = {64, 128, 256, 512, 1024}, iters = 20, centres = 128, k = 8;
+  int nsides = 5;
+  for (int i = 1; i < argc; i++) {
+    const char *v;
+    int r;
+    if (!strcmp(argv[i], "--sigma")) continue;
+    if ((r = cli_opt(argc, argv, &i, "--device", &v))) {
+      if (r < 0) return cli_usage_error("bench", "--device needs a value");
+      device = v;
+    } else if ((r = cli_opt(argc, argv, &i, "--sides", &v))) {
+      char buf[128];
+      nsides = 0;
+      snprintf(buf, sizeof buf, "%s", r > 0 ? v : "");
+      for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+        if (nsides == 8 || !cli_parse_long(t, 2, 4096, &sides[nsides]))
+          return cli_usage_error("bench", "--sides needs up to 8 sizes 2..4096");
+        nsides++;
+      }
+      if (!nsides) return cli_usage_error("bench", "--sides is empty");
+    } else if ((r = cli_opt(argc, argv, &i, "--sigma-iters", &v))) {
+      if (r < 0 || !cli_parse_long(v, 1, 100000, &iters))
+        return cli_usage_error("bench", "--sigma-iters needs an integer >= 1");
+    } else if ((r = cli_opt(argc, argv, &i, "--centres", &v))) {
+      if (r < 0 || !cli_parse_long(v, 1, 65536, &centres))
+        return cli_usage_error("bench", "--centres needs an integer >= 1");
+    } else if ((r = cli_opt(argc, argv, &i, "--knn", &v))) {
+      if (r < 0 || !cli_parse_long(v, 1, 1024, &k))
+        return cli_usage_error("bench", "--knn needs an integer >= 1");
+    } else {
+      return cli_usage_error("bench", "unexpected argument '%s'", argv[i]);
+    }
+  }
+  int rc = EXIT_OK;
+  rbpe_ctx *ctx = cli_open("bench", device, 0, 0, &rc);
+  if (!ctx) return rc;
+  printf("device: %s\nsigma solve, D = %ld per axis, k = %ld, %ld iterations\n",
+         rbpe_ctx_device_description(ctx), centres, k, iters);
+  printf("%9s %10s %9s %9s %12s %13s %12s\n", "L", "edges", "graph s",
+         "solve s", "s/iteration", "device MiB", "graph MiB");
+  for (int i = 0; i < nsides; i++) {
+    rbpe_bench_sigma_result r;
+    rbpe_status st = rbpe_bench_sigma(ctx, (size_t)sides[i], (int)centres,
+                                      (int)k, (int)iters, &r);
+    if (st != RBPE_OK) {
+      rc = cli_fail("bench", ctx, st);
+      break;
+    }
+    printf("%9zu %10zu %9.3f %9.2f %12.4f %13.1f %12.1f\n", r.nodes, r.edges,
+           r.graph_s, r.solve_s, r.per_iteration_s,
+           r.device_peak_bytes / 1048576.0, r.host_graph_bytes / 1048576.0);
+    fflush(stdout);
+  }
+  rbpe_ctx_free(ctx);
+  return rc;
+}
 
 int cmd_bench(int argc, char **argv) {
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--sigma")) return bench_sigma(argc, argv);
   const char *device = NULL;
   long lo = 12, hi = 18;
   int layers[8] = {1, 3}, nlayers = 2, json = 0;

@@ -49,6 +49,7 @@ rbpe_status rbpe_buf_alloc(rbpe_backend *be, size_t bytes, rbpe_buf **out) {
                (unsigned long long)be->mem_used);
   RBPE_TRY(be->ops->buf_alloc(be, bytes, out));
   be->mem_used += bytes;
+  if (be->mem_used > be->mem_peak) be->mem_peak = be->mem_used;
   return RBPE_OK;
 }
 

@@ -53,9 +53,10 @@ typedef struct rbpe_graph_op {
   rbpe_buf *grad;              /* n */
 } rbpe_graph_op;
 
-/* Centres farther than where q^b reaches this are skipped in d^2: their
- * terms are below exp(-30)^2 ~ 1e-26, far under float resolution. */
-#define RBPE_GRAPH_QCUT 30.0f
+/* Centres where both points' q^b exceed this are skipped in d^2: such a
+ * term is below exp(-12)^2 ~ 4e-11, under float resolution of the sums
+ * of O(1) terms it joins (and of the derivative's, likewise). */
+#define RBPE_GRAPH_QCUT 12.0f
 
 /* One Adam step's scalars; bias corrections c1 = 1 - beta1^t and
  * c2 = 1 - beta2^t are computed on the host in double. */
@@ -141,6 +142,7 @@ struct rbpe_backend {
   uint64_t max_alloc;      /* largest single buffer, bytes */
   uint64_t mem_limit;      /* cap on live bytes (0: none) */
   uint64_t mem_used;       /* live bytes allocated through rbpe_buf_alloc */
+  uint64_t mem_peak;       /* the most mem_used has been */
 };
 
 /* Device selection (registry.c): spec as rbpe_ctx_select_device. */

@@ -295,6 +295,9 @@ static void edge_d2(const rbpe_graph_op *op, const float *x, const float *sig,
   const float b = op->order, si = sig[i], sj = sig[j];
   const float qc = b == 1.0f ? RBPE_GRAPH_QCUT : powf(RBPE_GRAPH_QCUT, 1.0f / b);
   const float ri = si * sqrtf(2.0f * qc), rj = sj * sqrtf(2.0f * qc);
+  /* q = (p - t)^2 / (2 sigma^2) as a product with one reciprocal per node */
+  const float inv_i = 1.0f / (2.0f * si * si), inv_j = 1.0f / (2.0f * sj * sj);
+  const float step = 1.0f / (float)D;
   float d2 = 0.0f, dd = 0.0f;
   for (int a = 0; a < op->ndir; a++) {
     const float *al = dirs + (size_t)a * (N + 1);
@@ -308,17 +311,20 @@ static void edge_d2(const rbpe_graph_op *op, const float *x, const float *sig,
     if (t0 < 0) t0 = 0;
     if (t1 > D - 1) t1 = D - 1;
     for (int t = t0; t <= t1; t++) {
-      float tc = ((float)t + 0.5f) / (float)D;
+      float tc = ((float)t + 0.5f) * step;
       float di = pi - tc, dj = pj - tc;
-      float qi = (di * di) / (2.0f * si * si), qj = (dj * dj) / (2.0f * sj * sj);
+      float qi = (di * di) * inv_i, qj = (dj * dj) * inv_j;
       float qbi = b == 1.0f ? qi : powf(qi, b), qbj = b == 1.0f ? qj : powf(qj, b);
       float ei = expf(-qbi), ej = expf(-qbj);
       float diff = ei - ej;
       d2 += diff * diff;
-      dd += 2.0f * diff * (ei * (2.0f * b * qbi) / si);
+      dd += diff * (ei * qbi);
     }
   }
   *d2o = d2;
+  /* d(d^2)/dsigma_i = sum 2 diff e_i 2 b q_i^b / sigma_i: constant factor
+   * taken out of the sum */
+  dd *= 4.0f * b / si;
   *ddo = dd;
 }
 
