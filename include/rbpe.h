@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -113,6 +114,14 @@ rbpe_status rbpe_list_devices(rbpe_ctx *ctx, rbpe_device_info **devices,
 
 /* Frees memory that the library returned to the caller. */
 void rbpe_free(void *p);
+
+/* Writes a file the way every rbpe output is written: `write` fills a
+ * temporary file in the same folder (returning 0 on success), which is
+ * then flushed to disk and renamed over path; on any failure the
+ * temporary is removed and path is left as it was. */
+typedef int (*rbpe_file_writer)(FILE *f, void *user);
+rbpe_status rbpe_write_file(rbpe_ctx *ctx, const char *path,
+                            rbpe_file_writer write, void *user);
 
 /* ---- random numbers ----------------------------------------------------- */
 

@@ -42,12 +42,9 @@ int cli_select(const char *cmd, rbpe_ctx *ctx, const char *device, int quiet);
 rbpe_ctx *cli_open(const char *cmd, const char *device, uint64_t max_memory,
                    int quiet, int *rc);
 
-/* Writes path through a temporary name in the same folder and renames it
- * (fn returns 0 on success); 0 on success, -1 with errno on failure. */
-int cli_write_atomic(const char *path, int (*fn)(FILE *f, const void *user),
-                     const void *user);
 /* A signal's values, one per line, written atomically. */
-int cli_save_text(const char *path, const rbpe_signal *s);
+rbpe_status cli_save_text(rbpe_ctx *ctx, const char *path,
+                          const rbpe_signal *s);
 
 /* Pictures written by fit (cli_pictures.c). */
 /* truth | training samples | reconstruction | 4x |error| [| sigma map,

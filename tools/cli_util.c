@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -119,35 +118,7 @@ rbpe_ctx *cli_open(const char *cmd, const char *device, uint64_t max_memory,
   return ctx;
 }
 
-int cli_write_atomic(const char *path, int (*fn)(FILE *f, const void *user),
-                     const void *user) {
-  size_t n = strlen(path);
-  char *tmp = malloc(n + 12);
-  if (!tmp) return -1;
-  memcpy(tmp, path, n);
-  memcpy(tmp + n, ".tmp.XXXXXX", 12);
-  int fd = mkstemp(tmp);
-  if (fd < 0) {
-    free(tmp);
-    return -1;
-  }
-  FILE *f = fdopen(fd, "w");
-  if (!f) {
-    close(fd);
-    unlink(tmp);
-    free(tmp);
-    return -1;
-  }
-  int rc = fn(f, user);
-  if (fflush(f) != 0 || ferror(f) || fsync(fd) != 0) rc = -1;
-  if (fclose(f) != 0) rc = -1;
-  if (rc == 0 && rename(tmp, path) != 0) rc = -1;
-  if (rc != 0) unlink(tmp);
-  free(tmp);
-  return rc;
-}
-
-static int write_values(FILE *f, const void *user) {
+static int write_values(FILE *f, void *user) {
   const rbpe_signal *s = user;
   const float *d = rbpe_signal_data(s);
   size_t n = rbpe_signal_samples(s) * rbpe_signal_channels(s);
@@ -156,6 +127,7 @@ static int write_values(FILE *f, const void *user) {
   return 0;
 }
 
-int cli_save_text(const char *path, const rbpe_signal *s) {
-  return cli_write_atomic(path, write_values, s);
+rbpe_status cli_save_text(rbpe_ctx *ctx, const char *path,
+                          const rbpe_signal *s) {
+  return rbpe_write_file(ctx, path, write_values, (void *)s);
 }

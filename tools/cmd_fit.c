@@ -270,7 +270,7 @@ static int write_metrics(FILE *f, const metrics_job *j) {
   return ferror(f) ? -1 : 0;
 }
 
-static int write_metrics_cb(FILE *f, const void *user) {
+static int write_metrics_cb(FILE *f, void *user) {
   return write_metrics(f, user);
 }
 
@@ -509,19 +509,16 @@ int cmd_fit(int argc, char **argv) {
     int one_d = rbpe_signal_ndim(sig) == 1;
     if (one_d) {
       snprintf(path, sizeof path, "%s/reconstruction.txt", outdir);
-      if (cli_save_text(path, rep.reconstruction) != 0) {
-        fprintf(stderr, "rbpe fit: cannot write %s: %s\n", path, strerror(errno));
-        rc = EXIT_FAILURE_RUN;
+      st = cli_save_text(ctx, path, rep.reconstruction);
+      if (st != RBPE_OK) {
+        rc = cli_fail("fit", ctx, st);
         goto out;
       }
       snprintf(path, sizeof path, "%s/plot.png", outdir);
       st = cli_save_plot(ctx, sig, rep.split, rep.reconstruction, path);
       snprintf(path, sizeof path, "%s/sigma.txt", outdir);
-      if (st == RBPE_OK && rep.sigma_map && cli_save_text(path, rep.sigma_map) != 0) {
-        fprintf(stderr, "rbpe fit: cannot write %s: %s\n", path, strerror(errno));
-        rc = EXIT_FAILURE_RUN;
-        goto out;
-      }
+      if (st == RBPE_OK && rep.sigma_map)
+        st = cli_save_text(ctx, path, rep.sigma_map);
     } else {
       snprintf(path, sizeof path, "%s/reconstruction.png", outdir);
       st = rbpe_signal_save_png(ctx, rep.reconstruction, path, 8);
@@ -547,9 +544,9 @@ int cmd_fit(int argc, char **argv) {
                        rbpe_ctx_backend_kind(ctx), sig, &cfg, &rep,
                        wall_now() - t0};
     snprintf(path, sizeof path, "%s/metrics.json", outdir);
-    if (cli_write_atomic(path, write_metrics_cb, &job) != 0) {
-      fprintf(stderr, "rbpe fit: cannot write %s: %s\n", path, strerror(errno));
-      rc = EXIT_FAILURE_RUN;
+    st = rbpe_write_file(ctx, path, write_metrics_cb, &job);
+    if (st != RBPE_OK) {
+      rc = cli_fail("fit", ctx, st);
       goto out;
     }
     printf("held-out PSNR %.2f dB (train %.2f dB) after %d steps, %zu training "

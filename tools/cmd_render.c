@@ -80,9 +80,8 @@ int cmd_render(int argc, char **argv) {
     rc = cli_fail("render", ctx, st);
     goto done;
   }
-  if (nd == 1 && cli_save_text(out, img) != 0) {
-    fprintf(stderr, "rbpe render: cannot write %s\n", out);
-    rc = EXIT_FAILURE_RUN;
+  if (nd == 1 && (st = cli_save_text(ctx, out, img)) != RBPE_OK) {
+    rc = cli_fail("render", ctx, st);
     goto done;
   }
   fprintf(stderr, "rbpe render: wrote %s (", out);

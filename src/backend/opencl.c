@@ -341,20 +341,30 @@ static rbpe_status ocl_mse_grad(rbpe_backend *be, size_t count, float scale,
   return launch(CLB(be), K_MSE_GRAD, total, args, 5);
 }
 
-static rbpe_status ocl_sq_diff_sum(rbpe_backend *be, size_t count,
-                                   const rbpe_buf *a, const rbpe_buf *b,
-                                   rbpe_buf *out) {
-  cl_backend *cb = CLB(be);
+/* A fixed-order two-stage sum: stage 1 (kernel k1, whose arguments are
+ * (total, chunk, parts, inputs..., partial)) writes one partial sum per
+ * contiguous chunk into the scratch buffer; sum_partials adds them in
+ * order. The plan depends on count alone, never on scheduling. */
+static rbpe_status reduce(cl_backend *cb, int k1, size_t count,
+                          const cl_mem *in, int nin, cl_mem out) {
   cl_uint total = (cl_uint)count;
   cl_uint chunk = (cl_uint)((count + RBPE_CL_REDUCE_PARTS - 1) /
                             RBPE_CL_REDUCE_PARTS);
   cl_uint parts = (cl_uint)((count + chunk - 1) / chunk);
-  cl_mem am = mem(a), bm = mem(b), om = mem(out), sm = cb->scratch;
-  karg s1[] = {KARG(total), KARG(chunk), KARG(parts), KARG(am), KARG(bm),
-               KARG(sm)};
-  RBPE_TRY(launch(cb, K_SQ_DIFF_PARTIAL, parts, s1, 6));
-  karg s2[] = {KARG(parts), KARG(sm), KARG(om)};
+  cl_mem sm = cb->scratch;
+  karg s1[6] = {KARG(total), KARG(chunk), KARG(parts)};
+  for (int i = 0; i < nin; i++) s1[3 + i] = (karg){sizeof(cl_mem), &in[i]};
+  s1[3 + nin] = KARG(sm);
+  RBPE_TRY(launch(cb, k1, parts, s1, 4 + nin));
+  karg s2[] = {KARG(parts), KARG(sm), KARG(out)};
   return launch(cb, K_SUM_PARTIALS, 1, s2, 3);
+}
+
+static rbpe_status ocl_sq_diff_sum(rbpe_backend *be, size_t count,
+                                   const rbpe_buf *a, const rbpe_buf *b,
+                                   rbpe_buf *out) {
+  cl_mem in[2] = {mem(a), mem(b)};
+  return reduce(CLB(be), K_SQ_DIFF_PARTIAL, count, in, 2, mem(out));
 }
 
 static rbpe_status ocl_adam(rbpe_backend *be, size_t count,
@@ -386,16 +396,8 @@ static rbpe_status ocl_gather_rows(rbpe_backend *be, size_t rows, size_t cols,
 
 static rbpe_status ocl_sum(rbpe_backend *be, size_t count, const rbpe_buf *a,
                            rbpe_buf *out) {
-  cl_backend *cb = CLB(be);
-  cl_uint total = (cl_uint)count;
-  cl_uint chunk = (cl_uint)((count + RBPE_CL_REDUCE_PARTS - 1) /
-                            RBPE_CL_REDUCE_PARTS);
-  cl_uint parts = (cl_uint)((count + chunk - 1) / chunk);
-  cl_mem am = mem(a), om = mem(out), sm = cb->scratch;
-  karg s1[] = {KARG(total), KARG(chunk), KARG(parts), KARG(am), KARG(sm)};
-  RBPE_TRY(launch(cb, K_SUM_PARTIAL, parts, s1, 5));
-  karg s2[] = {KARG(parts), KARG(sm), KARG(om)};
-  return launch(cb, K_SUM_PARTIALS, 1, s2, 3);
+  cl_mem in[1] = {mem(a)};
+  return reduce(CLB(be), K_SUM_PARTIAL, count, in, 1, mem(out));
 }
 
 static rbpe_status ocl_graph_edges(rbpe_backend *be, const rbpe_graph_op *op) {
