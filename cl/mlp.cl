@@ -101,3 +101,13 @@ __kernel void gather_rows(const uint total, const uint cols,
   uint s = idx[offset + r];
   dst[g] = s < src_rows ? src[s * cols + j] : 0.0f;
 }
+
+/* out[offset + g] = value. A kernel rather than clEnqueueFillBuffer:
+ * oclgrind 21.10 mis-tracks kernel writes into buffers filled that way
+ * and reports their later reads as uninitialised. */
+__kernel void fill(const uint total, const uint offset, const float value,
+                   __global float *out) {
+  uint g = get_global_id(0);
+  if (g >= total) return;
+  out[offset + g] = value;
+}

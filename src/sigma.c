@@ -86,8 +86,10 @@ rbpe_status rbpe_sigma_solve(rbpe_backend *be, const rbpe_embedding *emb,
       [B_JPART] = n, [B_G] = n, [B_DSIG] = n, [B_GRAD] = n, [B_S] = n,
       [B_M] = n, [B_V] = n, [B_SIGMA] = n, [B_J] = 1};
   rbpe_status st = RBPE_OK;
-  for (int i = 0; i < B_COUNT && st == RBPE_OK; i++)
+  for (int i = 0; i < B_COUNT && st == RBPE_OK; i++) {
     st = rbpe_buf_alloc(be, count[i] * sizeof(float), &b[i]);
+    if (st == RBPE_OK) st = rbpe_buf_fill(be, b[i], 0, count[i], 0.0f);
+  }
   if (st == RBPE_OK) st = rbpe_buf_write(be, b[B_X], 0, n * ndim * sizeof(float), x);
   if (st == RBPE_OK) st = rbpe_buf_write(be, b[B_Y], 0, n * C * sizeof(float), y);
   if (st == RBPE_OK)
@@ -95,8 +97,7 @@ rbpe_status rbpe_sigma_solve(rbpe_backend *be, const rbpe_embedding *emb,
                         rbpe_embedding_rbf_directions(emb));
   if (st == RBPE_OK) st = rbpe_buf_write(be, b[B_ROW], 0, (n + 1) * 4, g->row);
   if (st == RBPE_OK && nnz) st = rbpe_buf_write(be, b[B_COL], 0, nnz * 4, g->col);
-  for (int i = B_S; i <= B_V && st == RBPE_OK; i++)
-    st = rbpe_buf_fill(be, b[i], 0, n, 0.0f); /* s = 0: sigma mid-range */
+  /* all buffers start at zero; s = 0 puts every sigma mid-range */
   rbpe_graph_op op = {n,       nnz,          ndim,     ndir,      ec->rbf_centres,
                       C,       ec->rbf_order, sc->eps, sc->gamma, sc->lambda_n,
                       b[B_X],  b[B_SIGMA],   b[B_Y],   b[B_DIRS], b[B_ROW],

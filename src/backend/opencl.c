@@ -43,6 +43,7 @@ enum {
   K_GRAPH_GRAD,
   K_SIGMA_PARAM,
   K_SUM_PARTIAL,
+  K_FILL,
   K_COUNT
 };
 
@@ -68,6 +69,7 @@ static const struct {
     [K_GRAPH_GRAD] = {"graph_grad", PROG_GRAPH},
     [K_SIGMA_PARAM] = {"sigma_param", PROG_GRAPH},
     [K_SUM_PARTIAL] = {"sum_partial", PROG_GRAPH},
+    [K_FILL] = {"fill", PROG_MLP},
 };
 
 /* Partial sums of a reduction: at most this many, each over a contiguous
@@ -216,9 +218,13 @@ static rbpe_status ocl_read(rbpe_backend *be, const rbpe_buf *buf, size_t off,
 
 static rbpe_status ocl_fill(rbpe_backend *be, rbpe_buf *buf, size_t off,
                             size_t count, float v) {
-  cl_int rc = clEnqueueFillBuffer(CLB(be)->queue, mem(buf), &v, sizeof v, off,
-                                  count * sizeof(float), 0, NULL, NULL);
-  return rc == CL_SUCCESS ? RBPE_OK : cl_fail(be, rc, "filling a buffer");
+  cl_uint total = (cl_uint)count, offset = (cl_uint)(off / sizeof(float));
+  cl_float value = v;
+  cl_mem m = mem(buf);
+  RBPE_FAIL_IF(count > UINT32_MAX || off / sizeof(float) > UINT32_MAX, be->err,
+               RBPE_ERR_TOO_LARGE, "fill of %zu floats", count);
+  karg a[] = {KARG(total), KARG(offset), KARG(value), KARG(m)};
+  return launch(CLB(be), K_FILL, count, a, 4);
 }
 
 static rbpe_status ocl_finish(rbpe_backend *be) {
@@ -274,13 +280,8 @@ static rbpe_status ocl_gemm(rbpe_backend *be, int ta, int tb, size_t m,
   if (k == 0) {
     /* CLBlast rejects k = 0; C = beta C is all that is asked */
     if (beta == 0.0f) {
-      for (size_t i = 0; i < m; i++) {
-        float zero = 0.0f;
-        cl_int rc = clEnqueueFillBuffer(b->queue, mem(C), &zero, sizeof zero,
-                                        i * ldc * sizeof(float),
-                                        n * sizeof(float), 0, NULL, NULL);
-        if (rc != CL_SUCCESS) return cl_fail(be, rc, "gemm (k = 0)");
-      }
+      for (size_t i = 0; i < m; i++)
+        RBPE_TRY(ocl_fill(be, C, i * ldc * sizeof(float), n, 0.0f));
       return RBPE_OK;
     }
     return rbpe_err_set(be->err, RBPE_ERR_UNSUPPORTED,
