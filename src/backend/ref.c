@@ -1,441 +1,154 @@
-/* The reference backend: plain, single-threaded C loops written to be read
- * and trusted. Every other backend is checked against this one, so the
- * arithmetic here follows METHOD.md literally, in float32, in the same
- * operation order as the OpenCL kernels in cl/. */
-#include <math.h>
-#include <stdint.h>
+/* The reference backend: plain, single-threaded C, written to be read and
+ * trusted; every other backend is checked against it. Its arithmetic is
+ * host.c's, run over each op's whole range on one thread. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-
-#define PI_F 3.14159265358979323846f
-
-static rbpe_status ref_alloc(rbpe_backend *be, size_t bytes, rbpe_buf **out) {
-  rbpe_buf *b = calloc(1, sizeof *b);
-  /* calloc(0) may return NULL; a 0-byte buffer still needs an address */
-  void *mem = calloc(bytes ? bytes : 1, 1);
-  if (!b || !mem) {
-    free(b);
-    free(mem);
-    return rbpe_err_set(be->err, RBPE_ERR_OUT_OF_MEMORY,
-                        "ref: cannot allocate %zu bytes", bytes);
-  }
-  b->bytes = bytes;
-  b->host = mem;
-  *out = b;
-  return RBPE_OK;
-}
-
-static void ref_free(rbpe_backend *be, rbpe_buf *b) {
-  (void)be;
-  free(b->host);
-  free(b);
-}
-
-static rbpe_status ref_write(rbpe_backend *be, rbpe_buf *b, size_t off,
-                             size_t bytes, const void *src) {
-  (void)be;
-  memcpy((char *)b->host + off, src, bytes);
-  return RBPE_OK;
-}
-
-static rbpe_status ref_read(rbpe_backend *be, const rbpe_buf *b, size_t off,
-                            size_t bytes, void *dst) {
-  (void)be;
-  memcpy(dst, (const char *)b->host + off, bytes);
-  return RBPE_OK;
-}
-
-static rbpe_status ref_fill(rbpe_backend *be, rbpe_buf *b, size_t off,
-                            size_t count, float v) {
-  (void)be;
-  float *p = (float *)((char *)b->host + off);
-  for (size_t i = 0; i < count; i++) p[i] = v;
-  return RBPE_OK;
-}
-
-static rbpe_status ref_finish(rbpe_backend *be) {
-  (void)be;
-  return RBPE_OK;
-}
+#include "host.h"
 
 static void ref_destroy(rbpe_backend *be) { free(be); }
 
-/* METHOD.md 2.1: per axis, p = 2x - 1, (sin(2^l pi p), cos(2^l pi p)). */
 static rbpe_status ref_nerf(rbpe_backend *be, size_t n, int ndim, int L,
-                            const rbpe_buf *xb, rbpe_buf *ob) {
+                            const rbpe_buf *x, rbpe_buf *out) {
   (void)be;
-  const float *x = xb->host;
-  float *out = ob->host;
-  size_t M = (size_t)2 * L * ndim;
-  for (size_t i = 0; i < n; i++)
-    for (int a = 0; a < ndim; a++) {
-      float p = 2.0f * x[i * ndim + a] - 1.0f;
-      for (int l = 0; l < L; l++) {
-        float arg = (float)(1u << l) * PI_F * p;
-        float *o = out + i * M + (size_t)a * 2 * L + 2 * l;
-        o[0] = sinf(arg);
-        o[1] = cosf(arg);
-      }
-    }
+  rbpe_host_nerf(0, n, ndim, L, x->host, out->host);
   return RBPE_OK;
 }
 
-/* METHOD.md 2.2: [sin(2 pi B x), cos(2 pi B x)], B is F x N. */
 static rbpe_status ref_rff(rbpe_backend *be, size_t n, int ndim, int F,
-                           const rbpe_buf *xb, const rbpe_buf *Bb,
-                           rbpe_buf *ob) {
+                           const rbpe_buf *x, const rbpe_buf *B, rbpe_buf *out) {
   (void)be;
-  const float *x = xb->host, *B = Bb->host;
-  float *out = ob->host;
-  for (size_t i = 0; i < n; i++)
-    for (int f = 0; f < F; f++) {
-      float v = 0.0f;
-      for (int a = 0; a < ndim; a++) v += B[f * ndim + a] * x[i * ndim + a];
-      float arg = (2.0f * PI_F) * v;
-      out[i * 2 * F + f] = sinf(arg);
-      out[i * 2 * F + F + f] = cosf(arg);
-    }
+  rbpe_host_rff(0, n, ndim, F, x->host, B->host, out->host);
   return RBPE_OK;
-}
-
-/* METHOD.md 2.3: phi = exp(-q^b), q = (x.alpha_a + offset_a - t_j)^2 /
- * (2 sigma^2); its derivative in sigma is phi * 2 b q^b / sigma, because
- * dq/dsigma = -2q/sigma. */
-static void rbf_rows(const rbpe_rbf_op *op, int deriv) {
-  const float *x = op->x->host, *sig = op->sigma->host, *dirs = op->dirs->host;
-  float *out = op->out->host;
-  const int N = op->ndim, D = op->centres;
-  const size_t M = (size_t)op->ndir * D;
-  for (size_t i = 0; i < op->n; i++) {
-    float s = sig[i];
-    for (int a = 0; a < op->ndir; a++) {
-      const float *al = dirs + (size_t)a * (N + 1);
-      float p = al[N];
-      for (int k = 0; k < N; k++) p += al[k] * x[i * N + k];
-      for (int j = 0; j < D; j++) {
-        float t = ((float)j + 0.5f) / (float)D;
-        float d = p - t;
-        float q = (d * d) / (2.0f * s * s);
-        float qb = op->order == 1.0f ? q : powf(q, op->order);
-        float e = expf(-qb);
-        out[i * M + (size_t)a * D + j] =
-            deriv ? e * (2.0f * op->order * qb) / s : e;
-      }
-    }
-  }
 }
 
 static rbpe_status ref_rbf(rbpe_backend *be, const rbpe_rbf_op *op) {
   (void)be;
-  rbf_rows(op, 0);
+  rbpe_host_rbf(op, 0, op->n, 0);
   return RBPE_OK;
 }
 
 static rbpe_status ref_rbf_dsigma(rbpe_backend *be, const rbpe_rbf_op *op) {
   (void)be;
-  rbf_rows(op, 1);
+  rbpe_host_rbf(op, 0, op->n, 1);
   return RBPE_OK;
 }
 
-/* ---- MLP ops (METHOD.md 6) ---------------------------------------------- */
-
-/* C = alpha op(A) op(B) + beta C. The i-k-j loop order keeps the sum over
- * k in ascending order for every element while the inner loop runs along
- * a row of C (which the compiler can vectorise without reordering sums). */
 static rbpe_status ref_gemm(rbpe_backend *be, int ta, int tb, size_t m,
-                            size_t n, size_t k, float alpha, const rbpe_buf *Ab,
-                            size_t lda, const rbpe_buf *Bb, size_t ldb,
-                            float beta, rbpe_buf *Cb, size_t ldc) {
-  const float *A = Ab->host, *B = Bb->host;
-  float *C = Cb->host;
+                            size_t n, size_t k, float alpha, const rbpe_buf *A,
+                            size_t lda, const rbpe_buf *B, size_t ldb,
+                            float beta, rbpe_buf *C, size_t ldc) {
   float *acc = malloc(n * sizeof(float));
   RBPE_FAIL_IF(!acc, be->err, RBPE_ERR_OUT_OF_MEMORY, "ref gemm: out of memory");
-  for (size_t i = 0; i < m; i++) {
-    for (size_t j = 0; j < n; j++) acc[j] = 0.0f;
-    for (size_t p = 0; p < k; p++) {
-      float a = ta ? A[p * lda + i] : A[i * lda + p];
-      if (tb)
-        for (size_t j = 0; j < n; j++) acc[j] += a * B[j * ldb + p];
-      else
-        for (size_t j = 0; j < n; j++) acc[j] += a * B[p * ldb + j];
-    }
-    float *c = C + i * ldc;
-    for (size_t j = 0; j < n; j++)
-      c[j] = beta == 0.0f ? alpha * acc[j] : alpha * acc[j] + beta * c[j];
-  }
+  rbpe_host_gemm(ta, tb, 0, m, n, k, alpha, A->host, lda, B->host, ldb, beta,
+                 C->host, ldc, acc);
   free(acc);
   return RBPE_OK;
 }
 
-static float act_fwd(rbpe_act act, float z) {
-  switch (act) {
-  case RBPE_ACT_RELU: return z > 0.0f ? z : 0.0f;
-  case RBPE_ACT_SIGMOID: return 1.0f / (1.0f + expf(-z));
-  default: return z;
-  }
-}
-
 static rbpe_status ref_bias_act(rbpe_backend *be, size_t rows, size_t cols,
                                 const rbpe_buf *bias, rbpe_act act,
-                                rbpe_buf *xb) {
+                                rbpe_buf *x) {
   (void)be;
-  const float *b = bias->host;
-  float *x = xb->host;
-  for (size_t i = 0; i < rows; i++)
-    for (size_t j = 0; j < cols; j++)
-      x[i * cols + j] = act_fwd(act, x[i * cols + j] + b[j]);
+  rbpe_host_bias_act(0, rows, cols, bias->host, act, x->host);
   return RBPE_OK;
 }
 
-/* ReLU' = [y > 0]; sigmoid' = y (1 - y), both from the output y. */
 static rbpe_status ref_act_backward(rbpe_backend *be, size_t count,
-                                    rbpe_act act, const rbpe_buf *yb,
-                                    rbpe_buf *gb) {
+                                    rbpe_act act, const rbpe_buf *y,
+                                    rbpe_buf *g) {
   (void)be;
-  const float *y = yb->host;
-  float *g = gb->host;
-  for (size_t i = 0; i < count; i++)
-    g[i] = act == RBPE_ACT_RELU ? (y[i] > 0.0f ? g[i] : 0.0f)
-                                : g[i] * (y[i] * (1.0f - y[i]));
+  rbpe_host_act_backward(0, count, act, y->host, g->host);
   return RBPE_OK;
 }
 
 static rbpe_status ref_col_sum(rbpe_backend *be, size_t rows, size_t cols,
-                               const rbpe_buf *xb, rbpe_buf *ob) {
+                               const rbpe_buf *x, rbpe_buf *out) {
   (void)be;
-  const float *x = xb->host;
-  float *o = ob->host;
-  for (size_t j = 0; j < cols; j++) {
-    float s = 0.0f;
-    for (size_t i = 0; i < rows; i++) s += x[i * cols + j];
-    o[j] = s;
-  }
+  rbpe_host_col_sum(0, cols, rows, cols, x->host, out->host);
   return RBPE_OK;
 }
 
 static rbpe_status ref_mse_grad(rbpe_backend *be, size_t count, float scale,
-                                const rbpe_buf *pb, const rbpe_buf *tb,
-                                rbpe_buf *gb) {
+                                const rbpe_buf *p, const rbpe_buf *t,
+                                rbpe_buf *g) {
   (void)be;
-  const float *p = pb->host, *t = tb->host;
-  float *g = gb->host;
-  for (size_t i = 0; i < count; i++) g[i] = scale * (p[i] - t[i]);
+  rbpe_host_mse_grad(0, count, scale, p->host, t->host, g->host);
   return RBPE_OK;
 }
 
-/* Summed in double: the reference answer other backends' float partial
- * sums are compared with. */
 static rbpe_status ref_sq_diff_sum(rbpe_backend *be, size_t count,
-                                   const rbpe_buf *ab, const rbpe_buf *bb,
-                                   rbpe_buf *ob) {
+                                   const rbpe_buf *a, const rbpe_buf *b,
+                                   rbpe_buf *out) {
   (void)be;
-  const float *a = ab->host, *b = bb->host;
-  double s = 0.0;
-  for (size_t i = 0; i < count; i++) {
-    double d = (double)a[i] - (double)b[i];
-    s += d * d;
-  }
-  ((float *)ob->host)[0] = (float)s;
+  ((float *)out->host)[0] = (float)rbpe_host_sq_diff(0, count, a->host, b->host);
   return RBPE_OK;
 }
 
-/* Adam (Kingma & Ba), bias-corrected: m and v are moving averages of g and
- * g^2; the step is lr * (m / c1) / (sqrt(v / c2) + eps). */
 static rbpe_status ref_adam(rbpe_backend *be, size_t count,
-                            const rbpe_adam_step *s, rbpe_buf *pb,
-                            const rbpe_buf *gb, rbpe_buf *mb, rbpe_buf *vb) {
+                            const rbpe_adam_step *s, rbpe_buf *p,
+                            const rbpe_buf *g, rbpe_buf *m, rbpe_buf *v) {
   (void)be;
-  float *p = pb->host, *m = mb->host, *v = vb->host;
-  const float *g = gb->host;
-  for (size_t i = 0; i < count; i++) {
-    m[i] = s->beta1 * m[i] + (1.0f - s->beta1) * g[i];
-    v[i] = s->beta2 * v[i] + (1.0f - s->beta2) * (g[i] * g[i]);
-    float mhat = m[i] / s->c1, vhat = v[i] / s->c2;
-    p[i] -= s->lr * mhat / (sqrtf(vhat) + s->eps);
-  }
+  rbpe_host_adam(0, count, s, p->host, g->host, m->host, v->host);
   return RBPE_OK;
 }
 
 static rbpe_status ref_gather_rows(rbpe_backend *be, size_t rows, size_t cols,
-                                   const rbpe_buf *sb, const rbpe_buf *ib,
-                                   size_t offset, rbpe_buf *db) {
+                                   const rbpe_buf *src, const rbpe_buf *idx,
+                                   size_t offset, rbpe_buf *dst) {
   (void)be;
-  const float *src = sb->host;
-  const uint32_t *idx = (const uint32_t *)ib->host + offset;
-  float *dst = db->host;
-  size_t src_rows = sb->bytes / sizeof(float) / cols;
-  for (size_t r = 0; r < rows; r++)
-    for (size_t j = 0; j < cols; j++)
-      dst[r * cols + j] = idx[r] < src_rows ? src[idx[r] * cols + j] : 0.0f;
+  rbpe_host_gather(0, rows, cols, src->host, src->bytes / sizeof(float) / cols,
+                   (const uint32_t *)idx->host + offset, dst->host);
   return RBPE_OK;
 }
 
-/* ---- graph objective (METHOD.md 3) ----------------------------------------- */
-
-static rbpe_status ref_sum(rbpe_backend *be, size_t count, const rbpe_buf *ab,
-                           rbpe_buf *ob) {
+static rbpe_status ref_sum(rbpe_backend *be, size_t count, const rbpe_buf *a,
+                           rbpe_buf *out) {
   (void)be;
-  const float *a = ab->host;
-  double s = 0.0;
-  for (size_t i = 0; i < count; i++) s += a[i];
-  ((float *)ob->host)[0] = (float)s;
+  ((float *)out->host)[0] = (float)rbpe_host_sum(0, count, a->host);
   return RBPE_OK;
-}
-
-/* d^2 = |Phi(x_i; s_i) - Phi(x_j; s_j)|^2 and its derivative in s_i, over
- * the centres where either point's q^b is below RBPE_GRAPH_QCUT. The
- * window and summation order are symmetric in i and j, so d^2 (and theta)
- * come out bit-identical from both rows. */
-static void edge_d2(const rbpe_graph_op *op, const float *x, const float *sig,
-                    const float *dirs, size_t i, size_t j, float *d2o,
-                    float *ddo) {
-  const int N = op->ndim, D = op->centres;
-  const float b = op->order, si = sig[i], sj = sig[j];
-  const float qc = b == 1.0f ? RBPE_GRAPH_QCUT : powf(RBPE_GRAPH_QCUT, 1.0f / b);
-  const float ri = si * sqrtf(2.0f * qc), rj = sj * sqrtf(2.0f * qc);
-  /* q = (p - t)^2 / (2 sigma^2) as a product with one reciprocal per node */
-  const float inv_i = 1.0f / (2.0f * si * si), inv_j = 1.0f / (2.0f * sj * sj);
-  const float step = 1.0f / (float)D;
-  float d2 = 0.0f, dd = 0.0f;
-  for (int a = 0; a < op->ndir; a++) {
-    const float *al = dirs + (size_t)a * (N + 1);
-    float pi = al[N], pj = al[N];
-    for (int k = 0; k < N; k++) {
-      pi += al[k] * x[i * N + k];
-      pj += al[k] * x[j * N + k];
-    }
-    float lo = fminf(pi - ri, pj - rj), hi = fmaxf(pi + ri, pj + rj);
-    int t0 = (int)ceilf(lo * (float)D - 0.5f), t1 = (int)floorf(hi * (float)D - 0.5f);
-    if (t0 < 0) t0 = 0;
-    if (t1 > D - 1) t1 = D - 1;
-    for (int t = t0; t <= t1; t++) {
-      float tc = ((float)t + 0.5f) * step;
-      float di = pi - tc, dj = pj - tc;
-      float qi = (di * di) * inv_i, qj = (dj * dj) * inv_j;
-      float qbi = b == 1.0f ? qi : powf(qi, b), qbj = b == 1.0f ? qj : powf(qj, b);
-      float ei = expf(-qbi), ej = expf(-qbj);
-      float diff = ei - ej;
-      d2 += diff * diff;
-      dd += diff * (ei * qbi);
-    }
-  }
-  *d2o = d2;
-  /* d(d^2)/dsigma_i = sum 2 diff e_i 2 b q_i^b / sigma_i: constant factor
-   * taken out of the sum */
-  dd *= 4.0f * b / si;
-  *ddo = dd;
 }
 
 static rbpe_status ref_graph_edges(rbpe_backend *be, const rbpe_graph_op *op) {
   (void)be;
-  const float *x = op->x->host, *sig = op->sigma->host, *y = op->y->host,
-              *dirs = op->dirs->host;
-  const uint32_t *row = op->row->host, *col = op->col->host;
-  float *theta = op->theta->host, *dd = op->dd->host, *c = op->c->host;
-  const int C = op->channels;
-  for (size_t i = 0; i < op->n; i++)
-    for (uint32_t e = row[i]; e < row[i + 1] && e < op->nnz; e++) {
-      size_t j = col[e] < op->n ? col[e] : i;
-      float d2, de;
-      edge_d2(op, x, sig, dirs, i, j, &d2, &de);
-      theta[e] = expf(-d2 / (2.0f * op->eps * op->eps));
-      dd[e] = de;
-      float cy = 0.0f;
-      for (int ch = 0; ch < C; ch++) {
-        float t = y[i * C + ch] - y[j * C + ch];
-        cy += t * t;
-      }
-      c[e] = cy - 2.0f * op->gamma;
-    }
+  rbpe_host_graph_edges(op, 0, op->n);
   return RBPE_OK;
 }
 
 static rbpe_status ref_graph_degree(rbpe_backend *be, const rbpe_graph_op *op) {
   (void)be;
-  const uint32_t *row = op->row->host;
-  const float *theta = op->theta->host;
-  float *rho = op->rho->host;
-  for (size_t i = 0; i < op->n; i++) {
-    float r = 0.0f;
-    for (uint32_t e = row[i]; e < row[i + 1] && e < op->nnz; e++) r += theta[e];
-    rho[i] = r;
-  }
+  rbpe_host_graph_degree(op, 0, op->n);
   return RBPE_OK;
 }
 
-/* (rho_i rho_j)^-lambda_n; 1 when normalisation is off. */
-static float norm_pow(float ri, float rj, float lam) {
-  return lam == 0.0f ? 1.0f : powf(ri * rj, -lam);
-}
-
-/* jpart_i = 1/2 sum_e w_e c_e (so J = sum_i jpart_i); g_i = dJ/drho_i =
- * -lambda_n / rho_i * sum_e w_e c_e. */
 static rbpe_status ref_graph_nodes(rbpe_backend *be, const rbpe_graph_op *op) {
   (void)be;
-  const uint32_t *row = op->row->host, *col = op->col->host;
-  const float *theta = op->theta->host, *c = op->c->host, *rho = op->rho->host;
-  float *jpart = op->jpart->host, *g = op->g->host;
-  for (size_t i = 0; i < op->n; i++) {
-    float acc = 0.0f;
-    for (uint32_t e = row[i]; e < row[i + 1] && e < op->nnz; e++) {
-      size_t j = col[e] < op->n ? col[e] : i;
-      if (theta[e] > 0.0f)
-        acc += theta[e] * norm_pow(rho[i], rho[j], op->lambda_n) * c[e];
-    }
-    jpart[i] = 0.5f * acc;
-    g[i] = (op->lambda_n != 0.0f && rho[i] > 0.0f) ? -op->lambda_n * acc / rho[i]
-                                                  : 0.0f;
-  }
+  rbpe_host_graph_nodes(op, 0, op->n);
   return RBPE_OK;
 }
 
-/* dJ/dsigma_i = sum_e [c_e (rho_i rho_j)^-lambda + g_i + g_j]
- *               * (-theta_e / (2 eps^2)) * d(d_e^2)/dsigma_i, times scale_i. */
 static rbpe_status ref_graph_grad(rbpe_backend *be, const rbpe_graph_op *op) {
   (void)be;
-  const uint32_t *row = op->row->host, *col = op->col->host;
-  const float *theta = op->theta->host, *c = op->c->host, *rho = op->rho->host,
-              *g = op->g->host, *dd = op->dd->host, *scale = op->scale->host;
-  float *grad = op->grad->host;
-  const float k = -1.0f / (2.0f * op->eps * op->eps);
-  for (size_t i = 0; i < op->n; i++) {
-    float acc = 0.0f;
-    for (uint32_t e = row[i]; e < row[i + 1] && e < op->nnz; e++) {
-      size_t j = col[e] < op->n ? col[e] : i;
-      if (theta[e] > 0.0f) {
-        float dJdtheta = c[e] * norm_pow(rho[i], rho[j], op->lambda_n) + g[i] + g[j];
-        acc += dJdtheta * (k * theta[e]) * dd[e];
-      }
-    }
-    grad[i] = scale[i] * acc;
-  }
+  rbpe_host_graph_grad(op, 0, op->n);
   return RBPE_OK;
 }
 
 static rbpe_status ref_sigma_param(rbpe_backend *be, size_t count, float smin,
-                                   float smax, const rbpe_buf *sb,
-                                   rbpe_buf *sigb, rbpe_buf *db) {
+                                   float smax, const rbpe_buf *s,
+                                   rbpe_buf *sigma, rbpe_buf *dsig) {
   (void)be;
-  const float *s = sb->host;
-  float *sig = sigb->host, *d = db->host;
-  for (size_t i = 0; i < count; i++) {
-    float l = 1.0f / (1.0f + expf(-s[i]));
-    sig[i] = smin + (smax - smin) * l;
-    d[i] = (smax - smin) * (l * (1.0f - l));
-  }
+  rbpe_host_sigma_param(0, count, smin, smax, s->host, sigma->host, dsig->host);
   return RBPE_OK;
 }
 
 static const rbpe_backend_ops ref_ops = {
     .destroy = ref_destroy,
-    .buf_alloc = ref_alloc,
-    .buf_free = ref_free,
-    .buf_write = ref_write,
-    .buf_read = ref_read,
-    .buf_fill = ref_fill,
-    .finish = ref_finish,
+    .buf_alloc = rbpe_host_alloc,
+    .buf_free = rbpe_host_free,
+    .buf_write = rbpe_host_write,
+    .buf_read = rbpe_host_read,
+    .buf_fill = rbpe_host_fill,
+    .finish = rbpe_host_finish,
     .embed_nerf = ref_nerf,
     .embed_rff = ref_rff,
     .embed_rbf = ref_rbf,

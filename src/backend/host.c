@@ -1,0 +1,343 @@
+/* The host backends' arithmetic (see host.h): METHOD.md literally, in
+ * float32, in the same operation order as the OpenCL kernels in cl/. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host.h"
+
+#define PI_F 3.14159265358979323846f
+
+rbpe_status rbpe_host_alloc(rbpe_backend *be, size_t bytes, rbpe_buf **out) {
+  rbpe_buf *b = calloc(1, sizeof *b);
+  /* calloc(0) may return NULL; a 0-byte buffer still needs an address */
+  void *mem = calloc(bytes ? bytes : 1, 1);
+  if (!b || !mem) {
+    free(b);
+    free(mem);
+    return rbpe_err_set(be->err, RBPE_ERR_OUT_OF_MEMORY,
+                        "%s: cannot allocate %zu bytes", be->kind, bytes);
+  }
+  b->bytes = bytes;
+  b->host = mem;
+  *out = b;
+  return RBPE_OK;
+}
+
+void rbpe_host_free(rbpe_backend *be, rbpe_buf *b) {
+  (void)be;
+  free(b->host);
+  free(b);
+}
+
+rbpe_status rbpe_host_write(rbpe_backend *be, rbpe_buf *b, size_t off,
+                            size_t bytes, const void *src) {
+  (void)be;
+  memcpy((char *)b->host + off, src, bytes);
+  return RBPE_OK;
+}
+
+rbpe_status rbpe_host_read(rbpe_backend *be, const rbpe_buf *b, size_t off,
+                           size_t bytes, void *dst) {
+  (void)be;
+  memcpy(dst, (const char *)b->host + off, bytes);
+  return RBPE_OK;
+}
+
+rbpe_status rbpe_host_fill(rbpe_backend *be, rbpe_buf *b, size_t off,
+                           size_t count, float v) {
+  (void)be;
+  float *p = (float *)((char *)b->host + off);
+  for (size_t i = 0; i < count; i++) p[i] = v;
+  return RBPE_OK;
+}
+
+rbpe_status rbpe_host_finish(rbpe_backend *be) {
+  (void)be;
+  return RBPE_OK;
+}
+
+/* METHOD.md 2.1: per axis, p = 2x - 1, (sin(2^l pi p), cos(2^l pi p)). */
+void rbpe_host_nerf(size_t r0, size_t r1, int ndim, int L, const float *x,
+                    float *out) {
+  size_t M = (size_t)2 * L * ndim;
+  for (size_t i = r0; i < r1; i++)
+    for (int a = 0; a < ndim; a++) {
+      float p = 2.0f * x[i * ndim + a] - 1.0f;
+      for (int l = 0; l < L; l++) {
+        float arg = (float)(1u << l) * PI_F * p;
+        float *o = out + i * M + (size_t)a * 2 * L + 2 * l;
+        o[0] = sinf(arg);
+        o[1] = cosf(arg);
+      }
+    }
+}
+
+/* METHOD.md 2.2: [sin(2 pi B x), cos(2 pi B x)], B is F x N. */
+void rbpe_host_rff(size_t r0, size_t r1, int ndim, int F, const float *x,
+                   const float *B, float *out) {
+  for (size_t i = r0; i < r1; i++)
+    for (int f = 0; f < F; f++) {
+      float v = 0.0f;
+      for (int a = 0; a < ndim; a++) v += B[f * ndim + a] * x[i * ndim + a];
+      float arg = (2.0f * PI_F) * v;
+      out[i * 2 * F + f] = sinf(arg);
+      out[i * 2 * F + F + f] = cosf(arg);
+    }
+}
+
+/* METHOD.md 2.3: phi = exp(-q^b), q = (x.alpha_a + offset_a - t_j)^2 /
+ * (2 sigma^2); its derivative in sigma is phi * 2 b q^b / sigma, because
+ * dq/dsigma = -2q/sigma. */
+void rbpe_host_rbf(const rbpe_rbf_op *op, size_t r0, size_t r1, int deriv) {
+  const float *x = op->x->host, *sig = op->sigma->host, *dirs = op->dirs->host;
+  float *out = op->out->host;
+  const int N = op->ndim, D = op->centres;
+  const size_t M = (size_t)op->ndir * D;
+  for (size_t i = r0; i < r1; i++) {
+    float s = sig[i];
+    for (int a = 0; a < op->ndir; a++) {
+      const float *al = dirs + (size_t)a * (N + 1);
+      float p = al[N];
+      for (int k = 0; k < N; k++) p += al[k] * x[i * N + k];
+      for (int j = 0; j < D; j++) {
+        float t = ((float)j + 0.5f) / (float)D;
+        float d = p - t;
+        float q = (d * d) / (2.0f * s * s);
+        float qb = op->order == 1.0f ? q : powf(q, op->order);
+        float e = expf(-qb);
+        out[i * M + (size_t)a * D + j] =
+            deriv ? e * (2.0f * op->order * qb) / s : e;
+      }
+    }
+  }
+}
+
+/* C = alpha op(A) op(B) + beta C. The i-k-j loop order keeps the sum over
+ * k in ascending order for every element while the inner loop runs along
+ * a row of C (which the compiler can vectorise without reordering sums).
+ * acc: scratch of n floats. */
+void rbpe_host_gemm(int ta, int tb, size_t r0, size_t r1, size_t n, size_t k,
+                    float alpha, const float *A, size_t lda, const float *B,
+                    size_t ldb, float beta, float *C, size_t ldc, float *acc) {
+  for (size_t i = r0; i < r1; i++) {
+    for (size_t j = 0; j < n; j++) acc[j] = 0.0f;
+    for (size_t p = 0; p < k; p++) {
+      float a = ta ? A[p * lda + i] : A[i * lda + p];
+      if (tb)
+        for (size_t j = 0; j < n; j++) acc[j] += a * B[j * ldb + p];
+      else
+        for (size_t j = 0; j < n; j++) acc[j] += a * B[p * ldb + j];
+    }
+    float *c = C + i * ldc;
+    for (size_t j = 0; j < n; j++)
+      c[j] = beta == 0.0f ? alpha * acc[j] : alpha * acc[j] + beta * c[j];
+  }
+}
+
+static float act_fwd(rbpe_act act, float z) {
+  switch (act) {
+  case RBPE_ACT_RELU: return z > 0.0f ? z : 0.0f;
+  case RBPE_ACT_SIGMOID: return 1.0f / (1.0f + expf(-z));
+  default: return z;
+  }
+}
+
+void rbpe_host_bias_act(size_t r0, size_t r1, size_t cols, const float *b,
+                        rbpe_act act, float *x) {
+  for (size_t i = r0; i < r1; i++)
+    for (size_t j = 0; j < cols; j++)
+      x[i * cols + j] = act_fwd(act, x[i * cols + j] + b[j]);
+}
+
+/* ReLU' = [y > 0]; sigmoid' = y (1 - y), both from the output y. */
+void rbpe_host_act_backward(size_t i0, size_t i1, rbpe_act act,
+                            const float *y, float *g) {
+  for (size_t i = i0; i < i1; i++)
+    g[i] = act == RBPE_ACT_RELU ? (y[i] > 0.0f ? g[i] : 0.0f)
+                                : g[i] * (y[i] * (1.0f - y[i]));
+}
+
+void rbpe_host_col_sum(size_t c0, size_t c1, size_t rows, size_t cols,
+                       const float *x, float *out) {
+  for (size_t j = c0; j < c1; j++) {
+    float s = 0.0f;
+    for (size_t i = 0; i < rows; i++) s += x[i * cols + j];
+    out[j] = s;
+  }
+}
+
+void rbpe_host_mse_grad(size_t i0, size_t i1, float scale, const float *p,
+                        const float *t, float *g) {
+  for (size_t i = i0; i < i1; i++) g[i] = scale * (p[i] - t[i]);
+}
+
+/* Partial sums in double: the reference answer other backends' float
+ * partial sums are compared with. */
+double rbpe_host_sq_diff(size_t i0, size_t i1, const float *a, const float *b) {
+  double s = 0.0;
+  for (size_t i = i0; i < i1; i++) {
+    double d = (double)a[i] - (double)b[i];
+    s += d * d;
+  }
+  return s;
+}
+
+double rbpe_host_sum(size_t i0, size_t i1, const float *a) {
+  double s = 0.0;
+  for (size_t i = i0; i < i1; i++) s += a[i];
+  return s;
+}
+
+/* Adam (Kingma & Ba), bias-corrected: m and v are moving averages of g and
+ * g^2; the step is lr * (m / c1) / (sqrt(v / c2) + eps). */
+void rbpe_host_adam(size_t i0, size_t i1, const rbpe_adam_step *s, float *p,
+                    const float *g, float *m, float *v) {
+  for (size_t i = i0; i < i1; i++) {
+    m[i] = s->beta1 * m[i] + (1.0f - s->beta1) * g[i];
+    v[i] = s->beta2 * v[i] + (1.0f - s->beta2) * (g[i] * g[i]);
+    float mhat = m[i] / s->c1, vhat = v[i] / s->c2;
+    p[i] -= s->lr * mhat / (sqrtf(vhat) + s->eps);
+  }
+}
+
+void rbpe_host_gather(size_t r0, size_t r1, size_t cols, const float *src,
+                      size_t src_rows, const uint32_t *idx, float *dst) {
+  for (size_t r = r0; r < r1; r++)
+    for (size_t j = 0; j < cols; j++)
+      dst[r * cols + j] = idx[r] < src_rows ? src[idx[r] * cols + j] : 0.0f;
+}
+
+void rbpe_host_sigma_param(size_t i0, size_t i1, float smin, float smax,
+                           const float *s, float *sig, float *d) {
+  for (size_t i = i0; i < i1; i++) {
+    float l = 1.0f / (1.0f + expf(-s[i]));
+    sig[i] = smin + (smax - smin) * l;
+    d[i] = (smax - smin) * (l * (1.0f - l));
+  }
+}
+
+/* ---- graph objective (METHOD.md 3) ----------------------------------------- */
+
+/* d^2 = |Phi(x_i; s_i) - Phi(x_j; s_j)|^2 and its derivative in s_i, over
+ * the centres where either point's q^b is below RBPE_GRAPH_QCUT. The
+ * window and summation order are symmetric in i and j, so d^2 (and theta)
+ * come out bit-identical from both rows. */
+static void edge_d2(const rbpe_graph_op *op, const float *x, const float *sig,
+                    const float *dirs, size_t i, size_t j, float *d2o,
+                    float *ddo) {
+  const int N = op->ndim, D = op->centres;
+  const float b = op->order, si = sig[i], sj = sig[j];
+  const float qc = b == 1.0f ? RBPE_GRAPH_QCUT : powf(RBPE_GRAPH_QCUT, 1.0f / b);
+  const float ri = si * sqrtf(2.0f * qc), rj = sj * sqrtf(2.0f * qc);
+  /* q = (p - t)^2 / (2 sigma^2) as a product with one reciprocal per node */
+  const float inv_i = 1.0f / (2.0f * si * si), inv_j = 1.0f / (2.0f * sj * sj);
+  const float step = 1.0f / (float)D;
+  float d2 = 0.0f, dd = 0.0f;
+  for (int a = 0; a < op->ndir; a++) {
+    const float *al = dirs + (size_t)a * (N + 1);
+    float pi = al[N], pj = al[N];
+    for (int k = 0; k < N; k++) {
+      pi += al[k] * x[i * N + k];
+      pj += al[k] * x[j * N + k];
+    }
+    float lo = fminf(pi - ri, pj - rj), hi = fmaxf(pi + ri, pj + rj);
+    int t0 = (int)ceilf(lo * (float)D - 0.5f), t1 = (int)floorf(hi * (float)D - 0.5f);
+    if (t0 < 0) t0 = 0;
+    if (t1 > D - 1) t1 = D - 1;
+    for (int t = t0; t <= t1; t++) {
+      float tc = ((float)t + 0.5f) * step;
+      float di = pi - tc, dj = pj - tc;
+      float qi = (di * di) * inv_i, qj = (dj * dj) * inv_j;
+      float qbi = b == 1.0f ? qi : powf(qi, b), qbj = b == 1.0f ? qj : powf(qj, b);
+      float ei = expf(-qbi), ej = expf(-qbj);
+      float diff = ei - ej;
+      d2 += diff * diff;
+      dd += diff * (ei * qbi);
+    }
+  }
+  *d2o = d2;
+  /* d(d^2)/dsigma_i = sum 2 diff e_i 2 b q_i^b / sigma_i: constant factor
+   * taken out of the sum */
+  dd *= 4.0f * b / si;
+  *ddo = dd;
+}
+
+void rbpe_host_graph_edges(const rbpe_graph_op *op, size_t i0, size_t i1) {
+  const float *x = op->x->host, *sig = op->sigma->host, *y = op->y->host,
+              *dirs = op->dirs->host;
+  const uint32_t *row = op->row->host, *col = op->col->host;
+  float *theta = op->theta->host, *dd = op->dd->host, *c = op->c->host;
+  const int C = op->channels;
+  for (size_t i = i0; i < i1; i++)
+    for (uint32_t e = row[i]; e < row[i + 1] && e < op->nnz; e++) {
+      size_t j = col[e] < op->n ? col[e] : i;
+      float d2, de;
+      edge_d2(op, x, sig, dirs, i, j, &d2, &de);
+      theta[e] = expf(-d2 / (2.0f * op->eps * op->eps));
+      dd[e] = de;
+      float cy = 0.0f;
+      for (int ch = 0; ch < C; ch++) {
+        float t = y[i * C + ch] - y[j * C + ch];
+        cy += t * t;
+      }
+      c[e] = cy - 2.0f * op->gamma;
+    }
+}
+
+void rbpe_host_graph_degree(const rbpe_graph_op *op, size_t i0, size_t i1) {
+  const uint32_t *row = op->row->host;
+  const float *theta = op->theta->host;
+  float *rho = op->rho->host;
+  for (size_t i = i0; i < i1; i++) {
+    float r = 0.0f;
+    for (uint32_t e = row[i]; e < row[i + 1] && e < op->nnz; e++) r += theta[e];
+    rho[i] = r;
+  }
+}
+
+/* (rho_i rho_j)^-lambda_n; 1 when normalisation is off. */
+static float norm_pow(float ri, float rj, float lam) {
+  return lam == 0.0f ? 1.0f : powf(ri * rj, -lam);
+}
+
+/* jpart_i = 1/2 sum_e w_e c_e (so J = sum_i jpart_i); g_i = dJ/drho_i =
+ * -lambda_n / rho_i * sum_e w_e c_e. */
+void rbpe_host_graph_nodes(const rbpe_graph_op *op, size_t i0, size_t i1) {
+  const uint32_t *row = op->row->host, *col = op->col->host;
+  const float *theta = op->theta->host, *c = op->c->host, *rho = op->rho->host;
+  float *jpart = op->jpart->host, *g = op->g->host;
+  for (size_t i = i0; i < i1; i++) {
+    float acc = 0.0f;
+    for (uint32_t e = row[i]; e < row[i + 1] && e < op->nnz; e++) {
+      size_t j = col[e] < op->n ? col[e] : i;
+      if (theta[e] > 0.0f)
+        acc += theta[e] * norm_pow(rho[i], rho[j], op->lambda_n) * c[e];
+    }
+    jpart[i] = 0.5f * acc;
+    g[i] = (op->lambda_n != 0.0f && rho[i] > 0.0f) ? -op->lambda_n * acc / rho[i]
+                                                  : 0.0f;
+  }
+}
+
+/* dJ/dsigma_i = sum_e [c_e (rho_i rho_j)^-lambda + g_i + g_j]
+ *               * (-theta_e / (2 eps^2)) * d(d_e^2)/dsigma_i, times scale_i. */
+void rbpe_host_graph_grad(const rbpe_graph_op *op, size_t i0, size_t i1) {
+  const uint32_t *row = op->row->host, *col = op->col->host;
+  const float *theta = op->theta->host, *c = op->c->host, *rho = op->rho->host,
+              *g = op->g->host, *dd = op->dd->host, *scale = op->scale->host;
+  float *grad = op->grad->host;
+  const float k = -1.0f / (2.0f * op->eps * op->eps);
+  for (size_t i = i0; i < i1; i++) {
+    float acc = 0.0f;
+    for (uint32_t e = row[i]; e < row[i + 1] && e < op->nnz; e++) {
+      size_t j = col[e] < op->n ? col[e] : i;
+      if (theta[e] > 0.0f) {
+        float dJdtheta = c[e] * norm_pow(rho[i], rho[j], op->lambda_n) + g[i] + g[j];
+        acc += dJdtheta * (k * theta[e]) * dd[e];
+      }
+    }
+    grad[i] = scale[i] * acc;
+  }
+}
+

@@ -1,0 +1,61 @@
+/* The host backends' arithmetic, once: every op as a function over a range
+ * of rows (or elements, or nodes), in the exact operation order of
+ * METHOD.md and the OpenCL kernels. `ref` runs each over the whole range on
+ * one thread; `cpu` runs disjoint ranges on many threads. Buffers are
+ * plain host memory (rbpe_buf.host). */
+#ifndef RBPE_HOST_H
+#define RBPE_HOST_H
+
+#include <stdint.h>
+
+#include "backend.h"
+
+/* buffers shared by both host backends */
+rbpe_status rbpe_host_alloc(rbpe_backend *be, size_t bytes, rbpe_buf **out);
+void rbpe_host_free(rbpe_backend *be, rbpe_buf *b);
+rbpe_status rbpe_host_write(rbpe_backend *be, rbpe_buf *b, size_t off,
+                            size_t bytes, const void *src);
+rbpe_status rbpe_host_read(rbpe_backend *be, const rbpe_buf *b, size_t off,
+                           size_t bytes, void *dst);
+rbpe_status rbpe_host_fill(rbpe_backend *be, rbpe_buf *b, size_t off,
+                           size_t count, float v);
+rbpe_status rbpe_host_finish(rbpe_backend *be);
+
+/* rows [r0, r1) */
+void rbpe_host_nerf(size_t r0, size_t r1, int ndim, int L, const float *x,
+                    float *out);
+void rbpe_host_rff(size_t r0, size_t r1, int ndim, int F, const float *x,
+                   const float *B, float *out);
+void rbpe_host_rbf(const rbpe_rbf_op *op, size_t r0, size_t r1, int deriv);
+/* rows [r0, r1) of C; ascending k for every element */
+void rbpe_host_gemm(int ta, int tb, size_t r0, size_t r1, size_t n, size_t k,
+                    float alpha, const float *A, size_t lda, const float *B,
+                    size_t ldb, float beta, float *C, size_t ldc, float *acc);
+void rbpe_host_bias_act(size_t r0, size_t r1, size_t cols, const float *b,
+                        rbpe_act act, float *x);
+void rbpe_host_gather(size_t r0, size_t r1, size_t cols, const float *src,
+                      size_t src_rows, const uint32_t *idx, float *dst);
+
+/* elements [i0, i1) */
+void rbpe_host_act_backward(size_t i0, size_t i1, rbpe_act act,
+                            const float *y, float *g);
+void rbpe_host_mse_grad(size_t i0, size_t i1, float scale, const float *p,
+                        const float *t, float *g);
+double rbpe_host_sq_diff(size_t i0, size_t i1, const float *a, const float *b);
+double rbpe_host_sum(size_t i0, size_t i1, const float *a);
+void rbpe_host_adam(size_t i0, size_t i1, const rbpe_adam_step *s, float *p,
+                    const float *g, float *m, float *v);
+void rbpe_host_sigma_param(size_t i0, size_t i1, float smin, float smax,
+                           const float *s, float *sig, float *d);
+
+/* columns [c0, c1), rows in ascending order */
+void rbpe_host_col_sum(size_t c0, size_t c1, size_t rows, size_t cols,
+                       const float *x, float *out);
+
+/* graph passes over nodes [i0, i1) */
+void rbpe_host_graph_edges(const rbpe_graph_op *op, size_t i0, size_t i1);
+void rbpe_host_graph_degree(const rbpe_graph_op *op, size_t i0, size_t i1);
+void rbpe_host_graph_nodes(const rbpe_graph_op *op, size_t i0, size_t i1);
+void rbpe_host_graph_grad(const rbpe_graph_op *op, size_t i0, size_t i1);
+
+#endif
