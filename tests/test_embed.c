@@ -230,6 +230,7 @@ static void check_config_errors(void) {
 int main(void) {
   check_config_errors();
   check_device("ref");
+  check_device("cpu");
   rbpe_ctx *probe = rbpe_ctx_new();
   rbpe_status st = rbpe_ctx_select_device(probe, "cl");
   rbpe_ctx_free(probe);

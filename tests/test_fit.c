@@ -37,6 +37,29 @@ static rbpe_signal *load(rbpe_ctx *ctx, const char *name) {
   return s;
 }
 
+/* A fit on another device against the ref fit: stated PSNR and agreement. */
+static void agree(const rbpe_fit_report *r_ref, const rbpe_fit_report *r,
+                  const char *dev) {
+  CHECK(r->test_psnr >= E2E_MIN_TEST_PSNR, "%s held-out %.2f dB", dev,
+        r->test_psnr);
+  CHECK(fabs(r->test_psnr - r_ref->test_psnr) <= E2E_PSNR_ATOL,
+        "held-out PSNR ref %.4f vs %s %.4f", r_ref->test_psnr, dev,
+        r->test_psnr);
+  double early = 0, late = 0;
+  for (int i = 0; i < r_ref->curve_len && i < r->curve_len; i++) {
+    double d = fabs((double)r_ref->curve_loss[i] - r->curve_loss[i]) /
+               r_ref->curve_loss[i];
+    if (r_ref->curve_step[i] <= 100 && d > early) early = d;
+    if (d > late) late = d;
+  }
+  printf("%s: held-out %.3f dB; loss curves vs ref: worst relative "
+         "difference %.2e (steps <= 100), %.2e (all)\n",
+         dev, r->test_psnr, early, late);
+  CHECK(r->curve_len == r_ref->curve_len && early <= E2E_EARLY_RTOL &&
+            late <= E2E_LATE_RTOL,
+        "%s loss curves differ: %.2e early, %.2e overall", dev, early, late);
+}
+
 static unsigned char *slurp(const char *path, size_t *n) {
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;
@@ -149,24 +172,7 @@ int main(void) {
     rbpe_fit_report r_cl;
     CHECK(rbpe_fit(cl, img, &cfg, &m_cl, &r_cl) == RBPE_OK, "%s",
           rbpe_last_error(cl));
-    printf("%s: held-out %.3f dB\n", rbpe_ctx_device_description(cl),
-           r_cl.test_psnr);
-    CHECK(r_cl.test_psnr >= E2E_MIN_TEST_PSNR, "device held-out %.2f dB",
-          r_cl.test_psnr);
-    CHECK(fabs(r_cl.test_psnr - r_ref.test_psnr) <= E2E_PSNR_ATOL,
-          "held-out PSNR ref %.4f vs device %.4f", r_ref.test_psnr,
-          r_cl.test_psnr);
-    double early = 0, late = 0;
-    for (int i = 0; i < r_ref.curve_len && i < r_cl.curve_len; i++) {
-      double d = fabs((double)r_ref.curve_loss[i] - r_cl.curve_loss[i]) /
-                 r_ref.curve_loss[i];
-      if (r_ref.curve_step[i] <= 100 && d > early) early = d;
-      if (d > late) late = d;
-    }
-    printf("loss curves: worst relative difference %.2e (steps <= 100), "
-           "%.2e (all)\n", early, late);
-    CHECK(early <= E2E_EARLY_RTOL && late <= E2E_LATE_RTOL,
-          "loss curves differ: %.2e early, %.2e overall", early, late);
+    agree(&r_ref, &r_cl, rbpe_ctx_device_description(cl));
 
     /* a model trained on the device renders on ref, and vice versa */
     snprintf(path, sizeof path, "%s/cl.rbpe", dir);
@@ -201,9 +207,24 @@ int main(void) {
     CHECK(!test_require_opencl(), "no OpenCL device, but CI requires one");
   }
 
+  /* the threaded host backend */
+  rbpe_ctx *cpu = rbpe_ctx_new();
+  CHECK(rbpe_ctx_select_device(cpu, "cpu") == RBPE_OK, "cpu");
+  {
+    rbpe_model *m_cpu = NULL;
+    rbpe_fit_report r_cpu;
+    CHECK(rbpe_fit(cpu, img, &cfg, &m_cpu, &r_cpu) == RBPE_OK, "%s",
+          rbpe_last_error(cpu));
+    if (m_cpu) {
+      agree(&r_ref, &r_cpu, rbpe_ctx_device_description(cpu));
+      rbpe_fit_report_clear(&r_cpu);
+    }
+    rbpe_model_free(m_cpu);
+  }
+
   /* same seed and device: bit-identical models, also with mini-batches */
-  rbpe_ctx *ctxs[2] = {ref, cl};
-  for (int k = 0; k < 2; k++) {
+  rbpe_ctx *ctxs[3] = {ref, cl, cpu};
+  for (int k = 0; k < 3; k++) {
     if (!rbpe_ctx_device_description(ctxs[k])) continue;
     rbpe_fit_config c2;
     e2e_config(&c2);
@@ -338,6 +359,7 @@ int main(void) {
   rbpe_signal_free(img);
   rbpe_ctx_free(ref);
   rbpe_ctx_free(cl);
+  rbpe_ctx_free(cpu);
   char cmd[700];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

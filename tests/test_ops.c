@@ -27,6 +27,21 @@ int main(int argc, char **argv) {
   CHECK(rbpe_ref_backend_create(&err, &ref) == RBPE_OK, "%s", err.msg);
   if (!ref) return test_summary("test_ops");
 
+  /* the threaded host backend, always present */
+  {
+    rbpe_backend *cpu = NULL;
+    CHECK(rbpe_cpu_backend_create(&err, &cpu) == RBPE_OK, "%s", err.msg);
+    if (cpu) {
+      printf("== %s\n", cpu->description);
+      int failures = -1;
+      rbpe_status st = rbpe_opcheck_run(ref, cpu, small, only, show,
+                                        cpu->description, &failures);
+      CHECK(st == RBPE_OK, "op check on cpu: %s", err.msg);
+      CHECK(failures == 0, "%d op case(s) out of tolerance on cpu", failures);
+      rbpe_backend_close(cpu);
+    }
+  }
+
   rbpe_device_info *list = NULL;
   size_t n = 0;
   int nplat = 0;

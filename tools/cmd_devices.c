@@ -11,7 +11,7 @@ static const char *devices_help =
     "Lists every OpenCL platform and device with its type, vendor, driver,\n"
     "OpenCL version, compute units, memory and whether rbpe can use it,\n"
     "then the device that SPEC (or $RBPE_DEVICE, or auto) selects.\n"
-    "SPEC: auto | ref | cl | cl:P:D | cl:NAME (substring of platform,\n"
+    "SPEC: auto | cpu | ref | cl | cl:P:D | cl:NAME (substring of platform,\n"
     "vendor or device name, case-insensitive).\n";
 
 static void mib(char *buf, size_t n, uint64_t bytes) {
@@ -83,6 +83,7 @@ int cmd_devices(int argc, char **argv) {
              d->usable ? "" : d->why_not);
     }
   }
+  printf("  cpu     threaded host backend, OpenBLAS SGEMM (always available)\n");
   printf("  ref     reference C backend (always available)\n");
   rbpe_free(list);
   const char *shown = spec ? spec : getenv("RBPE_DEVICE");

@@ -152,6 +152,7 @@ void rbpe_backend_close(rbpe_backend *be);
 
 /* Backends. */
 rbpe_status rbpe_ref_backend_create(rbpe_err *err, rbpe_backend **out);
+rbpe_status rbpe_cpu_backend_create(rbpe_err *err, rbpe_backend **out);
 rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
                                        rbpe_backend **out);
 /* Every OpenCL device (opencl_devices.c); see rbpe_list_devices. */

@@ -22,11 +22,14 @@ rbpe_status rbpe_backend_open(const char *spec, rbpe_err *err,
                "empty device spec (expected auto, ref, cl, cl:P:D or "
                "cl:NAME)");
   if (strcmp(spec, "ref") == 0) return rbpe_ref_backend_create(err, out);
+  if (strcmp(spec, "cpu") == 0) return rbpe_cpu_backend_create(err, out);
   int found = 0, p = 0, d = 0;
   rbpe_device_type type = RBPE_DEVICE_OTHER;
   RBPE_TRY(rbpe_opencl_resolve(spec, err, &found, &p, &d, &type));
-  if (!found) /* only "auto" gets here: no usable OpenCL device at all */
-    return rbpe_ref_backend_create(err, out);
+  /* auto: an OpenCL GPU or accelerator; otherwise the host is better
+   * served by the cpu backend (OpenBLAS) than by an OpenCL CPU driver */
+  if (strcmp(spec, "auto") == 0 && (!found || type == RBPE_DEVICE_CPU))
+    return rbpe_cpu_backend_create(err, out);
   return rbpe_opencl_backend_create(p, d, err, out);
 }
 

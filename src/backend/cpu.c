@@ -1,0 +1,330 @@
+/* The fast host backend: GEMM through CBLAS (OpenBLAS), every other op
+ * from host.c run over disjoint ranges on OpenMP threads. Reductions use
+ * a fixed number of chunks summed in order, so results never depend on
+ * the thread count or scheduling. Buffers are host memory, as in ref. */
+#include <cblas.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host.h"
+
+/* Rows per parallel task: enough work to amortise scheduling. */
+#define CPU_GRAIN 64
+/* Chunks of a reduction, whatever the thread count. */
+#define CPU_REDUCE_CHUNKS 256
+
+static void cpu_destroy(rbpe_backend *be) { free(be); }
+
+/* Runs fn(r0, r1, ctx) over [0, n) in parallel blocks of `grain`. */
+typedef void (*range_fn)(size_t r0, size_t r1, const void *ctx);
+
+static void parallel(size_t n, size_t grain, range_fn fn, const void *ctx) {
+  if (n <= grain) {
+    fn(0, n, ctx);
+    return;
+  }
+  long blocks = (long)((n + grain - 1) / grain);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (long b = 0; b < blocks; b++) {
+    size_t r0 = (size_t)b * grain, r1 = r0 + grain < n ? r0 + grain : n;
+    fn(r0, r1, ctx);
+  }
+}
+
+/* ---- embeddings ---------------------------------------------------------- */
+
+typedef struct emb_ctx {
+  int ndim, p;
+  const float *x, *B;
+  float *out;
+  const rbpe_rbf_op *op;
+  int deriv;
+} emb_ctx;
+
+static void nerf_range(size_t r0, size_t r1, const void *c) {
+  const emb_ctx *e = c;
+  rbpe_host_nerf(r0, r1, e->ndim, e->p, e->x, e->out);
+}
+
+static void rff_range(size_t r0, size_t r1, const void *c) {
+  const emb_ctx *e = c;
+  rbpe_host_rff(r0, r1, e->ndim, e->p, e->x, e->B, e->out);
+}
+
+static void rbf_range(size_t r0, size_t r1, const void *c) {
+  const emb_ctx *e = c;
+  rbpe_host_rbf(e->op, r0, r1, e->deriv);
+}
+
+static rbpe_status cpu_nerf(rbpe_backend *be, size_t n, int ndim, int L,
+                            const rbpe_buf *x, rbpe_buf *out) {
+  (void)be;
+  emb_ctx e = {ndim, L, x->host, NULL, out->host, NULL, 0};
+  parallel(n, CPU_GRAIN, nerf_range, &e);
+  return RBPE_OK;
+}
+
+static rbpe_status cpu_rff(rbpe_backend *be, size_t n, int ndim, int F,
+                           const rbpe_buf *x, const rbpe_buf *B, rbpe_buf *out) {
+  (void)be;
+  emb_ctx e = {ndim, F, x->host, B->host, out->host, NULL, 0};
+  parallel(n, CPU_GRAIN, rff_range, &e);
+  return RBPE_OK;
+}
+
+static rbpe_status cpu_rbf(rbpe_backend *be, const rbpe_rbf_op *op) {
+  (void)be;
+  emb_ctx e = {0, 0, NULL, NULL, NULL, op, 0};
+  parallel(op->n, CPU_GRAIN, rbf_range, &e);
+  return RBPE_OK;
+}
+
+static rbpe_status cpu_rbf_dsigma(rbpe_backend *be, const rbpe_rbf_op *op) {
+  (void)be;
+  emb_ctx e = {0, 0, NULL, NULL, NULL, op, 1};
+  parallel(op->n, CPU_GRAIN, rbf_range, &e);
+  return RBPE_OK;
+}
+
+/* ---- MLP ------------------------------------------------------------------- */
+
+static rbpe_status cpu_gemm(rbpe_backend *be, int ta, int tb, size_t m,
+                            size_t n, size_t k, float alpha, const rbpe_buf *A,
+                            size_t lda, const rbpe_buf *B, size_t ldb,
+                            float beta, rbpe_buf *C, size_t ldc) {
+  RBPE_FAIL_IF(m > INT32_MAX || n > INT32_MAX || k > INT32_MAX ||
+                   lda > INT32_MAX || ldb > INT32_MAX || ldc > INT32_MAX,
+               be->err, RBPE_ERR_TOO_LARGE, "cpu gemm: dimensions beyond int");
+  if (k == 0) { /* BLAS leaves C alone for k = 0 only when beta = 1 */
+    float *c = C->host;
+    for (size_t i = 0; i < m; i++)
+      for (size_t j = 0; j < n; j++)
+        c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+    return RBPE_OK;
+  }
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+              tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, alpha,
+              A->host, (int)lda, B->host, (int)ldb, beta, C->host, (int)ldc);
+  return RBPE_OK;
+}
+
+typedef struct ew_ctx {
+  size_t cols, rows, src_rows;
+  rbpe_act act;
+  float scale, smin, smax;
+  const float *a, *b, *c;
+  float *x, *y, *z;
+  const uint32_t *idx;
+  const rbpe_adam_step *adam;
+} ew_ctx;
+
+static void bias_act_range(size_t r0, size_t r1, const void *c) {
+  const ew_ctx *e = c;
+  rbpe_host_bias_act(r0, r1, e->cols, e->a, e->act, e->x);
+}
+
+static rbpe_status cpu_bias_act(rbpe_backend *be, size_t rows, size_t cols,
+                                const rbpe_buf *bias, rbpe_act act,
+                                rbpe_buf *x) {
+  (void)be;
+  ew_ctx e = {.cols = cols, .act = act, .a = bias->host, .x = x->host};
+  parallel(rows, CPU_GRAIN, bias_act_range, &e);
+  return RBPE_OK;
+}
+
+static void act_backward_range(size_t i0, size_t i1, const void *c) {
+  const ew_ctx *e = c;
+  rbpe_host_act_backward(i0, i1, e->act, e->a, e->x);
+}
+
+static rbpe_status cpu_act_backward(rbpe_backend *be, size_t count,
+                                    rbpe_act act, const rbpe_buf *y,
+                                    rbpe_buf *g) {
+  (void)be;
+  ew_ctx e = {.act = act, .a = y->host, .x = g->host};
+  parallel(count, CPU_GRAIN * 64, act_backward_range, &e);
+  return RBPE_OK;
+}
+
+static void col_sum_range(size_t c0, size_t c1, const void *c) {
+  const ew_ctx *e = c;
+  rbpe_host_col_sum(c0, c1, e->rows, e->cols, e->a, e->x);
+}
+
+static rbpe_status cpu_col_sum(rbpe_backend *be, size_t rows, size_t cols,
+                               const rbpe_buf *x, rbpe_buf *out) {
+  (void)be;
+  ew_ctx e = {.rows = rows, .cols = cols, .a = x->host, .x = out->host};
+  parallel(cols, 8, col_sum_range, &e);
+  return RBPE_OK;
+}
+
+static void mse_range(size_t i0, size_t i1, const void *c) {
+  const ew_ctx *e = c;
+  rbpe_host_mse_grad(i0, i1, e->scale, e->a, e->b, e->x);
+}
+
+static rbpe_status cpu_mse_grad(rbpe_backend *be, size_t count, float scale,
+                                const rbpe_buf *p, const rbpe_buf *t,
+                                rbpe_buf *g) {
+  (void)be;
+  ew_ctx e = {.scale = scale, .a = p->host, .b = t->host, .x = g->host};
+  parallel(count, CPU_GRAIN * 64, mse_range, &e);
+  return RBPE_OK;
+}
+
+/* sum over fixed chunks (in double), then the chunks in order */
+static double reduce(size_t count, const float *a, const float *b) {
+  double part[CPU_REDUCE_CHUNKS];
+  size_t chunk = (count + CPU_REDUCE_CHUNKS - 1) / CPU_REDUCE_CHUNKS;
+#pragma omp parallel for schedule(static)
+  for (int c = 0; c < CPU_REDUCE_CHUNKS; c++) {
+    size_t i0 = (size_t)c * chunk, i1 = i0 + chunk < count ? i0 + chunk : count;
+    if (i0 > count) i0 = count;
+    part[c] = b ? rbpe_host_sq_diff(i0, i1, a, b) : rbpe_host_sum(i0, i1, a);
+  }
+  double s = 0.0;
+  for (int c = 0; c < CPU_REDUCE_CHUNKS; c++) s += part[c];
+  return s;
+}
+
+static rbpe_status cpu_sq_diff_sum(rbpe_backend *be, size_t count,
+                                   const rbpe_buf *a, const rbpe_buf *b,
+                                   rbpe_buf *out) {
+  (void)be;
+  ((float *)out->host)[0] = (float)reduce(count, a->host, b->host);
+  return RBPE_OK;
+}
+
+static rbpe_status cpu_sum(rbpe_backend *be, size_t count, const rbpe_buf *a,
+                           rbpe_buf *out) {
+  (void)be;
+  ((float *)out->host)[0] = (float)reduce(count, a->host, NULL);
+  return RBPE_OK;
+}
+
+static void adam_range(size_t i0, size_t i1, const void *c) {
+  const ew_ctx *e = c;
+  rbpe_host_adam(i0, i1, e->adam, e->x, e->a, e->y, e->z);
+}
+
+static rbpe_status cpu_adam(rbpe_backend *be, size_t count,
+                            const rbpe_adam_step *s, rbpe_buf *p,
+                            const rbpe_buf *g, rbpe_buf *m, rbpe_buf *v) {
+  (void)be;
+  ew_ctx e = {.adam = s, .x = p->host, .a = g->host, .y = m->host, .z = v->host};
+  parallel(count, CPU_GRAIN * 64, adam_range, &e);
+  return RBPE_OK;
+}
+
+static void gather_range(size_t r0, size_t r1, const void *c) {
+  const ew_ctx *e = c;
+  rbpe_host_gather(r0, r1, e->cols, e->a, e->src_rows, e->idx, e->x);
+}
+
+static rbpe_status cpu_gather_rows(rbpe_backend *be, size_t rows, size_t cols,
+                                   const rbpe_buf *src, const rbpe_buf *idx,
+                                   size_t offset, rbpe_buf *dst) {
+  (void)be;
+  ew_ctx e = {.cols = cols,
+              .src_rows = src->bytes / sizeof(float) / cols,
+              .a = src->host,
+              .idx = (const uint32_t *)idx->host + offset,
+              .x = dst->host};
+  parallel(rows, CPU_GRAIN, gather_range, &e);
+  return RBPE_OK;
+}
+
+static void sigma_param_range(size_t i0, size_t i1, const void *c) {
+  const ew_ctx *e = c;
+  rbpe_host_sigma_param(i0, i1, e->smin, e->smax, e->a, e->x, e->y);
+}
+
+static rbpe_status cpu_sigma_param(rbpe_backend *be, size_t count, float smin,
+                                   float smax, const rbpe_buf *s,
+                                   rbpe_buf *sigma, rbpe_buf *dsig) {
+  (void)be;
+  ew_ctx e = {.smin = smin, .smax = smax, .a = s->host, .x = sigma->host,
+              .y = dsig->host};
+  parallel(count, CPU_GRAIN * 64, sigma_param_range, &e);
+  return RBPE_OK;
+}
+
+/* ---- graph: nodes own their edges, so node ranges are independent ------ */
+
+static void edges_range(size_t i0, size_t i1, const void *c) {
+  rbpe_host_graph_edges(c, i0, i1);
+}
+static void degree_range(size_t i0, size_t i1, const void *c) {
+  rbpe_host_graph_degree(c, i0, i1);
+}
+static void nodes_range(size_t i0, size_t i1, const void *c) {
+  rbpe_host_graph_nodes(c, i0, i1);
+}
+static void grad_range(size_t i0, size_t i1, const void *c) {
+  rbpe_host_graph_grad(c, i0, i1);
+}
+
+static rbpe_status cpu_graph_edges(rbpe_backend *be, const rbpe_graph_op *op) {
+  (void)be;
+  parallel(op->n, 16, edges_range, op);
+  return RBPE_OK;
+}
+static rbpe_status cpu_graph_degree(rbpe_backend *be, const rbpe_graph_op *op) {
+  (void)be;
+  parallel(op->n, CPU_GRAIN * 16, degree_range, op);
+  return RBPE_OK;
+}
+static rbpe_status cpu_graph_nodes(rbpe_backend *be, const rbpe_graph_op *op) {
+  (void)be;
+  parallel(op->n, CPU_GRAIN * 16, nodes_range, op);
+  return RBPE_OK;
+}
+static rbpe_status cpu_graph_grad(rbpe_backend *be, const rbpe_graph_op *op) {
+  (void)be;
+  parallel(op->n, CPU_GRAIN * 16, grad_range, op);
+  return RBPE_OK;
+}
+
+static const rbpe_backend_ops cpu_ops = {
+    .destroy = cpu_destroy,
+    .buf_alloc = rbpe_host_alloc,
+    .buf_free = rbpe_host_free,
+    .buf_write = rbpe_host_write,
+    .buf_read = rbpe_host_read,
+    .buf_fill = rbpe_host_fill,
+    .finish = rbpe_host_finish,
+    .embed_nerf = cpu_nerf,
+    .embed_rff = cpu_rff,
+    .embed_rbf = cpu_rbf,
+    .embed_rbf_dsigma = cpu_rbf_dsigma,
+    .gemm = cpu_gemm,
+    .bias_act = cpu_bias_act,
+    .act_backward = cpu_act_backward,
+    .col_sum = cpu_col_sum,
+    .mse_grad = cpu_mse_grad,
+    .sq_diff_sum = cpu_sq_diff_sum,
+    .adam = cpu_adam,
+    .gather_rows = cpu_gather_rows,
+    .sum = cpu_sum,
+    .graph_edges = cpu_graph_edges,
+    .graph_degree = cpu_graph_degree,
+    .graph_nodes = cpu_graph_nodes,
+    .graph_grad = cpu_graph_grad,
+    .sigma_param = cpu_sigma_param,
+};
+
+rbpe_status rbpe_cpu_backend_create(rbpe_err *err, rbpe_backend **out) {
+  rbpe_backend *be = calloc(1, sizeof *be);
+  RBPE_FAIL_IF(!be, err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  be->ops = &cpu_ops;
+  be->err = err;
+  be->kind = "cpu";
+  be->max_alloc = (uint64_t)1 << 40;
+  snprintf(be->description, sizeof be->description,
+           "cpu (%d OpenMP threads, OpenBLAS SGEMM)", omp_get_max_threads());
+  *out = be;
+  return RBPE_OK;
+}
