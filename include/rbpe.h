@@ -60,8 +60,8 @@ const char *rbpe_last_error_detail(const rbpe_ctx *ctx);
 rbpe_status rbpe_last_status(const rbpe_ctx *ctx);
 
 /* Select the compute device. spec (NULL: $RBPE_DEVICE, else "auto"):
- *   auto      a usable OpenCL GPU or accelerator, else the fastest host path
- *             (an OpenCL CPU device such as PoCL), else ref
+ *   auto      a usable OpenCL GPU or accelerator, else cpu
+ *   cpu       the fast host backend (OpenBLAS SGEMM, OpenMP threads)
  *   ref       the plain-C reference backend
  *   cl        the best usable OpenCL device (discrete GPU > integrated GPU >
  *             accelerator > CPU)
@@ -73,7 +73,7 @@ rbpe_status rbpe_ctx_select_device(rbpe_ctx *ctx, const char *spec);
 
 /* Human description of the selected device, e.g.
  * "opencl cl:0:0 pthread-haswell (Portable Computing Language)", and the
- * backend kind ("ref", "opencl"). NULL before a device is selected. */
+ * backend kind ("ref", "cpu", "opencl"). NULL before a device is selected. */
 const char *rbpe_ctx_device_description(const rbpe_ctx *ctx);
 const char *rbpe_ctx_backend_kind(const rbpe_ctx *ctx);
 

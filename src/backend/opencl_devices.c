@@ -321,8 +321,8 @@ rbpe_status rbpe_opencl_resolve(const char *spec, rbpe_err *err, int *found,
     }
   } else {
     st = rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT,
-                      "unknown device '%s' (expected auto, ref, cl, cl:P:D "
-                      "or cl:NAME)",
+                      "unknown device '%s' (expected auto, cpu, ref, cl, "
+                      "cl:P:D or cl:NAME)",
                       spec);
   }
   if (st == RBPE_OK && best >= 0) {

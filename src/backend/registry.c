@@ -19,8 +19,8 @@ rbpe_status rbpe_backend_open(const char *spec, rbpe_err *err,
                               rbpe_backend **out) {
   *out = NULL;
   RBPE_FAIL_IF(!spec || !*spec, err, RBPE_ERR_INVALID_ARGUMENT,
-               "empty device spec (expected auto, ref, cl, cl:P:D or "
-               "cl:NAME)");
+               "empty device spec (expected auto, cpu, ref, cl, cl:P:D "
+               "or cl:NAME)");
   if (strcmp(spec, "ref") == 0) return rbpe_ref_backend_create(err, out);
   if (strcmp(spec, "cpu") == 0) return rbpe_cpu_backend_create(err, out);
   int found = 0, p = 0, d = 0;
