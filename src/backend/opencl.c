@@ -460,6 +460,11 @@ static rbpe_status ocl_sigma_param(rbpe_backend *be, size_t count, float smin,
 static void ocl_destroy(rbpe_backend *be) {
   cl_backend *b = CLB(be);
   if (b->queue) clFinish(b->queue);
+  /* CLBlast caches compiled programs process-wide and would otherwise
+   * release them from a static destructor at exit, after this context is
+   * gone; some runtimes (oclgrind) corrupt their heap on that. Clearing it
+   * here costs a recompile for any other live context. */
+  if (b->queue) CLBlastClearCache();
   if (b->scratch) clReleaseMemObject(b->scratch);
   for (int k = 0; k < K_COUNT; k++)
     if (b->kern[k]) clReleaseKernel(b->kern[k]);
