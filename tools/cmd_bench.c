@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "cli.h"
 
 static const char *bench_help =
@@ -22,7 +24,114 @@ static const char *bench_help =
     "rbpe bench --sigma [--sides LIST] [--sigma-iters N] [--centres D] [--knn K]\n"
     "times the sparse sigma solve on side x side grids of 2-D points (default\n"
     "sides 64,128,256,512,1024: L = 4k..1M; D = 128 per axis, k = 8, 20\n"
-    "iterations) and reports time per iteration and peak device memory.\n";
+    "iterations) and reports time per iteration and peak device memory.\n"
+    "\n"
+    "rbpe bench --peer [--device SPEC] [--batches LO:HI] [--layers LIST]\n"
+    "              [--seconds S] [--peer-script PATH] [--python PATH]\n"
+    "trains the same model with PyTorch (tools/peer_bench_torch.py, Debian's\n"
+    "python3-torch, as many threads as the cpu backend) in the same run and\n"
+    "prints rbpe's training samples/s beside it, as a ratio.\n";
+
+#ifndef RBPE_PEER_SCRIPT
+#define RBPE_PEER_SCRIPT "tools/peer_bench_torch.py"
+#endif
+
+static int omp_threads(void) { return omp_get_max_threads(); }
+
+static int bench_peer(int argc, char **argv) {
+  const char *device = "cpu", *script = RBPE_PEER_SCRIPT,
+             *python = "/usr/bin/python3";
+  long lo = 12, hi = 16;
+  char layers[64] = "1,3";
+  float seconds = 1.0f;
+  for (int i = 1; i < argc; i++) {
+    const char *v;
+    int r;
+    char tail;
+    if (!strcmp(argv[i], "--peer")) {
+      continue;
+    } else if ((r = cli_opt(argc, argv, &i, "--device", &v))) {
+      if (r < 0) return cli_usage_error("bench", "--device needs a value");
+      device = v;
+    } else if ((r = cli_opt(argc, argv, &i, "--peer-script", &v))) {
+      if (r < 0) return cli_usage_error("bench", "--peer-script needs a path");
+      script = v;
+    } else if ((r = cli_opt(argc, argv, &i, "--python", &v))) {
+      if (r < 0) return cli_usage_error("bench", "--python needs a path");
+      python = v;
+    } else if ((r = cli_opt(argc, argv, &i, "--batches", &v))) {
+      if (r < 0 || sscanf(v, "%ld:%ld%c", &lo, &hi, &tail) != 2 || lo < 0 ||
+          hi > 24 || lo > hi)
+        return cli_usage_error("bench", "--batches needs LO:HI with 0 <= LO <= HI <= 24");
+    } else if ((r = cli_opt(argc, argv, &i, "--layers", &v))) {
+      if (r < 0 || !*v || strlen(v) >= sizeof layers ||
+          strspn(v, "0123456789,") != strlen(v))
+        return cli_usage_error("bench", "--layers needs a list such as 1,3");
+      snprintf(layers, sizeof layers, "%s", v);
+    } else if ((r = cli_opt(argc, argv, &i, "--seconds", &v))) {
+      if (r < 0 || !cli_parse_float(v, 0.0, 600.0, &seconds))
+        return cli_usage_error("bench", "--seconds needs a number in [0, 600]");
+    } else {
+      return cli_usage_error("bench", "unexpected argument '%s'", argv[i]);
+    }
+  }
+  int rc = EXIT_OK;
+  rbpe_ctx *ctx = cli_open("bench", device, 0, 0, &rc);
+  if (!ctx) return rc;
+  /* the peer first: one process, all points */
+  char batches[256] = "", cmd[4600];
+  for (long e = lo; e <= hi; e++)
+    snprintf(batches + strlen(batches), sizeof batches - strlen(batches), "%s%ld",
+             e > lo ? "," : "", 1L << e);
+  snprintf(cmd, sizeof cmd,
+           "'%s' '%s' --layers %s --width 256 --inputs 256 --batches %s "
+           "--seconds %g --threads %d",
+           python, script, layers, batches, (double)seconds, omp_threads());
+  FILE *p = popen(cmd, "r");
+  if (!p) {
+    fprintf(stderr, "rbpe bench: cannot run %s\n", script);
+    rbpe_ctx_free(ctx);
+    return EXIT_FAILURE_RUN;
+  }
+  struct { int layers; long batch; double sps; } peer[64];
+  int np = 0;
+  char line[256], version[256] = "";
+  while (fgets(line, sizeof line, p)) {
+    if (line[0] == '#') {
+      snprintf(version, sizeof version, "%s", line + 2);
+      version[strcspn(version, "\n")] = '\0';
+    } else if (np < 64 &&
+               sscanf(line, "%d %ld %lf", &peer[np].layers, &peer[np].batch,
+                      &peer[np].sps) == 3) {
+      np++;
+    }
+  }
+  if (pclose(p) != 0 || np == 0) {
+    fprintf(stderr, "rbpe bench: the PyTorch peer failed (is python3-torch "
+                    "installed? command: %s)\n", cmd);
+    rbpe_ctx_free(ctx);
+    return EXIT_FAILURE_RUN;
+  }
+  printf("rbpe: %s\npeer: PyTorch %s\nMLP: 256 inputs, hidden width 256, 1 "
+         "output, Adam, full batch resident\n",
+         rbpe_ctx_device_description(ctx), version);
+  printf("%6s %8s %14s %14s %8s\n", "layers", "batch", "rbpe smp/s",
+         "torch smp/s", "ratio");
+  for (int i = 0; i < np; i++) {
+    rbpe_bench_result r;
+    rbpe_status st = rbpe_bench_mlp(ctx, peer[i].layers, 256, 128,
+                                    (size_t)peer[i].batch, seconds, &r);
+    if (st != RBPE_OK) {
+      rc = cli_fail("bench", ctx, st);
+      break;
+    }
+    printf("%6d %8ld %14.0f %14.0f %7.2fx\n", peer[i].layers, peer[i].batch,
+           r.train_samples_per_s, peer[i].sps, r.train_samples_per_s / peer[i].sps);
+    fflush(stdout);
+  }
+  rbpe_ctx_free(ctx);
+  return rc;
+}
 
 static int bench_sigma(int argc, char **argv) {
   const char *device = NULL;
@@ -83,8 +192,10 @@ static int bench_sigma(int argc, char **argv) {
 }
 
 int cmd_bench(int argc, char **argv) {
-  for (int i = 1; i < argc; i++)
+  for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--sigma")) return bench_sigma(argc, argv);
+    if (!strcmp(argv[i], "--peer")) return bench_peer(argc, argv);
+  }
   const char *device = NULL;
   long lo = 12, hi = 18;
   int layers[8] = {1, 3}, nlayers = 2, json = 0;

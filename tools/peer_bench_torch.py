@@ -1,0 +1,57 @@
+#!/usr/bin/python3
+"""PyTorch peer of `rbpe bench`: trains the same coordinate-MLP (input M,
+hidden layers of width W with ReLU, one sigmoid output, MSE, Adam lr 1e-3)
+on a resident batch of pre-embedded inputs, and prints one line per
+configuration: `layers batch samples_per_s`. Used by `rbpe bench --peer`;
+needs Debian's python3-torch (run with /usr/bin/python3).
+    peer_bench_torch.py --layers 1,3 --width 256 --inputs 256
+                        --batches 4096,16384 --seconds 1 --threads 2"""
+import argparse
+import time
+
+import torch
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--layers", default="1,3")
+    ap.add_argument("--width", type=int, default=256)
+    ap.add_argument("--inputs", type=int, default=256)
+    ap.add_argument("--batches", default="4096,16384")
+    ap.add_argument("--seconds", type=float, default=1.0)
+    ap.add_argument("--threads", type=int, default=0)
+    a = ap.parse_args()
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
+    for h in (int(x) for x in a.layers.split(",")):
+        for b in (int(x) for x in a.batches.split(",")):
+            sizes = [a.inputs] + [a.width] * h + [1]
+            mods = []
+            for i in range(len(sizes) - 1):
+                mods.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
+                mods.append(torch.nn.ReLU() if i < len(sizes) - 2 else torch.nn.Sigmoid())
+            net = torch.nn.Sequential(*mods)
+            opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+            x = torch.rand(b, a.inputs)
+            y = torch.rand(b, 1)
+
+            def step():
+                opt.zero_grad(set_to_none=True)
+                loss = torch.nn.functional.mse_loss(net(x), y)
+                loss.backward()
+                opt.step()
+
+            for _ in range(2):  # warm-up
+                step()
+            n, t0 = 0, time.perf_counter()
+            while n < 3 or time.perf_counter() - t0 < a.seconds:
+                step()
+                n += 1
+            el = time.perf_counter() - t0
+            print(f"{h} {b} {b * n / el:.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
