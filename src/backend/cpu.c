@@ -157,7 +157,7 @@ static rbpe_status cpu_col_sum(rbpe_backend *be, size_t rows, size_t cols,
                                const rbpe_buf *x, rbpe_buf *out) {
   (void)be;
   ew_ctx e = {.rows = rows, .cols = cols, .a = x->host, .x = out->host};
-  parallel(cols, 8, col_sum_range, &e);
+  parallel(cols, 64, col_sum_range, &e);
   return RBPE_OK;
 }
 

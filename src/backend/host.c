@@ -158,12 +158,14 @@ void rbpe_host_act_backward(size_t i0, size_t i1, rbpe_act act,
                                 : g[i] * (y[i] * (1.0f - y[i]));
 }
 
+/* Row by row over the columns [c0, c1): each column still sums its rows in
+ * ascending order, but memory is read along rows. */
 void rbpe_host_col_sum(size_t c0, size_t c1, size_t rows, size_t cols,
                        const float *x, float *out) {
-  for (size_t j = c0; j < c1; j++) {
-    float s = 0.0f;
-    for (size_t i = 0; i < rows; i++) s += x[i * cols + j];
-    out[j] = s;
+  for (size_t j = c0; j < c1; j++) out[j] = 0.0f;
+  for (size_t i = 0; i < rows; i++) {
+    const float *r = x + i * cols;
+    for (size_t j = c0; j < c1; j++) out[j] += r[j];
   }
 }
 
