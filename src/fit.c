@@ -128,14 +128,11 @@ static void fit_state_free(fit_state *f) {
   free(f->order);
 }
 
-static rbpe_status curve_add(rbpe_err *err, rbpe_fit_report *r, int cap,
-                             int step, float loss) {
-  if (r->curve_len >= cap) return RBPE_OK;
-  (void)err;
+static void curve_add(rbpe_fit_report *r, int cap, int step, float loss) {
+  if (r->curve_len >= cap) return;
   r->curve_step[r->curve_len] = step;
   r->curve_loss[r->curve_len] = loss;
   r->curve_len++;
-  return RBPE_OK;
 }
 
 rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
@@ -272,7 +269,7 @@ rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
                           (double)loss, step);
         break;
       }
-      curve_add(err, rep, cap, step, loss);
+      curve_add(rep, cap, step, loss);
       if (cfg->progress) {
         double el = now_s() - t1;
         rbpe_progress p = {step, cfg->steps, loss, (float)(-10.0 * log10(loss)),
