@@ -2,15 +2,16 @@
 # One entry point for a fresh Debian 12 machine: installs what rbpe needs
 # (when run as root and something is missing), configures, builds, then
 #   tools/setup.sh run    the main job on the bundled sample
-#   tools/setup.sh test   every test: the normal build (with oclgrind) and
-#                         an AddressSanitizer + UBSan build
+#   tools/setup.sh test   every test: the normal build (with oclgrind), an
+#                         AddressSanitizer + UBSan build, and 30 s of each
+#                         libFuzzer harness
 #   tools/setup.sh deps | build   only those steps
 set -eu
 cd "$(dirname "$0")/.."
 
 PACKAGES="gcc pkg-config meson ninja-build python3 ocl-icd-opencl-dev \
 opencl-headers libclblast-dev libopenblas-dev libpng-dev zlib1g-dev \
-pocl-opencl-icd oclgrind clinfo"
+pocl-opencl-icd oclgrind clinfo clang libclang-rt-14-dev"
 
 deps() {
   missing=""
@@ -62,8 +63,9 @@ test)
   meson test -C build --print-errorlogs || rc=1
   build_sanitized
   meson test -C build-san --print-errorlogs || rc=1
+  tools/fuzz.sh 30 || rc=1
   python3 tools/test_summary.py build/meson-logs/testlog.json \
-    build-san/meson-logs/testlog.json || rc=1
+    build-san/meson-logs/testlog.json build-fuzz/fuzz-results.txt || rc=1
   exit $rc
   ;;
 *)
