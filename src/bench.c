@@ -5,17 +5,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "knn.h"
 #include "model.h"
 #include "sigma.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 rbpe_status rbpe_bench_mlp(rbpe_ctx *ctx, int hidden_layers, int width,
                            int centres, size_t batch, double min_seconds,
@@ -79,16 +73,16 @@ rbpe_status rbpe_bench_mlp(rbpe_ctx *ctx, int hidden_layers, int width,
   for (int i = 0; i < 2 && st == RBPE_OK; i++)
     st = rbpe_mlp_train_step(tr, batch, X, Y, i == 1, &loss);
   int steps = 0;
-  double t0 = now_s(), el = 0;
+  double t0 = rbpe_now_s(), el = 0;
   while (st == RBPE_OK && (el < min_seconds || steps < 3)) {
     st = rbpe_mlp_train_step(tr, batch, X, Y, 0, &loss);
     steps++;
     if (st == RBPE_OK && (steps & 1) == 0) st = rbpe_backend_finish(be);
-    el = now_s() - t0;
+    el = rbpe_now_s() - t0;
     if (steps >= 1000) break;
   }
   if (st == RBPE_OK) st = rbpe_backend_finish(be);
-  el = now_s() - t0;
+  el = rbpe_now_s() - t0;
   if (st == RBPE_OK) {
     const rbpe_mlp_shape *s = &model.mlp.shape;
     double fwd = rbpe_mlp_flops_forward(s);
@@ -122,11 +116,11 @@ rbpe_status rbpe_bench_mlp(rbpe_ctx *ctx, int hidden_layers, int width,
     model.cfg.sigma = 0.02f;
     st = rbpe_model_predict_be(be, &model, batch, coords, pred); /* warm */
     int n = 0;
-    double t1 = now_s(), e2 = 0;
+    double t1 = rbpe_now_s(), e2 = 0;
     while (st == RBPE_OK && (e2 < min_seconds / 2 || n < 2)) {
       st = rbpe_model_predict_be(be, &model, batch, coords, pred);
       n++;
-      e2 = now_s() - t1;
+      e2 = rbpe_now_s() - t1;
       if (n >= 1000) break;
     }
     if (st == RBPE_OK) out->infer_samples_per_s = (double)batch * n / e2;
@@ -171,9 +165,9 @@ rbpe_status rbpe_bench_sigma(rbpe_ctx *ctx, size_t side, int centres, int k,
     ec.rbf_centres = centres;
     st = rbpe_embedding_create(ctx, &ec, 2, &emb);
   }
-  double t0 = now_s();
+  double t0 = rbpe_now_s();
   if (st == RBPE_OK) st = rbpe_knn_graph(err, n, 2, x, k, &g);
-  out->graph_s = now_s() - t0;
+  out->graph_s = rbpe_now_s() - t0;
   rbpe_fit_config fc;
   rbpe_fit_config_default(&fc);
   fc.sig.k = k;
@@ -181,9 +175,9 @@ rbpe_status rbpe_bench_sigma(rbpe_ctx *ctx, size_t side, int centres, int k,
   fc.sig.tol = 0.0f;
   be->mem_peak = be->mem_used;
   rbpe_sigma_stats ss;
-  double t1 = now_s();
+  double t1 = rbpe_now_s();
   if (st == RBPE_OK) st = rbpe_sigma_solve(be, emb, &g, 2, x, 1, y, &fc.sig, sigma, &ss);
-  out->solve_s = now_s() - t1;
+  out->solve_s = rbpe_now_s() - t1;
   if (st == RBPE_OK) {
     out->nodes = n;
     out->edges = g.nnz;

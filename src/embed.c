@@ -68,7 +68,7 @@ const float *rbpe_embedding_rff_matrix(const rbpe_embedding *e) { return e->B; }
 /* The axes, then (with diagonals) for each axis pair a < b the two
  * diagonals (x_a + x_b) / 2 and (x_a - x_b + 1) / 2: every projection of a
  * coordinate in [0,1]^N stays in [0,1], where the centres t_j lie. */
-static int rbf_directions(int ndim, int diagonals, float *d) {
+int rbpe_rbf_directions(int ndim, int diagonals, float *d) {
   int n = 0, w = ndim + 1;
   for (int a = 0; a < ndim; a++, n++) {
     if (d) {
@@ -138,12 +138,12 @@ rbpe_status rbpe_embedding_create(rbpe_ctx *ctx, const rbpe_embed_config *cfg,
                         "rbf: super-Gaussian order %g (must be in [1, 64])",
                         (double)cfg->rbf_order);
     else {
-      e->ndir = rbf_directions(ndim, cfg->rbf_diagonals, NULL);
+      e->ndir = rbpe_rbf_directions(ndim, cfg->rbf_diagonals, NULL);
       e->dirs = malloc(sizeof(float) * e->ndir * (ndim + 1));
       if (!e->dirs)
         st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
       else
-        rbf_directions(ndim, cfg->rbf_diagonals, e->dirs);
+        rbpe_rbf_directions(ndim, cfg->rbf_diagonals, e->dirs);
       e->dim = (size_t)e->ndir * cfg->rbf_centres;
     }
     break;

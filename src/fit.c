@@ -5,8 +5,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "model.h"
 #include "sigma.h"
 
@@ -51,12 +51,6 @@ void rbpe_fit_report_clear(rbpe_fit_report *r) {
   rbpe_signal_free(r->sigma_map);
   rbpe_split_free(r->split);
   memset(r, 0, sizeof *r);
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static rbpe_status check_config(rbpe_err *err, const rbpe_fit_config *c) {
@@ -199,7 +193,7 @@ rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
   }
 
   /* The embedded training set, built once and kept on the device. */
-  double t0 = now_s();
+  double t0 = rbpe_now_s();
   size_t xbytes = 0;
   if (st == RBPE_OK && (!rbpe_mul_ok(L, M, &xbytes) ||
                         !rbpe_mul_ok(xbytes, sizeof(float), &xbytes)))
@@ -211,7 +205,7 @@ rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
   if (st == RBPE_OK) st = rbpe_embedding_run(be, m->emb, L, f.x, f.sig, f.X, 0);
   if (st == RBPE_OK) st = rbpe_buf_from_host(be, f.targets, L * C, &f.Y);
   if (st == RBPE_OK) st = rbpe_backend_finish(be);
-  rep->time_embed_s = now_s() - t0;
+  rep->time_embed_s = rbpe_now_s() - t0;
 
   /* The MLP, initialised on the host so every backend starts alike. */
   rbpe_mlp_shape shape;
@@ -236,7 +230,7 @@ rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
   }
 
   /* Training. */
-  double t1 = now_s();
+  double t1 = rbpe_now_s();
   int cap = cfg->steps / cfg->log_every + 3;
   size_t pos = L; /* forces a shuffle before the first mini-batch */
   int step = 0;
@@ -271,7 +265,7 @@ rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
       }
       curve_add(rep, cap, step, loss);
       if (cfg->progress) {
-        double el = now_s() - t1;
+        double el = rbpe_now_s() - t1;
         rbpe_progress p = {step, cfg->steps, loss, (float)(-10.0 * log10(loss)),
                            el, el > 0 ? (double)step * batch / el : 0.0};
         cfg->progress(&p, cfg->progress_user);
@@ -281,14 +275,14 @@ rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
   rep->steps_done = step - 1;
   if (st == RBPE_OK) st = rbpe_mlp_download(f.tr, &m->mlp);
   if (st == RBPE_OK) st = rbpe_backend_finish(be);
-  rep->time_train_s = now_s() - t1;
+  rep->time_train_s = rbpe_now_s() - t1;
   rep->train_samples_per_s =
       rep->time_train_s > 0 ? (double)rep->steps_done * batch / rep->time_train_s : 0;
   /* free the training state before evaluation needs memory */
   fit_state_free(&f);
 
   /* Evaluation on the whole grid. */
-  double t2 = now_s();
+  double t2 = rbpe_now_s();
   if (st == RBPE_OK) st = rbpe_model_render(ctx, m, sig->dims, &rep->reconstruction);
   if (st == RBPE_OK) {
     rep->train_psnr = rbpe_psnr(rep->reconstruction, sig, train, L);
@@ -296,7 +290,7 @@ rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
                                rbpe_split_test(rep->split), rep->n_test);
     rep->final_loss = pow(10.0, -rep->train_psnr / 10.0);
   }
-  rep->time_eval_s = now_s() - t2;
+  rep->time_eval_s = rbpe_now_s() - t2;
   if (st == RBPE_OK && m->sigma_map) {
     st = rbpe_signal_alloc(err, sig->ndim, sig->dims, 1, &rep->sigma_map);
     if (st == RBPE_OK)

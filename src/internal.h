@@ -31,6 +31,9 @@ rbpe_status rbpe_signal_alloc(rbpe_err *err, int ndim, const size_t *dims,
                               int channels, rbpe_signal **out);
 
 /* Embedding internals shared with the fit pipeline (embed.c). */
+/* The RBF directions (rows of alpha_0..alpha_{ndim-1}, offset) into d when
+ * d is not NULL; returns their number. */
+int rbpe_rbf_directions(int ndim, int diagonals, float *d);
 rbpe_status rbpe_embedding_set_rff(rbpe_embedding *e, const float *B);
 int rbpe_embedding_ndim(const rbpe_embedding *e);
 const rbpe_embed_config *rbpe_embedding_config(const rbpe_embedding *e);

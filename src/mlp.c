@@ -6,13 +6,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "mlp.h"
 
-#define ADAM_BETA1 0.9f
-#define ADAM_BETA2 0.999f
-#define ADAM_EPS 1e-8f
 
 rbpe_status rbpe_mlp_host_alloc(rbpe_err *err, const rbpe_mlp_shape *shape,
                                 rbpe_mlp_host *h) {
@@ -81,17 +78,11 @@ struct rbpe_mlp_trainer {
   rbpe_mlp_profile *profile;
 };
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Profiling: synchronise and charge the time since *mark to a bucket. */
 static rbpe_status charge(rbpe_mlp_trainer *t, double *bucket, double *mark) {
   if (!t->profile || !t->profile->enabled) return RBPE_OK;
   RBPE_TRY(rbpe_backend_finish(t->be));
-  double n = now_s();
+  double n = rbpe_now_s();
   *bucket += n - *mark;
   *mark = n;
   return RBPE_OK;
@@ -191,7 +182,7 @@ rbpe_status rbpe_mlp_forward(rbpe_mlp_trainer *t, size_t rows,
   RBPE_FAIL_IF(rows > t->max_rows, t->be->err, RBPE_ERR_INTERNAL,
                "forward of %zu rows on a trainer sized for %zu", rows,
                t->max_rows);
-  double mark = now_s();
+  double mark = rbpe_now_s();
   RBPE_TRY(forward(t, rows, X, &mark));
   *out = t->act[t->shape.nlin - 1];
   return RBPE_OK;
@@ -205,7 +196,7 @@ rbpe_status rbpe_mlp_train_step(rbpe_mlp_trainer *t, size_t rows,
   RBPE_FAIL_IF(rows == 0 || rows > t->max_rows, be->err, RBPE_ERR_INTERNAL,
                "training step of %zu rows on a trainer sized for %zu", rows,
                t->max_rows);
-  double mark = now_s(), dummy = 0;
+  double mark = rbpe_now_s(), dummy = 0;
   double *gemm_b = t->profile ? &t->profile->gemm_s : &dummy;
   double *other_b = t->profile ? &t->profile->other_s : &dummy;
   RBPE_TRY(forward(t, rows, X, &mark));
@@ -241,9 +232,9 @@ rbpe_status rbpe_mlp_train_step(rbpe_mlp_trainer *t, size_t rows,
     cur = 1 - cur;
   }
   t->t++;
-  rbpe_adam_step a = {t->lr, ADAM_BETA1, ADAM_BETA2, ADAM_EPS,
-                      (float)(1.0 - pow(ADAM_BETA1, t->t)),
-                      (float)(1.0 - pow(ADAM_BETA2, t->t))};
+  rbpe_adam_step a = {t->lr, RBPE_ADAM_BETA1, RBPE_ADAM_BETA2, RBPE_ADAM_EPS,
+                      (float)(1.0 - pow(RBPE_ADAM_BETA1, t->t)),
+                      (float)(1.0 - pow(RBPE_ADAM_BETA2, t->t))};
   for (int l = 0; l < L; l++) {
     size_t fin = (size_t)s->sizes[l], fout = (size_t)s->sizes[l + 1];
     RBPE_TRY(rbpe_op_adam(be, fin * fout, &a, t->W[l], t->dW[l], t->mW[l],

@@ -8,6 +8,11 @@
 #define RBPE_MAX_HIDDEN 16
 #define RBPE_MAX_WIDTH 8192
 
+/* Adam's constants (METHOD.md 6), for the MLP and the sigma solver. */
+#define RBPE_ADAM_BETA1 0.9f
+#define RBPE_ADAM_BETA2 0.999f
+#define RBPE_ADAM_EPS 1e-8f
+
 typedef struct rbpe_mlp_shape {
   int nlin;                          /* linear layers = hidden + 1 */
   int sizes[RBPE_MAX_HIDDEN + 2];    /* sizes[0] = M ... sizes[nlin] = C */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "knn.h"
 #include "opcheck.h"
 
@@ -395,26 +396,15 @@ static rbpe_status run_case(rbpe_backend *ref, rbpe_backend *dev,
         for (size_t i = 0; i < sizes[1]; i++)
           in[1][i] = 10.0f * rbpe_rng_normal(&rng);
     } else {
-      ndir = c->ndim + (c->diagonals ? c->ndim * (c->ndim - 1) : 0);
+      /* the directions rbpe_embedding uses */
+      ndir = rbpe_rbf_directions(c->ndim, c->diagonals, NULL);
       count = c->n * ndir * c->p;
       sizes[1] = c->n;
       sizes[2] = (size_t)ndir * (c->ndim + 1);
       in[1] = randoms(&rng, c->n, 0.01f, 0.2f);
-      in[2] = calloc(sizes[2], sizeof(float));
+      in[2] = malloc(sizes[2] * sizeof(float));
       nin = 3;
-      if (in[2]) {
-        /* axes, then (a,b) diagonals as rbpe_embedding builds them */
-        int w = c->ndim + 1, k = 0;
-        for (int a = 0; a < c->ndim; a++) in[2][k++ * w + a] = 1.0f;
-        if (c->diagonals)
-          for (int a = 0; a < c->ndim; a++)
-            for (int b = a + 1; b < c->ndim; b++)
-              for (int sgn = 0; sgn < 2; sgn++, k++) {
-                in[2][k * w + a] = 0.5f;
-                in[2][k * w + b] = sgn ? -0.5f : 0.5f;
-                in[2][k * w + c->ndim] = sgn ? 0.5f : 0.0f;
-              }
-      }
+      if (in[2]) rbpe_rbf_directions(c->ndim, c->diagonals, in[2]);
     }
     break;
   case OP_GEMM: {

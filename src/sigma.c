@@ -5,13 +5,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
+#include "mlp.h"
 #include "sigma.h"
 
-#define ADAM_BETA1 0.9f
-#define ADAM_BETA2 0.999f
-#define ADAM_EPS 1e-8f
 /* Neighbours that estimate fbar at a coordinate (inverse distance). */
 #define FBAR_K 4
 /* Neighbours the smooth interpolation averages over. */
@@ -125,9 +123,9 @@ rbpe_status rbpe_sigma_solve(rbpe_backend *be, const rbpe_embedding *emb,
       Jprev = J;
     }
     st = rbpe_op_graph_grad(be, &op);
-    rbpe_adam_step a = {sc->lr, ADAM_BETA1, ADAM_BETA2, ADAM_EPS,
-                        (float)(1.0 - pow(ADAM_BETA1, it)),
-                        (float)(1.0 - pow(ADAM_BETA2, it))};
+    rbpe_adam_step a = {sc->lr, RBPE_ADAM_BETA1, RBPE_ADAM_BETA2, RBPE_ADAM_EPS,
+                        (float)(1.0 - pow(RBPE_ADAM_BETA1, it)),
+                        (float)(1.0 - pow(RBPE_ADAM_BETA2, it))};
     if (st == RBPE_OK) st = rbpe_op_adam(be, n, &a, b[B_S], b[B_GRAD], b[B_M], b[B_V]);
   }
   stats->iterations = it > sc->iterations ? sc->iterations : it;
@@ -321,12 +319,6 @@ static void stats3(const float *v, size_t n, double *lo, double *hi,
   *mean = n ? s / n : NAN;
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 rbpe_status rbpe_sigma_build(rbpe_ctx *ctx, rbpe_backend *be,
                              const rbpe_signal *sig, const rbpe_split *split,
                              const rbpe_fit_config *cfg,
@@ -337,7 +329,7 @@ rbpe_status rbpe_sigma_build(rbpe_ctx *ctx, rbpe_backend *be,
   size_t L = rbpe_split_train_count(split), S = sig->samples;
   const size_t *train = rbpe_split_train(split);
   int N = sig->ndim, C = sig->channels;
-  double t0 = now_s();
+  double t0 = rbpe_now_s();
   RBPE_TRY(rbpe_sigma_check_config(err, sc, L));
   int need_poly = cfg->sigma_mode == RBPE_SIGMA_POLY ||
                   cfg->sigma_at == RBPE_SIGMA_AT_POLY;
@@ -469,7 +461,7 @@ rbpe_status rbpe_sigma_build(rbpe_ctx *ctx, rbpe_backend *be,
     stats3(st_sig, L, &rep->sigma_train_min, &rep->sigma_train_max,
            &rep->sigma_train_mean);
   }
-  rep->time_sigma_s = now_s() - t0;
+  rep->time_sigma_s = rbpe_now_s() - t0;
   free(xt);
   free(yt);
   free(xg);

@@ -32,6 +32,13 @@ static const char *bench_help =
     "python3-torch, as many threads as the cpu backend) in the same run and\n"
     "prints rbpe's training samples/s beside it, as a ratio.\n";
 
+/* "LO:HI": batch sizes 2^LO..2^HI, 0 <= LO <= HI <= 24 */
+static int parse_batches(const char *v, long *lo, long *hi) {
+  char tail;
+  return sscanf(v, "%ld:%ld%c", lo, hi, &tail) == 2 && *lo >= 0 && *hi <= 24 &&
+         *lo <= *hi;
+}
+
 #ifndef RBPE_PEER_SCRIPT
 #define RBPE_PEER_SCRIPT "tools/peer_bench_torch.py"
 #endif
@@ -47,7 +54,6 @@ static int bench_peer(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *v;
     int r;
-    char tail;
     if (!strcmp(argv[i], "--peer")) {
       continue;
     } else if ((r = cli_opt(argc, argv, &i, "--device", &v))) {
@@ -60,8 +66,7 @@ static int bench_peer(int argc, char **argv) {
       if (r < 0) return cli_usage_error("bench", "--python needs a path");
       python = v;
     } else if ((r = cli_opt(argc, argv, &i, "--batches", &v))) {
-      if (r < 0 || sscanf(v, "%ld:%ld%c", &lo, &hi, &tail) != 2 || lo < 0 ||
-          hi > 24 || lo > hi)
+      if (r < 0 || !parse_batches(v, &lo, &hi))
         return cli_usage_error("bench", "--batches needs LO:HI with 0 <= LO <= HI <= 24");
     } else if ((r = cli_opt(argc, argv, &i, "--layers", &v))) {
       if (r < 0 || !*v || strlen(v) >= sizeof layers ||
@@ -212,9 +217,7 @@ int cmd_bench(int argc, char **argv) {
       if (r < 0) return cli_usage_error("bench", "--device needs a value");
       device = v;
     } else if ((r = cli_opt(argc, argv, &i, "--batches", &v))) {
-      char tail;
-      if (r < 0 || sscanf(v, "%ld:%ld%c", &lo, &hi, &tail) != 2 || lo < 0 ||
-          hi > 24 || lo > hi)
+      if (r < 0 || !parse_batches(v, &lo, &hi))
         return cli_usage_error("bench", "--batches needs LO:HI with 0 <= LO <= HI <= 24");
     } else if ((r = cli_opt(argc, argv, &i, "--layers", &v))) {
       if (r < 0) return cli_usage_error("bench", "--layers needs a list");

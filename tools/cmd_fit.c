@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
 
 static const char *fit_help =
     "usage: rbpe fit INPUT [options]\n"
@@ -274,12 +274,6 @@ static int write_metrics_cb(FILE *f, void *user) {
   return write_metrics(f, user);
 }
 
-static double wall_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int cmd_fit(int argc, char **argv) {
   rbpe_fit_config cfg;
   rbpe_fit_config_default(&cfg);
@@ -452,7 +446,7 @@ int cmd_fit(int argc, char **argv) {
   if (!input) return cli_usage_error("fit", "no INPUT given");
   if (strlen(outdir) > 4000) return cli_usage_error("fit", "--out path too long");
 
-  double t0 = wall_now();
+  double t0 = rbpe_now_s();
   int rc = EXIT_OK;
   rbpe_ctx *ctx = rbpe_ctx_new();
   if (!ctx) return EXIT_FAILURE_RUN;
@@ -542,7 +536,7 @@ int cmd_fit(int argc, char **argv) {
     cfg.progress = NULL;
     metrics_job job = {input, rbpe_ctx_device_description(ctx),
                        rbpe_ctx_backend_kind(ctx), sig, &cfg, &rep,
-                       wall_now() - t0};
+                       rbpe_now_s() - t0};
     snprintf(path, sizeof path, "%s/metrics.json", outdir);
     st = rbpe_write_file(ctx, path, write_metrics_cb, &job);
     if (st != RBPE_OK) {
@@ -552,7 +546,7 @@ int cmd_fit(int argc, char **argv) {
     printf("held-out PSNR %.2f dB (train %.2f dB) after %d steps, %zu training "
            "/ %zu held-out samples, %.1f s on %s\n",
            rep.test_psnr, rep.train_psnr, rep.steps_done, rep.n_train,
-           rep.n_test, wall_now() - t0, rbpe_ctx_device_description(ctx));
+           rep.n_test, rbpe_now_s() - t0, rbpe_ctx_device_description(ctx));
     if (rep.sigma_map)
       printf("sigma: %.4f..%.4f (mean %.4f) over the grid, %d solver iterations, "
              "%.1f s\n",
