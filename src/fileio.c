@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -20,6 +21,17 @@ rbpe_status rbpe_write_atomic(const char *path, rbpe_write_fn write, void *user,
   if (fd < 0) {
     rbpe_status st = rbpe_err_set(err, RBPE_ERR_IO, "cannot create %s: %s",
                                   path, strerror(errno));
+    free(tmp);
+    return st;
+  }
+  /* mkstemp makes the file 0600; outputs get the usual 0666 & ~umask */
+  mode_t mask = umask(0);
+  umask(mask);
+  if (fchmod(fd, 0666 & ~mask) != 0) {
+    rbpe_status st = rbpe_err_set(err, RBPE_ERR_IO, "cannot write %s: %s",
+                                  path, strerror(errno));
+    close(fd);
+    unlink(tmp);
     free(tmp);
     return st;
   }

@@ -53,13 +53,39 @@ rbpe_status cli_save_panel(rbpe_ctx *ctx, const rbpe_signal *truth,
                            const rbpe_split *split, const rbpe_signal *recon,
                            const rbpe_signal *sigma, float smin, float smax,
                            const char *path);
-/* DIR/sigma.png (the map) and DIR/sigma_train.png (training samples only). */
+/* The sigma map and the same map at the training samples only. */
 rbpe_status cli_save_sigma_maps(rbpe_ctx *ctx, const rbpe_signal *sigma,
                                 const rbpe_split *split, float smin,
-                                float smax, const char *dir);
+                                float smax, const char *map_path,
+                                const char *train_path);
 rbpe_status cli_save_plot(rbpe_ctx *ctx, const rbpe_signal *truth,
                           const rbpe_split *split, const rbpe_signal *recon,
                           const char *path);
+
+/* The files one run writes into a folder, replaced as a set (cli_outset.c):
+ * each is first written under a hidden staging name; commit renames them all
+ * into place with SIGINT and SIGTERM held, and removes outputs of an earlier
+ * run that this set does not have, so the folder holds either the complete
+ * earlier set or the complete new one. A second signal while staging (the
+ * handler calls cli_outset_on_fatal_signal) removes the staged files before
+ * the process dies. */
+#define CLI_OUTSET_MAX 16
+typedef struct cli_outset {
+  char dir[4100];
+  const char *const *known; /* every name this command can write, NULL-ended */
+  int n;
+  char final_path[CLI_OUTSET_MAX][4200];
+  char staged_path[CLI_OUTSET_MAX][4200];
+} cli_outset;
+
+void cli_outset_begin(cli_outset *o, const char *dir, const char *const *known);
+/* The path to write NAME to (NULL when the set is full or NAME unknown). */
+const char *cli_outset_path(cli_outset *o, const char *name);
+/* 0 on success; otherwise -1 with errno set and the staged files removed. */
+int cli_outset_commit(cli_outset *o);
+void cli_outset_abort(cli_outset *o);
+/* Async-signal-safe: unlinks the staged files of the active set. */
+void cli_outset_on_fatal_signal(void);
 
 int cmd_devices(int argc, char **argv);
 int cmd_info(int argc, char **argv);

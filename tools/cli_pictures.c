@@ -17,7 +17,8 @@ static float unit(float v, float lo, float hi) {
 
 rbpe_status cli_save_sigma_maps(rbpe_ctx *ctx, const rbpe_signal *sigma,
                                 const rbpe_split *split, float smin,
-                                float smax, const char *dir) {
+                                float smax, const char *map_path,
+                                const char *train_path) {
   size_t n = rbpe_signal_samples(sigma);
   size_t dims[2] = {rbpe_signal_dim(sigma, 0), rbpe_signal_dim(sigma, 1)};
   float *a = malloc(n * sizeof(float)), *b = calloc(n, sizeof(float));
@@ -32,16 +33,13 @@ rbpe_status cli_save_sigma_maps(rbpe_ctx *ctx, const rbpe_signal *sigma,
     size_t k = rbpe_split_train(split)[i];
     b[k] = a[k];
   }
-  char path[4200];
   rbpe_signal *img = NULL;
-  snprintf(path, sizeof path, "%s/sigma.png", dir);
   rbpe_status st = rbpe_signal_from_data(ctx, 2, dims, 1, a, &img);
-  if (st == RBPE_OK) st = rbpe_signal_save_png(ctx, img, path, 8);
+  if (st == RBPE_OK) st = rbpe_signal_save_png(ctx, img, map_path, 8);
   rbpe_signal_free(img);
   img = NULL;
-  snprintf(path, sizeof path, "%s/sigma_train.png", dir);
   if (st == RBPE_OK) st = rbpe_signal_from_data(ctx, 2, dims, 1, b, &img);
-  if (st == RBPE_OK) st = rbpe_signal_save_png(ctx, img, path, 8);
+  if (st == RBPE_OK) st = rbpe_signal_save_png(ctx, img, train_path, 8);
   rbpe_signal_free(img);
   free(a);
   free(b);

@@ -64,11 +64,18 @@ static const char *fit_help =
     "  --out DIR               output folder (rbpe-out)\n"
     "  --quiet                 no progress output\n";
 
+/* Everything fit can write into --out; a new run replaces them as a set. */
+static const char *const fit_outputs[] = {
+    "reconstruction.png", "reconstruction.txt", "panel.png", "plot.png",
+    "sigma.png", "sigma_train.png", "sigma.txt", "model.rbpe", "metrics.json",
+    NULL};
+
 static volatile sig_atomic_t interrupted;
 static volatile int cancel_flag;
 
 static void on_signal(int sig) {
   if (interrupted) { /* second signal: default action, now */
+    cli_outset_on_fatal_signal();
     signal(sig, SIG_DFL);
     raise(sig);
     return;
@@ -499,48 +506,49 @@ int cmd_fit(int argc, char **argv) {
                     "outputs of the model as it stands\n",
             rep.steps_done, cfg.steps);
   {
-    char path[4200];
+    /* Every output is staged, then the set replaces the previous run's. */
+    static cli_outset set;
+    cli_outset_begin(&set, outdir, fit_outputs);
     int one_d = rbpe_signal_ndim(sig) == 1;
     if (one_d) {
-      snprintf(path, sizeof path, "%s/reconstruction.txt", outdir);
-      st = cli_save_text(ctx, path, rep.reconstruction);
-      if (st != RBPE_OK) {
-        rc = cli_fail("fit", ctx, st);
-        goto out;
-      }
-      snprintf(path, sizeof path, "%s/plot.png", outdir);
-      st = cli_save_plot(ctx, sig, rep.split, rep.reconstruction, path);
-      snprintf(path, sizeof path, "%s/sigma.txt", outdir);
+      st = cli_save_text(ctx, cli_outset_path(&set, "reconstruction.txt"),
+                         rep.reconstruction);
+      if (st == RBPE_OK)
+        st = cli_save_plot(ctx, sig, rep.split, rep.reconstruction,
+                           cli_outset_path(&set, "plot.png"));
       if (st == RBPE_OK && rep.sigma_map)
-        st = cli_save_text(ctx, path, rep.sigma_map);
+        st = cli_save_text(ctx, cli_outset_path(&set, "sigma.txt"),
+                           rep.sigma_map);
     } else {
-      snprintf(path, sizeof path, "%s/reconstruction.png", outdir);
-      st = rbpe_signal_save_png(ctx, rep.reconstruction, path, 8);
-      if (st == RBPE_OK) {
-        snprintf(path, sizeof path, "%s/panel.png", outdir);
+      st = rbpe_signal_save_png(ctx, rep.reconstruction,
+                                cli_outset_path(&set, "reconstruction.png"), 8);
+      if (st == RBPE_OK)
         st = cli_save_panel(ctx, sig, rep.split, rep.reconstruction,
-                            rep.sigma_map, cfg.sig.smin, cfg.sig.smax, path);
-      }
+                            rep.sigma_map, cfg.sig.smin, cfg.sig.smax,
+                            cli_outset_path(&set, "panel.png"));
       if (st == RBPE_OK && rep.sigma_map)
         st = cli_save_sigma_maps(ctx, rep.sigma_map, rep.split, cfg.sig.smin,
-                                 cfg.sig.smax, outdir);
+                                 cfg.sig.smax, cli_outset_path(&set, "sigma.png"),
+                                 cli_outset_path(&set, "sigma_train.png"));
     }
-    if (st == RBPE_OK) {
-      snprintf(path, sizeof path, "%s/model.rbpe", outdir);
-      st = rbpe_model_save(ctx, model, path);
-    }
-    if (st != RBPE_OK) {
-      rc = cli_fail("fit", ctx, st);
-      goto out;
-    }
+    if (st == RBPE_OK)
+      st = rbpe_model_save(ctx, model, cli_outset_path(&set, "model.rbpe"));
     cfg.progress = NULL;
     metrics_job job = {input, rbpe_ctx_device_description(ctx),
                        rbpe_ctx_backend_kind(ctx), sig, &cfg, &rep,
                        rbpe_now_s() - t0};
-    snprintf(path, sizeof path, "%s/metrics.json", outdir);
-    st = rbpe_write_file(ctx, path, write_metrics_cb, &job);
+    if (st == RBPE_OK)
+      st = rbpe_write_file(ctx, cli_outset_path(&set, "metrics.json"),
+                           write_metrics_cb, &job);
     if (st != RBPE_OK) {
+      cli_outset_abort(&set);
       rc = cli_fail("fit", ctx, st);
+      goto out;
+    }
+    if (cli_outset_commit(&set) != 0) {
+      fprintf(stderr, "rbpe fit: cannot move the outputs into %s: %s\n", outdir,
+              strerror(errno));
+      rc = EXIT_FAILURE_RUN;
       goto out;
     }
     printf("held-out PSNR %.2f dB (train %.2f dB) after %d steps, %zu training "

@@ -7,6 +7,7 @@
 
 #include <clblast_c.h>
 
+#include "fault.h"
 #include "opencl_util.h"
 #include "rbpe_cl_sources.h"
 
@@ -107,7 +108,9 @@ static rbpe_status build_program(cl_backend *b, int p) {
   cl_program prog = clCreateProgramWithSource(b->context, 1, &src, &len, &rc);
   if (rc != CL_SUCCESS) return cl_fail(be, rc, "clCreateProgramWithSource");
   /* Strict IEEE float32: never -cl-fast-relaxed-math (ARCHITECTURE.md). */
-  rc = clBuildProgram(prog, 1, &b->device, "-cl-std=CL1.2", NULL, NULL);
+  rc = rbpe_fault_hit(RBPE_FAULT_BUILD)
+           ? CL_BUILD_PROGRAM_FAILURE
+           : clBuildProgram(prog, 1, &b->device, "-cl-std=CL1.2", NULL, NULL);
   if (rc != CL_SUCCESS) {
     size_t loglen = 0;
     char *log = NULL;
@@ -169,8 +172,10 @@ static rbpe_status launch(cl_backend *b, int k, size_t total, const karg *args,
   if (local > b->kern_wg[k]) local = b->kern_wg[k];
   if (local > b->max_wg) local = b->max_wg;
   size_t global = (total + local - 1) / local * local;
-  cl_int rc = clEnqueueNDRangeKernel(b->queue, kk, 1, NULL, &global, &local, 0,
-                                     NULL, NULL);
+  cl_int rc = rbpe_fault_hit(RBPE_FAULT_ENQUEUE)
+                  ? CL_OUT_OF_RESOURCES
+                  : clEnqueueNDRangeKernel(b->queue, kk, 1, NULL, &global,
+                                           &local, 0, NULL, NULL);
   if (rc != CL_SUCCESS) return cl_fail(&b->base, rc, kern_def[k].name);
   return RBPE_OK;
 }
@@ -180,10 +185,12 @@ static cl_mem mem(const rbpe_buf *buf) { return (cl_mem)buf->handle; }
 static rbpe_status ocl_alloc(rbpe_backend *be, size_t bytes, rbpe_buf **out) {
   rbpe_buf *buf = calloc(1, sizeof *buf);
   RBPE_FAIL_IF(!buf, be->err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
-  cl_int rc;
+  cl_int rc = CL_MEM_OBJECT_ALLOCATION_FAILURE;
   /* A zero-size cl_mem is invalid; keep a minimal one so the handle works. */
-  cl_mem m = clCreateBuffer(CLB(be)->context, CL_MEM_READ_WRITE,
-                            bytes ? bytes : sizeof(float), NULL, &rc);
+  cl_mem m = rbpe_fault_hit(RBPE_FAULT_ALLOC)
+                 ? NULL
+                 : clCreateBuffer(CLB(be)->context, CL_MEM_READ_WRITE,
+                                  bytes ? bytes : sizeof(float), NULL, &rc);
   if (rc != CL_SUCCESS) {
     free(buf);
     return rbpe_err_set(be->err, rbpe_cl_status(rc),
@@ -204,15 +211,19 @@ static void ocl_free(rbpe_backend *be, rbpe_buf *buf) {
 
 static rbpe_status ocl_write(rbpe_backend *be, rbpe_buf *buf, size_t off,
                              size_t bytes, const void *src) {
-  cl_int rc = clEnqueueWriteBuffer(CLB(be)->queue, mem(buf), CL_TRUE, off,
-                                   bytes, src, 0, NULL, NULL);
+  cl_int rc = rbpe_fault_hit(RBPE_FAULT_ENQUEUE)
+                  ? CL_OUT_OF_RESOURCES
+                  : clEnqueueWriteBuffer(CLB(be)->queue, mem(buf), CL_TRUE,
+                                         off, bytes, src, 0, NULL, NULL);
   return rc == CL_SUCCESS ? RBPE_OK : cl_fail(be, rc, "writing a buffer");
 }
 
 static rbpe_status ocl_read(rbpe_backend *be, const rbpe_buf *buf, size_t off,
                             size_t bytes, void *dst) {
-  cl_int rc = clEnqueueReadBuffer(CLB(be)->queue, mem(buf), CL_TRUE, off,
-                                  bytes, dst, 0, NULL, NULL);
+  cl_int rc = rbpe_fault_hit(RBPE_FAULT_ENQUEUE)
+                  ? CL_OUT_OF_RESOURCES
+                  : clEnqueueReadBuffer(CLB(be)->queue, mem(buf), CL_TRUE, off,
+                                        bytes, dst, 0, NULL, NULL);
   return rc == CL_SUCCESS ? RBPE_OK : cl_fail(be, rc, "reading a buffer");
 }
 
@@ -287,10 +298,14 @@ static rbpe_status ocl_gemm(rbpe_backend *be, int ta, int tb, size_t m,
     return rbpe_err_set(be->err, RBPE_ERR_UNSUPPORTED,
                         "gemm with k = 0 and beta != 0");
   }
-  CLBlastStatusCode rc = CLBlastSgemm(
-      CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
-      tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, mem(A), 0,
-      lda, mem(B), 0, ldb, beta, mem(C), 0, ldc, &b->queue, NULL);
+  CLBlastStatusCode rc =
+      rbpe_fault_hit(RBPE_FAULT_CLBLAST)
+          ? CLBlastOpenCLOutOfResources
+          : CLBlastSgemm(CLBlastLayoutRowMajor,
+                         ta ? CLBlastTransposeYes : CLBlastTransposeNo,
+                         tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k,
+                         alpha, mem(A), 0, lda, mem(B), 0, ldb, beta, mem(C), 0,
+                         ldc, &b->queue, NULL);
   if (rc != CLBlastSuccess) {
     rbpe_status st = RBPE_ERR_DEVICE;
     if (rc == CLBlastOpenCLOutOfResources || rc == CLBlastTempBufferAllocFailure ||
@@ -473,6 +488,7 @@ static void ocl_destroy(rbpe_backend *be) {
   if (b->queue) clReleaseCommandQueue(b->queue);
   if (b->context) clReleaseContext(b->context);
   free(b);
+  rbpe_fault_report();
 }
 
 static const rbpe_backend_ops ocl_ops = {
@@ -564,8 +580,12 @@ rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
     return st;
   }
   /* Reduction scratch, made once up front: 4 KiB for the context's life. */
-  b->scratch = clCreateBuffer(b->context, CL_MEM_READ_WRITE,
-                              RBPE_CL_REDUCE_PARTS * sizeof(float), NULL, &rc);
+  rc = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+  b->scratch = rbpe_fault_hit(RBPE_FAULT_ALLOC)
+                   ? NULL
+                   : clCreateBuffer(b->context, CL_MEM_READ_WRITE,
+                                    RBPE_CL_REDUCE_PARTS * sizeof(float), NULL,
+                                    &rc);
   if (rc != CL_SUCCESS) {
     b->scratch = NULL;
     rbpe_status st = cl_fail(be, rc, "allocating reduction scratch");
