@@ -23,13 +23,12 @@ int cli_exit_code(rbpe_status st) {
 
 int cli_fail(const char *cmd, rbpe_ctx *ctx, rbpe_status st) {
   const char *msg = ctx ? rbpe_last_error(ctx) : "";
-  fprintf(stderr, "rbpe %s: %s\n", cmd, *msg ? msg : rbpe_status_string(st));
   const char *detail = ctx ? rbpe_last_error_detail(ctx) : "";
-  if (*detail && getenv("RBPE_VERBOSE"))
-    fprintf(stderr, "--- detail ---\n%s\n", detail);
-  else if (*detail)
-    fprintf(stderr, "(set RBPE_VERBOSE=1 to see the %s detail)\n",
-            rbpe_status_string(st));
+  int verbose = getenv("RBPE_VERBOSE") != NULL;
+  /* one line; the detail (a build log) on request */
+  fprintf(stderr, "rbpe %s: %s%s\n", cmd, *msg ? msg : rbpe_status_string(st),
+          *detail && !verbose ? " (RBPE_VERBOSE=1 prints the details)" : "");
+  if (*detail && verbose) fprintf(stderr, "--- details ---\n%s\n", detail);
   return cli_exit_code(st);
 }
 

@@ -1,19 +1,49 @@
-/* `rbpe info FILE`: loads a signal (PNG or 1-D text) and describes it; the
- * quickest way to see whether rbpe can read a file and why not. */
+/* `rbpe info FILE`: loads a signal (PNG or 1-D text) or a model file and
+ * describes it; the quickest way to see whether rbpe can read a file and
+ * why not. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 
+static int model_info(rbpe_ctx *ctx, const char *path) {
+  rbpe_model *m = NULL;
+  rbpe_status st = rbpe_model_load(ctx, path, &m);
+  if (st != RBPE_OK) {
+    int rc = cli_fail("info", ctx, st);
+    rbpe_ctx_free(ctx);
+    return rc;
+  }
+  const rbpe_fit_config *c = rbpe_model_config(m);
+  printf("%s: model of a %d-D", path, rbpe_model_ndim(m));
+  for (int a = 0; a < rbpe_model_ndim(m); a++)
+    printf("%s%zu", a ? " x " : " ", rbpe_model_dim(m, a));
+  printf(" signal, %d channel(s); %s embedding, %d hidden layer(s) of %d, "
+         "%s output, trained %d steps\n",
+         rbpe_model_channels(m), rbpe_embed_kind_string(c->embed.kind),
+         c->hidden_layers, c->width, rbpe_act_string(c->out_act), c->steps);
+  rbpe_model_free(m);
+  rbpe_ctx_free(ctx);
+  return EXIT_OK;
+}
+
 int cmd_info(int argc, char **argv) {
   if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-    printf("usage: rbpe info FILE\nLoads FILE (PNG or a 1-D text signal: "
-           "one value per line, # comments) and prints its shape.\n");
+    printf("usage: rbpe info FILE\nLoads FILE (PNG, a 1-D text signal: "
+           "one value per line, # comments, or a model file written by "
+           "`rbpe fit`) and prints its shape.\n");
     return EXIT_OK;
   }
   if (argc != 2) return cli_usage_error("info", "expected one FILE");
   rbpe_ctx *ctx = rbpe_ctx_new();
   if (!ctx) return EXIT_FAILURE_RUN;
+  char magic[8] = {0};
+  FILE *f = fopen(argv[1], "rb");
+  if (f) {
+    if (fread(magic, 1, sizeof magic, f) != sizeof magic) magic[0] = 0;
+    fclose(f);
+  }
+  if (!memcmp(magic, "RBPEMODL", 8)) return model_info(ctx, argv[1]);
   rbpe_signal *sig;
   rbpe_status st = rbpe_signal_load(ctx, argv[1], &sig);
   if (st != RBPE_OK) {

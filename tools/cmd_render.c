@@ -7,6 +7,7 @@
 
 static const char *render_help =
     "usage: rbpe render MODEL -o OUT [--size WxH | --size N] [--device SPEC]\n"
+    "                        [--bits 8|16] [--quiet]\n"
     "Renders MODEL on a regular grid (default: the grid it was trained on).\n"
     "2-D models write a PNG (8-bit, --bits 16 for 16-bit); 1-D models write\n"
     "one value per line.\n";
@@ -14,6 +15,7 @@ static const char *render_help =
 int cmd_render(int argc, char **argv) {
   const char *model_path = NULL, *out = NULL, *size = NULL, *device = NULL;
   long bits = 8;
+  int quiet = 0;
   for (int i = 1; i < argc; i++) {
     const char *v;
     int r;
@@ -30,6 +32,8 @@ int cmd_render(int argc, char **argv) {
     } else if ((r = cli_opt(argc, argv, &i, "--bits", &v))) {
       if (r < 0 || !cli_parse_long(v, 8, 16, &bits) || (bits != 8 && bits != 16))
         return cli_usage_error("render", "--bits needs 8 or 16");
+    } else if (!strcmp(argv[i], "--quiet")) {
+      quiet = 1;
     } else if ((r = cli_opt(argc, argv, &i, "--device", &v))) {
       if (r < 0) return cli_usage_error("render", "--device needs a value");
       device = v;
@@ -72,7 +76,7 @@ int cmd_render(int argc, char **argv) {
       dims[0] = (size_t)w;
     }
   }
-  rc = cli_select("render", ctx, device, 0);
+  rc = cli_select("render", ctx, device, quiet);
   if (rc != EXIT_OK) goto done;
   st = rbpe_model_render(ctx, m, dims, &img);
   if (st == RBPE_OK && nd == 2) st = rbpe_signal_save_png(ctx, img, out, (int)bits);

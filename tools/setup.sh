@@ -3,8 +3,8 @@
 # (when run as root and something is missing), configures, builds, then
 #   tools/setup.sh run    the main job on the bundled sample
 #   tools/setup.sh test   every test: the normal build (with oclgrind), an
-#                         AddressSanitizer + UBSan build, and 30 s of each
-#                         libFuzzer harness
+#                         AddressSanitizer + UBSan build (with the injected
+#                         OpenCL faults), and 30 s of each libFuzzer harness
 #   tools/setup.sh deps | build   only those steps
 set -eu
 cd "$(dirname "$0")/.."
@@ -40,7 +40,7 @@ build() {
 build_sanitized() {
   if [ ! -f build-san/build.ninja ]; then
     meson setup build-san -Dwerror=true -Db_sanitize=address,undefined \
-      -Db_lundef=false -Doclgrind_tests=disabled
+      -Db_lundef=false -Doclgrind_tests=disabled -Dfault_injection=true
   fi
   meson compile -C build-san
 }

@@ -123,7 +123,7 @@ static rbpe_status build_program(cl_backend *b, int p) {
       log[loglen] = '\0';
     }
     rbpe_err_set(be->err, RBPE_ERR_BUILD,
-                 "building kernels %s for %s failed: %s (build log attached)",
+                 "building kernels %s for %s failed: %s",
                  prog_src[p].name, be->description, rbpe_cl_error_name(rc));
     rbpe_err_detail(be->err, log ? log : "(the driver gave no build log)");
     free(log);
