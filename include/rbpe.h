@@ -382,6 +382,9 @@ typedef struct rbpe_fit_report {
   double time_sigma_s;
   double poly_beta[8];          /* poly: beta_0..beta_P */
   int poly_degree;
+  /* 1 when the embedded training set did not fit the device and each
+   * mini-batch was embedded on the fly (same result, more work per step) */
+  int embed_on_the_fly;
 } rbpe_fit_report;
 
 /* Fits a coordinate-MLP to sig on the context's device. On success the

@@ -102,6 +102,8 @@ static void shuffle(uint32_t *p, size_t n, rbpe_rng *rng) {
 typedef struct fit_state {
   rbpe_backend *be;
   rbpe_buf *x, *sig, *X, *Y, *perm, *Xb, *Yb;
+  rbpe_buf *xb, *sb; /* a batch's coordinates and sigmas (on the fly) */
+  int on_the_fly;    /* embed each mini-batch instead of keeping X */
   rbpe_mlp_trainer *tr;
   float *coords, *sigma, *targets;
   uint32_t *order;
@@ -115,6 +117,8 @@ static void fit_state_free(fit_state *f) {
   rbpe_buf_free(f->be, f->perm);
   rbpe_buf_free(f->be, f->Xb);
   rbpe_buf_free(f->be, f->Yb);
+  rbpe_buf_free(f->be, f->xb);
+  rbpe_buf_free(f->be, f->sb);
   rbpe_mlp_trainer_free(f->tr);
   free(f->coords);
   free(f->sigma);
@@ -127,6 +131,70 @@ static void curve_add(rbpe_fit_report *r, int cap, int step, float loss) {
   r->curve_step[r->curve_len] = step;
   r->curve_loss[r->curve_len] = loss;
   r->curve_len++;
+}
+
+/* Device memory for training, decided before anything is allocated: the
+ * embedded training set X (L x M) is kept on the device when it fits;
+ * otherwise mini-batch training embeds each batch on the fly (the same
+ * floats, so the same model), and full-batch training is refused with the
+ * sizes and a batch size that fits. */
+static rbpe_status plan_memory(rbpe_backend *be, rbpe_err *err, size_t L,
+                               size_t M, int ndim, size_t C,
+                               const rbpe_mlp_shape *shape, size_t batch,
+                               int rbf, int *on_the_fly) {
+  const char *what;
+  uint64_t bound, largest;
+  uint64_t budget = rbpe_backend_budget(be, &what, &bound);
+  uint64_t tr = rbpe_mlp_trainer_bytes(shape, batch, &largest);
+  uint64_t per_row = (uint64_t)ndim + (rbf ? 1 : 0) + C; /* x, sigma, Y */
+  uint64_t base = 4 * per_row * L + tr;
+  int mini = batch < L;
+  if (mini) base += 4 * ((uint64_t)L + (uint64_t)batch * (M + C));
+  uint64_t X = 4 * (uint64_t)L * M;
+  char b1[32], b2[32], b3[32], hint[64];
+  *on_the_fly = 0;
+  if (base + X <= budget && X <= be->max_alloc && largest <= be->max_alloc)
+    return RBPE_OK;
+  if (mini) {
+    uint64_t fly = base + 4 * (uint64_t)batch * (ndim + 1);
+    if (fly <= budget && largest <= be->max_alloc &&
+        4 * (uint64_t)batch * M <= be->max_alloc) {
+      *on_the_fly = 1;
+      return RBPE_OK;
+    }
+    return rbpe_err_set(err, RBPE_ERR_DEVICE_MEMORY,
+                        "training in batches of %zu needs %s on %s, above %s "
+                        "(%s): use a smaller batch",
+                        batch, rbpe_fmt_bytes(fly, b1), be->description, what,
+                        rbpe_fmt_bytes(bound, b2));
+  }
+  /* full batch: suggest the largest power-of-two batch that fits */
+  size_t fits = 0;
+  for (size_t b = 1; b < L; b *= 2) {
+    uint64_t big, t = rbpe_mlp_trainer_bytes(shape, b, &big);
+    uint64_t need = 4 * per_row * L + t +
+                    4 * ((uint64_t)L + (uint64_t)b * (M + C + ndim + 1));
+    if (need > budget || big > be->max_alloc ||
+        4 * (uint64_t)b * M > be->max_alloc)
+      break;
+    fits = b;
+  }
+  if (X > be->max_alloc && base + X <= budget)
+    return rbpe_err_set(err, RBPE_ERR_DEVICE_MEMORY,
+                        "the embedded training set (%zu x %zu floats, %s) is "
+                        "larger than the largest buffer %s allows (%s): "
+                        "train in batches (%zu fits)",
+                        L, M, rbpe_fmt_bytes(X, b1), be->description,
+                        rbpe_fmt_bytes(be->max_alloc, b2), fits);
+  return rbpe_err_set(err, RBPE_ERR_DEVICE_MEMORY,
+                      "full-batch training on %zu samples needs %s on %s (the "
+                      "embedded training set alone is %s), above %s (%s): %s",
+                      L, rbpe_fmt_bytes(base + X, b1), be->description,
+                      rbpe_fmt_bytes(X, b3), what, rbpe_fmt_bytes(bound, b2),
+                      fits ? (snprintf(hint, sizeof hint,
+                                       "train in batches (%zu fits)", fits),
+                              hint)
+                           : "not even a batch of one fits");
 }
 
 rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
@@ -173,6 +241,16 @@ rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
     if (!f.coords || !f.sigma || !f.targets || !rep->curve_step || !rep->curve_loss)
       st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
   }
+  /* What training will keep on the device, decided (or refused) before
+   * the sigma solve and before any allocation. */
+  rbpe_mlp_shape shape;
+  size_t batch = cfg->batch && cfg->batch < L ? cfg->batch : L;
+  if (st == RBPE_OK) {
+    rbpe_model_shape(&m->cfg, M, m->channels, &shape);
+    st = plan_memory(be, err, L, M, sig->ndim, C, &shape, batch,
+                     cfg->embed.kind == RBPE_EMBED_RBF, &f.on_the_fly);
+    rep->embed_on_the_fly = f.on_the_fly;
+  }
   /* Learned sigma: the map over the whole grid, before anything else
    * takes device memory. */
   if (st == RBPE_OK && cfg->embed.kind == RBPE_EMBED_RBF &&
@@ -201,19 +279,15 @@ rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
   if (st == RBPE_OK) st = rbpe_buf_from_host(be, f.coords, L * sig->ndim, &f.x);
   if (st == RBPE_OK && m->cfg.embed.kind == RBPE_EMBED_RBF)
     st = rbpe_buf_from_host(be, f.sigma, L, &f.sig);
-  if (st == RBPE_OK) st = rbpe_buf_alloc(be, xbytes, &f.X);
-  if (st == RBPE_OK) st = rbpe_embedding_run(be, m->emb, L, f.x, f.sig, f.X, 0);
+  if (st == RBPE_OK && !f.on_the_fly) st = rbpe_buf_alloc(be, xbytes, &f.X);
+  if (st == RBPE_OK && !f.on_the_fly)
+    st = rbpe_embedding_run(be, m->emb, L, f.x, f.sig, f.X, 0);
   if (st == RBPE_OK) st = rbpe_buf_from_host(be, f.targets, L * C, &f.Y);
   if (st == RBPE_OK) st = rbpe_backend_finish(be);
   rep->time_embed_s = rbpe_now_s() - t0;
 
   /* The MLP, initialised on the host so every backend starts alike. */
-  rbpe_mlp_shape shape;
-  size_t batch = cfg->batch && cfg->batch < L ? cfg->batch : L;
-  if (st == RBPE_OK) {
-    rbpe_model_shape(&m->cfg, M, m->channels, &shape);
-    st = rbpe_mlp_host_alloc(err, &shape, &m->mlp);
-  }
+  if (st == RBPE_OK) st = rbpe_mlp_host_alloc(err, &shape, &m->mlp);
   if (st == RBPE_OK) {
     rbpe_mlp_host_init(&m->mlp, cfg->seed ^ SEED_WEIGHTS);
     st = rbpe_mlp_trainer_create(be, &m->mlp, batch, cfg->lr, &f.tr);
@@ -227,6 +301,10 @@ rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
     if (st == RBPE_OK) st = rbpe_buf_alloc(be, L * sizeof(uint32_t), &f.perm);
     if (st == RBPE_OK) st = rbpe_buf_alloc(be, batch * M * sizeof(float), &f.Xb);
     if (st == RBPE_OK) st = rbpe_buf_alloc(be, batch * C * sizeof(float), &f.Yb);
+    if (st == RBPE_OK && f.on_the_fly)
+      st = rbpe_buf_alloc(be, batch * sig->ndim * sizeof(float), &f.xb);
+    if (st == RBPE_OK && f.on_the_fly && f.sig)
+      st = rbpe_buf_alloc(be, batch * sizeof(float), &f.sb);
   }
 
   /* Training. */
@@ -246,7 +324,18 @@ rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
         st = rbpe_buf_write(be, f.perm, 0, L * sizeof(uint32_t), f.order);
         pos = 0;
       }
-      if (st == RBPE_OK) st = rbpe_op_gather_rows(be, batch, M, f.X, f.perm, pos, f.Xb);
+      if (st == RBPE_OK && f.on_the_fly) {
+        /* the batch's coordinates and sigmas, embedded here: the same
+         * floats the kept X would hold */
+        st = rbpe_op_gather_rows(be, batch, (size_t)sig->ndim, f.x, f.perm,
+                                 pos, f.xb);
+        if (st == RBPE_OK && f.sig)
+          st = rbpe_op_gather_rows(be, batch, 1, f.sig, f.perm, pos, f.sb);
+        if (st == RBPE_OK)
+          st = rbpe_embedding_run(be, m->emb, batch, f.xb, f.sb, f.Xb, 0);
+      } else if (st == RBPE_OK) {
+        st = rbpe_op_gather_rows(be, batch, M, f.X, f.perm, pos, f.Xb);
+      }
       if (st == RBPE_OK) st = rbpe_op_gather_rows(be, batch, C, f.Y, f.perm, pos, f.Yb);
       pos += batch;
       Xs = f.Xb;

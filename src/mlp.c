@@ -108,6 +108,22 @@ void rbpe_mlp_trainer_free(rbpe_mlp_trainer *t) {
   free(t);
 }
 
+uint64_t rbpe_mlp_trainer_bytes(const rbpe_mlp_shape *s, size_t max_rows,
+                                uint64_t *largest) {
+  uint64_t floats = 1, big = 1, widest = 0;
+  for (int l = 0; l < s->nlin; l++) {
+    uint64_t fin = (uint64_t)s->sizes[l], fout = (uint64_t)s->sizes[l + 1];
+    if (fout > widest) widest = fout;
+    /* W, dW, mW, vW; b, db, mb, vb; the activations */
+    floats += 4 * (fin * fout + fout) + (uint64_t)max_rows * fout;
+    if (fin * fout > big) big = fin * fout;
+  }
+  floats += 2 * (uint64_t)max_rows * widest; /* the two delta buffers */
+  if ((uint64_t)max_rows * widest > big) big = (uint64_t)max_rows * widest;
+  *largest = big * sizeof(float);
+  return floats * sizeof(float);
+}
+
 static rbpe_status zeros(rbpe_backend *be, size_t count, rbpe_buf **out) {
   RBPE_TRY(rbpe_buf_alloc(be, count * sizeof(float), out));
   return rbpe_buf_fill(be, *out, 0, count, 0.0f);

@@ -51,6 +51,9 @@ rbpe_status rbpe_mlp_trainer_create(rbpe_backend *be, const rbpe_mlp_host *h,
                                     size_t max_rows, float lr,
                                     rbpe_mlp_trainer **out);
 void rbpe_mlp_trainer_free(rbpe_mlp_trainer *t);
+/* Device bytes rbpe_mlp_trainer_create allocates, and its largest buffer. */
+uint64_t rbpe_mlp_trainer_bytes(const rbpe_mlp_shape *s, size_t max_rows,
+                                uint64_t *largest);
 void rbpe_mlp_trainer_profile(rbpe_mlp_trainer *t, rbpe_mlp_profile *p);
 /* One Adam step on rows x M inputs X and rows x C targets Y. With
  * want_loss, *loss receives the batch MSE before the update (one read from

@@ -111,13 +111,29 @@ rbpe_status rbpe_model_predict_be(rbpe_backend *be, const rbpe_model *m,
   size_t widest = M;
   for (int l = 1; l <= s->nlin; l++)
     if ((size_t)s->sizes[l] > widest) widest = (size_t)s->sizes[l];
-  /* Rows per batch: the embedding and every activation must fit the
-   * largest allocation (and a quarter of any memory cap). */
+  /* Rows per batch: the network, the embedding and every activation must
+   * fit what the device (or the memory limit) has left, each buffer its
+   * largest allocation. */
+  const char *what;
+  uint64_t bound, largest;
+  uint64_t budget = rbpe_backend_budget(be, &what, &bound);
   size_t rows = PREDICT_ROWS;
-  uint64_t cap = be->max_alloc;
-  if (be->mem_limit && be->mem_limit / 4 < cap) cap = be->mem_limit / 4;
-  while (rows > 1 && (uint64_t)rows * widest * sizeof(float) > cap) rows /= 2;
   if (rows > n) rows = n ? n : 1;
+  for (;;) {
+    uint64_t need = rbpe_mlp_trainer_bytes(s, rows, &largest) +
+                    (uint64_t)rows * (m->ndim + 1 + M) * sizeof(float);
+    if ((need <= budget && largest <= be->max_alloc &&
+         (uint64_t)rows * widest * sizeof(float) <= be->max_alloc) ||
+        rows == 1) {
+      char b1[32], b2[32];
+      RBPE_FAIL_IF(need > budget, be->err, RBPE_ERR_DEVICE_MEMORY,
+                   "evaluating the model needs %s on %s, above %s (%s)",
+                   rbpe_fmt_bytes(need, b1), be->description, what,
+                   rbpe_fmt_bytes(bound, b2));
+      break;
+    }
+    rows /= 2;
+  }
   int rbf = m->cfg.embed.kind == RBPE_EMBED_RBF;
 
   rbpe_mlp_trainer *t = NULL;

@@ -83,6 +83,29 @@ rbpe_status rbpe_sigma_solve(rbpe_backend *be, const rbpe_embedding *emb,
       [B_DD] = nnz ? nnz : 1, [B_C] = nnz ? nnz : 1, [B_RHO] = n,
       [B_JPART] = n, [B_G] = n, [B_DSIG] = n, [B_GRAD] = n, [B_S] = n,
       [B_M] = n, [B_V] = n, [B_SIGMA] = n, [B_J] = 1};
+  /* refused before anything is allocated when it cannot fit */
+  uint64_t need = 0, largest = 0;
+  for (int i = 0; i < B_COUNT; i++) {
+    need += (uint64_t)count[i] * sizeof(float);
+    if ((uint64_t)count[i] * sizeof(float) > largest)
+      largest = (uint64_t)count[i] * sizeof(float);
+  }
+  const char *what;
+  uint64_t bound;
+  char b1[32], b2[32];
+  RBPE_FAIL_IF(need > rbpe_backend_budget(be, &what, &bound) ||
+                   largest > be->max_alloc,
+               be->err, RBPE_ERR_DEVICE_MEMORY,
+               "the sigma solve over %zu points (%zu edges) needs %s on %s, "
+               "above %s (%s)",
+               n, nnz, rbpe_fmt_bytes(need, b1), be->description,
+               need > rbpe_backend_budget(be, &what, &bound)
+                   ? what
+                   : "the largest buffer it allows",
+               rbpe_fmt_bytes(need > rbpe_backend_budget(be, &what, &bound)
+                                  ? bound
+                                  : be->max_alloc,
+                              b2));
   rbpe_status st = RBPE_OK;
   for (int i = 0; i < B_COUNT && st == RBPE_OK; i++) {
     st = rbpe_buf_alloc(be, count[i] * sizeof(float), &b[i]);

@@ -281,9 +281,52 @@ int main(void) {
     rbpe_status st = rbpe_fit(small, img, &cfg, &m, &r);
     CHECK(st == RBPE_ERR_DEVICE_MEMORY && m == NULL, "memory cap: %s",
           rbpe_status_string(st));
-    CHECK(strstr(rbpe_last_error(small), "limit") != NULL, "message: %s",
-          rbpe_last_error(small));
+    CHECK(strstr(rbpe_last_error(small), "limit") != NULL &&
+              strstr(rbpe_last_error(small), "full-batch training") != NULL,
+          "message: %s", rbpe_last_error(small));
     rbpe_ctx_free(small);
+  }
+
+  /* an embedded set that does not fit under the cap: mini-batches are
+   * embedded on the fly and give the very same model */
+  for (int k = 0; k < 2; k++) {
+    const char *spec = k == 0 ? "ref" : "cl";
+    if (k == 1 && !rbpe_ctx_device_description(cl)) continue;
+    rbpe_fit_config c4;
+    e2e_config(&c4);
+    c4.steps = 30;
+    c4.batch = 128;
+    rbpe_ctx *big = rbpe_ctx_new(), *capped = rbpe_ctx_new();
+    rbpe_ctx_select_device(big, spec);
+    rbpe_ctx_select_device(capped, spec);
+    rbpe_ctx_set_memory_limit(capped, 450 * 1024);
+    rbpe_model *a = NULL, *b = NULL;
+    rbpe_fit_report ra, rb;
+    CHECK(rbpe_fit(big, img, &c4, &a, &ra) == RBPE_OK, "%s", rbpe_last_error(big));
+    CHECK(rbpe_fit(capped, img, &c4, &b, &rb) == RBPE_OK, "capped: %s",
+          rbpe_last_error(capped));
+    if (a && b) {
+      CHECK(!ra.embed_on_the_fly && rb.embed_on_the_fly,
+            "%s: embedded set kept %d / on the fly %d", spec,
+            ra.embed_on_the_fly, rb.embed_on_the_fly);
+      char pa[600], pb[600];
+      snprintf(pa, sizeof pa, "%s/fly_a.rbpe", dir);
+      snprintf(pb, sizeof pb, "%s/fly_b.rbpe", dir);
+      rbpe_model_save(big, a, pa);
+      rbpe_model_save(capped, b, pb);
+      size_t na, nb;
+      unsigned char *ba = slurp(pa, &na), *bb = slurp(pb, &nb);
+      CHECK(ba && bb && na == nb && !memcmp(ba, bb, na),
+            "%s: on-the-fly embedding changed the model", spec);
+      free(ba);
+      free(bb);
+      rbpe_fit_report_clear(&ra);
+      rbpe_fit_report_clear(&rb);
+    }
+    rbpe_model_free(a);
+    rbpe_model_free(b);
+    rbpe_ctx_free(big);
+    rbpe_ctx_free(capped);
   }
 
   /* bad configurations */

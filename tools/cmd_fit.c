@@ -217,6 +217,8 @@ static int write_metrics(FILE *f, const metrics_job *j) {
   jnum(f, c->lr);
   fprintf(f, ", \"batch\": %zu, \"seed\": %llu},\n", c->batch,
           (unsigned long long)c->seed);
+  fprintf(f, "  \"embedded_set\": \"%s\",\n",
+          r->embed_on_the_fly ? "on the fly per batch" : "kept on the device");
   fprintf(f, "  \"n_train\": %zu,\n  \"n_test\": %zu,\n  \"embed_dim\": %zu,\n",
           r->n_train, r->n_test, r->embed_dim);
   fprintf(f, "  \"steps_done\": %d,\n  \"interrupted\": %s,\n", r->steps_done,
@@ -501,6 +503,9 @@ int cmd_fit(int argc, char **argv) {
     rc = cli_fail("fit", ctx, st);
     goto out;
   }
+  if (rep.embed_on_the_fly && !quiet)
+    fprintf(stderr, "rbpe fit: the embedded training set did not fit the "
+                    "device: each batch was embedded on the fly\n");
   if (rep.interrupted && !quiet)
     fprintf(stderr, "\nrbpe fit: interrupted after %d of %d steps; writing the "
                     "outputs of the model as it stands\n",

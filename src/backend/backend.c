@@ -4,6 +4,8 @@
 #include "backend.h"
 
 #include <limits.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <math.h>
 
 static rbpe_status need(rbpe_backend *be, const rbpe_buf *b, size_t count,
@@ -30,6 +32,35 @@ static rbpe_status grid(rbpe_backend *be, size_t n, size_t m, size_t *total,
                RBPE_ERR_TOO_LARGE, "%s: %zu x %zu elements exceed 2^32", op, n,
                m);
   return RBPE_OK;
+}
+
+uint64_t rbpe_backend_budget(const rbpe_backend *be, const char **what,
+                             uint64_t *bound) {
+  uint64_t cap = be->mem_total ? be->mem_total : UINT64_MAX;
+  *what = "the device's memory";
+  if (be->mem_limit && be->mem_limit < cap) {
+    cap = be->mem_limit;
+    *what = "the memory limit";
+  }
+  *bound = cap;
+  return cap > be->mem_used ? cap - be->mem_used : 0;
+}
+
+const char *rbpe_fmt_bytes(uint64_t bytes, char buf[32]) {
+  if (bytes >= (1ull << 30))
+    snprintf(buf, 32, "%.1f GiB", (double)bytes / (1ull << 30));
+  else if (bytes >= (1ull << 20))
+    snprintf(buf, 32, "%.1f MiB", (double)bytes / (1ull << 20));
+  else if (bytes >= (1ull << 10))
+    snprintf(buf, 32, "%.1f KiB", (double)bytes / (1ull << 10));
+  else
+    snprintf(buf, 32, "%llu bytes", (unsigned long long)bytes);
+  return buf;
+}
+
+uint64_t rbpe_host_memory(void) {
+  long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+  return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
 }
 
 rbpe_status rbpe_buf_alloc(rbpe_backend *be, size_t bytes, rbpe_buf **out) {

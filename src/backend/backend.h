@@ -140,6 +140,7 @@ struct rbpe_backend {
   const char *kind;        /* "ref", "opencl" */
   char description[256];   /* what `rbpe` prints as the device */
   uint64_t max_alloc;      /* largest single buffer, bytes */
+  uint64_t mem_total;      /* the device's memory (host: physical RAM) */
   uint64_t mem_limit;      /* cap on live bytes (0: none) */
   uint64_t mem_used;       /* live bytes allocated through rbpe_buf_alloc */
   uint64_t mem_peak;       /* the most mem_used has been */
@@ -178,6 +179,15 @@ rbpe_status rbpe_buf_read(rbpe_backend *be, const rbpe_buf *buf, size_t offset,
 rbpe_status rbpe_buf_fill(rbpe_backend *be, rbpe_buf *buf, size_t offset,
                           size_t count, float value);
 rbpe_status rbpe_backend_finish(rbpe_backend *be);
+/* Bytes that may still be allocated: the device's memory or the memory
+ * limit, whichever is smaller, less what is live; *what names the bound
+ * ("the device's memory" or "the memory limit") and *bound its size. */
+uint64_t rbpe_backend_budget(const rbpe_backend *be, const char **what,
+                             uint64_t *bound);
+/* "1.5 GiB", "12.0 MiB", "512 bytes" */
+const char *rbpe_fmt_bytes(uint64_t bytes, char buf[32]);
+/* Physical RAM (0 when unknown), for the host backends' mem_total. */
+uint64_t rbpe_host_memory(void);
 
 rbpe_status rbpe_op_embed_nerf(rbpe_backend *be, size_t n, int ndim, int freqs,
                                const rbpe_buf *x, rbpe_buf *out);

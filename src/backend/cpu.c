@@ -323,6 +323,7 @@ rbpe_status rbpe_cpu_backend_create(rbpe_err *err, rbpe_backend **out) {
   be->err = err;
   be->kind = "cpu";
   be->max_alloc = (uint64_t)1 << 40;
+  be->mem_total = rbpe_host_memory();
   snprintf(be->description, sizeof be->description,
            "cpu (%d OpenMP threads, OpenBLAS SGEMM)", omp_get_max_threads());
   *out = be;

@@ -556,6 +556,7 @@ rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
            "opencl cl:%d:%d %.100s (%.100s, %s)", platform, device, info.name,
            info.platform, rbpe_device_type_string(info.type));
   be->max_alloc = info.max_alloc_bytes;
+  be->mem_total = info.global_mem_bytes;
   b->max_wg = info.max_work_group_size ? info.max_work_group_size : 1;
   if (!info.usable) {
     rbpe_status st = rbpe_err_set(err, RBPE_ERR_NO_DEVICE,

@@ -176,6 +176,7 @@ rbpe_status rbpe_ref_backend_create(rbpe_err *err, rbpe_backend **out) {
   be->err = err;
   be->kind = "ref";
   be->max_alloc = (uint64_t)1 << 40; /* the host's malloc decides */
+  be->mem_total = rbpe_host_memory();
   strcpy(be->description, "ref (reference C, single-threaded)");
   *out = be;
   return RBPE_OK;
