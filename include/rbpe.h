@@ -315,6 +315,8 @@ typedef struct rbpe_sigma_config {
   int poly_subsets;    /* number of subsets (64) */
   int poly_from_sparse;/* fit beta on the sparse solve instead (0) */
   float smooth_width;  /* smooth: Gaussian width in training spacings (2.5) */
+  int relative;        /* smin, smax in units of the training spacing
+                          L^(-1/N) instead of coordinate units */
 } rbpe_sigma_config;
 
 typedef struct rbpe_progress {
@@ -385,6 +387,7 @@ typedef struct rbpe_fit_report {
   /* 1 when the embedded training set did not fit the device and each
    * mini-batch was embedded on the fly (same result, more work per step) */
   int embed_on_the_fly;
+  double sigma_lo, sigma_hi;    /* the sigma range used, coordinate units */
 } rbpe_fit_report;
 
 /* Fits a coordinate-MLP to sig on the context's device. On success the

@@ -348,12 +348,23 @@ rbpe_status rbpe_sigma_build(rbpe_ctx *ctx, rbpe_backend *be,
                              const rbpe_embedding *emb, float *map,
                              rbpe_fit_report *rep) {
   rbpe_err *err = &ctx->err;
-  const rbpe_sigma_config *sc = &cfg->sig;
   size_t L = rbpe_split_train_count(split), S = sig->samples;
   const size_t *train = rbpe_split_train(split);
   int N = sig->ndim, C = sig->channels;
   double t0 = rbpe_now_s();
-  RBPE_TRY(rbpe_sigma_check_config(err, sc, L));
+  RBPE_TRY(rbpe_sigma_check_config(err, &cfg->sig, L));
+  /* A relative range is in units of the training spacing h = L^(-1/N), the
+   * grid step of L evenly spread points in the unit cube. */
+  rbpe_fit_config scaled = *cfg;
+  if (scaled.sig.relative) {
+    double h = pow((double)L, -1.0 / N);
+    scaled.sig.smin = (float)(scaled.sig.smin * h);
+    scaled.sig.smax = (float)(scaled.sig.smax * h);
+  }
+  cfg = &scaled;
+  const rbpe_sigma_config *sc = &cfg->sig;
+  rep->sigma_lo = sc->smin;
+  rep->sigma_hi = sc->smax;
   int need_poly = cfg->sigma_mode == RBPE_SIGMA_POLY ||
                   cfg->sigma_at == RBPE_SIGMA_AT_POLY;
 

@@ -58,6 +58,19 @@ rbpe_status cli_save_sigma_maps(rbpe_ctx *ctx, const rbpe_signal *sigma,
                                 const rbpe_split *split, float smin,
                                 float smax, const char *map_path,
                                 const char *train_path);
+/* An RGB picture in [0, 1], white at first (cli_pictures.c). */
+typedef struct cli_canvas {
+  float *px; /* h x w x 3 */
+  int w, h;
+} cli_canvas;
+int cli_canvas_init(cli_canvas *cv, int w, int h); /* 0, or -1: no memory */
+rbpe_status cli_canvas_save(rbpe_ctx *ctx, const cli_canvas *cv,
+                            const char *path);
+/* A 1-D signal (gray), its reconstruction (red, optional) and its training
+ * samples (blue dots, optional) in the given rectangle of the canvas. */
+void cli_draw_plot(cli_canvas *cv, int left, int top, int width, int height,
+                   const rbpe_signal *truth, const rbpe_split *split,
+                   const rbpe_signal *recon);
 rbpe_status cli_save_plot(rbpe_ctx *ctx, const rbpe_signal *truth,
                           const rbpe_split *split, const rbpe_signal *recon,
                           const char *path);
@@ -93,5 +106,6 @@ int cmd_fit(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_experiment(int argc, char **argv);
 
 #endif

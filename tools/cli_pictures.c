@@ -96,20 +96,16 @@ rbpe_status cli_save_panel(rbpe_ctx *ctx, const rbpe_signal *truth,
 #define PLOT_H 360
 #define PLOT_MARGIN 20
 
-typedef struct canvas {
-  float *px; /* PLOT_H x PLOT_W x 3 */
-} canvas;
-
-static void dot(canvas *cv, int x, int y, const float rgb[3], int r) {
+static void dot(cli_canvas *cv, int x, int y, const float rgb[3], int r) {
   for (int dy = -r; dy <= r; dy++)
     for (int dx = -r; dx <= r; dx++) {
       int xx = x + dx, yy = y + dy;
-      if (xx < 0 || yy < 0 || xx >= PLOT_W || yy >= PLOT_H) continue;
-      memcpy(cv->px + ((size_t)yy * PLOT_W + xx) * 3, rgb, 3 * sizeof(float));
+      if (xx < 0 || yy < 0 || xx >= cv->w || yy >= cv->h) continue;
+      memcpy(cv->px + ((size_t)yy * cv->w + xx) * 3, rgb, 3 * sizeof(float));
     }
 }
 
-static void line(canvas *cv, int x0, int y0, int x1, int y1,
+static void line(cli_canvas *cv, int x0, int y0, int x1, int y1,
                  const float rgb[3]) {
   int n = abs(x1 - x0) > abs(y1 - y0) ? abs(x1 - x0) : abs(y1 - y0);
   if (n == 0) n = 1;
@@ -117,43 +113,71 @@ static void line(canvas *cv, int x0, int y0, int x1, int y1,
     dot(cv, x0 + (x1 - x0) * k / n, y0 + (y1 - y0) * k / n, rgb, 0);
 }
 
-rbpe_status cli_save_plot(rbpe_ctx *ctx, const rbpe_signal *truth,
-                          const rbpe_split *split, const rbpe_signal *recon,
-                          const char *path) {
+void cli_draw_plot(cli_canvas *cv, int left, int top, int width, int height,
+                   const rbpe_signal *truth, const rbpe_split *split,
+                   const rbpe_signal *recon) {
   size_t n = rbpe_signal_dim(truth, 0);
-  const float *t = rbpe_signal_data(truth), *r = rbpe_signal_data(recon);
+  const float *t = rbpe_signal_data(truth);
+  const float *r = recon ? rbpe_signal_data(recon) : NULL;
   float lo = t[0], hi = t[0];
   for (size_t i = 0; i < n; i++) {
-    lo = fminf(lo, fminf(t[i], r[i]));
-    hi = fmaxf(hi, fmaxf(t[i], r[i]));
+    lo = fminf(lo, t[i]);
+    hi = fmaxf(hi, t[i]);
+    if (r) {
+      lo = fminf(lo, r[i]);
+      hi = fmaxf(hi, r[i]);
+    }
   }
   if (hi - lo < 1e-6f) hi = lo + 1.0f;
-  canvas cv = {malloc((size_t)PLOT_W * PLOT_H * 3 * sizeof(float))};
-  if (!cv.px) return RBPE_ERR_OUT_OF_MEMORY;
-  for (size_t i = 0; i < (size_t)PLOT_W * PLOT_H * 3; i++) cv.px[i] = 1.0f;
   const float gray[3] = {0.6f, 0.6f, 0.6f}, red[3] = {0.85f, 0.1f, 0.1f},
               blue[3] = {0.1f, 0.25f, 0.9f}, black[3] = {0, 0, 0};
-  int x0 = PLOT_MARGIN, x1 = PLOT_W - PLOT_MARGIN, y0 = PLOT_MARGIN,
-      y1 = PLOT_H - PLOT_MARGIN;
-  line(&cv, x0, y0, x1, y0, black);
-  line(&cv, x0, y1, x1, y1, black);
-  line(&cv, x0, y0, x0, y1, black);
-  line(&cv, x1, y0, x1, y1, black);
+  int m = width > 200 ? PLOT_MARGIN : 4;
+  int x0 = left + m, x1 = left + width - m, y0 = top + m, y1 = top + height - m;
+  line(cv, x0, y0, x1, y0, black);
+  line(cv, x0, y1, x1, y1, black);
+  line(cv, x0, y0, x0, y1, black);
+  line(cv, x1, y0, x1, y1, black);
+  int pad = (y1 - y0) / 20 + 1;
 #define PX(i) (x0 + (int)((double)((i) + 0.5) / n * (x1 - x0)))
-#define PY(v) (y1 - (int)(((v) - lo) / (hi - lo) * (y1 - y0 - 10)) - 5)
-  for (size_t i = 1; i < n; i++) line(&cv, PX(i - 1), PY(t[i - 1]), PX(i), PY(t[i]), gray);
-  for (size_t i = 1; i < n; i++) line(&cv, PX(i - 1), PY(r[i - 1]), PX(i), PY(r[i]), red);
-  for (size_t k = 0; k < rbpe_split_train_count(split); k++) {
+#define PY(v) (y1 - pad - (int)(((v) - lo) / (hi - lo) * (y1 - y0 - 2 * pad)))
+  for (size_t i = 1; i < n; i++)
+    line(cv, PX(i - 1), PY(t[i - 1]), PX(i), PY(t[i]), gray);
+  for (size_t i = 1; r && i < n; i++)
+    line(cv, PX(i - 1), PY(r[i - 1]), PX(i), PY(r[i]), red);
+  for (size_t k = 0; split && k < rbpe_split_train_count(split); k++) {
     size_t i = rbpe_split_train(split)[k];
-    dot(&cv, PX(i), PY(t[i]), blue, 2);
+    dot(cv, PX(i), PY(t[i]), blue, width > 200 ? 2 : 1);
   }
 #undef PX
 #undef PY
-  size_t dims[2] = {PLOT_H, PLOT_W};
+}
+
+rbpe_status cli_canvas_save(rbpe_ctx *ctx, const cli_canvas *cv,
+                            const char *path) {
+  size_t dims[2] = {(size_t)cv->h, (size_t)cv->w};
   rbpe_signal *img = NULL;
-  rbpe_status st = rbpe_signal_from_data(ctx, 2, dims, 3, cv.px, &img);
+  rbpe_status st = rbpe_signal_from_data(ctx, 2, dims, 3, cv->px, &img);
   if (st == RBPE_OK) st = rbpe_signal_save_png(ctx, img, path, 8);
   rbpe_signal_free(img);
+  return st;
+}
+
+int cli_canvas_init(cli_canvas *cv, int w, int h) {
+  cv->w = w;
+  cv->h = h;
+  cv->px = malloc((size_t)w * h * 3 * sizeof(float));
+  if (!cv->px) return -1;
+  for (size_t i = 0; i < (size_t)w * h * 3; i++) cv->px[i] = 1.0f;
+  return 0;
+}
+
+rbpe_status cli_save_plot(rbpe_ctx *ctx, const rbpe_signal *truth,
+                          const rbpe_split *split, const rbpe_signal *recon,
+                          const char *path) {
+  cli_canvas cv;
+  if (cli_canvas_init(&cv, PLOT_W, PLOT_H) != 0) return RBPE_ERR_OUT_OF_MEMORY;
+  cli_draw_plot(&cv, 0, 0, PLOT_W, PLOT_H, truth, split, recon);
+  rbpe_status st = cli_canvas_save(ctx, &cv, path);
   free(cv.px);
   return st;
 }

@@ -44,6 +44,8 @@ static const char *fit_help =
     "                          poly: B dense subsets of M points (64 x 20), or\n"
     "                          fit beta on the sparse solve\n"
     "  --smooth-width W        smooth: Gaussian width in training spacings (2.5)\n"
+    "  --range abs|rel         smin/smax in coordinate units, or in units of\n"
+    "                          the training spacing L^(-1/N)\n"
     "  --features F            rff features (256)\n"
     "  --scale s               rff scale (10)\n"
     "  --freqs L               nerf frequencies per axis (10)\n"
@@ -194,9 +196,9 @@ static int write_metrics(FILE *f, const metrics_job *j) {
       jnum(f, g->tol);
       fprintf(f, ", \"poly_degree\": %d, \"poly_subset\": %d, "
                  "\"poly_subsets\": %d, \"poly_from_sparse\": %s, "
-                 "\"smooth_width\": ",
+                 "\"range\": \"%s\", \"smooth_width\": ",
               g->poly_degree, g->poly_subset, g->poly_subsets,
-              g->poly_from_sparse ? "true" : "false");
+              g->poly_from_sparse ? "true" : "false", g->relative ? "rel" : "abs");
       jnum(f, g->smooth_width);
     }
     break;
@@ -230,7 +232,11 @@ static int write_metrics(FILE *f, const metrics_job *j) {
   fputs(",\n  \"final_train_mse\": ", f);
   jnum(f, r->final_loss);
   if (r->sigma_map) {
-    fputs(",\n  \"sigma_stats\": {\"grid_min\": ", f);
+    fputs(",\n  \"sigma_stats\": {\"range\": [", f);
+    jnum(f, r->sigma_lo);
+    fputs(", ", f);
+    jnum(f, r->sigma_hi);
+    fputs("], \"grid_min\": ", f);
     jnum(f, r->sigma_min);
     fputs(", \"grid_max\": ", f);
     jnum(f, r->sigma_max);
@@ -362,6 +368,10 @@ int cmd_fit(int argc, char **argv) {
       if (r < 0 || !cli_parse_float(v, 1e-6, 1e3, &x))
         return cli_usage_error("fit", "--smax needs a number > 0");
       cfg.sig.smax = x;
+    } else if ((r = cli_opt(argc, argv, &i, "--range", &v))) {
+      if (r < 0 || (strcmp(v, "abs") && strcmp(v, "rel")))
+        return cli_usage_error("fit", "--range needs abs or rel");
+      cfg.sig.relative = !strcmp(v, "rel");
     } else if ((r = cli_opt(argc, argv, &i, "--sigma-iters", &v))) {
       if (r < 0 || !cli_parse_long(v, 1, 1000000, &n))
         return cli_usage_error("fit", "--sigma-iters needs an integer >= 1");
@@ -529,11 +539,13 @@ int cmd_fit(int argc, char **argv) {
                                 cli_outset_path(&set, "reconstruction.png"), 8);
       if (st == RBPE_OK)
         st = cli_save_panel(ctx, sig, rep.split, rep.reconstruction,
-                            rep.sigma_map, cfg.sig.smin, cfg.sig.smax,
+                            rep.sigma_map, (float)rep.sigma_lo,
+                            (float)rep.sigma_hi,
                             cli_outset_path(&set, "panel.png"));
       if (st == RBPE_OK && rep.sigma_map)
-        st = cli_save_sigma_maps(ctx, rep.sigma_map, rep.split, cfg.sig.smin,
-                                 cfg.sig.smax, cli_outset_path(&set, "sigma.png"),
+        st = cli_save_sigma_maps(ctx, rep.sigma_map, rep.split,
+                                 (float)rep.sigma_lo, (float)rep.sigma_hi,
+                                 cli_outset_path(&set, "sigma.png"),
                                  cli_outset_path(&set, "sigma_train.png"));
     }
     if (st == RBPE_OK)

@@ -15,6 +15,7 @@ static const struct {
     {"render", cmd_render, "render a saved model at any resolution"},
     {"check", cmd_check, "compare every op and a short training run with ref"},
     {"bench", cmd_bench, "training and inference throughput per device"},
+    {"experiment", cmd_experiment, "the seed's experiment grid: RESULTS.md, CSV and panels"},
 };
 
 static void usage(FILE *to) {

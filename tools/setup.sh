@@ -10,7 +10,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PACKAGES="gcc pkg-config meson ninja-build python3 ocl-icd-opencl-dev \
-opencl-headers libclblast-dev libopenblas-dev libpng-dev zlib1g-dev \
+opencl-headers libclblast-dev libopenblas-dev libopenblas0-openmp libpng-dev zlib1g-dev \
 pocl-opencl-icd oclgrind clinfo clang libclang-rt-14-dev"
 
 deps() {

@@ -1,0 +1,750 @@
+/* `rbpe experiment`: the seed's experiments as one command (METHOD.md 7).
+ * A grid of embeddings x splits x MLP depths x seeds over images and 1-D
+ * signals, fitted in-process on one device; writes every run as CSV, a
+ * Markdown report (RESULTS.md) with the learned sigma against the best
+ * uniform sigma and the best RFF scale per setting, and panels laid out
+ * like the seed's figures (methods as rows, settings as columns). */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "clock.h"
+
+static const char *experiment_help =
+    "usage: rbpe experiment [options]\n"
+    "Fits every method of the grid to every signal, split, depth and seed and\n"
+    "writes OUT/RESULTS.md, OUT/results.csv and OUT/panel_*.png.\n"
+    "  --images LIST       comma-separated PNGs (tests/data/camera256.png,\n"
+    "                      tests/data/astronaut256.png); 'none' for no image\n"
+    "  --size N            images resampled to N x N by area averaging (96)\n"
+    "  --signals LIST      1-D signals: sines, chirp, jumps (built in) or text\n"
+    "                      files; 'none' for none (sines,chirp,jumps)\n"
+    "  --samples N         samples of the built-in 1-D signals (1024)\n"
+    "  --uniform LIST      uniform sigmas (0.1,0.05,0.04,0.02,0.01)\n"
+    "  --rff LIST          RFF scales (5,10,20)\n"
+    "  --no-nerf           leave out the NeRF embedding\n"
+    "  --layers LIST       hidden layers of the MLPs (1,3); width --width (256)\n"
+    "  --steps N           Adam steps per fit (300); --lr X (0.002)\n"
+    "  --seeds N           seeds per setting (2)\n"
+    "  --device SPEC       auto | cpu | ref | cl | cl:P:D | cl:NAME\n"
+    "  --quick             one 64 x 64 image, one 1-D signal, one seed, 100 steps\n"
+    "  --notes FILE        Markdown appended to RESULTS.md (docs/results_notes.md\n"
+    "                      when it exists)\n"
+    "  --out DIR           output folder (rbpe-experiment)\n"
+    "Learned sigma uses `rbpe fit`'s defaults (see `rbpe fit --help`); the\n"
+    "splits are 25 % and ~10 % of the samples, regular and random.\n";
+
+#define RBPE_PI 3.14159265358979323846
+
+enum { M_GRAPH, M_POLY, M_UNIFORM, M_RFF, M_NERF };
+
+typedef struct method {
+  int kind;
+  float param;
+  char name[40];
+} method;
+
+typedef struct signal_item {
+  char name[64];
+  rbpe_signal *sig;
+} signal_item;
+
+#define MAX_METHODS 32
+#define MAX_SIGNALS 16
+#define MAX_LAYERS 4
+#define MAX_SEEDS 16
+#define NSPLIT 4
+
+typedef struct run_result {
+  double test, train, seconds;
+  int done;
+} run_result;
+
+typedef struct grid {
+  signal_item sig[MAX_SIGNALS];
+  int nsig;
+  method meth[MAX_METHODS];
+  int nmeth;
+  int layers[MAX_LAYERS];
+  int nlayers;
+  int seeds, steps, width;
+  float lr;
+  /* [signal][layers][split][method][seed] */
+  run_result *res;
+  /* seed 0's reconstructions for the panels */
+  rbpe_signal **recon;
+} grid;
+
+static size_t at(const grid *g, int s, int l, int p, int m, int k) {
+  return ((((size_t)s * g->nlayers + l) * NSPLIT + p) * g->nmeth + m) *
+             g->seeds + k;
+}
+static size_t rat(const grid *g, int s, int l, int p, int m) {
+  return (((size_t)s * g->nlayers + l) * NSPLIT + p) * g->nmeth + m;
+}
+
+static const char *split_spec(int ndim, int p) {
+  static const char *two[NSPLIT] = {"regular:2", "regular:3", "random:0.25",
+                                    "random:0.1"};
+  static const char *one[NSPLIT] = {"regular:4", "regular:10", "random:0.25",
+                                    "random:0.1"};
+  return ndim == 1 ? one[p] : two[p];
+}
+static const char *split_label(int ndim, int p) {
+  static const char *two[NSPLIT] = {"regular 25%", "regular 11%", "random 25%",
+                                    "random 10%"};
+  static const char *one[NSPLIT] = {"regular 25%", "regular 10%", "random 25%",
+                                    "random 10%"};
+  return ndim == 1 ? one[p] : two[p];
+}
+
+/* ---- signals ------------------------------------------------------------ */
+
+/* 1-D area weights of output cell o (of n) over input cells (of N). */
+static void area_resample(const float *in, size_t N, size_t stride_in,
+                          float *out, size_t n, size_t stride_out, int C) {
+  double scale = (double)N / n;
+  for (size_t o = 0; o < n; o++) {
+    double a = o * scale, b = (o + 1) * scale;
+    for (int c = 0; c < C; c++) {
+      double acc = 0;
+      for (size_t i = (size_t)a; i < N && i < b; i++) {
+        double lo = i > a ? i : a, hi = i + 1 < b ? i + 1 : b;
+        acc += (hi - lo) * in[i * stride_in + c];
+      }
+      out[o * stride_out + c] = (float)(acc / scale);
+    }
+  }
+}
+
+static rbpe_status resize(rbpe_ctx *ctx, rbpe_signal *src, size_t size,
+                          rbpe_signal **out) {
+  size_t H = rbpe_signal_dim(src, 0), W = rbpe_signal_dim(src, 1);
+  int C = rbpe_signal_channels(src);
+  const float *d = rbpe_signal_data(src);
+  float *tmp = malloc(H * size * C * sizeof(float));
+  float *dst = malloc(size * size * C * sizeof(float));
+  if (!tmp || !dst) {
+    free(tmp);
+    free(dst);
+    return RBPE_ERR_OUT_OF_MEMORY;
+  }
+  for (size_t y = 0; y < H; y++) /* rows: W -> size */
+    area_resample(d + y * W * C, W, C, tmp + y * size * C, size, C, C);
+  for (size_t x = 0; x < size; x++) /* columns: H -> size */
+    area_resample(tmp + x * C, H, size * C, dst + x * C, size, size * C, C);
+  size_t dims[2] = {size, size};
+  rbpe_status st = rbpe_signal_from_data(ctx, 2, dims, C, dst, out);
+  free(tmp);
+  free(dst);
+  return st;
+}
+
+/* Built-in 1-D signals in [0, 1]. */
+static int builtin_1d(const char *name, size_t n, float *v) {
+  for (size_t i = 0; i < n; i++) {
+    double x = (i + 0.5) / n, y;
+    if (!strcmp(name, "sines")) /* a slow sine plus one whose frequency grows */
+      y = 0.5 + 0.2 * sin(2 * RBPE_PI * 2 * x) +
+          0.2 * sin(2 * RBPE_PI * (4 + 20 * x) * x);
+    else if (!strcmp(name, "chirp"))
+      y = 0.5 + 0.4 * sin(2 * RBPE_PI * (2 * x + 14 * x * x));
+    else if (!strcmp(name, "jumps")) /* smooth pieces with jumps between */
+      y = x < 0.2   ? 0.2 + 0.3 * x
+          : x < 0.45 ? 0.75 - 0.15 * sin(6 * RBPE_PI * x)
+          : x < 0.6  ? 0.3
+          : x < 0.8  ? 0.55 + 0.25 * sin(10 * RBPE_PI * x)
+                     : 0.15 + 0.5 * (x - 0.8);
+    else
+      return 0;
+    v[i] = (float)y;
+  }
+  return 1;
+}
+
+static const char *base_name(const char *path, char *buf, size_t len) {
+  const char *b = strrchr(path, '/');
+  b = b ? b + 1 : path;
+  snprintf(buf, len, "%s", b);
+  char *dot = strrchr(buf, '.');
+  if (dot && dot != buf) *dot = '\0';
+  return buf;
+}
+
+static int add_signal(rbpe_ctx *ctx, grid *g, const char *item, int image,
+                      size_t size, size_t samples) {
+  if (g->nsig >= MAX_SIGNALS) {
+    fprintf(stderr, "rbpe experiment: more than %d signals\n", MAX_SIGNALS);
+    return EXIT_USAGE;
+  }
+  signal_item *s = &g->sig[g->nsig];
+  rbpe_status st;
+  if (!image) {
+    float *v = malloc(samples * sizeof(float));
+    if (!v) return EXIT_FAILURE_RUN;
+    if (builtin_1d(item, samples, v)) {
+      size_t dims[1] = {samples};
+      st = rbpe_signal_from_data(ctx, 1, dims, 1, v, &s->sig);
+      free(v);
+      snprintf(s->name, sizeof s->name, "%s", item);
+      if (st != RBPE_OK) return cli_fail("experiment", ctx, st);
+      g->nsig++;
+      return EXIT_OK;
+    }
+    free(v);
+  }
+  rbpe_signal *raw = NULL;
+  st = rbpe_signal_load(ctx, item, &raw);
+  if (st != RBPE_OK) return cli_fail("experiment", ctx, st);
+  int nd = rbpe_signal_ndim(raw);
+  if (image != (nd == 2) || nd > 2) {
+    fprintf(stderr, "rbpe experiment: %s: a %d-D signal given as %s\n", item,
+            nd, image ? "an image" : "a 1-D signal");
+    rbpe_signal_free(raw);
+    return EXIT_BAD_INPUT;
+  }
+  base_name(item, s->name, sizeof s->name);
+  if (image && size && (rbpe_signal_dim(raw, 0) != size ||
+                        rbpe_signal_dim(raw, 1) != size)) {
+    st = resize(ctx, raw, size, &s->sig);
+    rbpe_signal_free(raw);
+    if (st != RBPE_OK) return cli_fail("experiment", ctx, st);
+  } else {
+    s->sig = raw;
+  }
+  g->nsig++;
+  return EXIT_OK;
+}
+
+/* ---- parsing -------------------------------------------------------------- */
+
+static int parse_floats(const char *text, float *out, int max, double lo,
+                        double hi) {
+  char buf[512];
+  snprintf(buf, sizeof buf, "%s", text);
+  int n = 0;
+  for (char *save = NULL, *t = strtok_r(buf, ",", &save); t;
+       t = strtok_r(NULL, ",", &save)) {
+    if (n >= max || !cli_parse_float(t, lo, hi, &out[n])) return -1;
+    n++;
+  }
+  return n;
+}
+
+static void add_method(grid *g, int kind, float param) {
+  method *m = &g->meth[g->nmeth++];
+  m->kind = kind;
+  m->param = param;
+  switch (kind) {
+  case M_GRAPH: snprintf(m->name, sizeof m->name, "rbf graph"); break;
+  case M_POLY: snprintf(m->name, sizeof m->name, "rbf poly"); break;
+  case M_UNIFORM: snprintf(m->name, sizeof m->name, "rbf uniform %g", (double)param); break;
+  case M_RFF: snprintf(m->name, sizeof m->name, "rff %g", (double)param); break;
+  default: snprintf(m->name, sizeof m->name, "nerf"); break;
+  }
+}
+
+/* ---- fitting -------------------------------------------------------------- */
+
+static void method_config(const grid *g, const method *m, int layers, int ndim,
+                          int p, int seed, rbpe_fit_config *c) {
+  rbpe_fit_config_default(c);
+  rbpe_embed_kind kind = m->kind == M_RFF    ? RBPE_EMBED_RFF
+                         : m->kind == M_NERF ? RBPE_EMBED_NERF
+                                             : RBPE_EMBED_RBF;
+  if (kind != RBPE_EMBED_RBF) rbpe_embed_config_default(&c->embed, kind);
+  if (m->kind == M_RFF) c->embed.rff_scale = m->param;
+  if (m->kind == M_UNIFORM) c->sigma = m->param;
+  c->sigma_mode = m->kind == M_GRAPH  ? RBPE_SIGMA_GRAPH
+                  : m->kind == M_POLY ? RBPE_SIGMA_POLY
+                                      : RBPE_SIGMA_UNIFORM;
+  if (m->kind == M_POLY) c->sigma_at = RBPE_SIGMA_AT_POLY;
+  c->split = split_spec(ndim, p);
+  c->hidden_layers = layers;
+  c->width = g->width;
+  c->steps = g->steps;
+  c->lr = g->lr;
+  c->seed = (uint64_t)seed;
+  c->log_every = g->steps;
+}
+
+static int run_grid(rbpe_ctx *ctx, grid *g) {
+  int total = g->nsig * g->nlayers * NSPLIT * g->nmeth * g->seeds, k = 0;
+  double t0 = rbpe_now_s();
+  for (int s = 0; s < g->nsig; s++)
+    for (int k2 = 0; k2 < g->seeds; k2++)
+      for (int l = 0; l < g->nlayers; l++)
+        for (int p = 0; p < NSPLIT; p++)
+          for (int m = 0; m < g->nmeth; m++) {
+            int ndim = rbpe_signal_ndim(g->sig[s].sig);
+            rbpe_fit_config c;
+            method_config(g, &g->meth[m], g->layers[l], ndim, p, k2, &c);
+            rbpe_model *model = NULL;
+            rbpe_fit_report rep;
+            double t1 = rbpe_now_s();
+            rbpe_status st = rbpe_fit(ctx, g->sig[s].sig, &c, &model, &rep);
+            if (st != RBPE_OK) {
+              fprintf(stderr, "\n");
+              return cli_fail("experiment", ctx, st);
+            }
+            run_result *r = &g->res[at(g, s, l, p, m, k2)];
+            r->test = rep.test_psnr;
+            r->train = rep.train_psnr;
+            r->seconds = rbpe_now_s() - t1;
+            r->done = 1;
+            if (k2 == 0) {
+              g->recon[rat(g, s, l, p, m)] = rep.reconstruction;
+              rep.reconstruction = NULL;
+            }
+            rbpe_fit_report_clear(&rep);
+            rbpe_model_free(model);
+            k++;
+            double el = rbpe_now_s() - t0, eta = el / k * (total - k);
+            fprintf(stderr,
+                    "[%d/%d] %s, %s, %dL, %s, seed %d: %.2f dB held-out "
+                    "(%.1f s; ETA %d:%02d)\n",
+                    k, total, g->sig[s].name, split_label(ndim, p),
+                    g->layers[l], g->meth[m].name, k2, r->test, r->seconds,
+                    (int)eta / 60, (int)eta % 60);
+          }
+  return EXIT_OK;
+}
+
+/* ---- summaries ------------------------------------------------------------ */
+
+static void stats(const grid *g, int s, int l, int p, int m, double *mean,
+                  double *sd) {
+  double a = 0, b = 0;
+  for (int k = 0; k < g->seeds; k++) a += g->res[at(g, s, l, p, m, k)].test;
+  a /= g->seeds;
+  for (int k = 0; k < g->seeds; k++) {
+    double d = g->res[at(g, s, l, p, m, k)].test - a;
+    b += d * d;
+  }
+  *mean = a;
+  *sd = g->seeds > 1 ? sqrt(b / (g->seeds - 1)) : 0.0;
+}
+
+/* The method of the given kind with the best mean held-out PSNR (-1: none). */
+static int best_of(const grid *g, int s, int l, int p, int kind) {
+  int best = -1;
+  double bm = -INFINITY, mean, sd;
+  for (int m = 0; m < g->nmeth; m++) {
+    if (g->meth[m].kind != kind) continue;
+    stats(g, s, l, p, m, &mean, &sd);
+    if (mean > bm) bm = mean, best = m;
+  }
+  return best;
+}
+
+static int find_kind(const grid *g, int kind) {
+  for (int m = 0; m < g->nmeth; m++)
+    if (g->meth[m].kind == kind) return m;
+  return -1;
+}
+
+typedef struct report_job {
+  const grid *g;
+  const char *command;
+  const char *notes;
+  const char *device;
+} report_job;
+
+static void cell(FILE *f, const grid *g, int s, int l, int p, int m) {
+  if (m < 0) {
+    fputs(" - |", f);
+    return;
+  }
+  double mean, sd;
+  stats(g, s, l, p, m, &mean, &sd);
+  if (g->seeds > 1) fprintf(f, " %.2f ± %.2f |", mean, sd);
+  else fprintf(f, " %.2f |", mean);
+}
+
+static double mean_of(const grid *g, int s, int l, int p, int m) {
+  double mean, sd;
+  stats(g, s, l, p, m, &mean, &sd);
+  return mean;
+}
+
+static int write_csv(FILE *f, void *user) {
+  const grid *g = user;
+  fputs("signal,split,hidden_layers,method,param,seed,test_psnr,train_psnr,"
+        "seconds\n",
+        f);
+  for (int s = 0; s < g->nsig; s++)
+    for (int l = 0; l < g->nlayers; l++)
+      for (int p = 0; p < NSPLIT; p++)
+        for (int m = 0; m < g->nmeth; m++)
+          for (int k = 0; k < g->seeds; k++) {
+            const run_result *r = &g->res[at(g, s, l, p, m, k)];
+            const method *me = &g->meth[m];
+            const char *kind = me->kind == M_GRAPH     ? "rbf_graph"
+                               : me->kind == M_POLY    ? "rbf_poly"
+                               : me->kind == M_UNIFORM ? "rbf_uniform"
+                               : me->kind == M_RFF     ? "rff"
+                                                       : "nerf";
+            fprintf(f, "%s,%s,%d,%s,%g,%d,%.4f,%.4f,%.2f\n", g->sig[s].name,
+                    split_spec(rbpe_signal_ndim(g->sig[s].sig), p),
+                    g->layers[l], kind,
+                    me->kind == M_UNIFORM || me->kind == M_RFF
+                        ? (double)me->param
+                        : 0.0,
+                    k, r->test, r->train, r->seconds);
+          }
+  return ferror(f) ? -1 : 0;
+}
+
+static int write_md(FILE *f, void *user) {
+  const report_job *j = user;
+  const grid *g = j->g;
+  int mg = find_kind(g, M_GRAPH), mp = find_kind(g, M_POLY),
+      mn = find_kind(g, M_NERF);
+  rbpe_fit_config d;
+  rbpe_fit_config_default(&d);
+  fprintf(f, "# rbpe experiment: learned sigma against uniform sigma, RFF "
+             "and NeRF\n\n");
+  fprintf(f, "Regenerate everything here with:\n\n```\n%s\n```\n\n", j->command);
+  fprintf(f, "Device: %s. Each fit: %d Adam steps at lr %g, full batch, "
+             "hidden layers of %d (ReLU), sigmoid output; held-out PSNR in dB",
+          j->device, g->steps, (double)g->lr, g->width);
+  if (g->seeds > 1)
+    fprintf(f, " as mean ± standard deviation over %d seeds (the seed sets "
+               "the random split, the RFF matrix and the initial weights)",
+            g->seeds);
+  fprintf(f, ".\n\nLearned sigma (`rbpe fit` defaults): graph = the sparse "
+             "k-NN Laplacian solve (k %d, eps %g, gamma %g, lambda_n %g, sigma "
+             "in [%g, %g]%s, sigma at held-out samples: %s); poly = the seed's "
+             "polynomial of the gradient norm (degree %d, %d subsets of %d "
+             "points). RBF: %d centres per axis. RFF: 256 features. NeRF: 10 "
+             "frequencies.\n\n",
+          d.sig.k, (double)d.sig.eps, (double)d.sig.gamma,
+          (double)d.sig.lambda_n, (double)d.sig.smin, (double)d.sig.smax,
+          d.sig.relative ? " times the training spacing" : "",
+          d.sigma_at == RBPE_SIGMA_AT_SMOOTH    ? "smooth"
+          : d.sigma_at == RBPE_SIGMA_AT_NEAREST ? "nearest"
+                                                : "poly",
+          d.sig.poly_degree, d.sig.poly_subsets, d.sig.poly_subset,
+          d.embed.rbf_centres);
+
+  /* headline table */
+  int settings = 0, g_vs_u = 0, g_vs_r = 0, p_vs_u = 0, p_vs_r = 0;
+  double sum_gu = 0, sum_gr = 0;
+  fprintf(f, "## Learned sigma vs the best uniform sigma and the best RFF "
+             "scale\n\n");
+  fprintf(f, "The best uniform sigma and RFF scale are picked per setting by "
+             "their mean held-out PSNR (an oracle choice in their favour).\n\n");
+  fprintf(f, "| signal | split | MLP | graph | poly | best uniform | sigma | "
+             "best RFF | scale | nerf | graph - uniform | graph - RFF |\n");
+  fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  for (int s = 0; s < g->nsig; s++)
+    for (int l = 0; l < g->nlayers; l++)
+      for (int p = 0; p < NSPLIT; p++) {
+        int nd = rbpe_signal_ndim(g->sig[s].sig);
+        int bu = best_of(g, s, l, p, M_UNIFORM), br = best_of(g, s, l, p, M_RFF);
+        fprintf(f, "| %s | %s | %dx%d |", g->sig[s].name, split_label(nd, p),
+                g->layers[l], g->width);
+        cell(f, g, s, l, p, mg);
+        cell(f, g, s, l, p, mp);
+        cell(f, g, s, l, p, bu);
+        if (bu >= 0) fprintf(f, " %g |", (double)g->meth[bu].param);
+        else fputs(" - |", f);
+        cell(f, g, s, l, p, br);
+        if (br >= 0) fprintf(f, " %g |", (double)g->meth[br].param);
+        else fputs(" - |", f);
+        cell(f, g, s, l, p, mn);
+        double G = mg >= 0 ? mean_of(g, s, l, p, mg) : NAN;
+        double P = mp >= 0 ? mean_of(g, s, l, p, mp) : NAN;
+        double U = bu >= 0 ? mean_of(g, s, l, p, bu) : NAN;
+        double R = br >= 0 ? mean_of(g, s, l, p, br) : NAN;
+        if (isfinite(G - U)) fprintf(f, " %+.2f |", G - U);
+        else fputs(" - |", f);
+        if (isfinite(G - R)) fprintf(f, " %+.2f |\n", G - R);
+        else fputs(" - |\n", f);
+        settings++;
+        if (G > U) g_vs_u++;
+        if (G > R) g_vs_r++;
+        if (P > U) p_vs_u++;
+        if (P > R) p_vs_r++;
+        if (isfinite(G - U)) sum_gu += G - U;
+        if (isfinite(G - R)) sum_gr += G - R;
+      }
+  fprintf(f, "\n**Tally.** Over %d settings, graph sigma beats the best "
+             "uniform sigma in %d and the best RFF in %d (mean margins "
+             "%+.2f dB and %+.2f dB); poly sigma beats them in %d and %d.\n\n",
+          settings, g_vs_u, g_vs_r, settings ? sum_gu / settings : 0.0,
+          settings ? sum_gr / settings : 0.0, p_vs_u, p_vs_r);
+
+  fprintf(f, "## Panels\n\nOne per signal and MLP depth. Rows, top to "
+             "bottom: the truth, rbf graph, rbf poly, the best uniform sigma, "
+             "the best RFF, NeRF (seed 0). Columns, left to right: regular "
+             "25 %%, regular ~10 %%, random 25 %%, random 10 %%. 1-D plots: "
+             "truth gray, training samples blue (top row), fit red.\n\n");
+  for (int s = 0; s < g->nsig; s++)
+    for (int l = 0; l < g->nlayers; l++)
+      fprintf(f, "![%s, %d hidden layer(s)](panel_%s_%dL.png)\n\n",
+              g->sig[s].name, g->layers[l], g->sig[s].name, g->layers[l]);
+
+  fprintf(f, "## Every method\n\nHeld-out PSNR (dB) of every method in every "
+             "setting; all runs, seed by seed, with training PSNR and time, "
+             "are in `results.csv`.\n\n");
+  for (int s = 0; s < g->nsig; s++) {
+    int nd = rbpe_signal_ndim(g->sig[s].sig);
+    fprintf(f, "### %s\n\n| method |", g->sig[s].name);
+    for (int l = 0; l < g->nlayers; l++)
+      for (int p = 0; p < NSPLIT; p++)
+        fprintf(f, " %dL %s |", g->layers[l], split_label(nd, p));
+    fputs("\n|---|", f);
+    for (int i = 0; i < g->nlayers * NSPLIT; i++) fputs("---|", f);
+    fputc('\n', f);
+    for (int m = 0; m < g->nmeth; m++) {
+      fprintf(f, "| %s |", g->meth[m].name);
+      for (int l = 0; l < g->nlayers; l++)
+        for (int p = 0; p < NSPLIT; p++) cell(f, g, s, l, p, m);
+      fputc('\n', f);
+    }
+    fputc('\n', f);
+  }
+  if (j->notes) {
+    FILE *n = fopen(j->notes, "r");
+    if (n) {
+      char buf[4096];
+      size_t got;
+      while ((got = fread(buf, 1, sizeof buf, n)) > 0) fwrite(buf, 1, got, f);
+      fclose(n);
+    }
+  }
+  return ferror(f) ? -1 : 0;
+}
+
+/* Methods as rows (truth first), splits as columns. */
+static rbpe_status write_panel(rbpe_ctx *ctx, const grid *g, int s, int l,
+                               const char *path) {
+  const rbpe_signal *truth = g->sig[s].sig;
+  int nd = rbpe_signal_ndim(truth);
+  int rows_m[8], nrows = 0;
+  int mg = find_kind(g, M_GRAPH), mp = find_kind(g, M_POLY),
+      mn = find_kind(g, M_NERF);
+  int cw = nd == 1 ? 320 : (int)rbpe_signal_dim(truth, 1);
+  int ch = nd == 1 ? 110 : (int)rbpe_signal_dim(truth, 0);
+  const int gap = 4;
+  int C = rbpe_signal_channels(truth);
+  /* rows: truth, graph, poly, best uniform, best rff, nerf (per column the
+   * best uniform / rff may differ; use each column's own) */
+  int kinds[6] = {-1, M_GRAPH, M_POLY, M_UNIFORM, M_RFF, M_NERF};
+  (void)mg;
+  (void)mp;
+  (void)mn;
+  for (int r = 0; r < 6; r++)
+    if (r == 0 || find_kind(g, kinds[r]) >= 0) rows_m[nrows++] = kinds[r];
+  cli_canvas cv;
+  if (cli_canvas_init(&cv, NSPLIT * cw + (NSPLIT - 1) * gap,
+                      nrows * ch + (nrows - 1) * gap) != 0)
+    return RBPE_ERR_OUT_OF_MEMORY;
+  for (int p = 0; p < NSPLIT; p++) {
+    rbpe_split *split = NULL;
+    rbpe_status st = rbpe_split_create(ctx, truth, split_spec(nd, p), 0, &split);
+    if (st != RBPE_OK) {
+      free(cv.px);
+      return st;
+    }
+    for (int r = 0; r < nrows; r++) {
+      int kind = rows_m[r];
+      int m = kind < 0                                   ? -1
+              : kind == M_UNIFORM || kind == M_RFF ? best_of(g, s, l, p, kind)
+                                                   : find_kind(g, kind);
+      const rbpe_signal *img = m < 0 ? truth : g->recon[rat(g, s, l, p, m)];
+      int left = p * (cw + gap), top = r * (ch + gap);
+      if (nd == 1) {
+        cli_draw_plot(&cv, left, top, cw, ch, truth, m < 0 ? split : NULL,
+                      m < 0 ? NULL : img);
+        continue;
+      }
+      const float *d = rbpe_signal_data(img);
+      for (int y = 0; y < ch; y++)
+        for (int x = 0; x < cw; x++)
+          for (int c = 0; c < 3; c++)
+            cv.px[((size_t)(top + y) * cv.w + left + x) * 3 + c] =
+                d[((size_t)y * cw + x) * C + (C == 1 ? 0 : c)];
+    }
+    rbpe_split_free(split);
+  }
+  rbpe_status st = cli_canvas_save(ctx, &cv, path);
+  free(cv.px);
+  return st;
+}
+
+int cmd_experiment(int argc, char **argv) {
+  const char *images = NULL, *signals = NULL, *device = NULL, *outdir = NULL;
+  const char *notes = NULL, *uniform = NULL, *rff = NULL, *layers = NULL;
+  long size = 96, samples = 1024, steps = 300, seeds = 2, width = 256;
+  float lr = 2e-3f;
+  int quick = 0, nerf = 1;
+  for (int i = 1; i < argc; i++) {
+    const char *v;
+    int r;
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      fputs(experiment_help, stdout);
+      return EXIT_OK;
+    } else if (!strcmp(argv[i], "--quick")) {
+      quick = 1;
+    } else if (!strcmp(argv[i], "--no-nerf")) {
+      nerf = 0;
+    } else if ((r = cli_opt(argc, argv, &i, "--images", &v))) {
+      if (r < 0) return cli_usage_error("experiment", "--images needs a list");
+      images = v;
+    } else if ((r = cli_opt(argc, argv, &i, "--signals", &v))) {
+      if (r < 0) return cli_usage_error("experiment", "--signals needs a list");
+      signals = v;
+    } else if ((r = cli_opt(argc, argv, &i, "--uniform", &v))) {
+      if (r < 0) return cli_usage_error("experiment", "--uniform needs a list");
+      uniform = v;
+    } else if ((r = cli_opt(argc, argv, &i, "--rff", &v))) {
+      if (r < 0) return cli_usage_error("experiment", "--rff needs a list");
+      rff = v;
+    } else if ((r = cli_opt(argc, argv, &i, "--layers", &v))) {
+      if (r < 0) return cli_usage_error("experiment", "--layers needs a list");
+      layers = v;
+    } else if ((r = cli_opt(argc, argv, &i, "--size", &v))) {
+      if (r < 0 || !cli_parse_long(v, 0, 4096, &size))
+        return cli_usage_error("experiment", "--size needs 0..4096 (0: as is)");
+    } else if ((r = cli_opt(argc, argv, &i, "--samples", &v))) {
+      if (r < 0 || !cli_parse_long(v, 16, 1 << 22, &samples))
+        return cli_usage_error("experiment", "--samples needs 16..4194304");
+    } else if ((r = cli_opt(argc, argv, &i, "--steps", &v))) {
+      if (r < 0 || !cli_parse_long(v, 1, 10000000, &steps))
+        return cli_usage_error("experiment", "--steps needs an integer >= 1");
+    } else if ((r = cli_opt(argc, argv, &i, "--seeds", &v))) {
+      if (r < 0 || !cli_parse_long(v, 1, MAX_SEEDS, &seeds))
+        return cli_usage_error("experiment", "--seeds needs 1..%d", MAX_SEEDS);
+    } else if ((r = cli_opt(argc, argv, &i, "--width", &v))) {
+      if (r < 0 || !cli_parse_long(v, 1, 4096, &width))
+        return cli_usage_error("experiment", "--width needs 1..4096");
+    } else if ((r = cli_opt(argc, argv, &i, "--lr", &v))) {
+      if (r < 0 || !cli_parse_float(v, 1e-7, 1.0, &lr))
+        return cli_usage_error("experiment", "--lr needs a number in (0, 1]");
+    } else if ((r = cli_opt(argc, argv, &i, "--device", &v))) {
+      if (r < 0) return cli_usage_error("experiment", "--device needs a value");
+      device = v;
+    } else if ((r = cli_opt(argc, argv, &i, "--notes", &v))) {
+      if (r < 0) return cli_usage_error("experiment", "--notes needs a file");
+      notes = v;
+    } else if ((r = cli_opt(argc, argv, &i, "--out", &v))) {
+      if (r < 0) return cli_usage_error("experiment", "--out needs a folder");
+      outdir = v;
+    } else {
+      return cli_usage_error("experiment", "unknown argument '%s'", argv[i]);
+    }
+  }
+  if (quick) {
+    if (!images) images = "tests/data/camera256.png";
+    if (!signals) signals = "chirp";
+    size = 64;
+    if (seeds == 2) seeds = 1;
+    if (steps == 300) steps = 100;
+  }
+  if (!images) images = "tests/data/camera256.png,tests/data/astronaut256.png";
+  if (!signals) signals = "sines,chirp,jumps";
+  if (!outdir) outdir = "rbpe-experiment";
+  if (!notes) {
+    struct stat stt;
+    if (stat("docs/results_notes.md", &stt) == 0) notes = "docs/results_notes.md";
+  }
+  if (strlen(outdir) > 4000) return cli_usage_error("experiment", "--out too long");
+
+  static grid g;
+  memset(&g, 0, sizeof g);
+  g.seeds = (int)seeds;
+  g.steps = (int)steps;
+  g.width = (int)width;
+  g.lr = lr;
+  float vals[MAX_METHODS];
+  int n;
+  add_method(&g, M_GRAPH, 0);
+  add_method(&g, M_POLY, 0);
+  n = parse_floats(uniform ? uniform : "0.1,0.05,0.04,0.02,0.01", vals, 12,
+                   1e-4, 10.0);
+  if (n < 0) return cli_usage_error("experiment", "--uniform needs up to 12 sigmas in (0, 10]");
+  for (int i = 0; i < n; i++) add_method(&g, M_UNIFORM, vals[i]);
+  n = parse_floats(rff ? rff : "5,10,20", vals, 12, 1e-3, 1e4);
+  if (n < 0) return cli_usage_error("experiment", "--rff needs up to 12 scales");
+  for (int i = 0; i < n; i++) add_method(&g, M_RFF, vals[i]);
+  if (nerf) add_method(&g, M_NERF, 0);
+  n = parse_floats(layers ? layers : "1,3", vals, MAX_LAYERS, 0, 16);
+  if (n <= 0) return cli_usage_error("experiment", "--layers needs up to %d depths 0..16", MAX_LAYERS);
+  for (int i = 0; i < n; i++) {
+    g.layers[i] = (int)vals[i];
+    if ((float)g.layers[i] != vals[i])
+      return cli_usage_error("experiment", "--layers needs whole numbers");
+  }
+  g.nlayers = n;
+
+  int rc = EXIT_OK;
+  rbpe_ctx *ctx = cli_open("experiment", device, 0, 0, &rc);
+  if (!ctx) return rc;
+  char list[4096];
+  for (int pass = 0; pass < 2 && rc == EXIT_OK; pass++) {
+    snprintf(list, sizeof list, "%s", pass == 0 ? images : signals);
+    if (!strcmp(list, "none")) continue;
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t && rc == EXIT_OK;
+         t = strtok_r(NULL, ",", &save))
+      rc = add_signal(ctx, &g, t, pass == 0, (size_t)size, (size_t)samples);
+  }
+  if (rc == EXIT_OK && g.nsig == 0)
+    rc = cli_usage_error("experiment", "no images and no signals");
+  size_t nres = (size_t)g.nsig * g.nlayers * NSPLIT * g.nmeth * g.seeds;
+  if (rc == EXIT_OK) {
+    g.res = calloc(nres ? nres : 1, sizeof *g.res);
+    g.recon = calloc((size_t)g.nsig * g.nlayers * NSPLIT * g.nmeth + 1,
+                     sizeof *g.recon);
+    if (!g.res || !g.recon) rc = EXIT_FAILURE_RUN;
+  }
+  if (rc == EXIT_OK && mkdir(outdir, 0777) != 0 && errno != EEXIST) {
+    fprintf(stderr, "rbpe experiment: cannot create %s: %s\n", outdir,
+            strerror(errno));
+    rc = EXIT_FAILURE_RUN;
+  }
+  if (rc == EXIT_OK) {
+    fprintf(stderr, "rbpe experiment: %d signal(s) x %d depth(s) x %d splits x "
+                    "%d methods x %d seed(s) = %zu fits\n",
+            g.nsig, g.nlayers, NSPLIT, g.nmeth, g.seeds, nres);
+    rc = run_grid(ctx, &g);
+  }
+  char path[4200];
+  rbpe_status st = RBPE_OK;
+  for (int s = 0; rc == EXIT_OK && st == RBPE_OK && s < g.nsig; s++)
+    for (int l = 0; st == RBPE_OK && l < g.nlayers; l++) {
+      snprintf(path, sizeof path, "%s/panel_%s_%dL.png", outdir, g.sig[s].name,
+               g.layers[l]);
+      st = write_panel(ctx, &g, s, l, path);
+    }
+  if (rc == EXIT_OK && st == RBPE_OK) {
+    snprintf(path, sizeof path, "%s/results.csv", outdir);
+    st = rbpe_write_file(ctx, path, write_csv, &g);
+  }
+  if (rc == EXIT_OK && st == RBPE_OK) {
+    char command[8192];
+    int o = snprintf(command, sizeof command, "rbpe");
+    for (int i = 0; i < argc && o < (int)sizeof command - 1; i++)
+      o += snprintf(command + o, sizeof command - o, " %s", argv[i]);
+    report_job job = {&g, command, notes, rbpe_ctx_device_description(ctx)};
+    snprintf(path, sizeof path, "%s/RESULTS.md", outdir);
+    st = rbpe_write_file(ctx, path, write_md, &job);
+  }
+  if (rc == EXIT_OK && st != RBPE_OK) rc = cli_fail("experiment", ctx, st);
+  if (rc == EXIT_OK)
+    printf("results: %s/RESULTS.md, %s/results.csv, %s/panel_*.png\n", outdir,
+           outdir, outdir);
+  for (size_t i = 0; g.recon && i < (size_t)g.nsig * g.nlayers * NSPLIT * g.nmeth; i++)
+    rbpe_signal_free(g.recon[i]);
+  free(g.recon);
+  free(g.res);
+  for (int s = 0; s < g.nsig; s++) rbpe_signal_free(g.sig[s].sig);
+  rbpe_ctx_free(ctx);
+  return rc;
+}
