@@ -24,14 +24,16 @@ void rbpe_fit_config_default(rbpe_fit_config *c) {
   c->batch = 0;
   c->seed = 0;
   c->log_every = 25;
-  c->sigma_at = RBPE_SIGMA_AT_NEAREST;
+  /* learned sigma: the configuration that won in docs/RESULTS.md */
+  c->sigma_at = RBPE_SIGMA_AT_SMOOTH;
   rbpe_sigma_config *g = &c->sig;
   g->k = 8;
   g->eps = 0.5f;
   g->gamma = 0.01f;
   g->lambda_n = 0.0f;
-  g->smin = 0.015f;
-  g->smax = 0.05f;
+  g->smin = 0.5f; /* times the training spacing L^(-1/N) */
+  g->smax = 4.0f;
+  g->relative = 1;
   g->iterations = 200;
   g->lr = 0.1f;
   g->tol = 1e-3f;

@@ -167,6 +167,10 @@ static void behaviour_cases(rbpe_ctx *ctx) {
   rbpe_fit_config fc;
   rbpe_fit_config_default(&fc);
   rbpe_sigma_config sc = fc.sig;
+  /* the solver itself works in coordinate units: the METHOD.md 7 range */
+  sc.relative = 0;
+  sc.smin = 0.015f;
+  sc.smax = 0.05f;
   rbpe_err err = {0};
   rbpe_backend *be;
   rbpe_ref_backend_create(&err, &be);
@@ -246,6 +250,10 @@ static void agreement(rbpe_ctx *ctx) {
   rbpe_fit_config fc;
   rbpe_fit_config_default(&fc);
   rbpe_sigma_config sc = fc.sig;
+  /* the solver itself works in coordinate units: the METHOD.md 7 range */
+  sc.relative = 0;
+  sc.smin = 0.015f;
+  sc.smax = 0.05f;
   /* RBPE_TEST_QUICK (the oclgrind run): a smaller problem */
   int quick = getenv("RBPE_TEST_QUICK") != NULL;
   sc.iterations = quick ? 8 : 25;

@@ -32,7 +32,7 @@ static const char *experiment_help =
     "  --steps N           Adam steps per fit (300); --lr X (0.002)\n"
     "  --seeds N           seeds per setting (2)\n"
     "  --device SPEC       auto | cpu | ref | cl | cl:P:D | cl:NAME\n"
-    "  --quick             one 64 x 64 image, one 1-D signal, one seed, 100 steps\n"
+    "  --quick             one 48 x 48 image, one 1-D signal, one seed, 60 steps\n"
     "  --notes FILE        Markdown appended to RESULTS.md (docs/results_notes.md\n"
     "                      when it exists)\n"
     "  --out DIR           output folder (rbpe-experiment)\n"
@@ -644,9 +644,9 @@ int cmd_experiment(int argc, char **argv) {
   if (quick) {
     if (!images) images = "tests/data/camera256.png";
     if (!signals) signals = "chirp";
-    size = 64;
+    size = 48;
     if (seeds == 2) seeds = 1;
-    if (steps == 300) steps = 100;
+    if (steps == 300) steps = 60;
   }
   if (!images) images = "tests/data/camera256.png,tests/data/astronaut256.png";
   if (!signals) signals = "sines,chirp,jumps";

@@ -1,0 +1,41 @@
+#!/bin/sh
+# `rbpe experiment --quick` as a smoke test: the grid runs end to end and
+# its table, CSV and panels are produced and well-formed. The numbers are
+# not checked (docs/RESULTS.md discusses them).
+#   usage: test_experiment.sh PATH/TO/rbpe
+set -u
+RBPE=$1
+cd "${RBPE_SOURCE_ROOT:?}" || exit 1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"$RBPE" experiment --quick --out "$tmp/ex" >"$tmp/out" 2>"$tmp/err" ||
+  { tail -5 "$tmp/err"; echo "FAIL: rbpe experiment --quick"; exit 1; }
+fail=0
+for p in "$tmp"/ex/panel_camera256_1L.png "$tmp"/ex/panel_camera256_3L.png \
+         "$tmp"/ex/panel_chirp_1L.png "$tmp"/ex/panel_chirp_3L.png; do
+  "$RBPE" info "$p" >/dev/null || { echo "FAIL: $p unreadable"; fail=1; }
+done
+python3 - "$tmp/ex" <<'PY' || fail=1
+import csv, math, os, sys
+d = sys.argv[1]
+rows = list(csv.DictReader(open(os.path.join(d, "results.csv"))))
+methods = {"rbf_graph", "rbf_poly", "rbf_uniform", "rff", "nerf"}
+want = 2 * 2 * 4 * 11  # signals x depths x splits x methods, one seed
+assert len(rows) == want, f"{len(rows)} CSV rows, want {want}"
+for r in rows:
+    assert r["method"] in methods, r
+    for k in ("test_psnr", "train_psnr", "seconds"):
+        assert math.isfinite(float(r[k])), r
+md = open(os.path.join(d, "RESULTS.md")).read()
+head = "| signal | split | MLP | graph | poly | best uniform |"
+assert head in md, "no headline table"
+table = md.split(head)[1].split("\n\n")[0].strip().splitlines()[1:]
+assert len(table) == 16, f"{len(table)} headline rows, want 16"
+for line in table:
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert len(cells) == 12, line
+    float(cells[3]); float(cells[5]); float(cells[10]); float(cells[11])
+assert "**Tally.**" in md and "panel_chirp_3L.png" in md
+print("experiment: table, CSV and panels well-formed")
+PY
+[ "$fail" -eq 0 ]
