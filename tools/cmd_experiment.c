@@ -21,7 +21,7 @@ static const char *experiment_help =
     "writes OUT/RESULTS.md, OUT/results.csv and OUT/panel_*.png.\n"
     "  --images LIST       comma-separated PNGs (tests/data/camera256.png,\n"
     "                      tests/data/astronaut256.png); 'none' for no image\n"
-    "  --size N            images resampled to N x N by area averaging (96)\n"
+    "  --size N            images resampled to N x N by area averaging (80)\n"
     "  --signals LIST      1-D signals: sines, chirp, jumps (built in) or text\n"
     "                      files; 'none' for none (sines,chirp,jumps)\n"
     "  --samples N         samples of the built-in 1-D signals (1024)\n"
@@ -582,7 +582,7 @@ static rbpe_status write_panel(rbpe_ctx *ctx, const grid *g, int s, int l,
 int cmd_experiment(int argc, char **argv) {
   const char *images = NULL, *signals = NULL, *device = NULL, *outdir = NULL;
   const char *notes = NULL, *uniform = NULL, *rff = NULL, *layers = NULL;
-  long size = 96, samples = 1024, steps = 300, seeds = 2, width = 256;
+  long size = 80, samples = 1024, steps = 300, seeds = 2, width = 256;
   float lr = 2e-3f;
   int quick = 0, nerf = 1;
   for (int i = 1; i < argc; i++) {
