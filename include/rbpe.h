@@ -112,6 +112,36 @@ typedef struct rbpe_device_info {
 rbpe_status rbpe_list_devices(rbpe_ctx *ctx, rbpe_device_info **devices,
                               size_t *count, int *platforms_found);
 
+/* Tunes CLBlast's GEMM for the context's OpenCL device on the MLP's shapes
+ * (batch x width by width x width, and the two backward products): times
+ * up to max_candidates valid kernel parameter sets for about `seconds`
+ * each, rejects any whose result differs from the untuned one (relative
+ * 1e-4), and, when one beats CLBlast's defaults, stores it in the tuning
+ * cache ($RBPE_CACHE_DIR, else $XDG_CACHE_HOME/rbpe, else ~/.cache/rbpe),
+ * keyed by device name and driver version. Every OpenCL context applies a
+ * matching entry when it is opened. RBPE_ERR_UNSUPPORTED on host devices.
+ * The search changes CLBlast's process-wide parameters for the device: the
+ * best candidate stays active in this process. */
+typedef struct rbpe_tune_request {
+  size_t batch;        /* rows of the products (16384) */
+  int width;           /* hidden width (256) */
+  int max_candidates;  /* 0: every valid set */
+  double seconds;      /* timing per candidate */
+  int dry_run;         /* search, but leave the cache alone */
+  void (*progress)(int done, int total, double gflops, void *user);
+  void *user;
+} rbpe_tune_request;
+typedef struct rbpe_tune_report {
+  int candidates, valid, saved;
+  double default_gflops, best_gflops;
+  char best[512];        /* the parameters, or "CLBlast's defaults" */
+  char cache_path[4200];
+} rbpe_tune_report;
+rbpe_status rbpe_tune(rbpe_ctx *ctx, const rbpe_tune_request *req,
+                      rbpe_tune_report *report);
+/* Non-zero when the context's device runs with cached tuned parameters. */
+int rbpe_ctx_tuned(rbpe_ctx *ctx);
+
 /* Frees memory that the library returned to the caller. */
 void rbpe_free(void *p);
 

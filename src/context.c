@@ -66,3 +66,21 @@ void rbpe_ctx_set_memory_limit(rbpe_ctx *ctx, uint64_t bytes) {
   ctx->mem_limit = bytes;
   if (ctx->be) ctx->be->mem_limit = bytes;
 }
+
+rbpe_status rbpe_tune(rbpe_ctx *ctx, const rbpe_tune_request *req,
+                      rbpe_tune_report *report) {
+  if (!ctx || !req || !report) return RBPE_ERR_INVALID_ARGUMENT;
+  rbpe_err_clear(&ctx->err);
+  rbpe_backend *be;
+  RBPE_TRY(rbpe_ctx_backend(ctx, &be));
+  RBPE_FAIL_IF(!be->ops->tune_gemm, &ctx->err, RBPE_ERR_UNSUPPORTED,
+               "%s has no GEMM to tune (tuning is for OpenCL devices)",
+               be->description);
+  RBPE_FAIL_IF(req->batch < 1 || req->batch > (1u << 24) || req->width < 1 ||
+                   req->width > 8192 || !(req->seconds > 0) || req->seconds > 60,
+               &ctx->err, RBPE_ERR_INVALID_ARGUMENT,
+               "tune: batch 1..2^24, width 1..8192, seconds in (0, 60]");
+  return be->ops->tune_gemm(be, req, report);
+}
+
+int rbpe_ctx_tuned(rbpe_ctx *ctx) { return ctx && ctx->be && ctx->be->tuned; }

@@ -103,7 +103,8 @@ for mode in graph poly; do
   for f in sigma.png sigma_train.png panel.png model.rbpe; do
     [ -s "$tmp/$mode/$f" ] || { echo "FAIL: --sigma $mode did not write $f"; fail=$((fail + 1)); }
   done
-  python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['sigma_stats']; assert 0.015 <= s['grid_min'] <= s['grid_max'] <= 0.05" "$tmp/$mode/metrics.json" ||
+  # default range: 0.5..4 training spacings; camera64 at regular:2 has h = 1/32
+  python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['sigma_stats']; lo, hi = s['range']; assert abs(lo - 0.5/32) < 1e-6 and abs(hi - 4/32) < 1e-6 and lo <= s['grid_min'] <= s['grid_max'] <= hi, s" "$tmp/$mode/metrics.json" ||
     { echo "FAIL: --sigma $mode sigma_stats"; fail=$((fail + 1)); }
   expect 0 - "render a $mode model at 96x80 on ref" -- "$RBPE" render "$tmp/$mode/model.rbpe" --size 96x80 -o "$tmp/$mode.png" --device ref
 done
@@ -188,6 +189,22 @@ expect 0 0 "mini-batches on the fly under --max-memory" -- "$RBPE" fit "$IMG" $S
   --device ref --steps 5 --batch 64 --max-memory 150K --out "$tmp/mem"
 grep -q '"embedded_set": "on the fly per batch"' "$tmp/mem/metrics.json" ||
   { echo "FAIL: no on-the-fly embedding under the cap"; fail=$((fail + 1)); }
+
+# rbpe tune: a short search into a private cache; the next context on the
+# device applies the winner, and the op tests still pass with it
+if "$RBPE" devices --device cl >/dev/null 2>&1; then
+  cache=$tmp/cache
+  expect 0 - "tune (3 candidates)" -- env RBPE_CACHE_DIR="$cache" "$RBPE" tune \
+    --device cl --batch 512 --width 64 --candidates 3 --seconds 0.02
+  grep -q "GFLOP/s" "$tmp/out" || { echo "FAIL: tune printed no summary"; fail=$((fail + 1)); }
+  if [ -s "$cache/clblast-gemm.txt" ]; then
+    env RBPE_CACHE_DIR="$cache" "$RBPE" devices --device cl 2>/dev/null | grep -q "tuned GEMM" ||
+      { echo "FAIL: the cached tuning was not applied"; fail=$((fail + 1)); }
+    expect 0 - "op check with the tuned GEMM" -- env RBPE_CACHE_DIR="$cache" \
+      "$RBPE" check --device cl --op gemm
+  fi
+  expect 1 1 "tune on a host device" -- "$RBPE" tune --device cpu --quiet
+fi
 
 echo "test_cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

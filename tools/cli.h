@@ -107,5 +107,6 @@ int cmd_render(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_experiment(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
 
 #endif

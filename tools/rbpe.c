@@ -16,6 +16,7 @@ static const struct {
     {"check", cmd_check, "compare every op and a short training run with ref"},
     {"bench", cmd_bench, "training and inference throughput per device"},
     {"experiment", cmd_experiment, "the seed's experiment grid: RESULTS.md, CSV and panels"},
+    {"tune", cmd_tune, "tune CLBlast GEMM for an OpenCL device and cache it"},
 };
 
 static void usage(FILE *to) {

@@ -132,6 +132,9 @@ typedef struct rbpe_backend_ops {
   rbpe_status (*sigma_param)(rbpe_backend *be, size_t count, float smin,
                              float smax, const rbpe_buf *s, rbpe_buf *sigma,
                              rbpe_buf *dsig);
+  /* optional: GEMM tuning (OpenCL only; rbpe_tune) */
+  rbpe_status (*tune_gemm)(rbpe_backend *be, const rbpe_tune_request *req,
+                           rbpe_tune_report *rep);
 } rbpe_backend_ops;
 
 struct rbpe_backend {
@@ -141,6 +144,7 @@ struct rbpe_backend {
   char description[256];   /* what `rbpe` prints as the device */
   uint64_t max_alloc;      /* largest single buffer, bytes */
   uint64_t mem_total;      /* the device's memory (host: physical RAM) */
+  int tuned;               /* GEMM runs with cached tuned parameters */
   uint64_t mem_limit;      /* cap on live bytes (0: none) */
   uint64_t mem_used;       /* live bytes allocated through rbpe_buf_alloc */
   uint64_t mem_peak;       /* the most mem_used has been */

@@ -91,6 +91,7 @@ typedef struct cl_backend {
   size_t kern_wg[K_COUNT];
   size_t max_wg;
   cl_mem scratch; /* RBPE_CL_REDUCE_PARTS floats for reductions */
+  rbpe_device_info info;
 } cl_backend;
 
 #define CLB(be) ((cl_backend *)(be))
@@ -472,6 +473,19 @@ static rbpe_status ocl_sigma_param(rbpe_backend *be, size_t count, float smin,
   return launch(CLB(be), K_SIGMA_PARAM, total, a, 6);
 }
 
+cl_device_id rbpe_opencl_device(const rbpe_backend *be) {
+  return ((const cl_backend *)be)->device;
+}
+
+static rbpe_status ocl_tune(rbpe_backend *be, const rbpe_tune_request *req,
+                            rbpe_tune_report *rep) {
+  cl_backend *b = CLB(be);
+  rbpe_status st = rbpe_cl_tune(be, b->info.name, b->info.driver_version,
+                                b->max_wg, b->info.local_mem_bytes, req, rep);
+  if (st == RBPE_OK && rep->saved) be->tuned = 1;
+  return st;
+}
+
 static void ocl_destroy(rbpe_backend *be) {
   cl_backend *b = CLB(be);
   if (b->queue) clFinish(b->queue);
@@ -517,6 +531,7 @@ static const rbpe_backend_ops ocl_ops = {
     .graph_nodes = ocl_graph_nodes,
     .graph_grad = ocl_graph_grad,
     .sigma_param = ocl_sigma_param,
+    .tune_gemm = ocl_tune,
 };
 
 rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
@@ -552,6 +567,7 @@ rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
   b->device = dev;
   rbpe_device_info info;
   rbpe_cl_describe(plat, dev, platform, device, &info);
+  b->info = info;
   snprintf(be->description, sizeof be->description,
            "opencl cl:%d:%d %.100s (%.100s, %s)", platform, device, info.name,
            info.platform, rbpe_device_type_string(info.type));
@@ -592,6 +608,12 @@ rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
     rbpe_status st = cl_fail(be, rc, "allocating reduction scratch");
     ocl_destroy(be);
     return st;
+  }
+  be->tuned = rbpe_cl_tuning_apply(be, info.name, info.driver_version);
+  if (be->tuned) {
+    size_t n = strlen(be->description);
+    snprintf(be->description + n, sizeof be->description - n,
+             " [tuned GEMM]");
   }
   *out = be;
   return RBPE_OK;

@@ -19,4 +19,13 @@ rbpe_status rbpe_cl_devices(rbpe_err *err, cl_platform_id p,
 void rbpe_cl_describe(cl_platform_id p, cl_device_id d, int pi, int di,
                       rbpe_device_info *info);
 
+/* The device of an OpenCL backend (opencl.c). */
+cl_device_id rbpe_opencl_device(const rbpe_backend *be);
+/* GEMM tuning (opencl_tune.c): applies the cached parameters for this
+ * device and driver, if any (1 when applied); and the search itself. */
+int rbpe_cl_tuning_apply(rbpe_backend *be, const char *name, const char *driver);
+rbpe_status rbpe_cl_tune(rbpe_backend *be, const char *name,
+                         const char *driver, size_t max_wg, uint64_t local_mem,
+                         const rbpe_tune_request *req, rbpe_tune_report *rep);
+
 #endif
