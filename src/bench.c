@@ -173,6 +173,7 @@ rbpe_status rbpe_bench_sigma(rbpe_ctx *ctx, size_t side, int centres, int k,
   fc.sig.k = k;
   fc.sig.iterations = iterations;
   fc.sig.tol = 0.0f;
+  rbpe_sigma_absolute(&fc.sig, n, 2); /* the default range, for this grid */
   be->mem_peak = be->mem_used;
   rbpe_sigma_stats ss;
   double t1 = rbpe_now_s();

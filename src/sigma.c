@@ -75,6 +75,8 @@ rbpe_status rbpe_sigma_solve(rbpe_backend *be, const rbpe_embedding *emb,
                              float *sigma, rbpe_sigma_stats *stats) {
   const rbpe_embed_config *ec = rbpe_embedding_config(emb);
   size_t n = g->n, nnz = g->nnz;
+  RBPE_FAIL_IF(sc->relative, be->err, RBPE_ERR_INTERNAL,
+               "sigma solve: relative range not made absolute");
   int ndir = rbpe_embedding_directions(emb);
   rbpe_buf *b[B_COUNT] = {0};
   size_t count[B_COUNT] = {
@@ -342,6 +344,14 @@ static void stats3(const float *v, size_t n, double *lo, double *hi,
   *mean = n ? s / n : NAN;
 }
 
+void rbpe_sigma_absolute(rbpe_sigma_config *sc, size_t L, int ndim) {
+  if (!sc->relative) return;
+  double h = pow((double)(L ? L : 1), -1.0 / ndim);
+  sc->smin = (float)(sc->smin * h);
+  sc->smax = (float)(sc->smax * h);
+  sc->relative = 0;
+}
+
 rbpe_status rbpe_sigma_build(rbpe_ctx *ctx, rbpe_backend *be,
                              const rbpe_signal *sig, const rbpe_split *split,
                              const rbpe_fit_config *cfg,
@@ -356,11 +366,7 @@ rbpe_status rbpe_sigma_build(rbpe_ctx *ctx, rbpe_backend *be,
   /* A relative range is in units of the training spacing h = L^(-1/N), the
    * grid step of L evenly spread points in the unit cube. */
   rbpe_fit_config scaled = *cfg;
-  if (scaled.sig.relative) {
-    double h = pow((double)L, -1.0 / N);
-    scaled.sig.smin = (float)(scaled.sig.smin * h);
-    scaled.sig.smax = (float)(scaled.sig.smax * h);
-  }
+  rbpe_sigma_absolute(&scaled.sig, L, N);
   cfg = &scaled;
   const rbpe_sigma_config *sc = &cfg->sig;
   rep->sigma_lo = sc->smin;

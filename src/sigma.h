@@ -14,9 +14,14 @@ typedef struct rbpe_sigma_stats {
   double J0, J;
 } rbpe_sigma_stats;
 
+/* A relative sigma range (units of the training spacing L^(-1/ndim)) made
+ * absolute; no change when it already is. */
+void rbpe_sigma_absolute(rbpe_sigma_config *sc, size_t L, int ndim);
+
 /* Minimises J(sigma) over the graph g of n points x (n x ndim) with values
  * y (n x C): Adam on s, sigma = smin + (smax - smin) logistic(s), until J
- * changes by less than tol between checks or the iteration cap. */
+ * changes by less than tol between checks or the iteration cap. The range
+ * must be absolute (rbpe_sigma_absolute). */
 rbpe_status rbpe_sigma_solve(rbpe_backend *be, const rbpe_embedding *emb,
                              const rbpe_graph *g, int ndim, const float *x,
                              int C, const float *y, const rbpe_sigma_config *sc,
