@@ -20,7 +20,7 @@ import csv, math, os, sys
 d = sys.argv[1]
 rows = list(csv.DictReader(open(os.path.join(d, "results.csv"))))
 methods = {"rbf_graph", "rbf_poly", "rbf_uniform", "rff", "nerf"}
-want = 2 * 2 * 4 * 11  # signals x depths x splits x methods, one seed
+want = 2 * 2 * 4 * 12  # signals x depths x splits x methods, one seed
 assert len(rows) == want, f"{len(rows)} CSV rows, want {want}"
 for r in rows:
     assert r["method"] in methods, r

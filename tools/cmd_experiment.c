@@ -26,7 +26,7 @@ static const char *experiment_help =
     "                      files; 'none' for none (sines,chirp,jumps)\n"
     "  --samples N         samples of the built-in 1-D signals (1024)\n"
     "  --uniform LIST      uniform sigmas (0.1,0.05,0.04,0.02,0.01)\n"
-    "  --rff LIST          RFF scales (5,10,20)\n"
+    "  --rff LIST          RFF scales (2.5,5,10,20)\n"
     "  --no-nerf           leave out the NeRF embedding\n"
     "  --layers LIST       hidden layers of the MLPs (1,3); width --width (256)\n"
     "  --steps N           Adam steps per fit (300); --lr X (0.002)\n"
@@ -671,7 +671,7 @@ int cmd_experiment(int argc, char **argv) {
                    1e-4, 10.0);
   if (n < 0) return cli_usage_error("experiment", "--uniform needs up to 12 sigmas in (0, 10]");
   for (int i = 0; i < n; i++) add_method(&g, M_UNIFORM, vals[i]);
-  n = parse_floats(rff ? rff : "5,10,20", vals, 12, 1e-3, 1e4);
+  n = parse_floats(rff ? rff : "2.5,5,10,20", vals, 12, 1e-3, 1e4);
   if (n < 0) return cli_usage_error("experiment", "--rff needs up to 12 scales");
   for (int i = 0; i < n; i++) add_method(&g, M_RFF, vals[i]);
   if (nerf) add_method(&g, M_NERF, 0);
