@@ -4,7 +4,7 @@
 #   tools/setup.sh run    the main job on the bundled sample
 #   tools/setup.sh test   every test: the normal build (with oclgrind), an
 #                         AddressSanitizer + UBSan build (with the injected
-#                         OpenCL faults), and 30 s of each libFuzzer harness
+#                         OpenCL faults), and 60 s of each libFuzzer harness
 #   tools/setup.sh deps | build   only those steps
 set -eu
 cd "$(dirname "$0")/.."
@@ -63,7 +63,7 @@ test)
   meson test -C build --print-errorlogs || rc=1
   build_sanitized
   meson test -C build-san --print-errorlogs || rc=1
-  tools/fuzz.sh 30 || rc=1
+  tools/fuzz.sh 60 || rc=1
   python3 tools/test_summary.py build/meson-logs/testlog.json \
     build-san/meson-logs/testlog.json build-fuzz/fuzz-results.txt || rc=1
   exit $rc
