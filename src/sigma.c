@@ -11,7 +11,7 @@
 #include "sigma.h"
 
 /* Neighbours that estimate fbar at a coordinate (inverse distance). */
-#define FBAR_K 4
+#define FBAR_K 16
 /* Neighbours the smooth interpolation averages over. */
 #define SMOOTH_K 64
 /* Queries per k-NN batch (bounds the index memory). */
@@ -217,13 +217,19 @@ static float poly_eval(const double *beta, int P, double u, float smin,
 }
 
 /* fbar (channel mean) at every sample from the training samples only
- * (inverse-distance weights over the FBAR_K nearest), then the norm of its
+ * (Gaussian weights over the FBAR_K nearest), then the norm of its
  * gradient by central differences on the grid, in coordinate units. */
 static rbpe_status gradient_field(rbpe_err *err, const rbpe_signal *sig,
                                   const float *xt, const float *yt, size_t L,
                                   const float *xg, double *g) {
   size_t S = sig->samples;
   int N = sig->ndim, C = sig->channels, K = L < FBAR_K ? (int)L : FBAR_K;
+  /* Gaussian weights of one training spacing: fbar is smooth everywhere.
+   * (Inverse-distance weights interpolate, so fbar went flat at every
+   * training sample and steep between them: g was near zero at training
+   * coordinates and large at held-out ones, and poly sigma at held-out
+   * samples had nothing to do with the sigma it was fitted to.) */
+  double h = pow((double)L, -1.0 / N), inv2h2 = 1.0 / (2.0 * h * h);
   double *f = malloc(S * sizeof(double));
   uint32_t *idx = malloc((size_t)QUERY_CHUNK * K * sizeof(uint32_t));
   float *d2 = malloc((size_t)QUERY_CHUNK * K * sizeof(float));
@@ -235,7 +241,7 @@ static rbpe_status gradient_field(rbpe_err *err, const rbpe_signal *sig,
     for (size_t i = 0; i < q && st == RBPE_OK; i++) {
       double ws = 0, v = 0;
       for (int t = 0; t < K; t++) {
-        double w = 1.0 / ((double)d2[i * K + t] + 1e-12);
+        double w = exp(-(double)d2[i * K + t] * inv2h2) + 1e-300;
         double m = 0;
         for (int c = 0; c < C; c++) m += yt[(size_t)idx[i * K + t] * C + c];
         v += w * m / C;
