@@ -4,7 +4,7 @@
 # not checked (docs/RESULTS.md discusses them).
 #   usage: test_experiment.sh PATH/TO/rbpe
 set -u
-RBPE=$1
+RBPE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1") # before the cd below
 cd "${RBPE_SOURCE_ROOT:?}" || exit 1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -29,7 +29,7 @@ for r in rows:
 md = open(os.path.join(d, "RESULTS.md")).read()
 head = "| signal | split | MLP | graph | poly | best uniform |"
 assert head in md, "no headline table"
-table = md.split(head)[1].split("\n\n")[0].strip().splitlines()[1:]
+table = md.split(head)[1].split("\n\n")[0].strip().splitlines()[2:]
 assert len(table) == 16, f"{len(table)} headline rows, want 16"
 for line in table:
     cells = [c.strip() for c in line.strip("|").split("|")]
