@@ -27,15 +27,7 @@ rbpe_status rbpe_write_atomic(const char *path, rbpe_write_fn write, void *user,
   /* mkstemp makes the file 0600; outputs get the usual 0666 & ~umask */
   mode_t mask = umask(0);
   umask(mask);
-  if (fchmod(fd, 0666 & ~mask) != 0) {
-    rbpe_status st = rbpe_err_set(err, RBPE_ERR_IO, "cannot write %s: %s",
-                                  path, strerror(errno));
-    close(fd);
-    unlink(tmp);
-    free(tmp);
-    return st;
-  }
-  FILE *f = fdopen(fd, "wb");
+  FILE *f = fchmod(fd, 0666 & ~mask) == 0 ? fdopen(fd, "wb") : NULL;
   if (!f) {
     rbpe_status st = rbpe_err_set(err, RBPE_ERR_IO, "cannot write %s: %s",
                                   path, strerror(errno));

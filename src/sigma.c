@@ -95,19 +95,14 @@ rbpe_status rbpe_sigma_solve(rbpe_backend *be, const rbpe_embedding *emb,
   const char *what;
   uint64_t bound;
   char b1[32], b2[32];
-  RBPE_FAIL_IF(need > rbpe_backend_budget(be, &what, &bound) ||
-                   largest > be->max_alloc,
-               be->err, RBPE_ERR_DEVICE_MEMORY,
+  int over_budget = need > rbpe_backend_budget(be, &what, &bound);
+  RBPE_FAIL_IF(over_budget || largest > be->max_alloc, be->err,
+               RBPE_ERR_DEVICE_MEMORY,
                "the sigma solve over %zu points (%zu edges) needs %s on %s, "
                "above %s (%s)",
                n, nnz, rbpe_fmt_bytes(need, b1), be->description,
-               need > rbpe_backend_budget(be, &what, &bound)
-                   ? what
-                   : "the largest buffer it allows",
-               rbpe_fmt_bytes(need > rbpe_backend_budget(be, &what, &bound)
-                                  ? bound
-                                  : be->max_alloc,
-                              b2));
+               over_budget ? what : "the largest buffer it allows",
+               rbpe_fmt_bytes(over_budget ? bound : be->max_alloc, b2));
   rbpe_status st = RBPE_OK;
   for (int i = 0; i < B_COUNT && st == RBPE_OK; i++) {
     st = rbpe_buf_alloc(be, count[i] * sizeof(float), &b[i]);

@@ -72,6 +72,16 @@ static unsigned char *slurp(const char *path, size_t *n) {
   return b;
 }
 
+/* Both files exist and hold the same bytes. */
+static int same_bytes(const char *pa, const char *pb) {
+  size_t na = 0, nb = 0;
+  unsigned char *ba = slurp(pa, &na), *bb = slurp(pb, &nb);
+  int same = ba && bb && na == nb && !memcmp(ba, bb, na);
+  free(ba);
+  free(bb);
+  return same;
+}
+
 static void spit(const char *path, const unsigned char *b, size_t n) {
   FILE *f = fopen(path, "wb");
   if (n) fwrite(b, 1, n, f);
@@ -242,14 +252,9 @@ int main(void) {
     if (a && b) {
       rbpe_model_save(ctxs[k], a, pa);
       rbpe_model_save(ctxs[k], b, pb);
-      size_t na, nb;
-      unsigned char *ba = slurp(pa, &na), *bb = slurp(pb, &nb);
-      CHECK(ba && bb && na == nb && !memcmp(ba, bb, na),
-            "same seed gave different models on %s",
+      CHECK(same_bytes(pa, pb), "same seed gave different models on %s",
             rbpe_ctx_device_description(ctxs[k]));
       CHECK(ra.test_psnr == rb.test_psnr, "same seed, different PSNR");
-      free(ba);
-      free(bb);
       rbpe_fit_report_clear(&ra);
       rbpe_fit_report_clear(&rb);
     }
@@ -314,12 +319,8 @@ int main(void) {
       snprintf(pb, sizeof pb, "%s/fly_b.rbpe", dir);
       rbpe_model_save(big, a, pa);
       rbpe_model_save(capped, b, pb);
-      size_t na, nb;
-      unsigned char *ba = slurp(pa, &na), *bb = slurp(pb, &nb);
-      CHECK(ba && bb && na == nb && !memcmp(ba, bb, na),
-            "%s: on-the-fly embedding changed the model", spec);
-      free(ba);
-      free(bb);
+      CHECK(same_bytes(pa, pb), "%s: on-the-fly embedding changed the model",
+            spec);
       rbpe_fit_report_clear(&ra);
       rbpe_fit_report_clear(&rb);
     }

@@ -528,8 +528,6 @@ static rbpe_status write_panel(rbpe_ctx *ctx, const grid *g, int s, int l,
   const rbpe_signal *truth = g->sig[s].sig;
   int nd = rbpe_signal_ndim(truth);
   int rows_m[8], nrows = 0;
-  int mg = find_kind(g, M_GRAPH), mp = find_kind(g, M_POLY),
-      mn = find_kind(g, M_NERF);
   int cw = nd == 1 ? 320 : (int)rbpe_signal_dim(truth, 1);
   int ch = nd == 1 ? 110 : (int)rbpe_signal_dim(truth, 0);
   const int gap = 4;
@@ -537,9 +535,6 @@ static rbpe_status write_panel(rbpe_ctx *ctx, const grid *g, int s, int l,
   /* rows: truth, graph, poly, best uniform, best rff, nerf (per column the
    * best uniform / rff may differ; use each column's own) */
   int kinds[6] = {-1, M_GRAPH, M_POLY, M_UNIFORM, M_RFF, M_NERF};
-  (void)mg;
-  (void)mp;
-  (void)mn;
   for (int r = 0; r < 6; r++)
     if (r == 0 || find_kind(g, kinds[r]) >= 0) rows_m[nrows++] = kinds[r];
   cli_canvas cv;
