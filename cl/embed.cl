@@ -48,7 +48,7 @@ inline float rbf_value(uint g, uint ndim, uint ndir, uint D, float b,
   float d = p - t;
   float s = sigma[i];
   float q = (d * d) / (2.0f * s * s);
-  float qb = (b == 1.0f) ? q : pow(q, b);
+  float qb = powb(q, b);
   float e = exp(-qb);
   return deriv ? e * (2.0f * b * qb) / s : e;
 }

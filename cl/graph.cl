@@ -41,7 +41,7 @@ __kernel void graph_edges(const uint n, const uint nnz, const uint ndim,
         float tc = ((float)t + 0.5f) * step;
         float di = pi - tc, dj = pj - tc;
         float qi = (di * di) * inv_i, qj = (dj * dj) * inv_j;
-        float qbi = b == 1.0f ? qi : pow(qi, b), qbj = b == 1.0f ? qj : pow(qj, b);
+        float qbi = powb(qi, b), qbj = powb(qj, b);
         float ei = exp(-qbi), ej = exp(-qbj);
         float diff = ei - ej;
         d2 += diff * diff;

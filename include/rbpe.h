@@ -133,7 +133,10 @@ typedef struct rbpe_tune_request {
 } rbpe_tune_request;
 typedef struct rbpe_tune_report {
   int candidates, valid, saved;
-  double default_gflops, best_gflops;
+  double default_gflops, best_gflops; /* on the batch */
+  size_t large_rows;                  /* 4 x batch, 0 if it did not fit */
+  double default_large_gflops, best_large_gflops; /* there (best: 0 if the
+                                        best set was not 5 % faster) */
   char best[512];        /* the parameters, or "CLBlast's defaults" */
   char cache_path[4200];
 } rbpe_tune_report;

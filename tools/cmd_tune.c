@@ -12,7 +12,8 @@ static const char *tune_help =
     "Times up to N valid CLBlast GEMM parameter sets (48) on the training\n"
     "step's products for batch N (16384) and width W (256), about S seconds\n"
     "each (0.3), rejects any whose result differs from the untuned one, and\n"
-    "caches the fastest if it beats CLBlast's defaults ($RBPE_CACHE_DIR, else\n"
+    "caches the fastest if it beats CLBlast's defaults by 5 % there and is\n"
+    "no slower at 4x the batch ($RBPE_CACHE_DIR, else\n"
     "$XDG_CACHE_HOME/rbpe, else ~/.cache/rbpe). OpenCL devices only; the\n"
     "device defaults to cl (the first usable OpenCL device).\n";
 
@@ -74,6 +75,10 @@ int cmd_tune(int argc, char **argv) {
            rbpe_ctx_device_description(ctx), batch, width, rep.default_gflops,
            rep.candidates, rep.valid, rep.best_gflops,
            rep.default_gflops > 0 ? rep.best_gflops / rep.default_gflops : 0.0);
+    if (rep.large_rows && rep.best_large_gflops > 0)
+      printf("at %zu rows: CLBlast's defaults %.2f GFLOP/s, best set %.2f GFLOP/s (%.2fx)\n",
+             rep.large_rows, rep.default_large_gflops, rep.best_large_gflops,
+             rep.best_large_gflops / rep.default_large_gflops);
     printf("chosen: %s%s%s\n", rep.best,
            rep.saved ? "; cached in " : (dry ? " (dry run: not cached)" : " (cache unchanged)"),
            rep.saved ? rep.cache_path : "");

@@ -6,6 +6,25 @@
 
 #include "host.h"
 
+/* q^b for the rbf order b: integer orders up to 64 by binary powering, the
+ * same products in the same order as powb in cl/common.cl, so every backend
+ * rounds alike (OpenCL's pow may be 16 ulp off and differs by vendor);
+ * other orders go to powf. */
+static inline float rbpe_powb(float q, float b) {
+  if (b == 1.0f) return q;
+  if (b >= 2.0f && b <= 64.0f && b == (float)(unsigned)b) {
+    unsigned n = (unsigned)b;
+    float r = 1.0f, x = q;
+    while (n) {
+      if (n & 1u) r *= x;
+      n >>= 1;
+      if (n) x *= x;
+    }
+    return r;
+  }
+  return powf(q, b);
+}
+
 #define PI_F 3.14159265358979323846f
 
 rbpe_status rbpe_host_alloc(rbpe_backend *be, size_t bytes, rbpe_buf **out) {
@@ -104,7 +123,7 @@ void rbpe_host_rbf(const rbpe_rbf_op *op, size_t r0, size_t r1, int deriv) {
         float t = ((float)j + 0.5f) / (float)D;
         float d = p - t;
         float q = (d * d) / (2.0f * s * s);
-        float qb = op->order == 1.0f ? q : powf(q, op->order);
+        float qb = rbpe_powb(q, op->order);
         float e = expf(-qb);
         out[i * M + (size_t)a * D + j] =
             deriv ? e * (2.0f * op->order * qb) / s : e;
@@ -251,7 +270,7 @@ static void edge_d2(const rbpe_graph_op *op, const float *x, const float *sig,
       float tc = ((float)t + 0.5f) * step;
       float di = pi - tc, dj = pj - tc;
       float qi = (di * di) * inv_i, qj = (dj * dj) * inv_j;
-      float qbi = b == 1.0f ? qi : powf(qi, b), qbj = b == 1.0f ? qj : powf(qj, b);
+      float qbi = rbpe_powb(qi, b), qbj = rbpe_powb(qj, b);
       float ei = expf(-qbi), ej = expf(-qbj);
       float diff = ei - ej;
       d2 += diff * diff;

@@ -92,6 +92,7 @@ typedef struct cl_backend {
   size_t max_wg;
   cl_mem scratch; /* RBPE_CL_REDUCE_PARTS floats for reductions */
   rbpe_device_info info;
+  const char *build_options;
 } cl_backend;
 
 #define CLB(be) ((cl_backend *)(be))
@@ -103,15 +104,16 @@ static rbpe_status cl_fail(rbpe_backend *be, cl_int rc, const char *what) {
 
 static rbpe_status build_program(cl_backend *b, int p) {
   rbpe_backend *be = &b->base;
-  const char *src = prog_src[p].src;
-  size_t len = *prog_src[p].len;
+  /* cl/common.cl's helpers, then the program's own file */
+  const char *src[2] = {rbpe_cl_common, prog_src[p].src};
+  size_t len[2] = {rbpe_cl_common_len, *prog_src[p].len};
   cl_int rc;
-  cl_program prog = clCreateProgramWithSource(b->context, 1, &src, &len, &rc);
+  cl_program prog = clCreateProgramWithSource(b->context, 2, src, len, &rc);
   if (rc != CL_SUCCESS) return cl_fail(be, rc, "clCreateProgramWithSource");
   /* Strict IEEE float32: never -cl-fast-relaxed-math (ARCHITECTURE.md). */
   rc = rbpe_fault_hit(RBPE_FAULT_BUILD)
            ? CL_BUILD_PROGRAM_FAILURE
-           : clBuildProgram(prog, 1, &b->device, "-cl-std=CL1.2", NULL, NULL);
+           : clBuildProgram(prog, 1, &b->device, b->build_options, NULL, NULL);
   if (rc != CL_SUCCESS) {
     size_t loglen = 0;
     char *log = NULL;
@@ -574,6 +576,18 @@ rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
   be->max_alloc = info.max_alloc_bytes;
   be->mem_total = info.global_mem_bytes;
   b->max_wg = info.max_work_group_size ? info.max_work_group_size : 1;
+  /* OpenCL lets single-precision division and sqrt be off by 2.5 and 3 ulp
+   * unless this option is given, and NVIDIA's driver uses that freedom:
+   * q = d^2 / (2 sigma^2) then differed from ref by enough to fail the rbf
+   * op test (rel 1.7e-4 at order 4). Ask for IEEE rounding where the device
+   * offers it (CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT). */
+  cl_device_fp_config fp = 0;
+  b->build_options =
+      clGetDeviceInfo(dev, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL) ==
+                  CL_SUCCESS &&
+              (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT)
+          ? "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt"
+          : "-cl-std=CL1.2";
   if (!info.usable) {
     rbpe_status st = rbpe_err_set(err, RBPE_ERR_NO_DEVICE,
                                   "%s is not usable: %s", be->description,
