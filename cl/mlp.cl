@@ -21,32 +21,47 @@ __kernel void bias_act(const uint total, const uint cols, const uint act,
   x[g] = z;
 }
 
-/* ReLU' = [y > 0]; sigmoid' = y (1 - y), from the activation's output y. */
-__kernel void act_backward(const uint total, const uint act,
-                           __global const float *y, __global float *grad) {
+/* A layer's backward pass through its activation, fused (act_grad in
+ * src/backend/backend.h). Stage 1: work-item g = p * cols + j takes column
+ * j of the rows [p * chunk, (p + 1) * chunk): each grad element becomes
+ * g * act'(y), g = grad or scale * (y - target) (the MSE gradient), and
+ * the chunk's sum goes to partial[g]. Neighbouring work-items read
+ * neighbouring columns, so the loads coalesce; parts x cols work-items
+ * keep a GPU busy where one per column (cols of them) did not. */
+__kernel void act_grad_partial(const uint rows, const uint cols,
+                               const uint act, const uint has_target,
+                               const float scale, const uint chunk,
+                               const uint parts, __global const float *y,
+                               __global const float *target,
+                               __global float *grad,
+                               __global float *partial) {
   uint g = get_global_id(0);
-  if (g >= total) return;
-  float v = y[g];
-  grad[g] = act == ACT_RELU ? (v > 0.0f ? grad[g] : 0.0f)
-                            : grad[g] * (v * (1.0f - v));
+  if (g >= parts * cols) return;
+  uint j = g % cols, p = g / cols;
+  uint lo = p * chunk, hi = min(rows, lo + chunk);
+  float s = 0.0f;
+  for (uint i = lo; i < hi; i++) {
+    uint e = i * cols + j;
+    float v = y[e], d = has_target ? scale * (v - target[e]) : grad[e];
+    if (act == ACT_RELU)
+      d = v > 0.0f ? d : 0.0f;
+    else if (act == ACT_SIGMOID)
+      d = d * (v * (1.0f - v));
+    grad[e] = d;
+    s += d;
+  }
+  partial[g] = s;
 }
 
-/* One work-item per column, rows summed in ascending order. */
-__kernel void col_sum(const uint rows, const uint cols,
-                      __global const float *x, __global float *out) {
+/* Stage 2: out[j] = column j's partial sums, chunks in ascending order. */
+__kernel void col_sum_partials(const uint cols, const uint parts,
+                               __global const float *partial,
+                               __global float *out) {
   uint j = get_global_id(0);
   if (j >= cols) return;
   float s = 0.0f;
-  for (uint i = 0; i < rows; i++) s += x[i * cols + j];
+  for (uint p = 0; p < parts; p++) s += partial[p * cols + j];
   out[j] = s;
-}
-
-__kernel void mse_grad(const uint total, const float scale,
-                       __global const float *pred,
-                       __global const float *target, __global float *grad) {
-  uint g = get_global_id(0);
-  if (g >= total) return;
-  grad[g] = scale * (pred[g] - target[g]);
 }
 
 /* Stage 1 of sum (a - b)^2: work-item g sums elements [g*chunk, (g+1)*chunk). */

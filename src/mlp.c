@@ -226,16 +226,15 @@ rbpe_status rbpe_mlp_train_step(rbpe_mlp_trainer *t, size_t rows,
     RBPE_TRY(rbpe_buf_read(be, t->loss, 0, sizeof sum, &sum));
     *loss = sum / (float)(rows * C);
   }
-  /* dLoss/dpred for the mean over rows and channels */
   int cur = 0;
-  RBPE_TRY(rbpe_op_mse_grad(be, rows * C, 2.0f / (float)(rows * C), pred, Y,
-                            t->delta[cur]));
   for (int l = L - 1; l >= 0; l--) {
     size_t fin = (size_t)s->sizes[l], fout = (size_t)s->sizes[l + 1];
-    /* delta = dLoss/d(layer output) -> dLoss/d(pre-activation) */
-    RBPE_TRY(rbpe_op_act_backward(be, rows * fout, layer_act(s, l), t->act[l],
-                                  t->delta[cur]));
-    RBPE_TRY(rbpe_op_col_sum(be, rows, fout, t->delta[cur], t->db[l]));
+    /* delta = dLoss/d(layer output) -> dLoss/d(pre-activation), and db its
+     * column sums; at the output layer dLoss/dpred (the mean over rows and
+     * channels) is computed in the same pass */
+    RBPE_TRY(rbpe_op_act_grad(be, rows, fout, layer_act(s, l), t->act[l],
+                              l == L - 1 ? Y : NULL, 2.0f / (float)(rows * C),
+                              t->delta[cur], t->db[l]));
     RBPE_TRY(charge(t, other_b, &mark));
     const rbpe_buf *in = l == 0 ? X : t->act[l - 1];
     /* dW = in^T delta (fin x fout) */

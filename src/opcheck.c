@@ -31,9 +31,9 @@ static const struct {
      * error grows like sqrt(k) ulp of the row's magnitude. */
     {"gemm", 1e-5, 1e-4},
     {"bias_act", 1e-6, 1e-6},
-    {"act_backward", 1e-7, 1e-6},
-    {"col_sum", 1e-5, 1e-5},
-    {"mse_grad", 1e-7, 1e-6},
+    /* act_grad: the gradients are the same operations (1e-7), the column
+     * sums add the rows in another order (chunks on OpenCL) */
+    {"act_grad", 1e-5, 1e-5},
     /* float partial sums against ref's double sum */
     {"sq_diff_sum", 1e-6, 1e-5},
     {"adam", 1e-6, 1e-5},
@@ -125,9 +125,7 @@ typedef enum {
   OP_RBF_DSIGMA,
   OP_GEMM,
   OP_BIAS_ACT,
-  OP_ACT_BACKWARD,
-  OP_COL_SUM,
-  OP_MSE_GRAD,
+  OP_ACT_GRAD,
   OP_SQ_DIFF_SUM,
   OP_ADAM,
   OP_GATHER,
@@ -142,9 +140,9 @@ enum { GRAPH_THETA, GRAPH_DD, GRAPH_GRAD, GRAPH_J };
 
 /* Embeddings: n rows, ndim axes, p = L, F or D, diagonals, order.
  * MLP ops: n rows, p cols (gemm: m = n, n = p, k = ndim; ndim doubles as
- * the activation for bias_act/act_backward); diagonals = transpose flags
+ * the activation for bias_act/act_grad); diagonals = transpose flags
  * for gemm (bit 0: A, bit 1: B, bit 2: padded leading dimensions, bit 3:
- * beta != 0). */
+ * beta != 0), and for act_grad 1 when the MSE gradient is fused in. */
 typedef struct op_case {
   op_id op;
   size_t n;
@@ -162,9 +160,7 @@ static const char *op_name(op_id op) {
   case OP_RBF_DSIGMA: return "embed_rbf_dsigma";
   case OP_GEMM: return "gemm";
   case OP_BIAS_ACT: return "bias_act";
-  case OP_ACT_BACKWARD: return "act_backward";
-  case OP_COL_SUM: return "col_sum";
-  case OP_MSE_GRAD: return "mse_grad";
+  case OP_ACT_GRAD: return "act_grad";
   case OP_SQ_DIFF_SUM: return "sq_diff_sum";
   case OP_ADAM: return "adam";
   case OP_GATHER: return "gather_rows";
@@ -267,14 +263,24 @@ static rbpe_status run_op(side *s, const op_case *c, int ndir) {
   case OP_BIAS_ACT:
     return rbpe_op_bias_act(s->be, c->n, (size_t)c->p, s->in[0],
                             (rbpe_act)c->ndim, s->out);
-  case OP_ACT_BACKWARD:
-    return rbpe_op_act_backward(s->be, c->n * c->p, (rbpe_act)c->ndim,
-                                s->in[0], s->out);
-  case OP_COL_SUM:
-    return rbpe_op_col_sum(s->be, c->n, (size_t)c->p, s->in[0], s->out);
-  case OP_MSE_GRAD:
-    return rbpe_op_mse_grad(s->be, c->n * c->p, 2.0f / (float)(c->n * c->p),
-                            s->in[0], s->in[1], s->out);
+  case OP_ACT_GRAD: {
+    /* compare the gradient in out[0..n p) and db in out[n p..n p + p) */
+    size_t total = c->n * (size_t)c->p, cols = (size_t)c->p;
+    rbpe_buf *db = NULL;
+    rbpe_status st = rbpe_buf_alloc(s->be, cols * sizeof(float), &db);
+    if (st == RBPE_OK)
+      st = rbpe_op_act_grad(s->be, c->n, cols, (rbpe_act)c->ndim, s->in[0],
+                            (c->diagonals & 1) ? s->in[1] : NULL,
+                            2.0f / (float)total, s->out, db);
+    float *tmp = malloc(cols * sizeof(float));
+    if (st == RBPE_OK && !tmp) st = RBPE_ERR_OUT_OF_MEMORY;
+    if (st == RBPE_OK) st = rbpe_buf_read(s->be, db, 0, cols * sizeof(float), tmp);
+    if (st == RBPE_OK)
+      st = rbpe_buf_write(s->be, s->out, total * sizeof(float), cols * sizeof(float), tmp);
+    free(tmp);
+    rbpe_buf_free(s->be, db);
+    return st;
+  }
   case OP_SQ_DIFF_SUM:
     return rbpe_op_sq_diff_sum(s->be, c->n * c->p, s->in[0], s->in[1], s->out);
   case OP_ADAM:
@@ -354,9 +360,10 @@ static void describe(const op_case *c, int ndir, char *buf, size_t len) {
     break;
   }
   case OP_BIAS_ACT:
-  case OP_ACT_BACKWARD:
-    snprintf(buf, len, "%zu x %d %s", c->n, c->p,
-             rbpe_act_string((rbpe_act)c->ndim));
+  case OP_ACT_GRAD:
+    snprintf(buf, len, "%zu x %d %s%s", c->n, c->p,
+             rbpe_act_string((rbpe_act)c->ndim),
+             c->op == OP_ACT_GRAD && (c->diagonals & 1) ? " +mse" : "");
     break;
   case OP_GRAPH:
     snprintf(buf, len, "L=%zu N=%d D=%d b=%g lam=%g C=%d", c->n, c->ndim, c->p,
@@ -425,27 +432,23 @@ static rbpe_status run_case(rbpe_backend *ref, rbpe_backend *dev,
     count = rows * cols;
     out_init = randoms(&rng, count, -4.0f, 4.0f);
     break;
-  case OP_ACT_BACKWARD:
-    count = rows * cols;
-    sizes[0] = count; /* y: an activation's output */
-    in[0] = randoms(&rng, count, (rbpe_act)c->ndim == RBPE_ACT_RELU ? -1.0f : 0.0f,
+  case OP_ACT_GRAD: {
+    size_t total = rows * cols;
+    sizes[0] = sizes[1] = total; /* y: an activation's output; target */
+    in[0] = randoms(&rng, total, (rbpe_act)c->ndim == RBPE_ACT_RELU ? -1.0f : 0.0f,
                     1.0f);
-    nin = 1;
+    in[1] = randoms(&rng, total, 0.0f, 1.0f);
+    nin = 2;
+    count = total + cols; /* the gradient, then db */
     out_init = randoms(&rng, count, -1.0f, 1.0f);
     break;
-  case OP_COL_SUM:
-    sizes[0] = rows * cols;
-    in[0] = randoms(&rng, sizes[0], -1.0f, 1.0f);
-    nin = 1;
-    count = cols;
-    break;
-  case OP_MSE_GRAD:
+  }
   case OP_SQ_DIFF_SUM:
     sizes[0] = sizes[1] = rows * cols;
     in[0] = randoms(&rng, sizes[0], 0.0f, 1.0f);
     in[1] = randoms(&rng, sizes[1], 0.0f, 1.0f);
     nin = 2;
-    count = c->op == OP_MSE_GRAD ? rows * cols : 1;
+    count = 1;
     break;
   case OP_ADAM:
     count = rows * cols;
@@ -585,12 +588,15 @@ rbpe_status rbpe_opcheck_run(rbpe_backend *ref, rbpe_backend *dev, int small,
       {OP_BIAS_ACT, 1, RBPE_ACT_NONE, 1, 0, 0},
       {OP_BIAS_ACT, 37, RBPE_ACT_RELU, 19, 0, 0},
       {OP_BIAS_ACT, 513, RBPE_ACT_SIGMOID, 3, 0, 0},
-      {OP_ACT_BACKWARD, 1, RBPE_ACT_RELU, 1, 0, 0},
-      {OP_ACT_BACKWARD, 37, RBPE_ACT_RELU, 19, 0, 0},
-      {OP_ACT_BACKWARD, 513, RBPE_ACT_SIGMOID, 3, 0, 0},
-      {OP_COL_SUM, 1, 0, 1, 0, 0},      {OP_COL_SUM, 1000, 0, 3, 0, 0},
-      {OP_COL_SUM, 77, 0, 257, 0, 0},
-      {OP_MSE_GRAD, 1, 0, 1, 0, 0},     {OP_MSE_GRAD, 999, 0, 3, 0, 0},
+      /* act_grad {rows, act, cols, +mse}: one chunk, a few, the most
+       * (4096 x 256: 256 parts), and wider than the partials hold */
+      {OP_ACT_GRAD, 1, RBPE_ACT_RELU, 1, 0, 0},
+      {OP_ACT_GRAD, 37, RBPE_ACT_RELU, 19, 0, 0},
+      {OP_ACT_GRAD, 513, RBPE_ACT_SIGMOID, 3, 1, 0},
+      {OP_ACT_GRAD, 999, RBPE_ACT_NONE, 3, 1, 0},
+      {OP_ACT_GRAD, 1000, RBPE_ACT_RELU, 77, 0, 0},
+      {OP_ACT_GRAD, 4096, RBPE_ACT_RELU, 256, 0, 0},
+      {OP_ACT_GRAD, 3, RBPE_ACT_SIGMOID, 70000, 1, 0},
       {OP_SQ_DIFF_SUM, 1, 0, 1, 0, 0},  {OP_SQ_DIFF_SUM, 77, 0, 3, 0, 0},
       {OP_SQ_DIFF_SUM, 65537, 0, 3, 0, 0},
       {OP_ADAM, 1, 0, 1, 0, 0},         {OP_ADAM, 300, 0, 257, 0, 0},

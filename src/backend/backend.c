@@ -251,36 +251,20 @@ rbpe_status rbpe_op_bias_act(rbpe_backend *be, size_t rows, size_t cols,
   return total ? be->ops->bias_act(be, rows, cols, bias, act, x) : RBPE_OK;
 }
 
-rbpe_status rbpe_op_act_backward(rbpe_backend *be, size_t count, rbpe_act act,
-                                 const rbpe_buf *y, rbpe_buf *grad) {
+rbpe_status rbpe_op_act_grad(rbpe_backend *be, size_t rows, size_t cols,
+                             rbpe_act act, const rbpe_buf *y,
+                             const rbpe_buf *target, float scale,
+                             rbpe_buf *grad, rbpe_buf *db) {
   size_t total = 0;
   RBPE_TRY(check_act(be, act));
-  RBPE_TRY(grid(be, count, 1, &total, "act_backward"));
-  RBPE_TRY(need(be, y, count, "act_backward", "y"));
-  RBPE_TRY(need(be, grad, count, "act_backward", "grad"));
-  if (count == 0 || act == RBPE_ACT_NONE) return RBPE_OK;
-  return be->ops->act_backward(be, count, act, y, grad);
-}
-
-rbpe_status rbpe_op_col_sum(rbpe_backend *be, size_t rows, size_t cols,
-                            const rbpe_buf *x, rbpe_buf *out) {
-  size_t total = 0;
-  RBPE_TRY(grid(be, rows, cols, &total, "col_sum"));
-  RBPE_TRY(need(be, x, total, "col_sum", "x"));
-  RBPE_TRY(need(be, out, cols, "col_sum", "out"));
-  return cols ? be->ops->col_sum(be, rows, cols, x, out) : RBPE_OK;
-}
-
-rbpe_status rbpe_op_mse_grad(rbpe_backend *be, size_t count, float scale,
-                             const rbpe_buf *pred, const rbpe_buf *target,
-                             rbpe_buf *grad) {
-  size_t total = 0;
-  RBPE_TRY(grid(be, count, 1, &total, "mse_grad"));
-  RBPE_TRY(need(be, pred, count, "mse_grad", "pred"));
-  RBPE_TRY(need(be, target, count, "mse_grad", "target"));
-  RBPE_TRY(need(be, grad, count, "mse_grad", "grad"));
-  return count ? be->ops->mse_grad(be, count, scale, pred, target, grad)
-               : RBPE_OK;
+  RBPE_TRY(grid(be, rows, cols, &total, "act_grad"));
+  RBPE_TRY(need(be, y, total, "act_grad", "y"));
+  if (target) RBPE_TRY(need(be, target, total, "act_grad", "target"));
+  RBPE_TRY(need(be, grad, total, "act_grad", "grad"));
+  RBPE_TRY(need(be, db, cols, "act_grad", "db"));
+  if (cols == 0) return RBPE_OK;
+  if (rows == 0) return rbpe_buf_fill(be, db, 0, cols, 0.0f);
+  return be->ops->act_grad(be, rows, cols, act, y, target, scale, grad, db);
 }
 
 rbpe_status rbpe_op_sq_diff_sum(rbpe_backend *be, size_t count,

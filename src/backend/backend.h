@@ -97,16 +97,16 @@ typedef struct rbpe_backend_ops {
   /* x (rows x cols) = act(x + bias), bias broadcast over rows */
   rbpe_status (*bias_act)(rbpe_backend *be, size_t rows, size_t cols,
                           const rbpe_buf *bias, rbpe_act act, rbpe_buf *x);
-  /* grad *= act'(.) expressed through the activation's output y */
-  rbpe_status (*act_backward)(rbpe_backend *be, size_t count, rbpe_act act,
-                              const rbpe_buf *y, rbpe_buf *grad);
-  /* out (cols) = column sums of x (rows x cols), rows in ascending order */
-  rbpe_status (*col_sum)(rbpe_backend *be, size_t rows, size_t cols,
-                         const rbpe_buf *x, rbpe_buf *out);
-  /* grad = scale * (pred - target) */
-  rbpe_status (*mse_grad)(rbpe_backend *be, size_t count, float scale,
-                          const rbpe_buf *pred, const rbpe_buf *target,
-                          rbpe_buf *grad);
+  /* A layer's backward pass through its activation, fused: for its output
+   * y (rows x cols), grad = g * act'(y) with g = grad (in place) or, when
+   * target is not NULL, g = scale * (y - target), the MSE loss gradient;
+   * then db (cols) = column sums of the new grad, in an order fixed by
+   * rows and cols alone. act' comes from y: ReLU' = [y > 0], sigmoid' =
+   * y (1 - y), none' = 1. */
+  rbpe_status (*act_grad)(rbpe_backend *be, size_t rows, size_t cols,
+                          rbpe_act act, const rbpe_buf *y,
+                          const rbpe_buf *target, float scale, rbpe_buf *grad,
+                          rbpe_buf *db);
   /* out[0] = sum (a - b)^2 in a fixed order (independent of scheduling) */
   rbpe_status (*sq_diff_sum)(rbpe_backend *be, size_t count,
                              const rbpe_buf *a, const rbpe_buf *b,
@@ -207,13 +207,10 @@ rbpe_status rbpe_op_gemm(rbpe_backend *be, int trans_a, int trans_b, size_t m,
                          rbpe_buf *C, size_t ldc);
 rbpe_status rbpe_op_bias_act(rbpe_backend *be, size_t rows, size_t cols,
                              const rbpe_buf *bias, rbpe_act act, rbpe_buf *x);
-rbpe_status rbpe_op_act_backward(rbpe_backend *be, size_t count, rbpe_act act,
-                                 const rbpe_buf *y, rbpe_buf *grad);
-rbpe_status rbpe_op_col_sum(rbpe_backend *be, size_t rows, size_t cols,
-                            const rbpe_buf *x, rbpe_buf *out);
-rbpe_status rbpe_op_mse_grad(rbpe_backend *be, size_t count, float scale,
-                             const rbpe_buf *pred, const rbpe_buf *target,
-                             rbpe_buf *grad);
+rbpe_status rbpe_op_act_grad(rbpe_backend *be, size_t rows, size_t cols,
+                             rbpe_act act, const rbpe_buf *y,
+                             const rbpe_buf *target, float scale,
+                             rbpe_buf *grad, rbpe_buf *db);
 rbpe_status rbpe_op_sq_diff_sum(rbpe_backend *be, size_t count,
                                 const rbpe_buf *a, const rbpe_buf *b,
                                 rbpe_buf *out);

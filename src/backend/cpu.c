@@ -134,44 +134,28 @@ static rbpe_status cpu_bias_act(rbpe_backend *be, size_t rows, size_t cols,
   return RBPE_OK;
 }
 
-static void act_backward_range(size_t i0, size_t i1, const void *c) {
+static void act_grad_range(size_t i0, size_t i1, const void *c) {
   const ew_ctx *e = c;
-  rbpe_host_act_backward(i0, i1, e->act, e->a, e->x);
-}
-
-static rbpe_status cpu_act_backward(rbpe_backend *be, size_t count,
-                                    rbpe_act act, const rbpe_buf *y,
-                                    rbpe_buf *g) {
-  (void)be;
-  ew_ctx e = {.act = act, .a = y->host, .x = g->host};
-  parallel(count, CPU_GRAIN * 64, act_backward_range, &e);
-  return RBPE_OK;
+  rbpe_host_act_grad(i0, i1, e->act, e->a, e->b, e->scale, e->x);
 }
 
 static void col_sum_range(size_t c0, size_t c1, const void *c) {
   const ew_ctx *e = c;
-  rbpe_host_col_sum(c0, c1, e->rows, e->cols, e->a, e->x);
+  rbpe_host_col_sum(c0, c1, e->rows, e->cols, e->x, e->y);
 }
 
-static rbpe_status cpu_col_sum(rbpe_backend *be, size_t rows, size_t cols,
-                               const rbpe_buf *x, rbpe_buf *out) {
+/* elementwise over all of grad, then the column sums split by columns
+ * (each column's rows still in ascending order, as ref) */
+static rbpe_status cpu_act_grad(rbpe_backend *be, size_t rows, size_t cols,
+                                rbpe_act act, const rbpe_buf *y,
+                                const rbpe_buf *t, float scale, rbpe_buf *g,
+                                rbpe_buf *db) {
   (void)be;
-  ew_ctx e = {.rows = rows, .cols = cols, .a = x->host, .x = out->host};
+  ew_ctx e = {.rows = rows, .cols = cols, .act = act, .scale = scale,
+              .a = y->host, .b = t ? t->host : NULL, .x = g->host,
+              .y = db->host};
+  parallel(rows * cols, CPU_GRAIN * 64, act_grad_range, &e);
   parallel(cols, 64, col_sum_range, &e);
-  return RBPE_OK;
-}
-
-static void mse_range(size_t i0, size_t i1, const void *c) {
-  const ew_ctx *e = c;
-  rbpe_host_mse_grad(i0, i1, e->scale, e->a, e->b, e->x);
-}
-
-static rbpe_status cpu_mse_grad(rbpe_backend *be, size_t count, float scale,
-                                const rbpe_buf *p, const rbpe_buf *t,
-                                rbpe_buf *g) {
-  (void)be;
-  ew_ctx e = {.scale = scale, .a = p->host, .b = t->host, .x = g->host};
-  parallel(count, CPU_GRAIN * 64, mse_range, &e);
   return RBPE_OK;
 }
 
@@ -302,9 +286,7 @@ static const rbpe_backend_ops cpu_ops = {
     .embed_rbf_dsigma = cpu_rbf_dsigma,
     .gemm = cpu_gemm,
     .bias_act = cpu_bias_act,
-    .act_backward = cpu_act_backward,
-    .col_sum = cpu_col_sum,
-    .mse_grad = cpu_mse_grad,
+    .act_grad = cpu_act_grad,
     .sq_diff_sum = cpu_sq_diff_sum,
     .adam = cpu_adam,
     .gather_rows = cpu_gather_rows,

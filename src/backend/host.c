@@ -169,12 +169,19 @@ void rbpe_host_bias_act(size_t r0, size_t r1, size_t cols, const float *b,
       x[i * cols + j] = act_fwd(act, x[i * cols + j] + b[j]);
 }
 
-/* ReLU' = [y > 0]; sigmoid' = y (1 - y), both from the output y. */
-void rbpe_host_act_backward(size_t i0, size_t i1, rbpe_act act,
-                            const float *y, float *g) {
-  for (size_t i = i0; i < i1; i++)
-    g[i] = act == RBPE_ACT_RELU ? (y[i] > 0.0f ? g[i] : 0.0f)
-                                : g[i] * (y[i] * (1.0f - y[i]));
+/* g = (t ? scale * (y - t) : g) * act'(y) on elements [i0, i1);
+ * ReLU' = [y > 0], sigmoid' = y (1 - y), none' = 1, all from the output y.
+ * The same operations, in the same order, as act_grad_partial in mlp.cl. */
+void rbpe_host_act_grad(size_t i0, size_t i1, rbpe_act act, const float *y,
+                        const float *t, float scale, float *g) {
+  for (size_t i = i0; i < i1; i++) {
+    float v = y[i], d = t ? scale * (v - t[i]) : g[i];
+    if (act == RBPE_ACT_RELU)
+      d = v > 0.0f ? d : 0.0f;
+    else if (act == RBPE_ACT_SIGMOID)
+      d = d * (v * (1.0f - v));
+    g[i] = d;
+  }
 }
 
 /* Row by row over the columns [c0, c1): each column still sums its rows in
@@ -186,11 +193,6 @@ void rbpe_host_col_sum(size_t c0, size_t c1, size_t rows, size_t cols,
     const float *r = x + i * cols;
     for (size_t j = c0; j < c1; j++) out[j] += r[j];
   }
-}
-
-void rbpe_host_mse_grad(size_t i0, size_t i1, float scale, const float *p,
-                        const float *t, float *g) {
-  for (size_t i = i0; i < i1; i++) g[i] = scale * (p[i] - t[i]);
 }
 
 /* Partial sums in double: the reference answer other backends' float

@@ -37,10 +37,8 @@ void rbpe_host_gather(size_t r0, size_t r1, size_t cols, const float *src,
                       size_t src_rows, const uint32_t *idx, float *dst);
 
 /* elements [i0, i1) */
-void rbpe_host_act_backward(size_t i0, size_t i1, rbpe_act act,
-                            const float *y, float *g);
-void rbpe_host_mse_grad(size_t i0, size_t i1, float scale, const float *p,
-                        const float *t, float *g);
+void rbpe_host_act_grad(size_t i0, size_t i1, rbpe_act act, const float *y,
+                        const float *t, float scale, float *g);
 double rbpe_host_sq_diff(size_t i0, size_t i1, const float *a, const float *b);
 double rbpe_host_sum(size_t i0, size_t i1, const float *a);
 void rbpe_host_adam(size_t i0, size_t i1, const rbpe_adam_step *s, float *p,

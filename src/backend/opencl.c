@@ -31,9 +31,8 @@ enum {
   K_EMBED_RBF,
   K_EMBED_RBF_DSIGMA,
   K_BIAS_ACT,
-  K_ACT_BACKWARD,
-  K_COL_SUM,
-  K_MSE_GRAD,
+  K_ACT_GRAD_PARTIAL,
+  K_COL_SUM_PARTIALS,
   K_SQ_DIFF_PARTIAL,
   K_SUM_PARTIALS,
   K_ADAM,
@@ -57,9 +56,8 @@ static const struct {
     [K_EMBED_RBF] = {"embed_rbf", PROG_EMBED},
     [K_EMBED_RBF_DSIGMA] = {"embed_rbf_dsigma", PROG_EMBED},
     [K_BIAS_ACT] = {"bias_act", PROG_MLP},
-    [K_ACT_BACKWARD] = {"act_backward", PROG_MLP},
-    [K_COL_SUM] = {"col_sum", PROG_MLP},
-    [K_MSE_GRAD] = {"mse_grad", PROG_MLP},
+    [K_ACT_GRAD_PARTIAL] = {"act_grad_partial", PROG_MLP},
+    [K_COL_SUM_PARTIALS] = {"col_sum_partials", PROG_MLP},
     [K_SQ_DIFF_PARTIAL] = {"sq_diff_partial", PROG_MLP},
     [K_SUM_PARTIALS] = {"sum_partials", PROG_MLP},
     [K_ADAM] = {"adam", PROG_MLP},
@@ -77,6 +75,11 @@ static const struct {
  * chunk, so the summation order is fixed by the size alone. */
 #define RBPE_CL_REDUCE_PARTS 1024
 
+/* act_grad's column sums: up to this many partial sums in all (parts x
+ * cols), each over a chunk of at least RBPE_CL_COLPART_ROWS rows. */
+#define RBPE_CL_COLPART 65536
+#define RBPE_CL_COLPART_ROWS 32
+
 /* Work-group size used when the kernel and device allow it. */
 #define RBPE_CL_LOCAL_SIZE 64
 
@@ -91,6 +94,7 @@ typedef struct cl_backend {
   size_t kern_wg[K_COUNT];
   size_t max_wg;
   cl_mem scratch; /* RBPE_CL_REDUCE_PARTS floats for reductions */
+  cl_mem colpart; /* RBPE_CL_COLPART floats: act_grad's column partials */
   rbpe_device_info info;
   const char *build_options;
 } cl_backend;
@@ -333,31 +337,32 @@ static rbpe_status ocl_bias_act(rbpe_backend *be, size_t rows, size_t cols,
   return launch(CLB(be), K_BIAS_ACT, total, args, 5);
 }
 
-static rbpe_status ocl_act_backward(rbpe_backend *be, size_t count,
-                                    rbpe_act act, const rbpe_buf *y,
-                                    rbpe_buf *grad) {
-  cl_uint total = (cl_uint)count, a = (cl_uint)act;
-  cl_mem ym = mem(y), gm = mem(grad);
-  karg args[] = {KARG(total), KARG(a), KARG(ym), KARG(gm)};
-  return launch(CLB(be), K_ACT_BACKWARD, total, args, 4);
-}
-
-static rbpe_status ocl_col_sum(rbpe_backend *be, size_t rows, size_t cols,
-                               const rbpe_buf *x, rbpe_buf *out) {
-  cl_uint r = (cl_uint)rows, c = (cl_uint)cols;
-  cl_mem xm = mem(x), om = mem(out);
-  karg args[] = {KARG(r), KARG(c), KARG(xm), KARG(om)};
-  return launch(CLB(be), K_COL_SUM, cols, args, 4);
-}
-
-static rbpe_status ocl_mse_grad(rbpe_backend *be, size_t count, float scale,
-                                const rbpe_buf *pred, const rbpe_buf *target,
-                                rbpe_buf *grad) {
-  cl_uint total = (cl_uint)count;
+/* Two launches: the elementwise work with per-chunk column sums, then
+ * the chunks added in order. The chunking depends on rows and cols only,
+ * so every OpenCL device sums in the same order; one chunk (a few rows, or
+ * very wide layers) writes db directly. */
+static rbpe_status ocl_act_grad(rbpe_backend *be, size_t rows, size_t cols,
+                                rbpe_act act, const rbpe_buf *y,
+                                const rbpe_buf *target, float scale,
+                                rbpe_buf *grad, rbpe_buf *db) {
+  cl_backend *b = CLB(be);
+  size_t parts = (rows + RBPE_CL_COLPART_ROWS - 1) / RBPE_CL_COLPART_ROWS;
+  if (parts > RBPE_CL_COLPART / cols) parts = RBPE_CL_COLPART / cols;
+  if (parts < 1) parts = 1;
+  cl_uint r = (cl_uint)rows, c = (cl_uint)cols, a = (cl_uint)act,
+          has_t = target != NULL, np = (cl_uint)parts,
+          chunk = (cl_uint)((rows + parts - 1) / parts);
   cl_float sc = scale;
-  cl_mem pm = mem(pred), tm = mem(target), gm = mem(grad);
-  karg args[] = {KARG(total), KARG(sc), KARG(pm), KARG(tm), KARG(gm)};
-  return launch(CLB(be), K_MSE_GRAD, total, args, 5);
+  /* without a target the kernel never reads it: y stands in */
+  cl_mem ym = mem(y), tm = target ? mem(target) : ym, gm = mem(grad),
+         pm = parts > 1 ? b->colpart : mem(db), dm = mem(db);
+  karg args[] = {KARG(r),     KARG(c),  KARG(a),  KARG(has_t),
+                 KARG(sc),    KARG(chunk), KARG(np), KARG(ym),
+                 KARG(tm),    KARG(gm), KARG(pm)};
+  RBPE_TRY(launch(b, K_ACT_GRAD_PARTIAL, parts * cols, args, 11));
+  if (parts == 1) return RBPE_OK;
+  karg args2[] = {KARG(c), KARG(np), KARG(pm), KARG(dm)};
+  return launch(b, K_COL_SUM_PARTIALS, cols, args2, 4);
 }
 
 /* A fixed-order two-stage sum: stage 1 (kernel k1, whose arguments are
@@ -497,6 +502,7 @@ static void ocl_destroy(rbpe_backend *be) {
    * here costs a recompile for any other live context. */
   if (b->queue) CLBlastClearCache();
   if (b->scratch) clReleaseMemObject(b->scratch);
+  if (b->colpart) clReleaseMemObject(b->colpart);
   for (int k = 0; k < K_COUNT; k++)
     if (b->kern[k]) clReleaseKernel(b->kern[k]);
   for (int p = 0; p < PROG_COUNT; p++)
@@ -521,9 +527,7 @@ static const rbpe_backend_ops ocl_ops = {
     .embed_rbf_dsigma = ocl_rbf_dsigma,
     .gemm = ocl_gemm,
     .bias_act = ocl_bias_act,
-    .act_backward = ocl_act_backward,
-    .col_sum = ocl_col_sum,
-    .mse_grad = ocl_mse_grad,
+    .act_grad = ocl_act_grad,
     .sq_diff_sum = ocl_sq_diff_sum,
     .adam = ocl_adam,
     .gather_rows = ocl_gather_rows,
@@ -610,18 +614,22 @@ rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
     ocl_destroy(be);
     return st;
   }
-  /* Reduction scratch, made once up front: 4 KiB for the context's life. */
-  rc = CL_MEM_OBJECT_ALLOCATION_FAILURE;
-  b->scratch = rbpe_fault_hit(RBPE_FAULT_ALLOC)
-                   ? NULL
-                   : clCreateBuffer(b->context, CL_MEM_READ_WRITE,
-                                    RBPE_CL_REDUCE_PARTS * sizeof(float), NULL,
-                                    &rc);
-  if (rc != CL_SUCCESS) {
-    b->scratch = NULL;
-    rbpe_status st = cl_fail(be, rc, "allocating reduction scratch");
-    ocl_destroy(be);
-    return st;
+  /* Reduction scratch, made once up front for the context's life: 4 KiB
+   * for sums, 256 KiB for act_grad's column partials. */
+  cl_mem *scr[2] = {&b->scratch, &b->colpart};
+  size_t scr_floats[2] = {RBPE_CL_REDUCE_PARTS, RBPE_CL_COLPART};
+  for (int i = 0; i < 2; i++) {
+    rc = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+    *scr[i] = rbpe_fault_hit(RBPE_FAULT_ALLOC)
+                  ? NULL
+                  : clCreateBuffer(b->context, CL_MEM_READ_WRITE,
+                                   scr_floats[i] * sizeof(float), NULL, &rc);
+    if (rc != CL_SUCCESS) {
+      *scr[i] = NULL;
+      rbpe_status st = cl_fail(be, rc, "allocating reduction scratch");
+      ocl_destroy(be);
+      return st;
+    }
   }
   be->tuned = rbpe_cl_tuning_apply(be, info.name, info.driver_version);
   if (be->tuned) {

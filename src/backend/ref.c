@@ -54,26 +54,15 @@ static rbpe_status ref_bias_act(rbpe_backend *be, size_t rows, size_t cols,
   return RBPE_OK;
 }
 
-static rbpe_status ref_act_backward(rbpe_backend *be, size_t count,
-                                    rbpe_act act, const rbpe_buf *y,
-                                    rbpe_buf *g) {
+/* the column sums in plain ascending row order: the reference */
+static rbpe_status ref_act_grad(rbpe_backend *be, size_t rows, size_t cols,
+                                rbpe_act act, const rbpe_buf *y,
+                                const rbpe_buf *t, float scale, rbpe_buf *g,
+                                rbpe_buf *db) {
   (void)be;
-  rbpe_host_act_backward(0, count, act, y->host, g->host);
-  return RBPE_OK;
-}
-
-static rbpe_status ref_col_sum(rbpe_backend *be, size_t rows, size_t cols,
-                               const rbpe_buf *x, rbpe_buf *out) {
-  (void)be;
-  rbpe_host_col_sum(0, cols, rows, cols, x->host, out->host);
-  return RBPE_OK;
-}
-
-static rbpe_status ref_mse_grad(rbpe_backend *be, size_t count, float scale,
-                                const rbpe_buf *p, const rbpe_buf *t,
-                                rbpe_buf *g) {
-  (void)be;
-  rbpe_host_mse_grad(0, count, scale, p->host, t->host, g->host);
+  rbpe_host_act_grad(0, rows * cols, act, y->host, t ? t->host : NULL, scale,
+                     g->host);
+  rbpe_host_col_sum(0, cols, rows, cols, g->host, db->host);
   return RBPE_OK;
 }
 
@@ -155,9 +144,7 @@ static const rbpe_backend_ops ref_ops = {
     .embed_rbf_dsigma = ref_rbf_dsigma,
     .gemm = ref_gemm,
     .bias_act = ref_bias_act,
-    .act_backward = ref_act_backward,
-    .col_sum = ref_col_sum,
-    .mse_grad = ref_mse_grad,
+    .act_grad = ref_act_grad,
     .sq_diff_sum = ref_sq_diff_sum,
     .adam = ref_adam,
     .gather_rows = ref_gather_rows,
