@@ -97,8 +97,11 @@ const char *cli_outset_path(cli_outset *o, const char *name);
 /* 0 on success; otherwise -1 with errno set and the staged files removed. */
 int cli_outset_commit(cli_outset *o);
 void cli_outset_abort(cli_outset *o);
-/* Async-signal-safe: unlinks the staged files of the active set. */
-void cli_outset_on_fatal_signal(void);
+/* Async-signal-safe, from a handler (on any thread) about to end the
+ * process: removes the staged files of the active set and
+ * returns 1 (go on and die), or returns 0 when a commit is under way on
+ * another thread, which then re-raises sig itself once the set is in place. */
+int cli_outset_on_fatal_signal(int sig);
 
 int cmd_devices(int argc, char **argv);
 int cmd_info(int argc, char **argv);

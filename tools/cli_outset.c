@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,6 +11,17 @@
 
 static cli_outset *volatile active;
 static volatile sig_atomic_t active_n;
+
+/* Who owns the folder. sigprocmask holds signals for the calling thread
+ * only, and a process-directed signal goes to any thread that does not
+ * hold it: the cpu backend's OpenMP workers, say. So a handler may run on
+ * another thread in the middle of a commit; this state (lock-free, so
+ * usable in a handler) decides between the two: a commit that started
+ * finishes and the signal is re-raised after it, a handler that claimed
+ * the folder first makes the commit give up. */
+enum { IDLE, COMMITTING, DYING };
+static atomic_int state = IDLE;
+static volatile sig_atomic_t pending_sig;
 
 void cli_outset_begin(cli_outset *o, const char *dir,
                       const char *const *known) {
@@ -48,10 +60,19 @@ void cli_outset_abort(cli_outset *o) {
   active_n = 0;
 }
 
-void cli_outset_on_fatal_signal(void) {
+int cli_outset_on_fatal_signal(int sig) {
+  int expect = IDLE;
+  if (!atomic_compare_exchange_strong(&state, &expect, DYING)) {
+    if (expect == COMMITTING) {
+      pending_sig = sig; /* commit raises it once the set is in place */
+      return 0;
+    }
+    return 1; /* another thread is already dying */
+  }
   cli_outset *o = active;
-  if (!o) return;
-  for (int i = 0; i < active_n; i++) unlink(o->staged_path[i]);
+  if (o)
+    for (int i = 0; i < active_n; i++) unlink(o->staged_path[i]);
+  return 1;
 }
 
 int cli_outset_commit(cli_outset *o) {
@@ -61,6 +82,14 @@ int cli_outset_commit(cli_outset *o) {
   sigaddset(&hold, SIGTERM);
   sigaddset(&hold, SIGHUP);
   sigprocmask(SIG_BLOCK, &hold, &old);
+  int expect = IDLE;
+  if (!atomic_compare_exchange_strong(&state, &expect, COMMITTING)) {
+    /* a handler on another thread removes the staged files and ends the
+     * process: leave the folder to it */
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    errno = EINTR;
+    return -1;
+  }
   int rc = 0, saved = 0;
   /* First check every staged file is there, so a failure leaves the old set. */
   for (int i = 0; i < o->n && !rc; i++)
@@ -89,6 +118,11 @@ int cli_outset_commit(cli_outset *o) {
   }
   active = NULL;
   active_n = 0;
+  atomic_store(&state, IDLE);
+  if (pending_sig) { /* a second signal came while committing: die now */
+    signal(pending_sig, SIG_DFL);
+    raise(pending_sig);
+  }
   sigprocmask(SIG_SETMASK, &old, NULL);
   errno = saved;
   return rc;

@@ -77,7 +77,7 @@ static volatile int cancel_flag;
 
 static void on_signal(int sig) {
   if (interrupted) { /* second signal: default action, now */
-    cli_outset_on_fatal_signal();
+    if (!cli_outset_on_fatal_signal(sig)) return; /* after the commit */
     signal(sig, SIG_DFL);
     raise(sig);
     return;
