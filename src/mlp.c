@@ -68,10 +68,14 @@ struct rbpe_mlp_trainer {
   size_t max_rows;
   float lr;
   int t; /* Adam step count */
+  /* Every parameter in one buffer (W0, b0, W1, b1, ..., each starting at
+   * a multiple of the backend's view alignment, zeros between), likewise
+   * the gradients and Adam's two moments: one Adam launch per step.
+   * W[l], b[l], dW[l], db[l] are views into them. */
+  size_t arena;                   /* floats in each of the four */
+  rbpe_buf *params, *grads, *m, *v;
   rbpe_buf *W[RBPE_MAX_HIDDEN + 1], *b[RBPE_MAX_HIDDEN + 1];
   rbpe_buf *dW[RBPE_MAX_HIDDEN + 1], *db[RBPE_MAX_HIDDEN + 1];
-  rbpe_buf *mW[RBPE_MAX_HIDDEN + 1], *vW[RBPE_MAX_HIDDEN + 1];
-  rbpe_buf *mb[RBPE_MAX_HIDDEN + 1], *vb[RBPE_MAX_HIDDEN + 1];
   rbpe_buf *act[RBPE_MAX_HIDDEN + 1]; /* outputs of each layer */
   rbpe_buf *delta[2];                 /* ping-pong gradient buffers */
   rbpe_buf *loss;                     /* 1 float */
@@ -91,32 +95,51 @@ static rbpe_status charge(rbpe_mlp_trainer *t, double *bucket, double *mark) {
 void rbpe_mlp_trainer_free(rbpe_mlp_trainer *t) {
   if (!t) return;
   rbpe_backend *be = t->be;
+  /* views before the buffers they look into */
   for (int l = 0; l <= RBPE_MAX_HIDDEN; l++) {
     rbpe_buf_free(be, t->W[l]);
     rbpe_buf_free(be, t->b[l]);
     rbpe_buf_free(be, t->dW[l]);
     rbpe_buf_free(be, t->db[l]);
-    rbpe_buf_free(be, t->mW[l]);
-    rbpe_buf_free(be, t->vW[l]);
-    rbpe_buf_free(be, t->mb[l]);
-    rbpe_buf_free(be, t->vb[l]);
     rbpe_buf_free(be, t->act[l]);
   }
+  rbpe_buf_free(be, t->params);
+  rbpe_buf_free(be, t->grads);
+  rbpe_buf_free(be, t->m);
+  rbpe_buf_free(be, t->v);
   rbpe_buf_free(be, t->delta[0]);
   rbpe_buf_free(be, t->delta[1]);
   rbpe_buf_free(be, t->loss);
   free(t);
 }
 
+/* Offsets (floats) of W[l] and b[l] in the parameter arena, each rounded up
+ * to `align` floats; returns the arena's size. */
+static size_t arena_layout(const rbpe_mlp_shape *s, size_t align,
+                           size_t *offW, size_t *offb) {
+  size_t n = 0;
+  for (int l = 0; l < s->nlin; l++) {
+    size_t fin = (size_t)s->sizes[l], fout = (size_t)s->sizes[l + 1];
+    offW[l] = n;
+    n = (n + fin * fout + align - 1) / align * align;
+    offb[l] = n;
+    n = (n + fout + align - 1) / align * align;
+  }
+  return n;
+}
+
+/* the most a device's view alignment pads: 4096 bytes */
+#define ARENA_ALIGN_MAX 1024
+
 uint64_t rbpe_mlp_trainer_bytes(const rbpe_mlp_shape *s, size_t max_rows,
                                 uint64_t *largest) {
-  uint64_t floats = 1, big = 1, widest = 0;
+  size_t offW[RBPE_MAX_HIDDEN + 1], offb[RBPE_MAX_HIDDEN + 1];
+  uint64_t arena = arena_layout(s, ARENA_ALIGN_MAX, offW, offb);
+  uint64_t floats = 1 + 4 * arena, big = arena, widest = 0;
   for (int l = 0; l < s->nlin; l++) {
-    uint64_t fin = (uint64_t)s->sizes[l], fout = (uint64_t)s->sizes[l + 1];
+    uint64_t fout = (uint64_t)s->sizes[l + 1];
     if (fout > widest) widest = fout;
-    /* W, dW, mW, vW; b, db, mb, vb; the activations */
-    floats += 4 * (fin * fout + fout) + (uint64_t)max_rows * fout;
-    if (fin * fout > big) big = fin * fout;
+    floats += (uint64_t)max_rows * fout; /* the activations */
   }
   floats += 2 * (uint64_t)max_rows * widest; /* the two delta buffers */
   if ((uint64_t)max_rows * widest > big) big = (uint64_t)max_rows * widest;
@@ -139,19 +162,26 @@ rbpe_status rbpe_mlp_trainer_create(rbpe_backend *be, const rbpe_mlp_host *h,
   t->shape = h->shape;
   t->max_rows = max_rows;
   t->lr = lr;
-  rbpe_status st = RBPE_OK;
+  size_t align = be->view_align / sizeof(float), offW[RBPE_MAX_HIDDEN + 1],
+         offb[RBPE_MAX_HIDDEN + 1];
+  if (align < 1) align = 1;
+  t->arena = arena_layout(&h->shape, align, offW, offb);
+  rbpe_status st = zeros(be, t->arena, &t->params);
+  if (st == RBPE_OK) st = zeros(be, t->arena, &t->grads);
+  if (st == RBPE_OK) st = zeros(be, t->arena, &t->m);
+  if (st == RBPE_OK) st = zeros(be, t->arena, &t->v);
   size_t widest = 0;
   for (int l = 0; l < h->shape.nlin && st == RBPE_OK; l++) {
     size_t fin = (size_t)h->shape.sizes[l], fout = (size_t)h->shape.sizes[l + 1];
+    size_t wb = fin * fout * sizeof(float), bb = fout * sizeof(float);
+    size_t ow = offW[l] * sizeof(float), ob = offb[l] * sizeof(float);
     if (fout > widest) widest = fout;
-    st = rbpe_buf_from_host(be, h->W[l], fin * fout, &t->W[l]);
-    if (st == RBPE_OK) st = rbpe_buf_from_host(be, h->b[l], fout, &t->b[l]);
-    if (st == RBPE_OK) st = zeros(be, fin * fout, &t->dW[l]);
-    if (st == RBPE_OK) st = zeros(be, fout, &t->db[l]);
-    if (st == RBPE_OK) st = zeros(be, fin * fout, &t->mW[l]);
-    if (st == RBPE_OK) st = zeros(be, fin * fout, &t->vW[l]);
-    if (st == RBPE_OK) st = zeros(be, fout, &t->mb[l]);
-    if (st == RBPE_OK) st = zeros(be, fout, &t->vb[l]);
+    st = rbpe_buf_view(be, t->params, ow, wb, &t->W[l]);
+    if (st == RBPE_OK) st = rbpe_buf_view(be, t->params, ob, bb, &t->b[l]);
+    if (st == RBPE_OK) st = rbpe_buf_view(be, t->grads, ow, wb, &t->dW[l]);
+    if (st == RBPE_OK) st = rbpe_buf_view(be, t->grads, ob, bb, &t->db[l]);
+    if (st == RBPE_OK) st = rbpe_buf_write(be, t->params, ow, wb, h->W[l]);
+    if (st == RBPE_OK) st = rbpe_buf_write(be, t->params, ob, bb, h->b[l]);
     if (st == RBPE_OK) st = zeros(be, max_rows * fout, &t->act[l]);
   }
   if (st == RBPE_OK) st = zeros(be, max_rows * widest, &t->delta[0]);
@@ -250,12 +280,9 @@ rbpe_status rbpe_mlp_train_step(rbpe_mlp_trainer *t, size_t rows,
   rbpe_adam_step a = {t->lr, RBPE_ADAM_BETA1, RBPE_ADAM_BETA2, RBPE_ADAM_EPS,
                       (float)(1.0 - pow(RBPE_ADAM_BETA1, t->t)),
                       (float)(1.0 - pow(RBPE_ADAM_BETA2, t->t))};
-  for (int l = 0; l < L; l++) {
-    size_t fin = (size_t)s->sizes[l], fout = (size_t)s->sizes[l + 1];
-    RBPE_TRY(rbpe_op_adam(be, fin * fout, &a, t->W[l], t->dW[l], t->mW[l],
-                          t->vW[l]));
-    RBPE_TRY(rbpe_op_adam(be, fout, &a, t->b[l], t->db[l], t->mb[l], t->vb[l]));
-  }
+  /* every parameter at once: the padding between tensors has zero
+   * gradients and moments, so it stays zero */
+  RBPE_TRY(rbpe_op_adam(be, t->arena, &a, t->params, t->grads, t->m, t->v));
   RBPE_TRY(charge(t, other_b, &mark));
   return RBPE_OK;
 }

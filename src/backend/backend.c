@@ -101,8 +101,23 @@ rbpe_status rbpe_buf_from_host(rbpe_backend *be, const float *src, size_t count,
 
 void rbpe_buf_free(rbpe_backend *be, rbpe_buf *buf) {
   if (!be || !buf) return;
-  be->mem_used -= buf->bytes;
+  if (!buf->view) be->mem_used -= buf->bytes;
   be->ops->buf_free(be, buf);
+}
+
+rbpe_status rbpe_buf_view(rbpe_backend *be, rbpe_buf *parent, size_t offset,
+                          size_t bytes, rbpe_buf **out) {
+  *out = NULL;
+  RBPE_FAIL_IF(!parent || parent->view || offset > parent->bytes ||
+                   bytes > parent->bytes - offset || bytes % sizeof(float) ||
+                   bytes == 0 || offset % be->view_align,
+               be->err, RBPE_ERR_INTERNAL,
+               "view of bytes [%zu, %zu) of a %zu-byte buffer (alignment %llu)",
+               offset, offset + bytes, parent ? parent->bytes : 0,
+               (unsigned long long)be->view_align);
+  RBPE_TRY(be->ops->buf_view(be, parent, offset, bytes, out));
+  (*out)->view = 1;
+  return RBPE_OK;
 }
 
 static rbpe_status range(rbpe_backend *be, const rbpe_buf *buf, size_t offset,

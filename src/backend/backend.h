@@ -18,6 +18,7 @@ typedef struct rbpe_buf {
   size_t bytes;
   void *host;
   void *handle;
+  int view; /* a window into another buffer (rbpe_buf_view): owns no memory */
 } rbpe_buf;
 
 /* One RBF embedding launch (METHOD.md 2.3): rows i < n of x (n x ndim)
@@ -70,6 +71,10 @@ typedef struct rbpe_backend_ops {
   /* buffers; offsets and sizes in bytes, already range-checked */
   rbpe_status (*buf_alloc)(rbpe_backend *be, size_t bytes, rbpe_buf **out);
   void (*buf_free)(rbpe_backend *be, rbpe_buf *buf);
+  /* bytes [offset, offset + bytes) of parent as a buffer of its own; offset
+   * a multiple of be->view_align (checked); freed before the parent */
+  rbpe_status (*buf_view)(rbpe_backend *be, rbpe_buf *parent, size_t offset,
+                          size_t bytes, rbpe_buf **out);
   rbpe_status (*buf_write)(rbpe_backend *be, rbpe_buf *buf, size_t offset,
                            size_t bytes, const void *src);
   rbpe_status (*buf_read)(rbpe_backend *be, const rbpe_buf *buf, size_t offset,
@@ -145,6 +150,7 @@ struct rbpe_backend {
   uint64_t max_alloc;      /* largest single buffer, bytes */
   uint64_t mem_total;      /* the device's memory (host: physical RAM) */
   int tuned;               /* GEMM runs with cached tuned parameters */
+  uint64_t view_align;     /* views start at multiples of this (bytes) */
   uint64_t mem_limit;      /* cap on live bytes (0: none) */
   uint64_t mem_used;       /* live bytes allocated through rbpe_buf_alloc */
   uint64_t mem_peak;       /* the most mem_used has been */
@@ -176,6 +182,8 @@ rbpe_status rbpe_buf_alloc(rbpe_backend *be, size_t bytes, rbpe_buf **out);
 rbpe_status rbpe_buf_from_host(rbpe_backend *be, const float *src,
                                size_t count, rbpe_buf **out);
 void rbpe_buf_free(rbpe_backend *be, rbpe_buf *buf);
+rbpe_status rbpe_buf_view(rbpe_backend *be, rbpe_buf *parent, size_t offset,
+                          size_t bytes, rbpe_buf **out);
 rbpe_status rbpe_buf_write(rbpe_backend *be, rbpe_buf *buf, size_t offset,
                            size_t bytes, const void *src);
 rbpe_status rbpe_buf_read(rbpe_backend *be, const rbpe_buf *buf, size_t offset,

@@ -385,6 +385,7 @@ static const rbpe_backend_ops cpu_ops = {
     .destroy = cpu_destroy,
     .buf_alloc = rbpe_host_alloc,
     .buf_free = rbpe_host_free,
+    .buf_view = rbpe_host_view,
     .buf_write = rbpe_host_write,
     .buf_read = rbpe_host_read,
     .buf_fill = rbpe_host_fill,
@@ -414,6 +415,7 @@ rbpe_status rbpe_cpu_backend_create(rbpe_err *err, rbpe_backend **out) {
   be->err = err;
   be->kind = "cpu";
   be->max_alloc = (uint64_t)1 << 40;
+  be->view_align = RBPE_HOST_VIEW_ALIGN;
   be->mem_total = rbpe_host_memory();
   snprintf(be->description, sizeof be->description,
            "cpu (%d OpenMP threads, OpenBLAS SGEMM)", omp_get_max_threads());

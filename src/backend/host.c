@@ -45,8 +45,18 @@ rbpe_status rbpe_host_alloc(rbpe_backend *be, size_t bytes, rbpe_buf **out) {
 
 void rbpe_host_free(rbpe_backend *be, rbpe_buf *b) {
   (void)be;
-  free(b->host);
+  if (!b->view) free(b->host);
   free(b);
+}
+
+rbpe_status rbpe_host_view(rbpe_backend *be, rbpe_buf *parent, size_t offset,
+                           size_t bytes, rbpe_buf **out) {
+  rbpe_buf *b = calloc(1, sizeof *b);
+  RBPE_FAIL_IF(!b, be->err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  b->bytes = bytes;
+  b->host = (char *)parent->host + offset;
+  *out = b;
+  return RBPE_OK;
 }
 
 rbpe_status rbpe_host_write(rbpe_backend *be, rbpe_buf *b, size_t off,

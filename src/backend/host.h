@@ -13,6 +13,10 @@
 /* buffers shared by both host backends */
 rbpe_status rbpe_host_alloc(rbpe_backend *be, size_t bytes, rbpe_buf **out);
 void rbpe_host_free(rbpe_backend *be, rbpe_buf *b);
+rbpe_status rbpe_host_view(rbpe_backend *be, rbpe_buf *parent, size_t offset,
+                           size_t bytes, rbpe_buf **out);
+/* alignment of host views: a cache line */
+#define RBPE_HOST_VIEW_ALIGN 64
 rbpe_status rbpe_host_write(rbpe_backend *be, rbpe_buf *b, size_t off,
                             size_t bytes, const void *src);
 rbpe_status rbpe_host_read(rbpe_backend *be, const rbpe_buf *b, size_t off,

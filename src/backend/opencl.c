@@ -210,6 +210,29 @@ static rbpe_status ocl_alloc(rbpe_backend *be, size_t bytes, rbpe_buf **out) {
   return RBPE_OK;
 }
 
+/* a sub-buffer: the driver keeps the parent alive until it is released */
+static rbpe_status ocl_view(rbpe_backend *be, rbpe_buf *parent, size_t offset,
+                            size_t bytes, rbpe_buf **out) {
+  rbpe_buf *buf = calloc(1, sizeof *buf);
+  RBPE_FAIL_IF(!buf, be->err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  cl_buffer_region region = {offset, bytes};
+  cl_int rc = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+  cl_mem m = rbpe_fault_hit(RBPE_FAULT_ALLOC)
+                 ? NULL
+                 : clCreateSubBuffer(mem(parent), CL_MEM_READ_WRITE,
+                                     CL_BUFFER_CREATE_TYPE_REGION, &region, &rc);
+  if (rc != CL_SUCCESS) {
+    free(buf);
+    return rbpe_err_set(be->err, rbpe_cl_status(rc),
+                        "a view of %zu bytes at %zu on %s failed: %s", bytes,
+                        offset, be->description, rbpe_cl_error_name(rc));
+  }
+  buf->bytes = bytes;
+  buf->handle = m;
+  *out = buf;
+  return RBPE_OK;
+}
+
 static void ocl_free(rbpe_backend *be, rbpe_buf *buf) {
   (void)be;
   clReleaseMemObject(mem(buf));
@@ -517,6 +540,7 @@ static const rbpe_backend_ops ocl_ops = {
     .destroy = ocl_destroy,
     .buf_alloc = ocl_alloc,
     .buf_free = ocl_free,
+    .buf_view = ocl_view,
     .buf_write = ocl_write,
     .buf_read = ocl_read,
     .buf_fill = ocl_fill,
@@ -579,6 +603,12 @@ rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
            info.platform, rbpe_device_type_string(info.type));
   be->max_alloc = info.max_alloc_bytes;
   be->mem_total = info.global_mem_bytes;
+  cl_uint align_bits = 0;
+  be->view_align =
+      clGetDeviceInfo(dev, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits,
+                      &align_bits, NULL) == CL_SUCCESS && align_bits >= 32
+          ? align_bits / 8
+          : 4096; /* the most any device asks for in practice */
   b->max_wg = info.max_work_group_size ? info.max_work_group_size : 1;
   /* OpenCL lets single-precision division and sqrt be off by 2.5 and 3 ulp
    * unless this option is given, and NVIDIA's driver uses that freedom:

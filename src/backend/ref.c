@@ -134,6 +134,7 @@ static const rbpe_backend_ops ref_ops = {
     .destroy = ref_destroy,
     .buf_alloc = rbpe_host_alloc,
     .buf_free = rbpe_host_free,
+    .buf_view = rbpe_host_view,
     .buf_write = rbpe_host_write,
     .buf_read = rbpe_host_read,
     .buf_fill = rbpe_host_fill,
@@ -162,7 +163,8 @@ rbpe_status rbpe_ref_backend_create(rbpe_err *err, rbpe_backend **out) {
   be->ops = &ref_ops;
   be->err = err;
   be->kind = "ref";
-  be->max_alloc = (uint64_t)1 << 40; /* the host's malloc decides */
+  be->max_alloc = (uint64_t)1 << 40;
+  be->view_align = RBPE_HOST_VIEW_ALIGN; /* the host's malloc decides */
   be->mem_total = rbpe_host_memory();
   strcpy(be->description, "ref (reference C, single-threaded)");
   *out = be;
