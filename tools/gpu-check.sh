@@ -10,6 +10,8 @@
 # machine (libOpenCL.so.1 libclblast.so.1 libopenblas.so.0 libgomp.so.1
 # libgfortran.so.5 libquadmath.so.0 libpng16.so.16): tools/gpu-libs.sh
 # fills it. STEP: tests check bench peer fit sigma tune (default: all).
+# With BUILDDIR/rbpe-before (an older build's rbpe), bench also times it in
+# the same run, before the current one, for a before/after ratio.
 set -u
 build=$(cd "$1" && pwd) libdir=$(cd "$2" && pwd); mkdir -p "$3"
 out=$(cd "$3" && pwd); shift 3
@@ -52,6 +54,8 @@ if has tests; then
 fi
 has check && run check "$rbpe" check --device all
 if has bench; then
+  [ -x "$build/rbpe-before" ] &&
+    run bench_cl_before "$build/rbpe-before" bench --device $gpu --batches 12:18 --seconds 0.5
   run bench_cl "$rbpe" bench --device $gpu --batches 12:18 --seconds 0.5
   run bench_cpu "$rbpe" bench --device cpu --batches 14:14 --seconds 0.5
 fi
@@ -60,14 +64,17 @@ if has peer && python3 -c 'import torch; assert torch.cuda.is_available()' 2>/de
       --batches 4096,16384,65536,262144 --seconds 0.5
 fi
 if has fit; then
-  for s in uniform:0.04 graph poly; do
+  for s in ${FIT_SIGMAS:-uniform:0.04 graph poly}; do
     run "fit_${s%%:*}_$gpu" "$rbpe" fit tests/data/camera256.png --split regular:2 \
         --sigma "$s" --steps 2000 --device $gpu --out "$out/fit_${s%%:*}"
   done
 fi
-has sigma && run bench_sigma_cl "$rbpe" bench --sigma --device $gpu
+if has sigma; then
+  run bench_sigma_cl "$rbpe" bench --sigma --device $gpu
+  run bench_sigma_cpu "$rbpe" bench --sigma --device cpu --sides 256,512
+fi
 if has tune; then
-  run tune "$rbpe" tune --device $gpu --candidates 24 --seconds 0.2
+  run tune "$rbpe" tune --device $gpu --candidates ${TUNE_CANDIDATES:-24} --seconds 0.2
   run bench_cl_tuned "$rbpe" bench --device $gpu --batches 14:18 --layers 3 --seconds 0.5
 fi
 echo "logs: $out"
