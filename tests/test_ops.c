@@ -1,8 +1,10 @@
 /* Every op on random inputs on ref and on every usable OpenCL device,
  * compared with the per-op tolerances in src/opcheck.c. `--small` keeps
  * only small shapes (for oclgrind). */
+#include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "opcheck.h"
 #include "testutil.h"
 
@@ -12,6 +14,51 @@ static void show(const rbpe_opcheck_result *r, void *user) {
          r->op, r->shape, r->count, r->max_abs, r->max_rel, r->atol, r->rtol,
          r->canary_ok ? "" : " CANARY OVERWRITTEN", r->pass ? "ok" : "FAIL");
   if (!r->pass) fprintf(stderr, "FAIL %s on %s\n", r->op, dev);
+}
+
+/* Buffer views (the trainer's parameter arena): they read and write their
+ * window of the parent, ops on them touch nothing outside it, they cost no
+ * memory, and misaligned or out-of-range windows are refused. */
+static void check_views(rbpe_backend *be) {
+  size_t al = (size_t)be->view_align / sizeof(float), n = 3 * al + 40;
+  float *h = malloc(n * sizeof(float)), *back = malloc(n * sizeof(float));
+  rbpe_buf *parent = NULL, *v = NULL, *bad = NULL;
+  if (!h || !back) goto out;
+  for (size_t i = 0; i < n; i++) h[i] = (float)i;
+  CHECK(rbpe_buf_from_host(be, h, n, &parent) == RBPE_OK, "%s", be->err->msg);
+  if (!parent) goto out;
+  uint64_t used = be->mem_used;
+  CHECK(rbpe_buf_view(be, parent, al * sizeof(float), 24 * sizeof(float), &v) ==
+            RBPE_OK, "view on %s: %s", be->description, be->err->msg);
+  if (!v) goto out;
+  CHECK(be->mem_used == used, "a view counted as memory on %s", be->description);
+  float got[24] = {0};
+  CHECK(rbpe_buf_read(be, v, 0, sizeof got, got) == RBPE_OK && got[0] == (float)al &&
+            got[23] == (float)(al + 23), "view reads %g..%g on %s", (double)got[0],
+        (double)got[23], be->description);
+  /* an op through the view: fill 10 floats at view offset 4 */
+  CHECK(rbpe_buf_fill(be, v, 4 * sizeof(float), 10, -1.0f) == RBPE_OK, "%s",
+        be->err->msg);
+  CHECK(rbpe_buf_read(be, parent, 0, n * sizeof(float), back) == RBPE_OK, "%s",
+        be->err->msg);
+  int ok = 1;
+  for (size_t i = 0; i < n; i++) {
+    float want = i >= al + 4 && i < al + 14 ? -1.0f : (float)i;
+    ok &= back[i] == want;
+  }
+  CHECK(ok, "a fill through a view changed the wrong part of the parent on %s",
+        be->description);
+  if (al > 1)
+    CHECK(rbpe_buf_view(be, parent, sizeof(float), 4 * sizeof(float), &bad) !=
+              RBPE_OK, "misaligned view accepted on %s", be->description);
+  CHECK(rbpe_buf_view(be, parent, al * sizeof(float), n * sizeof(float), &bad) !=
+            RBPE_OK, "view past the end accepted on %s", be->description);
+  rbpe_buf_free(be, bad);
+out:
+  rbpe_buf_free(be, v);
+  rbpe_buf_free(be, parent);
+  free(h);
+  free(back);
 }
 
 int main(int argc, char **argv) {
@@ -26,6 +73,7 @@ int main(int argc, char **argv) {
   rbpe_backend *ref = NULL;
   CHECK(rbpe_ref_backend_create(&err, &ref) == RBPE_OK, "%s", err.msg);
   if (!ref) return test_summary("test_ops");
+  check_views(ref);
 
   /* the threaded host backend, always present */
   {
@@ -33,6 +81,7 @@ int main(int argc, char **argv) {
     CHECK(rbpe_cpu_backend_create(&err, &cpu) == RBPE_OK, "%s", err.msg);
     if (cpu) {
       printf("== %s\n", cpu->description);
+      check_views(cpu);
       int failures = -1;
       rbpe_status st = rbpe_opcheck_run(ref, cpu, small, only, show,
                                         cpu->description, &failures);
@@ -61,6 +110,7 @@ int main(int argc, char **argv) {
     CHECK(st == RBPE_OK, "opening %s: %s", list[i].name, err.msg);
     if (st != RBPE_OK) continue;
     printf("== %s\n", dev->description);
+    check_views(dev);
     int failures = -1;
     st = rbpe_opcheck_run(ref, dev, small, only, show, dev->description,
                           &failures);
