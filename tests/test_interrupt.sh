@@ -5,8 +5,9 @@
 #   usage: test_interrupt.sh PATH/TO/rbpe [DEVICE]
 # One signal: fit stops training, writes the outputs of the model as it
 # stands (a complete new set, metrics say "interrupted") and exits 130.
-# Two signals: the second kills the process wherever it is, including while
-# the new set is being written; the old set must then survive intact.
+# Two signals: the second ends the process: at once, or while the new set
+# is written at the end of the file in hand (the staged files removed, the
+# old set intact), or after the renames if they had begun (the new set).
 set -u
 RBPE=$1
 DEVICE=${2:-cpu}

@@ -79,9 +79,10 @@ rbpe_status cli_save_plot(rbpe_ctx *ctx, const rbpe_signal *truth,
  * each is first written under a hidden staging name; commit renames them all
  * into place with SIGINT and SIGTERM held, and removes outputs of an earlier
  * run that this set does not have, so the folder holds either the complete
- * earlier set or the complete new one. A second signal while staging (the
- * handler calls cli_outset_on_fatal_signal) removes the staged files before
- * the process dies. */
+ * earlier set or the complete new one. A fatal signal from begin to the end
+ * of the commit (the handler calls cli_outset_on_fatal_signal) is acted on
+ * between two files, when the staged files are removed and the process
+ * dies, or after the commit. */
 #define CLI_OUTSET_MAX 16
 typedef struct cli_outset {
   char dir[4100];
@@ -98,9 +99,9 @@ const char *cli_outset_path(cli_outset *o, const char *name);
 int cli_outset_commit(cli_outset *o);
 void cli_outset_abort(cli_outset *o);
 /* Async-signal-safe, from a handler (on any thread) about to end the
- * process: removes the staged files of the active set and
- * returns 1 (go on and die), or returns 0 when a commit is under way on
- * another thread, which then re-raises sig itself once the set is in place. */
+ * process: returns 1 (go on and die: no set is being written), or 0 while
+ * a set is staged or committed, whose thread then ends the process itself
+ * at the next file or after the commit. */
 int cli_outset_on_fatal_signal(int sig);
 
 int cmd_devices(int argc, char **argv);
