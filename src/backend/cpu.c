@@ -122,9 +122,32 @@ typedef struct ew_ctx {
   const rbpe_adam_step *adam;
 } ew_ctx;
 
+/* The elementwise ops below are host.c's, operation for operation (so the
+ * results are identical), with one loop per activation so that the
+ * compiler vectorises them; sigmoid, whose expf is a scalar call, stays
+ * with host.c. */
 static void bias_act_range(size_t r0, size_t r1, const void *c) {
   const ew_ctx *e = c;
-  rbpe_host_bias_act(r0, r1, e->cols, e->a, e->act, e->x);
+  const size_t cols = e->cols;
+  const float *b = e->a;
+  if (e->act == RBPE_ACT_SIGMOID) {
+    rbpe_host_bias_act(r0, r1, cols, b, e->act, e->x);
+    return;
+  }
+  const int relu = e->act == RBPE_ACT_RELU;
+  for (size_t i = r0; i < r1; i++) {
+    float *x = e->x + i * cols;
+    if (relu) {
+#pragma omp simd
+      for (size_t j = 0; j < cols; j++) {
+        float z = x[j] + b[j];
+        x[j] = z > 0.0f ? z : 0.0f;
+      }
+    } else {
+#pragma omp simd
+      for (size_t j = 0; j < cols; j++) x[j] = x[j] + b[j];
+    }
+  }
 }
 
 static rbpe_status cpu_bias_act(rbpe_backend *be, size_t rows, size_t cols,
@@ -138,12 +161,28 @@ static rbpe_status cpu_bias_act(rbpe_backend *be, size_t rows, size_t cols,
 
 static void act_grad_range(size_t i0, size_t i1, const void *c) {
   const ew_ctx *e = c;
-  rbpe_host_act_grad(i0, i1, e->act, e->a, e->b, e->scale, e->x);
+  if (e->act != RBPE_ACT_RELU || e->b) {
+    rbpe_host_act_grad(i0, i1, e->act, e->a, e->b, e->scale, e->x);
+    return;
+  }
+  const float *y = e->a;
+  float *g = e->x;
+#pragma omp simd
+  for (size_t i = i0; i < i1; i++) g[i] = y[i] > 0.0f ? g[i] : 0.0f;
 }
 
+/* each column's rows in ascending order, as ref; the columns of a row in
+ * SIMD lanes */
 static void col_sum_range(size_t c0, size_t c1, const void *c) {
   const ew_ctx *e = c;
-  rbpe_host_col_sum(c0, c1, e->rows, e->cols, e->x, e->y);
+  const size_t cols = e->cols;
+  float *out = e->y;
+  for (size_t j = c0; j < c1; j++) out[j] = 0.0f;
+  for (size_t i = 0; i < e->rows; i++) {
+    const float *r = e->x + i * cols;
+#pragma omp simd
+    for (size_t j = c0; j < c1; j++) out[j] += r[j];
+  }
 }
 
 /* elementwise over all of grad, then the column sums split by columns
