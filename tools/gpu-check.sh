@@ -65,8 +65,8 @@ if has peer && python3 -c 'import torch; assert torch.cuda.is_available()' 2>/de
 fi
 if has fit; then
   for s in ${FIT_SIGMAS:-uniform:0.04 graph poly}; do
-    run "fit_${s%%:*}_$gpu" "$rbpe" fit tests/data/camera256.png --split regular:2 \
-        --sigma "$s" --steps 2000 --device $gpu --out "$out/fit_${s%%:*}"
+    run "fit_${s//:/_}_$gpu" "$rbpe" fit tests/data/camera256.png --split regular:2 \
+        --sigma "$s" --steps 2000 --device $gpu --out "$out/fit_${s//:/_}"
   done
 fi
 if has sigma; then
