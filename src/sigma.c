@@ -10,7 +10,7 @@
 #include "mlp.h"
 #include "sigma.h"
 
-/* Neighbours that estimate fbar at a coordinate (inverse distance). */
+/* Neighbours that estimate fbar at a coordinate (Gaussian weights). */
 #define FBAR_K 16
 /* Neighbours the smooth interpolation averages over. */
 #define SMOOTH_K 64

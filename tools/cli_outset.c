@@ -9,9 +9,6 @@
 
 #include "cli.h"
 
-static cli_outset *volatile active;
-static volatile sig_atomic_t active_n;
-
 /* Who owns the folder. While a set is staged or committed (BUSY) a fatal
  * signal is only recorded, and the main thread acts on it between two
  * files or after the commit: a handler that unlinked the staged files at
@@ -25,12 +22,15 @@ enum { IDLE, BUSY, DYING };
 static atomic_int state = IDLE;
 static atomic_int pending_sig;
 
+static void remove_staged(cli_outset *o, int n) {
+  for (int i = 0; i < n; i++) unlink(o->staged_path[i]);
+}
+
 /* Ends the process by the recorded signal, the staged files removed. */
 static void die_now(cli_outset *o) {
   int sig = atomic_load(&pending_sig);
   atomic_store(&state, DYING);
-  if (o)
-    for (int i = 0; i < o->n; i++) unlink(o->staged_path[i]);
+  if (o) remove_staged(o, o->n);
   sigset_t all;
   sigemptyset(&all);
   sigaddset(&all, sig);
@@ -45,8 +45,6 @@ void cli_outset_begin(cli_outset *o, const char *dir,
   memset(o, 0, sizeof *o);
   snprintf(o->dir, sizeof o->dir, "%s", dir);
   o->known = known;
-  active_n = 0;
-  active = o;
   int expect = IDLE;
   if (!atomic_compare_exchange_strong(&state, &expect, BUSY))
     for (;;) pause(); /* a handler is ending the process */
@@ -67,18 +65,11 @@ const char *cli_outset_path(cli_outset *o, const char *name) {
   snprintf(o->staged_path[i], sizeof o->staged_path[i], "%s/.%s.staged-%ld",
            dir, name, (long)getpid());
   o->n = i + 1;
-  active_n = o->n;
   return o->staged_path[i];
-}
-
-static void remove_staged(cli_outset *o, int n) {
-  for (int i = 0; i < n; i++) unlink(o->staged_path[i]);
 }
 
 void cli_outset_abort(cli_outset *o) {
   remove_staged(o, o->n);
-  active = NULL;
-  active_n = 0;
   atomic_store(&state, IDLE);
   if (atomic_load(&pending_sig)) die_now(NULL);
 }
@@ -126,8 +117,6 @@ int cli_outset_commit(cli_outset *o) {
   } else {
     remove_staged(o, o->n);
   }
-  active = NULL;
-  active_n = 0;
   atomic_store(&state, IDLE);
   /* a signal during the commit: the new set is in place, now die */
   if (atomic_load(&pending_sig)) die_now(NULL);

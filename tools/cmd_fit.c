@@ -77,7 +77,9 @@ static volatile int cancel_flag;
 
 static void on_signal(int sig) {
   if (interrupted) { /* second signal: default action, now */
-    if (!cli_outset_on_fatal_signal(sig)) return; /* after the commit */
+    /* while outputs are staged: acted on at the next file or after the
+     * commit, by the thread writing them */
+    if (!cli_outset_on_fatal_signal(sig)) return;
     signal(sig, SIG_DFL);
     raise(sig);
     return;

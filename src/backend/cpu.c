@@ -171,18 +171,9 @@ static void act_grad_range(size_t i0, size_t i1, const void *c) {
   for (size_t i = i0; i < i1; i++) g[i] = y[i] > 0.0f ? g[i] : 0.0f;
 }
 
-/* each column's rows in ascending order, as ref; the columns of a row in
- * SIMD lanes */
 static void col_sum_range(size_t c0, size_t c1, const void *c) {
   const ew_ctx *e = c;
-  const size_t cols = e->cols;
-  float *out = e->y;
-  for (size_t j = c0; j < c1; j++) out[j] = 0.0f;
-  for (size_t i = 0; i < e->rows; i++) {
-    const float *r = e->x + i * cols;
-#pragma omp simd
-    for (size_t j = c0; j < c1; j++) out[j] += r[j];
-  }
+  rbpe_host_col_sum(c0, c1, e->rows, e->cols, e->x, e->y);
 }
 
 /* elementwise over all of grad, then the column sums split by columns
@@ -330,7 +321,7 @@ static void edges_b1(const rbpe_graph_op *op, size_t i0, size_t i1) {
               *dirs = op->dirs->host;
   const uint32_t *row = op->row->host, *col = op->col->host;
   float *theta = op->theta->host, *ddv = op->dd->host, *c = op->c->host;
-  const int N = op->ndim, D = op->centres, C = op->channels;
+  const int D = op->centres, C = op->channels;
   const float step = 1.0f / (float)D, rq = sqrtf(2.0f * RBPE_GRAPH_QCUT);
   for (size_t i = i0; i < i1; i++)
     for (uint32_t e = row[i]; e < row[i + 1] && e < op->nnz; e++) {
@@ -342,16 +333,10 @@ static void edges_b1(const rbpe_graph_op *op, size_t i0, size_t i1) {
       const float inv_i = 1.0f / (2.0f * si * si), inv_j = 1.0f / (2.0f * sj * sj);
       float d2 = 0.0f, ddi = 0.0f, ddj = 0.0f;
       for (int a = 0; a < op->ndir; a++) {
-        const float *al = dirs + (size_t)a * (N + 1);
-        float pi = al[N], pj = al[N];
-        for (int k = 0; k < N; k++) {
-          pi += al[k] * x[i * N + k];
-          pj += al[k] * x[j * N + k];
-        }
-        float lo = fminf(pi - ri, pj - rj), hi = fmaxf(pi + ri, pj + rj);
-        int t0 = (int)ceilf(lo * (float)D - 0.5f), t1 = (int)floorf(hi * (float)D - 0.5f);
-        if (t0 < 0) t0 = 0;
-        if (t1 > D - 1) t1 = D - 1;
+        float pi, pj;
+        int t0, t1;
+        rbpe_host_edge_window(dirs, x, op->ndim, a, i, j, ri, rj, D, &pi, &pj,
+                              &t0, &t1);
         int tn = t0 + ((t1 - t0 + 1 + CPU_LANES - 1) / CPU_LANES) * CPU_LANES;
 #pragma omp simd reduction(+ : d2, ddi, ddj)
         for (int t = t0; t < tn; t++) {
@@ -366,14 +351,9 @@ static void edges_b1(const rbpe_graph_op *op, size_t i0, size_t i1) {
         }
       }
       float th = expf(-d2 / (2.0f * op->eps * op->eps));
-      float cy = 0.0f;
-      for (int ch = 0; ch < C; ch++) {
-        float t = y[i * C + ch] - y[j * C + ch];
-        cy += t * t;
-      }
       theta[e] = th;
       ddv[e] = ddi * (4.0f / si);
-      c[e] = cy - 2.0f * op->gamma;
+      c[e] = rbpe_host_edge_c(y, C, i, j, op->gamma);
       if (er != UINT32_MAX) {
         theta[er] = th;
         ddv[er] = ddj * (4.0f / sj);

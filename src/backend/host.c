@@ -195,12 +195,14 @@ void rbpe_host_act_grad(size_t i0, size_t i1, rbpe_act act, const float *y,
 }
 
 /* Row by row over the columns [c0, c1): each column still sums its rows in
- * ascending order, but memory is read along rows. */
+ * ascending order, but memory is read along rows, the columns of a row in
+ * SIMD lanes. */
 void rbpe_host_col_sum(size_t c0, size_t c1, size_t rows, size_t cols,
                        const float *x, float *out) {
   for (size_t j = c0; j < c1; j++) out[j] = 0.0f;
   for (size_t i = 0; i < rows; i++) {
     const float *r = x + i * cols;
+#pragma omp simd
     for (size_t j = c0; j < c1; j++) out[j] += r[j];
   }
 }
@@ -259,7 +261,7 @@ void rbpe_host_sigma_param(size_t i0, size_t i1, float smin, float smax,
 static void edge_d2(const rbpe_graph_op *op, const float *x, const float *sig,
                     const float *dirs, size_t i, size_t j, float *d2o,
                     float *ddo) {
-  const int N = op->ndim, D = op->centres;
+  const int D = op->centres;
   const float b = op->order, si = sig[i], sj = sig[j];
   const float qc = b == 1.0f ? RBPE_GRAPH_QCUT : powf(RBPE_GRAPH_QCUT, 1.0f / b);
   const float ri = si * sqrtf(2.0f * qc), rj = sj * sqrtf(2.0f * qc);
@@ -268,16 +270,10 @@ static void edge_d2(const rbpe_graph_op *op, const float *x, const float *sig,
   const float step = 1.0f / (float)D;
   float d2 = 0.0f, dd = 0.0f;
   for (int a = 0; a < op->ndir; a++) {
-    const float *al = dirs + (size_t)a * (N + 1);
-    float pi = al[N], pj = al[N];
-    for (int k = 0; k < N; k++) {
-      pi += al[k] * x[i * N + k];
-      pj += al[k] * x[j * N + k];
-    }
-    float lo = fminf(pi - ri, pj - rj), hi = fmaxf(pi + ri, pj + rj);
-    int t0 = (int)ceilf(lo * (float)D - 0.5f), t1 = (int)floorf(hi * (float)D - 0.5f);
-    if (t0 < 0) t0 = 0;
-    if (t1 > D - 1) t1 = D - 1;
+    float pi, pj;
+    int t0, t1;
+    rbpe_host_edge_window(dirs, x, op->ndim, a, i, j, ri, rj, D, &pi, &pj, &t0,
+                          &t1);
     for (int t = t0; t <= t1; t++) {
       float tc = ((float)t + 0.5f) * step;
       float di = pi - tc, dj = pj - tc;
@@ -309,12 +305,7 @@ void rbpe_host_graph_edges(const rbpe_graph_op *op, size_t i0, size_t i1) {
       edge_d2(op, x, sig, dirs, i, j, &d2, &de);
       theta[e] = expf(-d2 / (2.0f * op->eps * op->eps));
       dd[e] = de;
-      float cy = 0.0f;
-      for (int ch = 0; ch < C; ch++) {
-        float t = y[i * C + ch] - y[j * C + ch];
-        cy += t * t;
-      }
-      c[e] = cy - 2.0f * op->gamma;
+      c[e] = rbpe_host_edge_c(y, C, i, j, op->gamma);
     }
 }
 

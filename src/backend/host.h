@@ -6,6 +6,7 @@
 #ifndef RBPE_HOST_H
 #define RBPE_HOST_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "backend.h"
@@ -53,6 +54,39 @@ void rbpe_host_sigma_param(size_t i0, size_t i1, float smin, float smax,
 /* columns [c0, c1), rows in ascending order */
 void rbpe_host_col_sum(size_t c0, size_t c1, size_t rows, size_t cols,
                        const float *x, float *out);
+
+/* Pieces of the graph edge pass that ref (host.c) and cpu (cpu.c) share.
+ * Points i and j projected on direction a (offset + alpha . x), and the
+ * centres [t0, t1] where either point's Gaussian (radius ri, rj in
+ * coordinate units) is above the cut: symmetric in i and j. */
+static inline void rbpe_host_edge_window(const float *dirs, const float *x,
+                                         int N, int a, size_t i, size_t j,
+                                         float ri, float rj, int D, float *pi,
+                                         float *pj, int *t0, int *t1) {
+  const float *al = dirs + (size_t)a * (N + 1);
+  float p = al[N], q = al[N];
+  for (int k = 0; k < N; k++) {
+    p += al[k] * x[i * N + k];
+    q += al[k] * x[j * N + k];
+  }
+  float lo = fminf(p - ri, q - rj), hi = fmaxf(p + ri, q + rj);
+  int a0 = (int)ceilf(lo * (float)D - 0.5f), a1 = (int)floorf(hi * (float)D - 0.5f);
+  *pi = p;
+  *pj = q;
+  *t0 = a0 < 0 ? 0 : a0;
+  *t1 = a1 > D - 1 ? D - 1 : a1;
+}
+
+/* c_e = |y_i - y_j|^2 - 2 gamma over the C channels */
+static inline float rbpe_host_edge_c(const float *y, int C, size_t i,
+                                     size_t j, float gamma) {
+  float cy = 0.0f;
+  for (int ch = 0; ch < C; ch++) {
+    float t = y[i * C + ch] - y[j * C + ch];
+    cy += t * t;
+  }
+  return cy - 2.0f * gamma;
+}
 
 /* graph passes over nodes [i0, i1) */
 void rbpe_host_graph_edges(const rbpe_graph_op *op, size_t i0, size_t i1);

@@ -340,11 +340,11 @@ rbpe_status rbpe_cl_tune(rbpe_backend *be, const char *name,
   shapes_free(be, &s);
   rep->best_gflops = best;
   rep->large_rows = l.rows;
-  if (st == RBPE_OK && l.rows && best >= rep->default_gflops * RBPE_TUNE_MIN_GAIN) {
-    st = override(be, best_v);
-    if (st == RBPE_OK)
-      st = measure(be, &l, req->seconds, NULL, NULL, &rep->best_large_gflops);
-  }
+  /* The fastest candidate runs from here on, kept or not: CLBlast cannot
+   * restore its defaults within a process (the cache decides the next). */
+  if (st == RBPE_OK && best > 0) st = override(be, best_v);
+  if (st == RBPE_OK && l.rows && best >= rep->default_gflops * RBPE_TUNE_MIN_GAIN)
+    st = measure(be, &l, req->seconds, NULL, NULL, &rep->best_large_gflops);
   shapes_free(be, &l);
   if (st != RBPE_OK) return st;
   /* keep a set only if it is clearly faster on the batch (timing noise is
@@ -354,7 +354,6 @@ rbpe_status rbpe_cl_tune(rbpe_backend *be, const char *name,
       (!rep->large_rows ||
        rep->best_large_gflops >= rep->default_large_gflops * 0.97)) {
     format_params(best_v, rep->best, sizeof rep->best);
-    RBPE_TRY(override(be, best_v)); /* this backend uses it from now on */
     if (!req->dry_run) {
       RBPE_TRY(make_dirs(be->err, rep->cache_path));
       cache_job job = {rep->cache_path, name, driver, rep->best, best};
@@ -362,10 +361,7 @@ rbpe_status rbpe_cl_tune(rbpe_backend *be, const char *name,
       rep->saved = 1;
     }
   } else {
-    /* CLBlast cannot restore its defaults within a process: the fastest
-     * candidate stays active here; the cache is left as it was */
-    if (best > 0) RBPE_TRY(override(be, best_v));
-    snprintf(rep->best, sizeof rep->best, "CLBlast's defaults");
+    snprintf(rep->best, sizeof rep->best, "CLBlast's defaults"); /* cache as it was */
   }
   return RBPE_OK;
 }

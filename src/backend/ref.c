@@ -163,8 +163,8 @@ rbpe_status rbpe_ref_backend_create(rbpe_err *err, rbpe_backend **out) {
   be->ops = &ref_ops;
   be->err = err;
   be->kind = "ref";
-  be->max_alloc = (uint64_t)1 << 40;
-  be->view_align = RBPE_HOST_VIEW_ALIGN; /* the host's malloc decides */
+  be->max_alloc = (uint64_t)1 << 40; /* the host's malloc decides */
+  be->view_align = RBPE_HOST_VIEW_ALIGN;
   be->mem_total = rbpe_host_memory();
   strcpy(be->description, "ref (reference C, single-threaded)");
   *out = be;
