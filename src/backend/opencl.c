@@ -97,6 +97,7 @@ typedef struct cl_backend {
   cl_mem colpart; /* RBPE_CL_COLPART floats: act_grad's column partials */
   rbpe_device_info info;
   const char *build_options;
+  int gemmk; /* CLBlast's Xgemm kernel in use (GEMMK; 0 unless overridden) */
 } cl_backend;
 
 #define CLB(be) ((cl_backend *)(be))
@@ -328,14 +329,31 @@ static rbpe_status ocl_gemm(rbpe_backend *be, int ta, int tb, size_t m,
     return rbpe_err_set(be->err, RBPE_ERR_UNSUPPORTED,
                         "gemm with k = 0 and beta != 0");
   }
-  CLBlastStatusCode rc =
-      rbpe_fault_hit(RBPE_FAULT_CLBLAST)
-          ? CLBlastOpenCLOutOfResources
-          : CLBlastSgemm(CLBlastLayoutRowMajor,
-                         ta ? CLBlastTransposeYes : CLBlastTransposeNo,
-                         tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k,
-                         alpha, mem(A), 0, lda, mem(B), 0, ldb, beta, mem(C), 0,
-                         ldc, &b->queue, NULL);
+  /* CLBlast's indirect GEMM copies every operand whose memory layout is not
+   * the one its kernel reads into a temporary (a transpose pass over the
+   * matrix) before the kernel runs, and C back after it. Kernel 0 reads
+   * column-major A and B^T and writes column-major C: called row-major, C
+   * (rows x width here) always takes that round trip. So kernel 0 gets the
+   * same product as C^T = op(B)^T op(A)^T in column-major order (the memory
+   * of a row-major C is its column-major transpose): C is never copied, and
+   * a transpose pass is left only for ta = 0 (A) and tb = 1 (B). Kernel 1
+   * reads row-major A and B and writes row-major C: called row-major it
+   * copies only a transposed operand. */
+  CLBlastStatusCode rc;
+  if (rbpe_fault_hit(RBPE_FAULT_CLBLAST))
+    rc = CLBlastOpenCLOutOfResources;
+  else if (b->gemmk == 1)
+    rc = CLBlastSgemm(CLBlastLayoutRowMajor,
+                      ta ? CLBlastTransposeYes : CLBlastTransposeNo,
+                      tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k,
+                      alpha, mem(A), 0, lda, mem(B), 0, ldb, beta, mem(C), 0,
+                      ldc, &b->queue, NULL);
+  else
+    rc = CLBlastSgemm(CLBlastLayoutColMajor,
+                      tb ? CLBlastTransposeYes : CLBlastTransposeNo,
+                      ta ? CLBlastTransposeYes : CLBlastTransposeNo, n, m, k,
+                      alpha, mem(B), 0, ldb, mem(A), 0, lda, beta, mem(C), 0,
+                      ldc, &b->queue, NULL);
   if (rc != CLBlastSuccess) {
     rbpe_status st = RBPE_ERR_DEVICE;
     if (rc == CLBlastOpenCLOutOfResources || rc == CLBlastTempBufferAllocFailure ||
@@ -505,6 +523,10 @@ static rbpe_status ocl_sigma_param(rbpe_backend *be, size_t count, float smin,
 
 cl_device_id rbpe_opencl_device(const rbpe_backend *be) {
   return ((const cl_backend *)be)->device;
+}
+
+void rbpe_opencl_set_gemm_kernel(rbpe_backend *be, int gemmk) {
+  CLB(be)->gemmk = gemmk;
 }
 
 static rbpe_status ocl_tune(rbpe_backend *be, const rbpe_tune_request *req,

@@ -98,6 +98,7 @@ static rbpe_status override(rbpe_backend *be, const size_t *v) {
     return rbpe_err_set(be->err, RBPE_ERR_DEVICE,
                         "CLBlast refused the GEMM parameters: status %d",
                         (int)rc);
+  rbpe_opencl_set_gemm_kernel(be, (int)v[GEMMK]);
   return RBPE_OK;
 }
 
@@ -115,37 +116,80 @@ int rbpe_cl_tuning_apply(rbpe_backend *be, const char *name,
   return ok;
 }
 
-/* Valid kernel-0 parameter sets (the constraints of CLBlast's tuner),
- * within the device's work-group size and local memory. */
-static int candidates(size_t max_wg, uint64_t local_mem, size_t (*out)[NPARAM],
-                      int cap) {
+/* Keeps v if the device can run it: work-group size and local memory. */
+static int keep(size_t max_wg, uint64_t local_mem, const size_t *v,
+                size_t (*out)[NPARAM], int cap, int *n) {
+  if (v[MDIMC] * v[NDIMC] > max_wg) return 0;
+  uint64_t lmem = 4 * (v[SA] * v[KWG] * v[MWG] + v[SB] * v[KWG] * v[NWG]);
+  if (lmem > local_mem) return 0;
+  if (*n < cap) memcpy(out[*n], v, sizeof(size_t[NPARAM]));
+  (*n)++;
+  return 1;
+}
+
+/* Valid parameter sets of CLBlast's Xgemm kernel `gemmk` (the constraints
+ * of CLBlast's own tuner), within the device's work-group size and local
+ * memory. Kernel 0 tiles K through local memory; kernel 1 (GEMMK = 1)
+ * keeps KREG values of K in registers and reads A and B without local
+ * memory; on PoCL's CPU device the second won. */
+static int candidates(int gemmk, size_t max_wg, uint64_t local_mem,
+                      size_t (*out)[NPARAM], int cap) {
   static const size_t mwg[] = {16, 32, 64, 128}, kwg[] = {16, 32},
-                      dim[] = {8, 16}, vw[] = {1, 2, 4, 8}, s[] = {0, 1};
+                      vw[] = {1, 2, 4, 8}, s[] = {0, 1};
+  static const size_t dim0[] = {8, 16}, dim1[] = {2, 4, 8, 16};
+  static const size_t kreg[] = {1, 2, 4, 8, 16};
   int n = 0;
-  for (int a = 0; a < 4; a++) for (int b = 0; b < 4; b++)
-  for (int k = 0; k < 2; k++) for (int mc = 0; mc < 2; mc++)
-  for (int nc = 0; nc < 2; nc++) for (int vm = 0; vm < 4; vm++)
-  for (int vn = 0; vn < 4; vn++) for (int sa = 0; sa < 2; sa++)
-  for (int sb = 0; sb < 2; sb++) {
-    size_t v[NPARAM] = {0};
-    v[GEMMK] = 0; v[KREG] = 1; v[KWG] = kwg[k]; v[KWI] = 2;
-    v[MDIMC] = dim[mc]; v[NDIMC] = dim[nc];
+  size_t v[NPARAM] = {0};
+  v[STRM] = 0; v[STRN] = 0;
+  if (gemmk == 0) {
+    for (int a = 0; a < 4; a++) for (int b = 0; b < 4; b++)
+    for (int k = 0; k < 2; k++) for (int mc = 0; mc < 2; mc++)
+    for (int nc = 0; nc < 2; nc++) for (int vm = 0; vm < 4; vm++)
+    for (int vn = 0; vn < 4; vn++) for (int sa = 0; sa < 2; sa++)
+    for (int sb = 0; sb < 2; sb++) {
+      v[GEMMK] = 0; v[KREG] = 1; v[KWG] = kwg[k]; v[KWI] = 2;
+      v[MDIMC] = dim0[mc]; v[NDIMC] = dim0[nc];
+      v[MDIMA] = v[MDIMC]; v[NDIMB] = v[NDIMC];
+      v[MWG] = mwg[a]; v[NWG] = mwg[b]; v[SA] = s[sa]; v[SB] = s[sb];
+      v[VWM] = vw[vm]; v[VWN] = vw[vn];
+      if (v[KWG] % v[KWI] || v[MWG] % (v[MDIMC] * v[VWM]) ||
+          v[NWG] % (v[NDIMC] * v[VWN]) || v[MWG] % (v[MDIMA] * v[VWM]) ||
+          v[NWG] % (v[NDIMB] * v[VWN]) ||
+          v[KWG] % ((v[MDIMC] * v[NDIMC]) / v[MDIMA]) ||
+          v[KWG] % ((v[MDIMC] * v[NDIMC]) / v[NDIMB]))
+        continue;
+      keep(max_wg, local_mem, v, out, cap, &n);
+    }
+    return n;
+  }
+  for (int a = 0; a < 4; a++) for (int b = a; b <= a; b++)
+  for (int mc = 0; mc < 4; mc++) for (int nc = 0; nc < 4; nc++)
+  for (int vm = 0; vm < 4; vm++) for (int vn = 0; vn < 4; vn++)
+  for (int kr = 0; kr < 5; kr++) {
+    v[GEMMK] = 1; v[KREG] = kreg[kr]; v[KWG] = 1; v[KWI] = 1;
+    v[MDIMC] = dim1[mc]; v[NDIMC] = dim1[nc];
     v[MDIMA] = v[MDIMC]; v[NDIMB] = v[NDIMC];
-    v[MWG] = mwg[a]; v[NWG] = mwg[b]; v[SA] = s[sa]; v[SB] = s[sb];
-    v[STRM] = 0; v[STRN] = 0; v[VWM] = vw[vm]; v[VWN] = vw[vn];
-    if (v[KWG] % v[KWI] || v[MWG] % (v[MDIMC] * v[VWM]) ||
-        v[NWG] % (v[NDIMC] * v[VWN]) || v[MWG] % (v[MDIMA] * v[VWM]) ||
-        v[NWG] % (v[NDIMB] * v[VWN]) ||
-        v[KWG] % ((v[MDIMC] * v[NDIMC]) / v[MDIMA]) ||
-        v[KWG] % ((v[MDIMC] * v[NDIMC]) / v[NDIMB]))
+    v[MWG] = mwg[a]; v[NWG] = mwg[b]; v[SA] = 0; v[SB] = 0;
+    v[VWM] = vw[vm]; v[VWN] = vw[vn];
+    /* CLBlast 1.5.3 launches kernel 1 on C's transposed grid (N/NWG groups
+     * of MDIMC along the first dimension, each covering MWG): MWG != NWG
+     * would read and write outside the matrices. */
+    if (v[MWG] != v[NWG] || v[MWG] % (v[MDIMC] * v[VWM]) ||
+        v[NWG] % (v[NDIMC] * v[VWN]) || v[KREG] % v[VWN])
       continue;
-    if (v[MDIMC] * v[NDIMC] > max_wg) continue;
-    uint64_t lmem = 4 * (v[SA] * v[KWG] * v[MWG] + v[SB] * v[KWG] * v[NWG]);
-    if (lmem > local_mem) continue;
-    if (n < cap) memcpy(out[n], v, sizeof v);
-    n++;
+    keep(max_wg, local_mem, v, out, cap, &n);
   }
   return n;
+}
+
+static void shuffle(size_t (*c)[NPARAM], int n, rbpe_rng *rng) {
+  for (int i = n - 1; i > 0; i--) {
+    int j = (int)rbpe_rng_below(rng, (uint64_t)i + 1);
+    size_t t[NPARAM];
+    memcpy(t, c[i], sizeof t);
+    memcpy(c[i], c[j], sizeof t);
+    memcpy(c[j], t, sizeof t);
+  }
 }
 
 /* a tuned set must beat CLBlast's defaults by this factor on the batch */
@@ -272,20 +316,24 @@ rbpe_status rbpe_cl_tune(rbpe_backend *be, const char *name,
   memset(rep, 0, sizeof *rep);
   RBPE_FAIL_IF(!cache_path(rep->cache_path, sizeof rep->cache_path), be->err,
                RBPE_ERR_IO, "no cache folder: set RBPE_CACHE_DIR or HOME");
-  enum { CAP = 4096 };
-  size_t (*cand)[NPARAM] = malloc(sizeof(size_t[NPARAM]) * CAP);
+  /* Both kernels' sets, each shuffled with a fixed seed, then interleaved
+   * so that any number of tries samples the two kernels alike. */
+  enum { CAP = 8192 };
+  size_t (*cand)[NPARAM] = malloc(sizeof(size_t[NPARAM]) * CAP * 4);
   RBPE_FAIL_IF(!cand, be->err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
-  int n = candidates(max_wg, local_mem, cand, CAP);
-  if (n > CAP) n = CAP;
-  /* a seeded sample of max_candidates of them, the rest shuffled away */
+  size_t (*k0)[NPARAM] = cand + 2 * CAP, (*k1)[NPARAM] = cand + 3 * CAP;
+  int n0 = candidates(0, max_wg, local_mem, k0, CAP);
+  int n1 = candidates(1, max_wg, local_mem, k1, CAP);
+  if (n0 > CAP) n0 = CAP;
+  if (n1 > CAP) n1 = CAP;
   rbpe_rng rng;
   rbpe_rng_seed(&rng, 0x7e57u);
-  for (int i = n - 1; i > 0; i--) {
-    int j = (int)rbpe_rng_below(&rng, (uint64_t)i + 1);
-    size_t t[NPARAM];
-    memcpy(t, cand[i], sizeof t);
-    memcpy(cand[i], cand[j], sizeof t);
-    memcpy(cand[j], t, sizeof t);
+  shuffle(k0, n0, &rng);
+  shuffle(k1, n1, &rng);
+  int n = 0;
+  for (int i = 0; i < n0 || i < n1; i++) {
+    if (i < n0) memcpy(cand[n++], k0[i], sizeof cand[0]);
+    if (i < n1) memcpy(cand[n++], k1[i], sizeof cand[0]);
   }
   int tries = req->max_candidates > 0 && req->max_candidates < n ? req->max_candidates : n;
   rep->candidates = tries;

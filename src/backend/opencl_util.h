@@ -21,6 +21,9 @@ void rbpe_cl_describe(cl_platform_id p, cl_device_id d, int pi, int di,
 
 /* The device of an OpenCL backend (opencl.c). */
 cl_device_id rbpe_opencl_device(const rbpe_backend *be);
+/* Tells the backend which CLBlast Xgemm kernel (GEMMK) runs after an
+ * override, so its GEMMs take the layout that kernel reads without copies. */
+void rbpe_opencl_set_gemm_kernel(rbpe_backend *be, int gemmk);
 /* GEMM tuning (opencl_tune.c): applies the cached parameters for this
  * device and driver, if any (1 when applied); and the search itself. */
 int rbpe_cl_tuning_apply(rbpe_backend *be, const char *name, const char *driver);
