@@ -9,13 +9,15 @@
 static const char *tune_help =
     "usage: rbpe tune [--device SPEC] [--batch N] [--width W] [--candidates N]\n"
     "                 [--seconds S] [--dry-run]\n"
-    "Times up to N valid CLBlast GEMM parameter sets (48) on the training\n"
-    "step's products for batch N (16384) and width W (256), about S seconds\n"
-    "each (0.3), rejects any whose result differs from the untuned one, and\n"
-    "caches the fastest if it beats CLBlast's defaults by 5 % there and is\n"
-    "no slower at 4x the batch ($RBPE_CACHE_DIR, else\n"
-    "$XDG_CACHE_HOME/rbpe, else ~/.cache/rbpe). OpenCL devices only; the\n"
-    "device defaults to cl (the first usable OpenCL device).\n";
+    "Times up to N valid CLBlast GEMM parameter sets (48; half for each of\n"
+    "CLBlast's two GEMM kernels) on the training step's products for batch\n"
+    "N (16384) and width W (256), about S seconds each (0.3) after building\n"
+    "it (minutes in all on a CPU device: every set is compiled), rejects\n"
+    "any whose result differs from the untuned one, and caches the fastest\n"
+    "if it beats CLBlast's defaults by 5 % there and is no slower at 4x the\n"
+    "batch ($RBPE_CACHE_DIR, else $XDG_CACHE_HOME/rbpe, else\n"
+    "~/.cache/rbpe). OpenCL devices only; the device defaults to cl (the\n"
+    "first usable OpenCL device).\n";
 
 static void on_progress(int done, int total, double gflops, void *user) {
   (void)user;
