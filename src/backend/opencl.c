@@ -97,7 +97,14 @@ typedef struct cl_backend {
   cl_mem colpart; /* RBPE_CL_COLPART floats: act_grad's column partials */
   rbpe_device_info info;
   const char *build_options;
-  int gemmk; /* CLBlast's Xgemm kernel in use (GEMMK; 0 unless overridden) */
+  /* CLBlast's Xgemm kernel in use (GEMMK): 0 unless an override says 1. A
+   * device CLBlast's database gives kernel 1 still computes right with the
+   * kernel-0 layout, with copies (rbpe tune sets this) */
+  int gemmk;
+  /* CLBlast's temporaries for operands it must copy, kept and grown
+   * instead of allocated and freed on every GEMM */
+  cl_mem gemm_temp;
+  size_t gemm_temp_bytes;
 } cl_backend;
 
 #define CLB(be) ((cl_backend *)(be))
@@ -339,21 +346,45 @@ static rbpe_status ocl_gemm(rbpe_backend *be, int ta, int tb, size_t m,
    * a transpose pass is left only for ta = 0 (A) and tb = 1 (B). Kernel 1
    * reads row-major A and B and writes row-major C: called row-major it
    * copies only a transposed operand. */
-  CLBlastStatusCode rc;
-  if (rbpe_fault_hit(RBPE_FAULT_CLBLAST))
-    rc = CLBlastOpenCLOutOfResources;
-  else if (b->gemmk == 1)
-    rc = CLBlastSgemm(CLBlastLayoutRowMajor,
-                      ta ? CLBlastTransposeYes : CLBlastTransposeNo,
-                      tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k,
-                      alpha, mem(A), 0, lda, mem(B), 0, ldb, beta, mem(C), 0,
-                      ldc, &b->queue, NULL);
-  else
-    rc = CLBlastSgemm(CLBlastLayoutColMajor,
-                      tb ? CLBlastTransposeYes : CLBlastTransposeNo,
-                      ta ? CLBlastTransposeYes : CLBlastTransposeNo, n, m, k,
-                      alpha, mem(B), 0, ldb, mem(A), 0, lda, beta, mem(C), 0,
-                      ldc, &b->queue, NULL);
+  CLBlastLayout layout = CLBlastLayoutColMajor;
+  CLBlastTranspose t1 = tb ? CLBlastTransposeYes : CLBlastTransposeNo,
+                   t2 = ta ? CLBlastTransposeYes : CLBlastTransposeNo;
+  size_t d1 = n, d2 = m, ld1 = ldb, ld2 = lda;
+  cl_mem m1 = mem(B), m2 = mem(A);
+  if (b->gemmk == 1) {
+    layout = CLBlastLayoutRowMajor;
+    t1 = ta ? CLBlastTransposeYes : CLBlastTransposeNo;
+    t2 = tb ? CLBlastTransposeYes : CLBlastTransposeNo;
+    d1 = m, d2 = n, ld1 = lda, ld2 = ldb, m1 = mem(A), m2 = mem(B);
+  }
+  size_t temp = 0;
+  CLBlastStatusCode rc =
+      rbpe_fault_hit(RBPE_FAULT_CLBLAST)
+          ? CLBlastOpenCLOutOfResources
+          : CLBlastSGemmTempBufferSize(layout, t1, t2, d1, d2, k, 0, ld1, 0,
+                                       ld2, 0, ldc, &b->queue, &temp);
+  if (rc == CLBlastSuccess && temp > b->gemm_temp_bytes) {
+    /* a buffer still used by queued GEMMs lives until they finish */
+    if (b->gemm_temp) clReleaseMemObject(b->gemm_temp);
+    b->gemm_temp_bytes = 0;
+    cl_int crc = CL_SUCCESS;
+    b->gemm_temp = rbpe_fault_hit(RBPE_FAULT_ALLOC)
+                       ? NULL
+                       : clCreateBuffer(b->context, CL_MEM_READ_WRITE, temp,
+                                        NULL, &crc);
+    if (!b->gemm_temp)
+      return rbpe_err_set(be->err, RBPE_ERR_DEVICE_MEMORY,
+                          "no room for CLBlast's %zu MiB GEMM temporary on %s",
+                          temp >> 20, be->description);
+    b->gemm_temp_bytes = temp;
+  }
+  if (rc == CLBlastSuccess)
+    rc = temp ? CLBlastSgemmWithTempBuffer(layout, t1, t2, d1, d2, k, alpha,
+                                           m1, 0, ld1, m2, 0, ld2, beta,
+                                           mem(C), 0, ldc, &b->queue, NULL,
+                                           b->gemm_temp)
+              : CLBlastSgemm(layout, t1, t2, d1, d2, k, alpha, m1, 0, ld1, m2,
+                             0, ld2, beta, mem(C), 0, ldc, &b->queue, NULL);
   if (rc != CLBlastSuccess) {
     rbpe_status st = RBPE_ERR_DEVICE;
     if (rc == CLBlastOpenCLOutOfResources || rc == CLBlastTempBufferAllocFailure ||
@@ -548,6 +579,7 @@ static void ocl_destroy(rbpe_backend *be) {
   if (b->queue) CLBlastClearCache();
   if (b->scratch) clReleaseMemObject(b->scratch);
   if (b->colpart) clReleaseMemObject(b->colpart);
+  if (b->gemm_temp) clReleaseMemObject(b->gemm_temp);
   for (int k = 0; k < K_COUNT; k++)
     if (b->kern[k]) clReleaseKernel(b->kern[k]);
   for (int p = 0; p < PROG_COUNT; p++)

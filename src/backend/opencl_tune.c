@@ -116,15 +116,15 @@ int rbpe_cl_tuning_apply(rbpe_backend *be, const char *name,
   return ok;
 }
 
-/* Keeps v if the device can run it: work-group size and local memory. */
-static int keep(size_t max_wg, uint64_t local_mem, const size_t *v,
-                size_t (*out)[NPARAM], int cap, int *n) {
-  if (v[MDIMC] * v[NDIMC] > max_wg) return 0;
+/* Adds v to out[*n] (counted past cap, stored below it) if the device can
+ * run it: work-group size and local memory. */
+static void keep(size_t max_wg, uint64_t local_mem, const size_t *v,
+                 size_t (*out)[NPARAM], int cap, int *n) {
+  if (v[MDIMC] * v[NDIMC] > max_wg) return;
   uint64_t lmem = 4 * (v[SA] * v[KWG] * v[MWG] + v[SB] * v[KWG] * v[NWG]);
-  if (lmem > local_mem) return 0;
+  if (lmem > local_mem) return;
   if (*n < cap) memcpy(out[*n], v, sizeof(size_t[NPARAM]));
   (*n)++;
-  return 1;
 }
 
 /* Valid parameter sets of CLBlast's Xgemm kernel `gemmk` (the constraints
@@ -162,19 +162,19 @@ static int candidates(int gemmk, size_t max_wg, uint64_t local_mem,
     }
     return n;
   }
-  for (int a = 0; a < 4; a++) for (int b = a; b <= a; b++)
+  /* CLBlast 1.5.3 launches kernel 1 on C's transposed grid (N/NWG groups
+   * of MDIMC along the first dimension, each covering MWG): sets with
+   * MWG != NWG read and write outside the matrices (they crashed PoCL) */
+  for (int a = 0; a < 4; a++)
   for (int mc = 0; mc < 4; mc++) for (int nc = 0; nc < 4; nc++)
   for (int vm = 0; vm < 4; vm++) for (int vn = 0; vn < 4; vn++)
   for (int kr = 0; kr < 5; kr++) {
     v[GEMMK] = 1; v[KREG] = kreg[kr]; v[KWG] = 1; v[KWI] = 1;
     v[MDIMC] = dim1[mc]; v[NDIMC] = dim1[nc];
     v[MDIMA] = v[MDIMC]; v[NDIMB] = v[NDIMC];
-    v[MWG] = mwg[a]; v[NWG] = mwg[b]; v[SA] = 0; v[SB] = 0;
+    v[MWG] = mwg[a]; v[NWG] = mwg[a]; v[SA] = 0; v[SB] = 0;
     v[VWM] = vw[vm]; v[VWN] = vw[vn];
-    /* CLBlast 1.5.3 launches kernel 1 on C's transposed grid (N/NWG groups
-     * of MDIMC along the first dimension, each covering MWG): MWG != NWG
-     * would read and write outside the matrices. */
-    if (v[MWG] != v[NWG] || v[MWG] % (v[MDIMC] * v[VWM]) ||
+    if (v[MWG] % (v[MDIMC] * v[VWM]) ||
         v[NWG] % (v[NDIMC] * v[VWN]) || v[KREG] % v[VWN])
       continue;
     keep(max_wg, local_mem, v, out, cap, &n);
