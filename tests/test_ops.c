@@ -1,6 +1,7 @@
 /* Every op on random inputs on ref and on every usable OpenCL device,
  * compared with the per-op tolerances in src/opcheck.c. `--small` keeps
- * only small shapes (for oclgrind). */
+ * only small shapes (for oclgrind); `--indirect` runs only the GEMMs
+ * through CLBlast's indirect route (see below). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,13 +63,17 @@ out:
 }
 
 int main(int argc, char **argv) {
-  /* [--small] [OP]: small shapes only; only the op named OP */
-  int small = 0;
+  /* [--small] [--indirect] [OP]: small shapes only; only the indirect
+   * GEMM passes; only the op named OP */
+  int small = 0, indirect_only = 0;
   const char *only = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--small")) small = 1;
+    else if (!strcmp(argv[i], "--indirect")) indirect_only = 1;
     else only = argv[i];
   }
+  /* the indirect passes: with --indirect, or in a full run that checks gemm */
+  int indirect = indirect_only || (!small && (!only || !strcmp(only, "gemm")));
   rbpe_err err = {0};
   rbpe_backend *ref = NULL;
   CHECK(rbpe_ref_backend_create(&err, &ref) == RBPE_OK, "%s", err.msg);
@@ -76,7 +81,7 @@ int main(int argc, char **argv) {
   check_views(ref);
 
   /* the threaded host backend, always present */
-  {
+  if (!indirect_only) {
     rbpe_backend *cpu = NULL;
     CHECK(rbpe_cpu_backend_create(&err, &cpu) == RBPE_OK, "%s", err.msg);
     if (cpu) {
@@ -109,15 +114,36 @@ int main(int argc, char **argv) {
         list[i].platform_index, list[i].device_index, &err, &dev);
     CHECK(st == RBPE_OK, "opening %s: %s", list[i].name, err.msg);
     if (st != RBPE_OK) continue;
-    printf("== %s\n", dev->description);
-    check_views(dev);
     int failures = -1;
-    st = rbpe_opcheck_run(ref, dev, small, only, show, dev->description,
-                          &failures);
-    CHECK(st == RBPE_OK, "op check on %s: %s%s%s", dev->description, err.msg,
-          err.detail ? "\n" : "", err.detail ? err.detail : "");
-    CHECK(failures == 0, "%d op case(s) out of tolerance on %s", failures,
-          dev->description);
+    if (!indirect_only) {
+      printf("== %s\n", dev->description);
+      check_views(dev);
+      st = rbpe_opcheck_run(ref, dev, small, only, show, dev->description,
+                            &failures);
+      CHECK(st == RBPE_OK, "op check on %s: %s%s%s", dev->description,
+            err.msg, err.detail ? "\n" : "", err.detail ? err.detail : "");
+      CHECK(failures == 0, "%d op case(s) out of tolerance on %s", failures,
+            dev->description);
+    }
+    /* the GEMMs again through CLBlast's indirect route, which the shapes
+     * here are too small to take by themselves: with CLBlast's parameters,
+     * then a set of each of its two kernels (the backend lays out the
+     * operands for the kernel in use) */
+    for (int k = -1; k <= 1 && indirect; k++) {
+      printf("== %s, GEMM by CLBlast's indirect route, %s\n",
+             dev->description,
+             k < 0 ? "its parameters" : k ? "kernel 1" : "kernel 0");
+      st = rbpe_opencl_gemm_test_route(dev, k);
+      CHECK(st == RBPE_OK, "indirect GEMM on %s: %s", dev->description,
+            err.msg);
+      if (st != RBPE_OK) break;
+      failures = -1;
+      st = rbpe_opcheck_run(ref, dev, small, "gemm", show, dev->description,
+                            &failures);
+      CHECK(st == RBPE_OK && failures == 0,
+            "indirect GEMM (%d) on %s: %d case(s) out of tolerance %s", k,
+            dev->description, failures, err.msg);
+    }
     rbpe_backend_close(dev);
   }
   rbpe_free(list);

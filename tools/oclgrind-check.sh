@@ -6,6 +6,11 @@
 # Kernels are built with -cl-opt-disable under oclgrind: oclgrind 21.10's
 # uninitialised-value plugin aborts on LLVM's `freeze` instruction, which
 # the optimiser emits; the unoptimised kernels compute the same values.
+# OCLGRIND_UNINITIALIZED=0 leaves the uninitialised-value check out: on
+# CLBlast's indirect GEMM it reports Xgemm loading parts of CLBlast's own
+# temporaries that its copy kernels leave unwritten (with CLBlast's own
+# allocations as with rbpe's), while the results match ref; out-of-bounds
+# accesses are still reported.
 set -u
 if ! command -v oclgrind >/dev/null 2>&1; then
   echo "oclgrind-check: oclgrind is not installed" >&2
@@ -13,7 +18,9 @@ if ! command -v oclgrind >/dev/null 2>&1; then
 fi
 log=$(mktemp "${TMPDIR:-/tmp}/oclgrind.XXXXXX")
 OCLGRIND_BUILD_OPTIONS="${OCLGRIND_BUILD_OPTIONS:--cl-opt-disable}" \
-  oclgrind --check-api --data-races --uninitialized --log "$log" "$@"
+  oclgrind --check-api --data-races \
+  $([ "${OCLGRIND_UNINITIALIZED:-1}" = 0 ] || echo --uninitialized) \
+  --log "$log" "$@"
 rc=$?
 if [ -s "$log" ]; then
   echo "oclgrind-check: oclgrind reported errors:" >&2

@@ -166,6 +166,10 @@ rbpe_status rbpe_ref_backend_create(rbpe_err *err, rbpe_backend **out);
 rbpe_status rbpe_cpu_backend_create(rbpe_err *err, rbpe_backend **out);
 rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
                                        rbpe_backend **out);
+/* Tests only (opencl_tune.c): every later GEMM on this OpenCL device takes
+ * CLBlast's indirect route, with its own parameters (gemmk < 0) or a fixed
+ * set of its kernel 0 or 1; process-wide, not undone. */
+rbpe_status rbpe_opencl_gemm_test_route(rbpe_backend *be, int gemmk);
 /* Every OpenCL device (opencl_devices.c); see rbpe_list_devices. */
 rbpe_status rbpe_opencl_list_devices(rbpe_err *err, rbpe_device_info **devices,
                                      size_t *count, int *platforms_found);

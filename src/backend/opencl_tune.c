@@ -116,6 +116,30 @@ int rbpe_cl_tuning_apply(rbpe_backend *be, const char *name,
   return ok;
 }
 
+/* For the op tests: CLBlast takes its direct GEMM kernel below
+ * XGEMM_MIN_INDIRECT_SIZE^3 multiply-adds (896^3 on devices its database
+ * does not list), so small test shapes never reach the indirect route that
+ * training-size products take (copies into temporaries, then Xgemm, and the
+ * layout chosen for its kernel here). This sends every GEMM on the device
+ * that way, with CLBlast's parameters (gemmk < 0) or a fixed valid set of
+ * kernel 0 or 1. Process-wide for the device and not undone: CLBlast keeps
+ * overrides until the process ends. */
+rbpe_status rbpe_opencl_gemm_test_route(rbpe_backend *be, int gemmk) {
+  static const char *const route[1] = {"XGEMM_MIN_INDIRECT_SIZE"};
+  static const size_t one[1] = {1}; /* m n k < 1^3 never holds */
+  static const size_t sets[2][NPARAM] = {
+      /* GEMMK KREG KWG KWI MDIMA MDIMC MWG NDIMB NDIMC NWG SA SB STRM STRN VWM VWN */
+      {0, 1, 16, 2, 8, 8, 32, 8, 8, 32, 1, 1, 0, 0, 2, 2},
+      {1, 4, 1, 1, 4, 4, 32, 4, 4, 32, 0, 0, 0, 0, 8, 4}};
+  CLBlastStatusCode rc = CLBlastOverrideParameters(
+      rbpe_opencl_device(be), "GemmRoutine", CLBlastPrecisionSingle, 1,
+      (const char **)route, one);
+  if (rc != CLBlastSuccess)
+    return rbpe_err_set(be->err, RBPE_ERR_DEVICE,
+                        "CLBlast refused the GEMM route: status %d", (int)rc);
+  return gemmk == 0 || gemmk == 1 ? override(be, sets[gemmk]) : RBPE_OK;
+}
+
 /* Adds v to out[*n] (counted past cap, stored below it) if the device can
  * run it: work-group size and local memory. */
 static void keep(size_t max_wg, uint64_t local_mem, const size_t *v,
