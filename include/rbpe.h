@@ -475,7 +475,11 @@ typedef void (*rbpe_check_fn)(const rbpe_check_row *row, void *user);
 
 /* Runs every op (only: just the op of that name) on seeded random inputs
  * on the context's device and on ref, calling fn per case; *failures
- * counts the cases out of tolerance. small keeps only small shapes. */
+ * counts the cases out of tolerance. small keeps only small shapes. On an
+ * OpenCL device the GEMM cases run again (op "gemm indirect") through
+ * CLBlast's indirect route, the one training-size products take; that
+ * route then stays forced for the device until the process ends (same
+ * results, small products slower). */
 rbpe_status rbpe_check_ops(rbpe_ctx *ctx, int small, const char *only,
                            rbpe_check_fn fn, void *user, int *failures);
 
