@@ -197,16 +197,22 @@ static rbpe_status launch(cl_backend *b, int k, size_t total, const karg *args,
 
 static cl_mem mem(const rbpe_buf *buf) { return (cl_mem)buf->handle; }
 
+/* A read-write buffer, or NULL with *rc set; an injected allocation
+ * fault reads as CL_MEM_OBJECT_ALLOCATION_FAILURE. */
+static cl_mem create_buffer(cl_backend *b, size_t bytes, cl_int *rc) {
+  *rc = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+  if (rbpe_fault_hit(RBPE_FAULT_ALLOC)) return NULL;
+  cl_mem m = clCreateBuffer(b->context, CL_MEM_READ_WRITE, bytes, NULL, rc);
+  return *rc == CL_SUCCESS ? m : NULL;
+}
+
 static rbpe_status ocl_alloc(rbpe_backend *be, size_t bytes, rbpe_buf **out) {
   rbpe_buf *buf = calloc(1, sizeof *buf);
   RBPE_FAIL_IF(!buf, be->err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
-  cl_int rc = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+  cl_int rc;
   /* A zero-size cl_mem is invalid; keep a minimal one so the handle works. */
-  cl_mem m = rbpe_fault_hit(RBPE_FAULT_ALLOC)
-                 ? NULL
-                 : clCreateBuffer(CLB(be)->context, CL_MEM_READ_WRITE,
-                                  bytes ? bytes : sizeof(float), NULL, &rc);
-  if (rc != CL_SUCCESS) {
+  cl_mem m = create_buffer(CLB(be), bytes ? bytes : sizeof(float), &rc);
+  if (!m) {
     free(buf);
     return rbpe_err_set(be->err, rbpe_cl_status(rc),
                         "allocating %zu bytes on %s failed: %s", bytes,
@@ -346,17 +352,16 @@ static rbpe_status ocl_gemm(rbpe_backend *be, int ta, int tb, size_t m,
    * a transpose pass is left only for ta = 0 (A) and tb = 1 (B). Kernel 1
    * reads row-major A and B and writes row-major C: called row-major it
    * copies only a transposed operand. */
-  CLBlastLayout layout = CLBlastLayoutColMajor;
-  CLBlastTranspose t1 = tb ? CLBlastTransposeYes : CLBlastTransposeNo,
-                   t2 = ta ? CLBlastTransposeYes : CLBlastTransposeNo;
-  size_t d1 = n, d2 = m, ld1 = ldb, ld2 = lda;
-  cl_mem m1 = mem(B), m2 = mem(A);
-  if (b->gemmk == 1) {
-    layout = CLBlastLayoutRowMajor;
-    t1 = ta ? CLBlastTransposeYes : CLBlastTransposeNo;
-    t2 = tb ? CLBlastTransposeYes : CLBlastTransposeNo;
-    d1 = m, d2 = n, ld1 = lda, ld2 = ldb, m1 = mem(A), m2 = mem(B);
-  }
+  const int rowmajor = b->gemmk == 1;
+  const CLBlastLayout layout =
+      rowmajor ? CLBlastLayoutRowMajor : CLBlastLayoutColMajor;
+  const CLBlastTranspose tA = ta ? CLBlastTransposeYes : CLBlastTransposeNo,
+                         tB = tb ? CLBlastTransposeYes : CLBlastTransposeNo;
+  /* CLBlast's first and second operand: A, B row-major; B, A column-major */
+  const CLBlastTranspose t1 = rowmajor ? tA : tB, t2 = rowmajor ? tB : tA;
+  const size_t d1 = rowmajor ? m : n, d2 = rowmajor ? n : m,
+               ld1 = rowmajor ? lda : ldb, ld2 = rowmajor ? ldb : lda;
+  const cl_mem m1 = mem(rowmajor ? A : B), m2 = mem(rowmajor ? B : A);
   size_t temp = 0;
   CLBlastStatusCode rc =
       rbpe_fault_hit(RBPE_FAULT_CLBLAST)
@@ -367,15 +372,13 @@ static rbpe_status ocl_gemm(rbpe_backend *be, int ta, int tb, size_t m,
     /* a buffer still used by queued GEMMs lives until they finish */
     if (b->gemm_temp) clReleaseMemObject(b->gemm_temp);
     b->gemm_temp_bytes = 0;
-    cl_int crc = CL_SUCCESS;
-    b->gemm_temp = rbpe_fault_hit(RBPE_FAULT_ALLOC)
-                       ? NULL
-                       : clCreateBuffer(b->context, CL_MEM_READ_WRITE, temp,
-                                        NULL, &crc);
+    cl_int crc;
+    b->gemm_temp = create_buffer(b, temp, &crc);
     if (!b->gemm_temp)
       return rbpe_err_set(be->err, RBPE_ERR_DEVICE_MEMORY,
-                          "no room for CLBlast's %zu MiB GEMM temporary on %s",
-                          temp >> 20, be->description);
+                          "no room for CLBlast's %zu MiB GEMM temporary on "
+                          "%s: %s",
+                          temp >> 20, be->description, rbpe_cl_error_name(crc));
     b->gemm_temp_bytes = temp;
   }
   if (rc == CLBlastSuccess)
@@ -703,13 +706,8 @@ rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
   cl_mem *scr[2] = {&b->scratch, &b->colpart};
   size_t scr_floats[2] = {RBPE_CL_REDUCE_PARTS, RBPE_CL_COLPART};
   for (int i = 0; i < 2; i++) {
-    rc = CL_MEM_OBJECT_ALLOCATION_FAILURE;
-    *scr[i] = rbpe_fault_hit(RBPE_FAULT_ALLOC)
-                  ? NULL
-                  : clCreateBuffer(b->context, CL_MEM_READ_WRITE,
-                                   scr_floats[i] * sizeof(float), NULL, &rc);
-    if (rc != CL_SUCCESS) {
-      *scr[i] = NULL;
+    *scr[i] = create_buffer(b, scr_floats[i] * sizeof(float), &rc);
+    if (!*scr[i]) {
       rbpe_status st = cl_fail(be, rc, "allocating reduction scratch");
       ocl_destroy(be);
       return st;
