@@ -90,12 +90,19 @@ const char *rbpe_device_type_string(rbpe_device_type type);
 typedef struct rbpe_device_info {
   int platform_index;
   int device_index;
+  /* The driver's strings, for display: one longer than its field is cut
+   * and ends with "...". Every decision (the OpenCL versions below, the
+   * tuning cache's key) is made on the full string. */
   char platform[128];
   char platform_vendor[128];
   char vendor[128];
   char name[128];
-  char driver_version[64];
-  char opencl_version[64]; /* the device's CL_DEVICE_VERSION */
+  char driver_version[128];
+  char opencl_version[128]; /* the device's CL_DEVICE_VERSION */
+  /* read from the full CL_DEVICE_VERSION and CL_DEVICE_OPENCL_C_VERSION;
+   * 0 and 0 when the driver's text cannot be read */
+  int opencl_major, opencl_minor;
+  int opencl_c_major, opencl_c_minor;
   rbpe_device_type type;
   unsigned compute_units;
   uint64_t global_mem_bytes;
@@ -103,7 +110,8 @@ typedef struct rbpe_device_info {
   uint64_t max_alloc_bytes;
   size_t max_work_group_size;
   int usable;           /* non-zero when rbpe can run on it */
-  char why_not[128];    /* when !usable: the reason */
+  /* when !usable: why, and what a person can do about it */
+  char why_not[320];
 } rbpe_device_info;
 
 /* Every OpenCL platform and device. *count is 0 (and the status RBPE_OK)

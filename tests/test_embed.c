@@ -237,6 +237,6 @@ int main(void) {
   if (st == RBPE_OK)
     check_device("cl");
   else
-    CHECK(!test_require_opencl(), "no OpenCL device, but CI requires one");
+    CHECK(!test_require_opencl(), TEST_NO_OPENCL_MSG);
   return test_summary("test_embed");
 }

@@ -214,7 +214,7 @@ int main(void) {
     rbpe_fit_report_clear(&r_cl);
     rbpe_model_free(m_cl);
   } else {
-    CHECK(!test_require_opencl(), "no OpenCL device, but CI requires one");
+    CHECK(!test_require_opencl(), TEST_NO_OPENCL_MSG);
   }
 
   /* the threaded host backend */

@@ -238,7 +238,7 @@ static void behaviour_cases(rbpe_ctx *ctx) {
 static void agreement(rbpe_ctx *ctx) {
   rbpe_ctx *probe = rbpe_ctx_new();
   if (rbpe_ctx_select_device(probe, "cl") != RBPE_OK) {
-    CHECK(!test_require_opencl(), "no OpenCL device, but CI requires one");
+    CHECK(!test_require_opencl(), TEST_NO_OPENCL_MSG);
     rbpe_ctx_free(probe);
     return;
   }

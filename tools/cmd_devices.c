@@ -72,10 +72,11 @@ int cmd_devices(int argc, char **argv) {
       printf("      platform: %s (%s) | vendor: %s | type: %s\n",
              d->platform, d->platform_vendor, d->vendor,
              rbpe_device_type_string(d->type));
-      printf("      driver: %s | %s | compute units: %u | max work-group: "
-             "%zu\n",
-             d->driver_version, d->opencl_version, d->compute_units,
-             d->max_work_group_size);
+      printf("      driver: %s | %s (read as %d.%d, OpenCL C %d.%d) | "
+             "compute units: %u | max work-group: %zu\n",
+             d->driver_version, d->opencl_version, d->opencl_major,
+             d->opencl_minor, d->opencl_c_major, d->opencl_c_minor,
+             d->compute_units, d->max_work_group_size);
       printf("      global memory: %s | local memory: %s | max allocation: "
              "%s\n",
              g, l, a);

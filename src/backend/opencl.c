@@ -96,6 +96,9 @@ typedef struct cl_backend {
   cl_mem scratch; /* RBPE_CL_REDUCE_PARTS floats for reductions */
   cl_mem colpart; /* RBPE_CL_COLPART floats: act_grad's column partials */
   rbpe_device_info info;
+  /* the full device name and driver version: the tuning cache's key (the
+   * copies in info are cut for display) */
+  char *full_name, *full_driver;
   const char *build_options;
   /* CLBlast's Xgemm kernel in use (GEMMK): 0 unless an override says 1. A
    * device CLBlast's database gives kernel 1 still computes right with the
@@ -566,7 +569,7 @@ void rbpe_opencl_set_gemm_kernel(rbpe_backend *be, int gemmk) {
 static rbpe_status ocl_tune(rbpe_backend *be, const rbpe_tune_request *req,
                             rbpe_tune_report *rep) {
   cl_backend *b = CLB(be);
-  rbpe_status st = rbpe_cl_tune(be, b->info.name, b->info.driver_version,
+  rbpe_status st = rbpe_cl_tune(be, b->full_name, b->full_driver,
                                 b->max_wg, b->info.local_mem_bytes, req, rep);
   if (st == RBPE_OK && rep->saved) be->tuned = 1;
   return st;
@@ -589,6 +592,8 @@ static void ocl_destroy(rbpe_backend *be) {
     if (b->prog[p]) clReleaseProgram(b->prog[p]);
   if (b->queue) clReleaseCommandQueue(b->queue);
   if (b->context) clReleaseContext(b->context);
+  free(b->full_name);
+  free(b->full_driver);
   free(b);
   rbpe_fault_report();
 }
@@ -653,8 +658,28 @@ rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
   b->platform = plat;
   b->device = dev;
   rbpe_device_info info;
-  rbpe_cl_describe(plat, dev, platform, device, &info);
+  rbpe_status dst = rbpe_cl_describe(plat, dev, platform, device, err, &info);
+  if (dst != RBPE_OK) {
+    free(b);
+    return dst;
+  }
   b->info = info;
+  b->full_name = rbpe_cl_device_string(dev, CL_DEVICE_NAME);
+  b->full_driver = rbpe_cl_device_string(dev, CL_DRIVER_VERSION);
+  if (!b->full_name || !b->full_driver) {
+    /* a driver that answered describe's queries and not these: use the
+     * display copies rather than fail */
+    free(b->full_name);
+    free(b->full_driver);
+    b->full_name = strdup(info.name);
+    b->full_driver = strdup(info.driver_version);
+    if (!b->full_name || !b->full_driver) {
+      free(b->full_name);
+      free(b->full_driver);
+      free(b);
+      return rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+  }
   snprintf(be->description, sizeof be->description,
            "opencl cl:%d:%d %.100s (%.100s, %s)", platform, device, info.name,
            info.platform, rbpe_device_type_string(info.type));
@@ -679,10 +704,17 @@ rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
               (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT)
           ? "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt"
           : "-cl-std=CL1.2";
+  /* the cache is tab-separated lines: no control characters in its key */
+  for (char *c = b->full_name; *c; c++)
+    if ((unsigned char)*c < 32) *c = ' ';
+  for (char *c = b->full_driver; *c; c++)
+    if ((unsigned char)*c < 32) *c = ' ';
   if (!info.usable) {
     rbpe_status st = rbpe_err_set(err, RBPE_ERR_NO_DEVICE,
                                   "%s is not usable: %s", be->description,
                                   info.why_not);
+    free(b->full_name);
+    free(b->full_driver);
     free(b);
     return st;
   }
@@ -713,7 +745,7 @@ rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
       return st;
     }
   }
-  be->tuned = rbpe_cl_tuning_apply(be, info.name, info.driver_version);
+  be->tuned = rbpe_cl_tuning_apply(be, b->full_name, b->full_driver);
   if (be->tuned) {
     size_t n = strlen(be->description);
     snprintf(be->description + n, sizeof be->description - n,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "opencl_util.h"
+#include "opencl_version.h"
 
 #ifndef CL_PLATFORM_NOT_FOUND_KHR
 #define CL_PLATFORM_NOT_FOUND_KHR -1001
@@ -108,12 +109,9 @@ rbpe_status rbpe_cl_devices(rbpe_err *err, cl_platform_id p,
   return RBPE_OK;
 }
 
-static void str_info(cl_device_id d, cl_device_info what, char *buf,
-                     size_t len) {
-  buf[0] = '\0';
-  if (clGetDeviceInfo(d, what, len, buf, NULL) != CL_SUCCESS) buf[0] = '\0';
-  buf[len - 1] = '\0';
-}
+/* Drivers fill string queries to any length; longer than this is taken as
+ * a broken driver, not a name. */
+#define INFO_STRING_MAX ((size_t)1 << 20)
 
 static void trim(char *s) {
   size_t n = strlen(s);
@@ -123,31 +121,81 @@ static void trim(char *s) {
   if (k) memmove(s, s + k, n - k + 1);
 }
 
-void rbpe_cl_describe(cl_platform_id p, cl_device_id d, int pi, int di,
-                      rbpe_device_info *info) {
+/* One string query, asked for its size first: dev or plat is set. */
+static char *info_string(cl_device_id dev, cl_platform_id plat, cl_uint what,
+                         int *oom) {
+  size_t n = 0;
+  cl_int rc = dev ? clGetDeviceInfo(dev, what, 0, NULL, &n)
+                  : clGetPlatformInfo(plat, what, 0, NULL, &n);
+  if (rc != CL_SUCCESS || n == 0 || n > INFO_STRING_MAX) return NULL;
+  char *s = malloc(n + 1);
+  if (!s) {
+    if (oom) *oom = 1;
+    return NULL;
+  }
+  rc = dev ? clGetDeviceInfo(dev, what, n, s, NULL)
+           : clGetPlatformInfo(plat, what, n, s, NULL);
+  if (rc != CL_SUCCESS) {
+    free(s);
+    return NULL;
+  }
+  s[n] = '\0';
+  trim(s);
+  return s;
+}
+
+char *rbpe_cl_device_string(cl_device_id d, cl_device_info what) {
+  return info_string(d, NULL, what, NULL);
+}
+
+/* CL_DEVICE_NUMERIC_VERSION (OpenCL 3.0): the fallback when a 3.0 driver's
+ * version text cannot be read. Not in the 1.2 headers rbpe targets. */
+#define RBPE_CL_DEVICE_NUMERIC_VERSION 0x105E
+
+static void human_bytes(char *buf, size_t n, uint64_t bytes) {
+  if (bytes >= ((uint64_t)1 << 20))
+    snprintf(buf, n, "%.1f MiB", bytes / 1048576.0);
+  else
+    snprintf(buf, n, "%.0f KiB", bytes / 1024.0);
+}
+
+rbpe_status rbpe_cl_describe(cl_platform_id p, cl_device_id d, int pi, int di,
+                             rbpe_err *err, rbpe_device_info *info) {
   memset(info, 0, sizeof *info);
   info->platform_index = pi;
   info->device_index = di;
-  if (clGetPlatformInfo(p, CL_PLATFORM_NAME, sizeof info->platform,
-                        info->platform, NULL) != CL_SUCCESS)
-    info->platform[0] = '\0';
-  info->platform[sizeof info->platform - 1] = '\0';
-  if (clGetPlatformInfo(p, CL_PLATFORM_VENDOR, sizeof info->platform_vendor,
-                        info->platform_vendor, NULL) != CL_SUCCESS)
-    info->platform_vendor[0] = '\0';
-  info->platform_vendor[sizeof info->platform_vendor - 1] = '\0';
-  str_info(d, CL_DEVICE_VENDOR, info->vendor, sizeof info->vendor);
-  str_info(d, CL_DEVICE_NAME, info->name, sizeof info->name);
-  str_info(d, CL_DRIVER_VERSION, info->driver_version,
-           sizeof info->driver_version);
-  str_info(d, CL_DEVICE_VERSION, info->opencl_version,
-           sizeof info->opencl_version);
-  trim(info->platform);
-  trim(info->platform_vendor);
-  trim(info->vendor);
-  trim(info->name);
-  trim(info->driver_version);
-  trim(info->opencl_version);
+  int oom = 0;
+  struct {
+    int device;
+    cl_uint what;
+    char *field;
+    size_t cap;
+  } strs[] = {
+      {0, CL_PLATFORM_NAME, info->platform, sizeof info->platform},
+      {0, CL_PLATFORM_VENDOR, info->platform_vendor,
+       sizeof info->platform_vendor},
+      {1, CL_DEVICE_VENDOR, info->vendor, sizeof info->vendor},
+      {1, CL_DEVICE_NAME, info->name, sizeof info->name},
+      {1, CL_DRIVER_VERSION, info->driver_version, sizeof info->driver_version},
+      {1, CL_DEVICE_VERSION, info->opencl_version, sizeof info->opencl_version},
+  };
+  char *version = NULL;
+  for (size_t k = 0; k < sizeof strs / sizeof strs[0]; k++) {
+    char *full = info_string(strs[k].device ? d : NULL, strs[k].device ? NULL : p,
+                             strs[k].what, &oom);
+    rbpe_cl_copy_display(strs[k].field, strs[k].cap, full);
+    if (strs[k].what == CL_DEVICE_VERSION)
+      version = full;
+    else
+      free(full);
+  }
+  char *c_version = info_string(d, NULL, CL_DEVICE_OPENCL_C_VERSION, &oom);
+  if (oom) {
+    free(version);
+    free(c_version);
+    return rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY,
+                        "out of memory reading the OpenCL device's strings");
+  }
 
   cl_device_type t = 0;
   cl_bool unified = CL_FALSE, avail = CL_FALSE, compiler = CL_FALSE;
@@ -181,22 +229,66 @@ void rbpe_cl_describe(cl_platform_id p, cl_device_id d, int pi, int di,
   info->max_alloc_bytes = maxalloc;
   info->max_work_group_size = wg;
 
-  int major = 0, minor = 0;
-  if (sscanf(info->opencl_version, "OpenCL %d.%d", &major, &minor) != 2)
-    major = minor = 0;
+  int major, minor, cmajor, cminor;
+  int version_ok = rbpe_cl_parse_version(version, &major, &minor) == 0;
+  if (!version_ok) {
+    cl_uint v = 0;
+    if (clGetDeviceInfo(d, RBPE_CL_DEVICE_NUMERIC_VERSION, sizeof v, &v,
+                        NULL) == CL_SUCCESS &&
+        (v >> 22) >= 3) {
+      major = (int)(v >> 22);
+      minor = (int)((v >> 12) & 0x3ff);
+      version_ok = 1;
+    }
+  }
+  int c_ok = rbpe_cl_parse_c_version(c_version, &cmajor, &cminor) == 0;
+  info->opencl_major = major;
+  info->opencl_minor = minor;
+  info->opencl_c_major = cmajor;
+  info->opencl_c_minor = cminor;
+
   info->usable = 0;
+  char *why = info->why_not;
+  size_t wn = sizeof info->why_not;
+  char amount[32];
   if (!avail)
-    snprintf(info->why_not, sizeof info->why_not, "device not available");
+    snprintf(why, wn,
+             "the driver reports it unavailable (CL_DEVICE_AVAILABLE is "
+             "false: in use elsewhere, disabled, or its driver is not set "
+             "up); `clinfo` should show the same");
   else if (!compiler)
-    snprintf(info->why_not, sizeof info->why_not, "no OpenCL C compiler");
-  else if (major * 10 + minor < 12)
-    snprintf(info->why_not, sizeof info->why_not,
-             "OpenCL 1.2 needed, device has %d.%d", major, minor);
-  else if (maxalloc < ((cl_ulong)16 << 20))
-    snprintf(info->why_not, sizeof info->why_not,
-             "largest allocation under 16 MiB");
-  else
+    snprintf(why, wn,
+             "its driver has no OpenCL C compiler, and rbpe builds its "
+             "kernels at run time: install the vendor's full OpenCL runtime, "
+             "not only its ICD");
+  else if (!version_ok)
+    snprintf(why, wn,
+             "its version string \"%.80s%s\" does not read as \"OpenCL "
+             "<major>.<minor> ...\"; please report it to rbpe with the "
+             "output of `clinfo`",
+             version ? version : "",
+             version && strlen(version) > 80 ? "..." : "");
+  else if (major * 100 + minor < 102)
+    snprintf(why, wn,
+             "it offers OpenCL %d.%d and rbpe needs 1.2 or later: a newer "
+             "driver for this device may offer it",
+             major, minor);
+  else if (c_ok && cmajor * 100 + cminor < 102)
+    snprintf(why, wn,
+             "its kernel compiler offers OpenCL C %d.%d and rbpe's kernels "
+             "need 1.2: a newer driver for this device may offer it",
+             cmajor, cminor);
+  else if (maxalloc < ((cl_ulong)16 << 20)) {
+    human_bytes(amount, sizeof amount, maxalloc);
+    snprintf(why, wn,
+             "its largest buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE) is %s, under "
+             "the 16 MiB rbpe needs",
+             amount);
+  } else
     info->usable = 1;
+  free(version);
+  free(c_version);
+  return RBPE_OK;
 }
 
 rbpe_status rbpe_opencl_list_devices(rbpe_err *err, rbpe_device_info **devices,
@@ -222,8 +314,10 @@ rbpe_status rbpe_opencl_list_devices(rbpe_err *err, rbpe_device_info **devices,
       st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
     } else {
       list = grown;
-      for (cl_uint d = 0; d < nd; d++)
-        rbpe_cl_describe(plats[p], devs[d], (int)p, (int)d, &list[n++]);
+      for (cl_uint d = 0; d < nd && st == RBPE_OK; d++) {
+        st = rbpe_cl_describe(plats[p], devs[d], (int)p, (int)d, err, &list[n]);
+        if (st == RBPE_OK) n++;
+      }
     }
     free(devs);
   }

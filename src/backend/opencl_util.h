@@ -16,8 +16,13 @@ rbpe_status rbpe_cl_platforms(rbpe_err *err, cl_platform_id **out,
                               cl_uint *count);
 rbpe_status rbpe_cl_devices(rbpe_err *err, cl_platform_id p,
                             cl_device_id **out, cl_uint *count);
-void rbpe_cl_describe(cl_platform_id p, cl_device_id d, int pi, int di,
-                      rbpe_device_info *info);
+/* Fills info for one device (strings cut for display, versions and
+ * usability decided on the full strings); fails only when out of memory. */
+rbpe_status rbpe_cl_describe(cl_platform_id p, cl_device_id d, int pi, int di,
+                             rbpe_err *err, rbpe_device_info *info);
+/* The full, trimmed text of a device string query (malloc'd), NULL when
+ * the driver refuses it or memory runs out. */
+char *rbpe_cl_device_string(cl_device_id d, cl_device_info what);
 
 /* The device of an OpenCL backend (opencl.c). */
 cl_device_id rbpe_opencl_device(const rbpe_backend *be);
