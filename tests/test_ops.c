@@ -63,13 +63,19 @@ out:
 }
 
 int main(int argc, char **argv) {
-  /* [--small] [--indirect] [OP]: small shapes only; only the indirect
-   * GEMM passes; only the op named OP */
-  int small = 0, indirect_only = 0;
-  const char *only = NULL;
+  /* [--small] [--indirect] [--host] [OP]: small shapes only; only the
+   * indirect GEMM passes; only the host backends (ref against cpu, for the
+   * runs under other thread counts and instruction sets); --platform
+   * TEXT: only the OpenCL devices of platforms whose name contains TEXT,
+   * and at least one of them must be usable; only the op named OP */
+  int small = 0, indirect_only = 0, host_only = 0;
+  const char *only = NULL, *platform = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--small")) small = 1;
+    else if (!strcmp(argv[i], "--platform") && i + 1 < argc)
+      platform = argv[++i];
     else if (!strcmp(argv[i], "--indirect")) indirect_only = 1;
+    else if (!strcmp(argv[i], "--host")) host_only = 1;
     else only = argv[i];
   }
   /* the indirect passes: with --indirect, or in a full run that checks gemm */
@@ -80,22 +86,40 @@ int main(int argc, char **argv) {
   if (!ref) return test_summary("test_ops");
   check_views(ref);
 
-  /* the threaded host backend, always present */
-  if (!indirect_only) {
+  /* the threaded host backend, always present; with --host, once for each
+   * build of its vectorised loops that this processor runs (RBPE_CPU_ISA),
+   * unless the environment already names one */
+  const char *isas[] = {"baseline", "avx2", "avx512f"};
+  const char *env_isa = getenv("RBPE_CPU_ISA");
+  int runs = host_only && !(env_isa && *env_isa) ? 3 : 1;
+  for (int r = 0; r < runs && !indirect_only; r++) {
+    if (runs > 1) setenv("RBPE_CPU_ISA", isas[r], 1);
     rbpe_backend *cpu = NULL;
-    CHECK(rbpe_cpu_backend_create(&err, &cpu) == RBPE_OK, "%s", err.msg);
+    rbpe_status st = rbpe_cpu_backend_create(&err, &cpu);
+    if (runs > 1 && st == RBPE_ERR_UNSUPPORTED) {
+      printf("== cpu, %s loops: not on this processor\n", isas[r]);
+      continue;
+    }
+    CHECK(st == RBPE_OK, "%s", err.msg);
     if (cpu) {
       printf("== %s\n", cpu->description);
       check_views(cpu);
       int failures = -1;
-      rbpe_status st = rbpe_opcheck_run(ref, cpu, small, only, show,
-                                        cpu->description, &failures);
+      st = rbpe_opcheck_run(ref, cpu, small, only, show, cpu->description,
+                            &failures);
       CHECK(st == RBPE_OK, "op check on cpu: %s", err.msg);
-      CHECK(failures == 0, "%d op case(s) out of tolerance on cpu", failures);
+      CHECK(failures == 0, "%d op case(s) out of tolerance on %s", failures,
+            cpu->description);
       rbpe_backend_close(cpu);
     }
   }
+  if (runs > 1) unsetenv("RBPE_CPU_ISA");
 
+  if (host_only) {
+    rbpe_backend_close(ref);
+    rbpe_err_clear(&err);
+    return test_summary("test_ops");
+  }
   rbpe_device_info *list = NULL;
   size_t n = 0;
   int nplat = 0;
@@ -103,6 +127,7 @@ int main(int argc, char **argv) {
         err.msg);
   int usable = 0;
   for (size_t i = 0; i < n; i++) {
+    if (platform && !strstr(list[i].platform, platform)) continue;
     if (!list[i].usable) {
       printf("unusable device %s: %s\n", list[i].name, list[i].why_not);
       continue;
@@ -149,7 +174,10 @@ int main(int argc, char **argv) {
   rbpe_backend_close(ref);
   rbpe_err_clear(&err);
   if (usable == 0) {
-    if (test_require_opencl()) {
+    if (platform) {
+      CHECK(usable > 0, "no usable OpenCL device on a platform named \"%s\"",
+            platform);
+    } else if (test_require_opencl()) {
       CHECK(usable > 0, TEST_NO_OPENCL_MSG " [%d platform(s), %zu device(s)]",
             nplat, n);
     } else if (test_fail_count == 0) {

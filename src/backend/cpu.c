@@ -314,9 +314,12 @@ static inline uint32_t reverse_edge(const uint32_t *row, const uint32_t *col,
  * exponential, so the row with the smaller index writes both slots (no
  * slot is written twice, so ranges of rows stay independent) and the
  * other row skips it. The window and terms are those of host.c. Built for
- * AVX-512, AVX2 and the baseline; the loader picks one for the processor. */
-__attribute__((target_clones("avx512f", "avx2", "default")))
-static void edges_b1(const rbpe_graph_op *op, size_t i0, size_t i1) {
+ * AVX-512, AVX2 and the baseline x86-64 (the body inlined into one function
+ * per instruction set, each vectorised for its own); the backend picks one
+ * when it is created (cpu_isa), so a test can force any the processor
+ * runs. */
+static inline __attribute__((always_inline)) void
+edges_b1_body(const rbpe_graph_op *op, size_t i0, size_t i1) {
   const float *x = op->x->host, *sig = op->sigma->host, *y = op->y->host,
               *dirs = op->dirs->host;
   const uint32_t *row = op->row->host, *col = op->col->host;
@@ -362,12 +365,59 @@ static void edges_b1(const rbpe_graph_op *op, size_t i0, size_t i1) {
     }
 }
 
+typedef void (*edges_fn)(const rbpe_graph_op *, size_t, size_t);
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx512f"))) static void
+edges_b1_avx512(const rbpe_graph_op *op, size_t i0, size_t i1) {
+  edges_b1_body(op, i0, i1);
+}
+__attribute__((target("avx2"))) static void
+edges_b1_avx2(const rbpe_graph_op *op, size_t i0, size_t i1) {
+  edges_b1_body(op, i0, i1);
+}
+#endif
+static void edges_b1_base(const rbpe_graph_op *op, size_t i0, size_t i1) {
+  edges_b1_body(op, i0, i1);
+}
+
+/* The instruction sets edges_b1 is built for, best first. */
+static const struct cpu_isa {
+  const char *name;
+  edges_fn fn;
+} cpu_isas[] = {
+#if defined(__x86_64__) || defined(__i386__)
+    {"avx512f", edges_b1_avx512},
+    {"avx2", edges_b1_avx2},
+#endif
+    {"baseline", edges_b1_base},
+};
+#define CPU_ISA_COUNT (sizeof cpu_isas / sizeof cpu_isas[0])
+
+static int isa_supported(const char *name) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (!strcmp(name, "avx512f")) return __builtin_cpu_supports("avx512f");
+  if (!strcmp(name, "avx2")) return __builtin_cpu_supports("avx2");
+#endif
+  return !strcmp(name, "baseline");
+}
+
+typedef struct cpu_backend {
+  rbpe_backend base;
+  edges_fn edges_b1;
+} cpu_backend;
+
+typedef struct edges_ctx {
+  const rbpe_graph_op *op;
+  edges_fn b1;
+} edges_ctx;
+
 static void edges_range(size_t i0, size_t i1, const void *c) {
-  const rbpe_graph_op *op = c;
-  if (op->order == 1.0f)
-    edges_b1(op, i0, i1);
+  const edges_ctx *e = c;
+  if (e->op->order == 1.0f)
+    e->b1(e->op, i0, i1);
   else
-    rbpe_host_graph_edges(op, i0, i1);
+    rbpe_host_graph_edges(e->op, i0, i1);
 }
 static void degree_range(size_t i0, size_t i1, const void *c) {
   rbpe_host_graph_degree(c, i0, i1);
@@ -380,8 +430,8 @@ static void grad_range(size_t i0, size_t i1, const void *c) {
 }
 
 static rbpe_status cpu_graph_edges(rbpe_backend *be, const rbpe_graph_op *op) {
-  (void)be;
-  parallel(op->n, 16, edges_range, op);
+  edges_ctx e = {op, ((cpu_backend *)be)->edges_b1};
+  parallel(op->n, 16, edges_range, &e);
   return RBPE_OK;
 }
 static rbpe_status cpu_graph_degree(rbpe_backend *be, const rbpe_graph_op *op) {
@@ -428,8 +478,34 @@ static const rbpe_backend_ops cpu_ops = {
 };
 
 rbpe_status rbpe_cpu_backend_create(rbpe_err *err, rbpe_backend **out) {
-  rbpe_backend *be = calloc(1, sizeof *be);
-  RBPE_FAIL_IF(!be, err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  *out = NULL;
+  /* RBPE_CPU_ISA forces one build of the vectorised loops (tests run the
+   * baseline on any processor); by default the best the processor runs */
+  const char *want = getenv("RBPE_CPU_ISA");
+  const struct cpu_isa *isa = NULL;
+  if (want && *want) {
+    for (size_t k = 0; k < CPU_ISA_COUNT; k++)
+      if (!strcmp(want, cpu_isas[k].name)) isa = &cpu_isas[k];
+    if (!isa) {
+      char names[64] = "";
+      for (size_t k = 0; k < CPU_ISA_COUNT; k++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                 k ? ", " : "", cpu_isas[k].name);
+      return rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT,
+                          "RBPE_CPU_ISA=%.40s: expected one of %s", want,
+                          names);
+    }
+    RBPE_FAIL_IF(!isa_supported(isa->name), err, RBPE_ERR_UNSUPPORTED,
+                 "RBPE_CPU_ISA=%s: this processor does not run %s code",
+                 isa->name, isa->name);
+  } else {
+    for (size_t k = 0; k < CPU_ISA_COUNT && !isa; k++)
+      if (isa_supported(cpu_isas[k].name)) isa = &cpu_isas[k];
+  }
+  cpu_backend *cb = calloc(1, sizeof *cb);
+  RBPE_FAIL_IF(!cb, err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  cb->edges_b1 = isa->fn;
+  rbpe_backend *be = &cb->base;
   be->ops = &cpu_ops;
   be->err = err;
   be->kind = "cpu";
@@ -437,7 +513,8 @@ rbpe_status rbpe_cpu_backend_create(rbpe_err *err, rbpe_backend **out) {
   be->view_align = RBPE_HOST_VIEW_ALIGN;
   be->mem_total = rbpe_host_memory();
   snprintf(be->description, sizeof be->description,
-           "cpu (%d OpenMP threads, OpenBLAS SGEMM)", omp_get_max_threads());
+           "cpu (%d OpenMP threads, OpenBLAS SGEMM, %s loops)",
+           omp_get_max_threads(), isa->name);
   *out = be;
   return RBPE_OK;
 }
