@@ -188,6 +188,7 @@ float rbpe_rng_normal(rbpe_rng *rng);
  * or 3), axis 0 slowest (an image is dims[0] = height rows of dims[1] =
  * width), channels values per sample, row-major, float, normally in [0,1]. */
 typedef struct rbpe_signal rbpe_signal;
+typedef struct rbpe_model rbpe_model;
 
 #define RBPE_MAX_DIMS 3
 /* Largest signal accepted, in samples: refused before allocating. */
@@ -204,9 +205,15 @@ rbpe_status rbpe_signal_load_png(rbpe_ctx *ctx, const char *path,
  * naming the line. Values are kept as written. */
 rbpe_status rbpe_signal_load_text(rbpe_ctx *ctx, const char *path,
                                   rbpe_signal **out);
-/* By content: PNG signature, else text. */
+/* By content: PNG signature, else text. Every loader here reads PATH once,
+ * as a stream, so pipes, FIFOs and process substitution work; "-" is
+ * standard input. */
 rbpe_status rbpe_signal_load(rbpe_ctx *ctx, const char *path,
                              rbpe_signal **out);
+/* A signal or, when model is not NULL, a model file, told apart by
+ * content and read once: exactly one of *signal and *model is set. */
+rbpe_status rbpe_load(rbpe_ctx *ctx, const char *path, rbpe_signal **signal,
+                      rbpe_model **model);
 /* A copy of caller data (count = product of dims times channels). */
 rbpe_status rbpe_signal_from_data(rbpe_ctx *ctx, int ndim, const size_t *dims,
                                   int channels, const float *data,
@@ -400,7 +407,6 @@ void rbpe_fit_config_default(rbpe_fit_config *cfg);
 
 /* A trained model: embedding, sigma model and MLP weights, independent of
  * the device it was trained on. */
-typedef struct rbpe_model rbpe_model;
 
 typedef struct rbpe_fit_report {
   int steps_done;

@@ -12,6 +12,13 @@
 
 rbpe_status rbpe_write_atomic(const char *path, rbpe_write_fn write, void *user,
                               rbpe_err *err) {
+  if (!strcmp(path, "-")) { /* standard output: written as it is made */
+    rbpe_status st = write(stdout, user, err);
+    if (st == RBPE_OK && (fflush(stdout) != 0 || ferror(stdout)))
+      st = rbpe_err_set(err, RBPE_ERR_IO, "writing to standard output failed: %s",
+                        strerror(errno));
+    return st;
+  }
   size_t n = strlen(path);
   char *tmp = malloc(n + 16);
   RBPE_FAIL_IF(!tmp, err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");

@@ -364,6 +364,9 @@ rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
     }
   }
   rep->steps_done = step - 1;
+  /* the model records the training it had: an interrupted run's model
+   * says how many steps were done, not how many were asked for */
+  m->cfg.steps = rep->steps_done;
   if (st == RBPE_OK) st = rbpe_mlp_download(f.tr, &m->mlp);
   if (st == RBPE_OK) st = rbpe_backend_finish(be);
   rep->time_train_s = rbpe_now_s() - t1;

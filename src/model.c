@@ -10,6 +10,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "input.h"
 #include "model.h"
 
 #define MODEL_MAGIC "RBPEMODL"
@@ -393,12 +394,19 @@ static rbpe_status bad(rbpe_err *err, const char *path, const char *why) {
 }
 
 rbpe_status rbpe_model_load(rbpe_ctx *ctx, const char *path, rbpe_model **out) {
-  rbpe_err *err = &ctx->err;
-  rbpe_err_clear(err);
+  rbpe_err_clear(&ctx->err);
   *out = NULL;
-  FILE *f = fopen(path, "rb");
-  RBPE_FAIL_IF(!f, err, RBPE_ERR_IO, "cannot open %s: %s", path,
-               strerror(errno));
+  rbpe_input in;
+  RBPE_TRY(rbpe_input_open(&ctx->err, path, &in));
+  rbpe_status st = rbpe_model_read(ctx, &in, out);
+  rbpe_input_close(&in);
+  return st;
+}
+
+rbpe_status rbpe_model_read(rbpe_ctx *ctx, rbpe_input *in, rbpe_model **out) {
+  rbpe_err *err = &ctx->err;
+  *out = NULL;
+  const char *path = in->name;
   unsigned char *bytes = NULL;
   size_t len = 0, cap = 0;
   rbpe_status st = RBPE_OK;
@@ -418,14 +426,16 @@ rbpe_status rbpe_model_load(rbpe_ctx *ctx, const char *path, rbpe_model **out) {
       bytes = nb;
       cap = nc;
     }
-    size_t got = fread(bytes + len, 1, cap - len, f);
+    size_t want = cap - len;
+    size_t got = rbpe_input_read(in, bytes + len, want);
     len += got;
-    if (got == 0) {
-      if (ferror(f)) st = rbpe_err_set(err, RBPE_ERR_IO, "reading %s failed", path);
+    if (got < want) { /* the end of the input, or an error */
+      if (in->error)
+        st = rbpe_err_set(err, RBPE_ERR_IO, "reading %s failed: %s", path,
+                          strerror(in->error_errno));
       break;
     }
   }
-  fclose(f);
   if (st != RBPE_OK) {
     free(bytes);
     return st;

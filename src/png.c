@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "input.h"
 #include "internal.h"
 
 /* Width or height beyond this is refused by libpng before any allocation. */
@@ -30,24 +31,32 @@ static void on_png_warning(png_structp png, png_const_charp msg) {
   (void)msg;
 }
 
+/* libpng's reads come from the input: its head first, then the stream. */
+static void read_input(png_structp png, png_bytep data, png_size_t len) {
+  rbpe_input *in = png_get_io_ptr(png);
+  if (rbpe_input_read(in, data, len) != len)
+    png_error(png, in->error ? "read error" : "the file ends early (truncated)");
+}
+
 rbpe_status rbpe_signal_load_png(rbpe_ctx *ctx, const char *path,
                                  rbpe_signal **out) {
-  rbpe_err *err = &ctx->err;
-  rbpe_err_clear(err);
+  rbpe_err_clear(&ctx->err);
   *out = NULL;
-  FILE *f = fopen(path, "rb");
-  RBPE_FAIL_IF(!f, err, RBPE_ERR_IO, "cannot open %s: %s", path,
-               strerror(errno));
-  unsigned char head[33];
-  size_t got = fread(head, 1, sizeof head, f);
-  if (got == 0) {
-    fclose(f);
-    return rbpe_err_set(err, RBPE_ERR_BAD_FORMAT, "%s: empty file", path);
-  }
-  if (got < 8 || png_sig_cmp(head, 0, 8) != 0) {
-    fclose(f);
-    return rbpe_err_set(err, RBPE_ERR_BAD_FORMAT, "%s: not a PNG file", path);
-  }
+  rbpe_input in;
+  RBPE_TRY(rbpe_input_open(&ctx->err, path, &in));
+  rbpe_status st = rbpe_png_read(&ctx->err, &in, out);
+  rbpe_input_close(&in);
+  return st;
+}
+
+rbpe_status rbpe_png_read(rbpe_err *err, rbpe_input *in, rbpe_signal **out) {
+  *out = NULL;
+  const char *path = in->name;
+  const unsigned char *head = in->head;
+  size_t got = in->head_n;
+  RBPE_FAIL_IF(got == 0, err, RBPE_ERR_BAD_FORMAT, "%s: empty file", path);
+  RBPE_FAIL_IF(got < 8 || png_sig_cmp(head, 0, 8) != 0, err,
+               RBPE_ERR_BAD_FORMAT, "%s: not a PNG file", path);
   /* Refuse absurd sizes from the IHDR itself, before libpng reads further
    * or anything is allocated (a valid PNG starts with IHDR). Sizes PNG
    * itself forbids (0, >= 2^31) are left to libpng's own checks. */
@@ -56,18 +65,13 @@ rbpe_status rbpe_signal_load_png(rbpe_ctx *ctx, const char *path,
                  (uint32_t)head[18] << 8 | head[19];
     uint32_t h = (uint32_t)head[20] << 24 | (uint32_t)head[21] << 16 |
                  (uint32_t)head[22] << 8 | head[23];
-    if (w && h && w <= PNG_UINT_31_MAX && h <= PNG_UINT_31_MAX &&
-        (uint64_t)w * h > RBPE_MAX_SAMPLES) {
-      fclose(f);
-      return rbpe_err_set(err, RBPE_ERR_TOO_LARGE,
-                          "%s: %ux%u pixels exceed the limit of %zu samples",
-                          path, (unsigned)w, (unsigned)h, RBPE_MAX_SAMPLES);
-    }
+    RBPE_FAIL_IF(w && h && w <= PNG_UINT_31_MAX && h <= PNG_UINT_31_MAX &&
+                     (uint64_t)w * h > RBPE_MAX_SAMPLES,
+                 err, RBPE_ERR_TOO_LARGE,
+                 "%s: %ux%u pixels exceed the limit of %zu samples", path,
+                 (unsigned)w, (unsigned)h, RBPE_MAX_SAMPLES);
   }
-  if (fseek(f, 8, SEEK_SET) != 0) {
-    fclose(f);
-    return rbpe_err_set(err, RBPE_ERR_IO, "%s: cannot seek", path);
-  }
+  in->head_pos = 8; /* the signature is read */
   png_errctx ectx = {{0}};
   png_structp png =
       png_create_read_struct(PNG_LIBPNG_VER_STRING, &ectx, on_png_error,
@@ -75,7 +79,6 @@ rbpe_status rbpe_signal_load_png(rbpe_ctx *ctx, const char *path,
   png_infop info = png ? png_create_info_struct(png) : NULL;
   if (!info) {
     png_destroy_read_struct(png ? &png : NULL, NULL, NULL);
-    fclose(f);
     return rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
   }
   rbpe_signal *volatile sig = NULL;
@@ -89,7 +92,7 @@ rbpe_status rbpe_signal_load_png(rbpe_ctx *ctx, const char *path,
                         ectx.msg[0] ? ectx.msg : "libpng error");
     goto done;
   }
-  png_init_io(png, f);
+  png_set_read_fn(png, in, read_input);
   png_set_sig_bytes(png, 8);
   /* libpng checks only the PNG format limit here; rbpe_signal_alloc below
    * refuses absurd sizes with its own message before anything is allocated. */
@@ -160,7 +163,6 @@ rbpe_status rbpe_signal_load_png(rbpe_ctx *ctx, const char *path,
 
 done:
   png_destroy_read_struct(&png, &info, NULL);
-  fclose(f);
   free(pixels);
   free(rows);
   if (st != RBPE_OK) {

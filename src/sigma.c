@@ -72,7 +72,8 @@ static rbpe_status objective(rbpe_backend *be, rbpe_graph_op *op, rbpe_buf **b,
 rbpe_status rbpe_sigma_solve(rbpe_backend *be, const rbpe_embedding *emb,
                              const rbpe_graph *g, int ndim, const float *x,
                              int C, const float *y, const rbpe_sigma_config *sc,
-                             float *sigma, rbpe_sigma_stats *stats) {
+                             const volatile int *cancel, float *sigma,
+                             rbpe_sigma_stats *stats) {
   const rbpe_embed_config *ec = rbpe_embedding_config(emb);
   size_t n = g->n, nnz = g->nnz;
   RBPE_FAIL_IF(sc->relative, be->err, RBPE_ERR_INTERNAL,
@@ -125,6 +126,7 @@ rbpe_status rbpe_sigma_solve(rbpe_backend *be, const rbpe_embedding *emb,
   int it = 0;
   stats->J0 = NAN;
   for (it = 1; st == RBPE_OK && it <= sc->iterations; it++) {
+    if (cancel && *cancel) break;
     int check = it == 1 || it % sc->check_every == 0;
     st = objective(be, &op, b, sc->smin, sc->smax, check ? &J : NULL);
     if (st != RBPE_OK) break;
@@ -313,7 +315,7 @@ static rbpe_status subset_pairs(rbpe_err *err, rbpe_backend *be,
         if (w != v) g.col[e++] = (uint32_t)w;
     }
     g.row[n] = (uint32_t)e;
-    st = rbpe_sigma_solve(be, emb, &g, N, x, C, y, sc, sig, ss);
+    st = rbpe_sigma_solve(be, emb, &g, N, x, C, y, sc, cfg->cancel, sig, ss);
   }
   free(seeds);
   free(x);
@@ -399,7 +401,8 @@ rbpe_status rbpe_sigma_build(rbpe_ctx *ctx, rbpe_backend *be,
   if (st == RBPE_OK && sparse) {
     rbpe_graph graph = {0};
     st = rbpe_knn_graph(err, L, N, xt, sc->k, &graph);
-    if (st == RBPE_OK) st = rbpe_sigma_solve(be, emb, &graph, N, xt, C, yt, sc, st_sig, &ss);
+    if (st == RBPE_OK) st = rbpe_sigma_solve(be, emb, &graph, N, xt, C, yt, sc, cfg->cancel,
+                                st_sig, &ss);
     rbpe_graph_free(&graph);
   }
   if (st == RBPE_OK && need_poly) st = gradient_field(err, sig, xt, yt, L, xg, g);

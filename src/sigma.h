@@ -21,11 +21,13 @@ void rbpe_sigma_absolute(rbpe_sigma_config *sc, size_t L, int ndim);
 /* Minimises J(sigma) over the graph g of n points x (n x ndim) with values
  * y (n x C): Adam on s, sigma = smin + (smax - smin) logistic(s), until J
  * changes by less than tol between checks or the iteration cap. The range
- * must be absolute (rbpe_sigma_absolute). */
+ * must be absolute (rbpe_sigma_absolute). A non-zero *cancel (checked
+ * every iteration; NULL: never) stops it early with the sigma it has. */
 rbpe_status rbpe_sigma_solve(rbpe_backend *be, const rbpe_embedding *emb,
                              const rbpe_graph *g, int ndim, const float *x,
                              int C, const float *y, const rbpe_sigma_config *sc,
-                             float *sigma, rbpe_sigma_stats *stats);
+                             const volatile int *cancel, float *sigma,
+                             rbpe_sigma_stats *stats);
 
 /* The sigma map over every sample of sig for the fit configuration:
  * learns sigma at the training samples (graph or poly) and carries it to

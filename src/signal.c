@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "input.h"
 #include "internal.h"
 
 rbpe_status rbpe_signal_alloc(rbpe_err *err, int ndim, const size_t *dims,
@@ -97,23 +98,65 @@ rbpe_status rbpe_signal_coords(rbpe_ctx *ctx, const rbpe_signal *s,
 
 /* ---- 1-D text signals ----------------------------------------------------- */
 
+/* One line of the input into *line (without its newline); 0 at the end of
+ * the input. *nul is set when the line held a NUL byte. */
+static int read_line(rbpe_input *in, char **line, size_t *cap, int *nul,
+                     rbpe_status *oom) {
+  size_t n = 0;
+  int c, any = 0;
+  *nul = 0;
+  while ((c = rbpe_input_getc(in)) != EOF) {
+    any = 1;
+    if (c == '\n') break;
+    if (c == 0) *nul = 1;
+    if (n + 2 > *cap) {
+      size_t nc = *cap ? *cap * 2 : 256;
+      char *nl = realloc(*line, nc);
+      if (!nl) {
+        *oom = RBPE_ERR_OUT_OF_MEMORY;
+        return 0;
+      }
+      *line = nl;
+      *cap = nc;
+    }
+    (*line)[n++] = (char)c;
+  }
+  if (!any) return 0;
+  if (!*line) { /* an empty line at the start */
+    *line = malloc(1);
+    if (!*line) {
+      *oom = RBPE_ERR_OUT_OF_MEMORY;
+      return 0;
+    }
+    *cap = 1;
+  }
+  (*line)[n] = '\0';
+  return 1;
+}
+
 rbpe_status rbpe_signal_load_text(rbpe_ctx *ctx, const char *path,
                                   rbpe_signal **out) {
-  rbpe_err *err = &ctx->err;
-  rbpe_err_clear(err);
+  rbpe_err_clear(&ctx->err);
   *out = NULL;
-  FILE *f = fopen(path, "rb");
-  RBPE_FAIL_IF(!f, err, RBPE_ERR_IO, "cannot open %s: %s", path,
-               strerror(errno));
+  rbpe_input in;
+  RBPE_TRY(rbpe_input_open(&ctx->err, path, &in));
+  rbpe_status st = rbpe_text_read(&ctx->err, &in, out);
+  rbpe_input_close(&in);
+  return st;
+}
+
+rbpe_status rbpe_text_read(rbpe_err *err, rbpe_input *in, rbpe_signal **out) {
+  *out = NULL;
+  const char *path = in->name;
   float *vals = NULL;
   size_t n = 0, cap = 0, lineno = 0;
   char *line = NULL;
   size_t linecap = 0;
-  ssize_t len;
-  rbpe_status st = RBPE_OK;
-  while (st == RBPE_OK && (len = getline(&line, &linecap, f)) >= 0) {
+  int nul = 0;
+  rbpe_status st = RBPE_OK, oom = RBPE_OK;
+  while (st == RBPE_OK && read_line(in, &line, &linecap, &nul, &oom)) {
     lineno++;
-    if ((size_t)len != strlen(line)) {
+    if (nul) {
       st = rbpe_err_set(err, RBPE_ERR_BAD_FORMAT,
                         "%s:%zu: binary data (a NUL byte) in a text signal",
                         path, lineno);
@@ -135,9 +178,10 @@ rbpe_status rbpe_signal_load_text(rbpe_ctx *ctx, const char *path,
                         "%s:%zu: '%.*s' is not a number", path, lineno,
                         (int)(show > 40 ? 40 : show), p);
     } else if (!isfinite(v) || fabs(v) > 3.0e38) {
-      st = rbpe_err_set(err, RBPE_ERR_NUMERIC,
-                        "%s:%zu: %g is not a finite float value", path, lineno,
-                        v);
+      st = rbpe_err_set(err, RBPE_ERR_BAD_FORMAT,
+                        "%s:%zu: %.40s is not a finite float value (|v| <= "
+                        "3e38)",
+                        path, lineno, p);
     } else if (n >= RBPE_MAX_SAMPLES) {
       st = rbpe_err_set(err, RBPE_ERR_TOO_LARGE,
                         "%s: more than %zu values", path, RBPE_MAX_SAMPLES);
@@ -155,13 +199,15 @@ rbpe_status rbpe_signal_load_text(rbpe_ctx *ctx, const char *path,
       vals[n++] = (float)v;
     }
   }
-  if (st == RBPE_OK && ferror(f))
-    st = rbpe_err_set(err, RBPE_ERR_IO, "reading %s failed", path);
+  if (st == RBPE_OK && oom != RBPE_OK)
+    st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  if (st == RBPE_OK && in->error)
+    st = rbpe_err_set(err, RBPE_ERR_IO, "reading %s failed: %s", path,
+                      strerror(in->error_errno));
   if (st == RBPE_OK && n == 0)
     st = rbpe_err_set(err, RBPE_ERR_BAD_FORMAT, "%s: no values (empty signal)",
                       path);
   free(line);
-  fclose(f);
   if (st == RBPE_OK) {
     rbpe_signal *s;
     st = rbpe_signal_alloc(err, 1, &n, 1, &s);
@@ -176,18 +222,41 @@ rbpe_status rbpe_signal_load_text(rbpe_ctx *ctx, const char *path,
 
 rbpe_status rbpe_signal_load(rbpe_ctx *ctx, const char *path,
                              rbpe_signal **out) {
-  static const unsigned char magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  rbpe_model *model = NULL;
+  rbpe_status st = rbpe_load(ctx, path, out, &model);
+  if (st == RBPE_OK && model) {
+    rbpe_model_free(model);
+    st = rbpe_err_set(&ctx->err, RBPE_ERR_BAD_FORMAT,
+                      "%s is an rbpe model, not a signal (try `rbpe render`)",
+                      path);
+  }
+  return st;
+}
+
+rbpe_status rbpe_load(rbpe_ctx *ctx, const char *path, rbpe_signal **signal,
+                      rbpe_model **model) {
+  RBPE_FAIL_IF(!ctx || !path || !signal, ctx ? &ctx->err : NULL,
+               RBPE_ERR_INVALID_ARGUMENT, "rbpe_load: NULL argument");
   rbpe_err_clear(&ctx->err);
-  FILE *f = fopen(path, "rb");
-  RBPE_FAIL_IF(!f, &ctx->err, RBPE_ERR_IO, "cannot open %s: %s", path,
-               strerror(errno));
-  unsigned char head[8];
-  size_t got = fread(head, 1, 8, f);
-  fclose(f);
-  if (got == 8 && memcmp(head, magic, 8) == 0)
-    return rbpe_signal_load_png(ctx, path, out);
-  /* PNG-looking but damaged signature: a PNG error is clearer than text. */
-  if (got >= 4 && memcmp(head + 1, "PNG", 3) == 0)
-    return rbpe_signal_load_png(ctx, path, out);
-  return rbpe_signal_load_text(ctx, path, out);
+  *signal = NULL;
+  if (model) *model = NULL;
+  rbpe_input in;
+  RBPE_TRY(rbpe_input_open(&ctx->err, path, &in));
+  rbpe_status st;
+  switch (rbpe_input_sniff(&in)) {
+  case RBPE_INPUT_PNG:
+    st = rbpe_png_read(&ctx->err, &in, signal);
+    break;
+  case RBPE_INPUT_MODEL:
+    if (model)
+      st = rbpe_model_read(ctx, &in, model);
+    else
+      st = rbpe_err_set(&ctx->err, RBPE_ERR_BAD_FORMAT,
+                        "%s is an rbpe model, not a signal", in.name);
+    break;
+  default:
+    st = rbpe_text_read(&ctx->err, &in, signal);
+  }
+  rbpe_input_close(&in);
+  return st;
 }

@@ -72,7 +72,9 @@ expect 4 1 "info on a missing file" -- "$RBPE" info "$tmp/missing.png"
 printf 'not a png' >"$tmp/bad.png"
 expect 4 1 "info on a text file with bad values" -- "$RBPE" info "$tmp/bad.png"
 printf '0.5\nnan\n' >"$tmp/nan.txt"
-expect 1 1 "info on a 1-D file with NaN" -- "$RBPE" info "$tmp/nan.txt"
+expect 4 1 "info on a 1-D file with NaN" -- "$RBPE" info "$tmp/nan.txt"
+printf '0.5\n1e40\n' >"$tmp/big.txt"
+expect 4 1 "info on a 1-D value beyond float" -- "$RBPE" info "$tmp/big.txt"
 head -c 100 "$DATA/camera64.png" >"$tmp/trunc.png"
 expect 4 1 "info on a truncated PNG" -- "$RBPE" info "$tmp/trunc.png"
 
@@ -154,10 +156,24 @@ expect 0 - "bench --json" -- "$RBPE" bench --device ref --batches 6:6 --layers 0
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['results'][0]['batch']==64" "$tmp/out" ||
   { echo "FAIL: bench --json"; fail=$((fail + 1)); }
 
-# Ctrl-C: training stops, the outputs describe the model as it stood
-"$RBPE" fit "$IMG" --steps 10000000 $SMALL --device ref --out "$tmp/int" >"$tmp/int.out" 2>&1 &
+# wait_for FILE PATTERN: until FILE has a line matching PATTERN (at most
+# 300 s, so a slow host only waits longer; the verdict never depends on it)
+wait_for() {
+  k=0
+  until grep -q "$2" "$1" 2>/dev/null; do
+    k=$((k + 1))
+    [ $k -gt 3000 ] && return 1
+    sleep 0.1
+  done
+}
+
+# Ctrl-C during training (after its first step is reported): training
+# stops, the outputs describe the model as it stood, and the model says how
+# many steps it had
+"$RBPE" fit "$IMG" --steps 10000000 --layers 1 --width 32 --centres 16 --device ref \
+  --out "$tmp/int" >"$tmp/int.out" 2>&1 &
 pid=$!
-sleep 3
+wait_for "$tmp/int.out" "^step 1/" || echo "FAIL: no first step reported"
 kill -INT $pid
 wait $pid
 rc=$?
@@ -166,6 +182,86 @@ if [ $rc -ne 130 ] || ! grep -q '"interrupted": true' "$tmp/int/metrics.json" 2>
 else
   pass=$((pass + 1))
 fi
+done_steps=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['steps_done'])" "$tmp/int/metrics.json" 2>/dev/null)
+"$RBPE" info "$tmp/int/model.rbpe" 2>/dev/null | grep -q "trained $done_steps steps" ||
+  { echo "FAIL: info does not report the $done_steps steps done"; fail=$((fail + 1)); }
+
+# Ctrl-C before the first training step (in a sigma solve made endless):
+# nothing written, the previous set kept byte for byte, exit 130
+cp -r "$tmp/int" "$tmp/int-before"
+"$RBPE" fit "$IMG" --steps 100 --layers 1 --width 32 --centres 16 --device ref \
+  --sigma graph --sigma-iters 1000000 --sigma-tol 0 --out "$tmp/int" >"$tmp/int2.out" 2>&1 &
+pid=$!
+wait_for "$tmp/int2.out" "device" || echo "FAIL: no device line"
+sleep 0.5
+kill -INT $pid
+wait $pid
+rc=$?
+if [ $rc -ne 130 ] || ! diff -r "$tmp/int-before" "$tmp/int" >/dev/null; then
+  echo "FAIL: interrupt before the first step: exit $rc, folder changed"; cat "$tmp/int2.out"
+  fail=$((fail + 1))
+else
+  pass=$((pass + 1))
+fi
+
+# Data safety: a person's files in --out are never removed or replaced;
+# the folder is made and tested before any work; inputs are read once
+mkdir "$tmp/mine"
+echo "my plot" >"$tmp/mine/plot.png"
+expect 0 0 "fit into a folder with a person's plot.png" -- "$RBPE" fit "$IMG" --steps 2 $SMALL --out "$tmp/mine"
+[ "$(cat "$tmp/mine/plot.png")" = "my plot" ] || { echo "FAIL: a person's plot.png was touched"; fail=$((fail + 1)); }
+echo "my panel" >"$tmp/mine/panel.png.new" && mv "$tmp/mine/panel.png.new" "$tmp/mine/panel.png"
+expect 6 1 "fit over a person's panel.png" -- "$RBPE" fit "$IMG" --steps 2 $SMALL --out "$tmp/mine"
+[ "$(cat "$tmp/mine/panel.png")" = "my panel" ] || { echo "FAIL: a person's panel.png was replaced"; fail=$((fail + 1)); }
+grep -q "in the way" "$tmp/err" || { echo "FAIL: no reason given for the refusal"; fail=$((fail + 1)); }
+rm "$tmp/mine/panel.png"
+# rbpe's own stale outputs go (sigma maps of a learned run), a person's stay
+expect 0 0 "fit graph into the folder" -- "$RBPE" fit "$IMG" --steps 2 --sigma graph $SMALL --out "$tmp/mine"
+[ -e "$tmp/mine/sigma.png" ] || { echo "FAIL: no sigma.png"; fail=$((fail + 1)); }
+echo "changed by hand" >"$tmp/mine/sigma_train.png"
+expect 0 0 "fit uniform over the learned run" -- "$RBPE" fit "$IMG" --steps 2 $SMALL --out "$tmp/mine"
+[ ! -e "$tmp/mine/sigma.png" ] || { echo "FAIL: rbpe's stale sigma.png kept"; fail=$((fail + 1)); }
+[ "$(cat "$tmp/mine/sigma_train.png" 2>/dev/null)" = "changed by hand" ] ||
+  { echo "FAIL: an output changed by hand was removed"; fail=$((fail + 1)); }
+[ "$(cat "$tmp/mine/plot.png")" = "my plot" ] || { echo "FAIL: plot.png touched"; fail=$((fail + 1)); }
+# output folders that cannot be written fail at once, with the output code
+echo x >"$tmp/afile"
+expect 6 1 "fit --out a file" -- "$RBPE" fit "$IMG" --steps 100000 $SMALL --out "$tmp/afile"
+expect 6 1 "fit --out under a file" -- "$RBPE" fit "$IMG" --steps 100000 $SMALL --out "$tmp/afile/sub"
+mkdir "$tmp/ro" && chmod 555 "$tmp/ro"
+if [ "$(id -u)" -eq 0 ]; then
+  # root writes anywhere: the check runs as nobody
+  chmod 755 "$tmp"
+  asuser="setpriv --reuid=65534 --regid=65534 --clear-groups"
+else
+  asuser=""
+fi
+expect 6 1 "fit --out a read-only folder" -- $asuser "$RBPE" fit "$IMG" --steps 100000 $SMALL --out "$tmp/ro"
+grep -q "cannot write into the output folder" "$tmp/err" ||
+  { echo "FAIL: read-only message: $(cat "$tmp/err")"; fail=$((fail + 1)); }
+expect 0 0 "fit --out a new nested folder" -- "$RBPE" fit "$IMG" --steps 2 $SMALL --out "$tmp/new/deep/dir"
+[ -s "$tmp/new/deep/dir/model.rbpe" ] || { echo "FAIL: nested --out"; fail=$((fail + 1)); }
+# inputs from pipes, FIFOs, process substitution and -, each read once
+seq 1 3000 | "$RBPE" info - >"$tmp/out" 2>&1
+grep -q "3000 values, .* values in \[1, 3000\]" "$tmp/out" || { echo "FAIL: seq | info -: $(cat "$tmp/out")"; fail=$((fail + 1)); }
+seq 1 3000 | "$RBPE" info /dev/stdin >"$tmp/out" 2>&1
+grep -q "3000 values" "$tmp/out" || { echo "FAIL: seq | info /dev/stdin: $(cat "$tmp/out")"; fail=$((fail + 1)); }
+"$RBPE" info - <"$IMG" >"$tmp/out" 2>&1
+grep -q "64 x 64" "$tmp/out" || { echo "FAIL: a PNG on standard input: $(cat "$tmp/out")"; fail=$((fail + 1)); }
+cat "$IMG" | "$RBPE" info - >"$tmp/out" 2>&1
+grep -q "64 x 64" "$tmp/out" || { echo "FAIL: a PNG through a pipe: $(cat "$tmp/out")"; fail=$((fail + 1)); }
+mkfifo "$tmp/fifo"
+(seq 1 500 >"$tmp/fifo" &)
+"$RBPE" info "$tmp/fifo" >"$tmp/out" 2>&1
+grep -q "500 values" "$tmp/out" || { echo "FAIL: a FIFO: $(cat "$tmp/out")"; fail=$((fail + 1)); }
+head -c 200 "$IMG" | "$RBPE" info - >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 4 ] && grep -q "truncated" "$tmp/err" || { echo "FAIL: a truncated PNG through a pipe"; fail=$((fail + 1)); }
+cat "$IMG" | "$RBPE" fit - --steps 2 $SMALL --out "$tmp/stdin-fit" >/dev/null 2>&1 ||
+  { echo "FAIL: fit -"; fail=$((fail + 1)); }
+"$RBPE" render "$tmp/stdin-fit/model.rbpe" -o - 2>/dev/null | "$RBPE" info - >"$tmp/out" 2>&1
+grep -q "64 x 64" "$tmp/out" || { echo "FAIL: render -o - | info -: $(cat "$tmp/out")"; fail=$((fail + 1)); }
+[ ! -e ./- ] || { echo "FAIL: a file named - was written"; fail=$((fail + 1)); }
+
 expect 0 - "render the interrupted model" -- "$RBPE" render "$tmp/int/model.rbpe" -o "$tmp/int.png" --device ref
 
 # Determinism: the same seed on the same device gives a byte-identical model

@@ -157,7 +157,7 @@ static void solve(rbpe_ctx *ctx, rbpe_backend *be, int N, size_t n,
   rbpe_graph g;
   CHECK(rbpe_knn_graph(be->err, n, N, x, sc->k, &g) == RBPE_OK, "graph");
   rbpe_sigma_stats ss;
-  CHECK(rbpe_sigma_solve(be, emb, &g, N, x, 1, y, sc, sigma, &ss) == RBPE_OK,
+  CHECK(rbpe_sigma_solve(be, emb, &g, N, x, 1, y, sc, NULL, sigma, &ss) == RBPE_OK,
         "solve: %s", be->err->msg);
   rbpe_graph_free(&g);
   rbpe_embedding_free(emb);

@@ -15,6 +15,9 @@ enum {
   EXIT_NO_DEVICE = 3,   /* the requested device does not exist or is unusable */
   EXIT_BAD_INPUT = 4,   /* an input file is missing, damaged or too large */
   EXIT_CHECK_FAILED = 5,/* `rbpe check` found a mismatch */
+  EXIT_OUTPUT = 6,      /* an output cannot be written: the folder cannot be
+                           made or written, or a file rbpe did not write is
+                           in the way */
   EXIT_INTERRUPTED = 130
 };
 
@@ -75,27 +78,56 @@ rbpe_status cli_save_plot(rbpe_ctx *ctx, const rbpe_signal *truth,
                           const rbpe_split *split, const rbpe_signal *recon,
                           const char *path);
 
-/* The files one run writes into a folder, replaced as a set (cli_outset.c):
- * each is first written under a hidden staging name; commit renames them all
- * into place with SIGINT and SIGTERM held, and removes outputs of an earlier
- * run that this set does not have, so the folder holds either the complete
- * earlier set or the complete new one. A fatal signal from begin to the end
- * of the commit (the handler calls cli_outset_on_fatal_signal) is acted on
- * between two files, when the staged files are removed and the process
- * dies, or after the commit. */
+/* The files one run writes into a folder, replaced as a set (cli_outset.c).
+ *
+ * Ownership: rbpe replaces or removes only files it wrote itself. Each
+ * commit records the files it put in the folder (name, size, CRC-32) in a
+ * manifest there, CLI_MANIFEST; a file of an output's name that the
+ * manifest does not list with its present size and checksum is a person's
+ * (or was changed since), and the run refuses to start rather than touch
+ * it. Stale outputs of an earlier run are removed only when unchanged.
+ *
+ * Order: cli_outset_prepare before any work (creates the folder with its
+ * parents, proves it writable, reads the manifest), cli_outset_claim once
+ * the names the run will write are known (refuses foreign files), then
+ * after the work cli_outset_begin, cli_outset_path for each file, and
+ * cli_outset_commit. Each file is first written under a hidden staging
+ * name; commit renames them all into place with SIGINT and SIGTERM held,
+ * so the folder holds either the complete earlier set or the complete new
+ * one. A fatal signal from begin to the end of the commit (the handler
+ * calls cli_outset_on_fatal_signal) is acted on between two files, when
+ * the staged files are removed and the process dies, or after the commit. */
 #define CLI_OUTSET_MAX 16
+#define CLI_MANIFEST ".rbpe-outputs"
+typedef struct cli_owned {
+  char name[64];
+  unsigned long crc;
+  unsigned long long size;
+} cli_owned;
 typedef struct cli_outset {
   char dir[4100];
   const char *const *known; /* every name this command can write, NULL-ended */
   int n;
   char final_path[CLI_OUTSET_MAX][4200];
   char staged_path[CLI_OUTSET_MAX][4200];
+  /* the manifest as read by prepare: files earlier runs wrote here (a
+   * name can appear twice after a commit cut short) */
+  int n_owned;
+  cli_owned owned[2 * CLI_OUTSET_MAX];
 } cli_outset;
 
-void cli_outset_begin(cli_outset *o, const char *dir, const char *const *known);
+/* 0, or -1 with a one-line reason in why (naming the folder). */
+int cli_outset_prepare(cli_outset *o, const char *dir,
+                       const char *const *known, char *why, size_t why_len);
+/* 0 when each of names (NULL-ended) is absent from the folder or rbpe's
+ * own unchanged output; else -1 with the first foreign file in why. */
+int cli_outset_claim(const cli_outset *o, const char *const *names, char *why,
+                     size_t why_len);
+void cli_outset_begin(cli_outset *o);
 /* The path to write NAME to (NULL when the set is full or NAME unknown). */
 const char *cli_outset_path(cli_outset *o, const char *name);
-/* 0 on success; otherwise -1 with errno set and the staged files removed. */
+/* 0 on success; otherwise -1 with errno set (EEXIST: a foreign file took
+ * an output's name since the claim) and the staged files removed. */
 int cli_outset_commit(cli_outset *o);
 void cli_outset_abort(cli_outset *o);
 /* Async-signal-safe, from a handler (on any thread) about to end the

@@ -66,11 +66,23 @@ static const char *fit_help =
     "  --out DIR               output folder (rbpe-out)\n"
     "  --quiet                 no progress output\n";
 
-/* Everything fit can write into --out; a new run replaces them as a set. */
+/* Everything fit can write into --out; a new run replaces them as a set
+ * (only files rbpe wrote: cli.h). The names a 1-D and a 2-D fit may write. */
 static const char *const fit_outputs[] = {
     "reconstruction.png", "reconstruction.txt", "panel.png", "plot.png",
     "sigma.png", "sigma_train.png", "sigma.txt", "model.rbpe", "metrics.json",
     NULL};
+static const char *const fit_outputs_1d[] = {
+    "reconstruction.txt", "plot.png", "model.rbpe", "metrics.json", NULL};
+static const char *const fit_outputs_2d[] = {
+    "reconstruction.png", "panel.png", "model.rbpe", "metrics.json", NULL};
+/* and with a learned sigma */
+static const char *const fit_outputs_1d_sigma[] = {
+    "reconstruction.txt", "plot.png", "sigma.txt", "model.rbpe",
+    "metrics.json", NULL};
+static const char *const fit_outputs_2d_sigma[] = {
+    "reconstruction.png", "panel.png", "sigma.png", "sigma_train.png",
+    "model.rbpe", "metrics.json", NULL};
 
 static volatile sig_atomic_t interrupted;
 static volatile int cancel_flag;
@@ -476,11 +488,32 @@ int cmd_fit(int argc, char **argv) {
   rbpe_model *model = NULL;
   rbpe_fit_report rep;
   memset(&rep, 0, sizeof rep);
-  /* Input and split first: a mistake there needs no device. */
+  /* The output folder first: made, proved writable and its files' owner
+   * known before any work, so a run never trains only to fail there. */
+  static cli_outset set;
+  char why[4400];
+  if (cli_outset_prepare(&set, outdir, fit_outputs, why, sizeof why) != 0) {
+    fprintf(stderr, "rbpe fit: %s\n", why);
+    rc = EXIT_OUTPUT;
+    goto out;
+  }
+  /* Input and split next: a mistake there needs no device. */
   rbpe_status st = rbpe_signal_load(ctx, input, &sig);
   if (st == RBPE_OK && rbpe_signal_ndim(sig) > 2) {
     fprintf(stderr, "rbpe fit: %s: only 1-D and 2-D signals are supported\n", input);
     rc = EXIT_BAD_INPUT;
+    goto out;
+  }
+  int learned = cfg.embed.kind == RBPE_EMBED_RBF &&
+                cfg.sigma_mode != RBPE_SIGMA_UNIFORM;
+  if (st == RBPE_OK &&
+      cli_outset_claim(&set,
+                       rbpe_signal_ndim(sig) == 1
+                           ? (learned ? fit_outputs_1d_sigma : fit_outputs_1d)
+                           : (learned ? fit_outputs_2d_sigma : fit_outputs_2d),
+                       why, sizeof why) != 0) {
+    fprintf(stderr, "rbpe fit: %s\n", why);
+    rc = EXIT_OUTPUT;
     goto out;
   }
   if (st == RBPE_OK) {
@@ -494,11 +527,6 @@ int cmd_fit(int argc, char **argv) {
   }
   rc = cli_select("fit", ctx, device, quiet);
   if (rc != EXIT_OK) goto out;
-  if (st == RBPE_OK && mkdir(outdir, 0777) != 0 && errno != EEXIST) {
-    fprintf(stderr, "rbpe fit: cannot create %s: %s\n", outdir, strerror(errno));
-    rc = EXIT_FAILURE_RUN;
-    goto out;
-  }
   if (st == RBPE_OK) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -518,14 +546,20 @@ int cmd_fit(int argc, char **argv) {
   if (rep.embed_on_the_fly && !quiet)
     fprintf(stderr, "rbpe fit: the embedded training set did not fit the "
                     "device: each batch was embedded on the fly\n");
+  if (rep.interrupted && rep.steps_done == 0) {
+    /* nothing trained: nothing to write, the previous outputs stay */
+    fprintf(stderr, "\nrbpe fit: interrupted before the first training step; "
+                    "nothing written, %s left as it was\n", outdir);
+    rc = EXIT_INTERRUPTED;
+    goto out;
+  }
   if (rep.interrupted && !quiet)
     fprintf(stderr, "\nrbpe fit: interrupted after %d of %d steps; writing the "
                     "outputs of the model as it stands\n",
             rep.steps_done, cfg.steps);
   {
     /* Every output is staged, then the set replaces the previous run's. */
-    static cli_outset set;
-    cli_outset_begin(&set, outdir, fit_outputs);
+    cli_outset_begin(&set);
     int one_d = rbpe_signal_ndim(sig) == 1;
     if (one_d) {
       st = cli_save_text(ctx, cli_outset_path(&set, "reconstruction.txt"),
@@ -562,12 +596,18 @@ int cmd_fit(int argc, char **argv) {
     if (st != RBPE_OK) {
       cli_outset_abort(&set);
       rc = cli_fail("fit", ctx, st);
+      if (st == RBPE_ERR_IO) rc = EXIT_OUTPUT; /* writing, not reading */
       goto out;
     }
     if (cli_outset_commit(&set) != 0) {
-      fprintf(stderr, "rbpe fit: cannot move the outputs into %s: %s\n", outdir,
-              strerror(errno));
-      rc = EXIT_FAILURE_RUN;
+      if (errno == EEXIST)
+        fprintf(stderr, "rbpe fit: a file rbpe did not write took an output's "
+                        "name in %s during the run; nothing replaced\n",
+                outdir);
+      else
+        fprintf(stderr, "rbpe fit: cannot move the outputs into %s: %s\n",
+                outdir, strerror(errno));
+      rc = EXIT_OUTPUT;
       goto out;
     }
     printf("held-out PSNR %.2f dB (train %.2f dB) after %d steps, %zu training "

@@ -2,6 +2,7 @@
  * any device: a PNG for 2-D models, a text file for 1-D ones. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -10,7 +11,8 @@ static const char *render_help =
     "                        [--bits 8|16] [--quiet]\n"
     "Renders MODEL on a regular grid (default: the grid it was trained on).\n"
     "2-D models write a PNG (8-bit, --bits 16 for 16-bit); 1-D models write\n"
-    "one value per line.\n";
+    "one value per line. -o - writes to standard output; MODEL - reads\n"
+    "standard input.\n";
 
 int cmd_render(int argc, char **argv) {
   const char *model_path = NULL, *out = NULL, *size = NULL, *device = NULL;
@@ -46,6 +48,9 @@ int cmd_render(int argc, char **argv) {
     }
   }
   if (!model_path || !out) return cli_usage_error("render", "needs MODEL and -o OUT");
+  if (!strcmp(out, "-") && isatty(STDOUT_FILENO))
+    return cli_usage_error("render", "-o - writes to standard output, which "
+                                     "is a terminal here: redirect it");
   int rc = EXIT_OK;
   rbpe_ctx *ctx = rbpe_ctx_new();
   if (!ctx) return EXIT_FAILURE_RUN;
@@ -88,7 +93,8 @@ int cmd_render(int argc, char **argv) {
     rc = cli_fail("render", ctx, st);
     goto done;
   }
-  fprintf(stderr, "rbpe render: wrote %s (", out);
+  fprintf(stderr, "rbpe render: wrote %s (",
+          strcmp(out, "-") ? out : "standard output");
   for (int a = 0; a < nd; a++)
     fprintf(stderr, "%s%zu", a ? " x " : "", dims[nd == 2 ? 1 - a : a]);
   fprintf(stderr, ")\n");
