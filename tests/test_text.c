@@ -58,12 +58,12 @@ int main(void) {
   expect(ctx, "0.5\nabc\n", RBPE_ERR_BAD_FORMAT, ":2:");
   expect(ctx, "0.5\n1.5abc\n", RBPE_ERR_BAD_FORMAT, ":2:");
   expect(ctx, "1 2\n", RBPE_ERR_BAD_FORMAT, ":1:");
-  expect(ctx, "0.1\nnan\n", RBPE_ERR_NUMERIC, ":2:");
-  expect(ctx, "NaN\n", RBPE_ERR_NUMERIC, ":1:");
-  expect(ctx, "inf\n", RBPE_ERR_NUMERIC, ":1:");
-  expect(ctx, "-infinity\n", RBPE_ERR_NUMERIC, NULL);
-  expect(ctx, "1e999\n", RBPE_ERR_NUMERIC, NULL);
-  expect(ctx, "4e38\n", RBPE_ERR_NUMERIC, NULL);
+  expect(ctx, "0.1\nnan\n", RBPE_ERR_BAD_FORMAT, ":2:");
+  expect(ctx, "NaN\n", RBPE_ERR_BAD_FORMAT, ":1:");
+  expect(ctx, "inf\n", RBPE_ERR_BAD_FORMAT, ":1:");
+  expect(ctx, "-infinity\n", RBPE_ERR_BAD_FORMAT, NULL);
+  expect(ctx, "1e999\n", RBPE_ERR_BAD_FORMAT, NULL);
+  expect(ctx, "4e38\n", RBPE_ERR_BAD_FORMAT, NULL);
   expect(ctx, "", RBPE_ERR_BAD_FORMAT, "no values");
   expect(ctx, "# only a comment\n\n", RBPE_ERR_BAD_FORMAT, "no values");
   put("0.5\n\0\n0.7\n", 10);

@@ -163,6 +163,10 @@ static int write_manifest(const cli_outset *o, const cli_owned *a, int na,
 int cli_outset_prepare(cli_outset *o, const char *dir,
                        const char *const *known, char *why, size_t why_len) {
   memset(o, 0, sizeof *o);
+  if (!dir || !*dir) {
+    say(why, why_len, "no output folder given%s%s", "", "");
+    return -1;
+  }
   if (strlen(dir) >= sizeof o->dir - 64) {
     say(why, why_len, "output folder name too long (%.40s...)%s", dir, "");
     return -1;
