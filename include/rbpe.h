@@ -193,6 +193,8 @@ typedef struct rbpe_model rbpe_model;
 #define RBPE_MAX_DIMS 3
 /* Largest signal accepted, in samples: refused before allocating. */
 #define RBPE_MAX_SAMPLES ((size_t)1 << 26)
+/* Channels of a signal (gray, RGB, audio tracks, text columns). */
+#define RBPE_MAX_CHANNELS 4
 
 /* PNG through libpng: gray, gray+alpha, RGB, RGBA, palette; 1..16 bits.
  * Values are scaled to [0,1] (v / (2^bits - 1)). Alpha (including a
@@ -211,9 +213,29 @@ rbpe_status rbpe_signal_load_text(rbpe_ctx *ctx, const char *path,
 rbpe_status rbpe_signal_load(rbpe_ctx *ctx, const char *path,
                              rbpe_signal **out);
 /* A signal or, when model is not NULL, a model file, told apart by
- * content and read once: exactly one of *signal and *model is set. */
+ * content and read once: exactly one of *signal and *model is set.
+ * Formats: PNG; JPEG (gray or RGB, libjpeg-turbo); audio through
+ * libsndfile (WAV, AIFF, FLAC, Ogg/Vorbis, AU, CAF: a 1-D signal of the
+ * samples in [-1, 1], one channel per track, with its sample rate); text
+ * (one sample per line, CSV or white-space columns as channels, an optional
+ * header line of column names); rbpe model files. A known format rbpe does
+ * not read (GIF, TIFF, WebP, MP3, ...) is refused by name. */
 rbpe_status rbpe_load(rbpe_ctx *ctx, const char *path, rbpe_signal **signal,
                       rbpe_model **model);
+typedef struct rbpe_load_options {
+  int channel; /* -1: every channel (the default); k: only channel k (0-based)
+                  of an image, audio file or text table */
+} rbpe_load_options;
+rbpe_status rbpe_load_ex(rbpe_ctx *ctx, const char *path,
+                         const rbpe_load_options *opt, rbpe_signal **signal,
+                         rbpe_model **model);
+/* Audio inputs: samples per second (0 for other signals); a model fitted
+ * to audio keeps it (rbpe_model_sample_rate). */
+int rbpe_signal_sample_rate(const rbpe_signal *s);
+/* A 1-D signal as a 32-bit float WAV file (any value range), written to a
+ * temporary name and renamed. */
+rbpe_status rbpe_signal_save_wav(rbpe_ctx *ctx, const rbpe_signal *sig,
+                                 const char *path, int sample_rate);
 /* A copy of caller data (count = product of dims times channels). */
 rbpe_status rbpe_signal_from_data(rbpe_ctx *ctx, int ndim, const size_t *dims,
                                   int channels, const float *data,
@@ -245,7 +267,10 @@ rbpe_status rbpe_signal_save_png(rbpe_ctx *ctx, const rbpe_signal *sig,
 /* Training and held-out sample indices (METHOD.md section 1). spec:
  *   regular:S  every S-th sample along each axis from 0; held-out = the rest
  *   random:P   a seeded random fraction 0 < P < 1 of the samples
- *   tancik     regular:2 with held-out restricted to samples odd on every axis */
+ *   tancik     regular:2 with held-out restricted to samples odd on every axis
+ *   all        every sample trains and is evaluated: a fit of the signal
+ *              itself (SIREN-style), whose "held-out" PSNR is the fitting
+ *              PSNR */
 typedef struct rbpe_split rbpe_split;
 
 rbpe_status rbpe_split_create(rbpe_ctx *ctx, const rbpe_signal *sig,
@@ -326,7 +351,11 @@ void rbpe_ctx_set_memory_limit(rbpe_ctx *ctx, uint64_t bytes);
 typedef enum rbpe_act {
   RBPE_ACT_NONE = 0,
   RBPE_ACT_RELU = 1,
-  RBPE_ACT_SIGMOID = 2
+  RBPE_ACT_SIGMOID = 2,
+  /* configuration only (the default output activation): sigmoid when every
+   * value of the signal lies in [0, 1], none otherwise; rbpe_fit resolves
+   * it, and the report and the model hold the choice */
+  RBPE_ACT_AUTO = 3
 } rbpe_act;
 
 const char *rbpe_act_string(rbpe_act act);
@@ -370,7 +399,7 @@ typedef struct rbpe_sigma_config {
 typedef struct rbpe_progress {
   int step, steps;
   float loss;          /* MSE of the step's batch, before its update */
-  float train_psnr;    /* -10 log10(loss) */
+  float train_psnr;    /* 10 log10(peak^2 / loss), the report's psnr_peak */
   double elapsed_s;
   double samples_per_s;
 } rbpe_progress;
@@ -415,6 +444,13 @@ typedef struct rbpe_fit_report {
   size_t embed_dim;
   double train_psnr, test_psnr; /* on the full model, all channels */
   double final_loss;            /* training-set MSE after the last step */
+  /* PSNR's peak: 1 when every value of the signal lies in [0, 1] (images:
+   * the usual convention), else the data's peak-to-peak range; such a
+   * signal is fitted mapped onto [0, 1] (the loss curve is in those
+   * units) and the model maps its predictions back */
+  double psnr_peak;
+  float data_min_f, data_max_f; /* the signal's values, all channels */
+  rbpe_act out_act;             /* the output activation used (resolved) */
   double time_embed_s, time_train_s, time_eval_s;
   double train_samples_per_s;
   int curve_len;                /* loss curve: (step, batch loss) pairs */
@@ -450,6 +486,8 @@ int rbpe_model_channels(const rbpe_model *model);
 /* The grid the model was trained on (axis sizes). */
 size_t rbpe_model_dim(const rbpe_model *model, int axis);
 const rbpe_fit_config *rbpe_model_config(const rbpe_model *model);
+/* The sample rate of the audio the model was fitted to (0: not audio). */
+int rbpe_model_sample_rate(const rbpe_model *model);
 
 /* Evaluates the model at n coordinates (n x ndim) into out (n x channels),
  * in batches that fit the device. */
@@ -470,6 +508,11 @@ rbpe_status rbpe_model_load(rbpe_ctx *ctx, const char *path,
 
 /* PSNR = -10 log10(MSE) over the given samples and all channels of two
  * signals of the same shape (METHOD.md 1); +inf when they are equal. */
+/* The smallest and largest value of a signal over all channels. */
+void rbpe_signal_range(const rbpe_signal *s, float *lo, float *hi);
+/* PSNR with a given peak: 10 log10(peak^2 / MSE). */
+double rbpe_psnr_peak(const rbpe_signal *a, const rbpe_signal *b,
+                      const size_t *idx, size_t n, double peak);
 double rbpe_psnr(const rbpe_signal *a, const rbpe_signal *b,
                  const size_t *indices, size_t n);
 

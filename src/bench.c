@@ -26,6 +26,7 @@ rbpe_status rbpe_bench_mlp(rbpe_ctx *ctx, int hidden_layers, int width,
   rbpe_model model;
   memset(&model, 0, sizeof model);
   rbpe_fit_config_default(&model.cfg);
+  model.cfg.out_act = RBPE_ACT_SIGMOID; /* what a fit of an image resolves */
   model.cfg.hidden_layers = hidden_layers;
   model.cfg.width = width;
   model.cfg.embed.rbf_centres = centres;

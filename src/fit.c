@@ -18,7 +18,7 @@ void rbpe_fit_config_default(rbpe_fit_config *c) {
   c->split = "regular:2";
   c->hidden_layers = 3;
   c->width = 256;
-  c->out_act = RBPE_ACT_SIGMOID;
+  c->out_act = RBPE_ACT_AUTO;
   c->steps = 1000;
   c->lr = 1e-3f;
   c->batch = 0;
@@ -67,7 +67,7 @@ static rbpe_status check_config(rbpe_err *err, const rbpe_fit_config *c) {
   RBPE_FAIL_IF(!(c->lr > 0.0f) || !isfinite(c->lr), err,
                RBPE_ERR_INVALID_ARGUMENT, "learning rate %g (must be > 0)",
                (double)c->lr);
-  RBPE_FAIL_IF((unsigned)c->out_act > RBPE_ACT_SIGMOID, err,
+  RBPE_FAIL_IF((unsigned)c->out_act > RBPE_ACT_AUTO, err,
                RBPE_ERR_INVALID_ARGUMENT, "unknown output activation");
   RBPE_FAIL_IF(c->log_every < 1, err, RBPE_ERR_INVALID_ARGUMENT,
                "log_every %d (must be >= 1)", c->log_every);
@@ -199,14 +199,12 @@ static rbpe_status plan_memory(rbpe_backend *be, rbpe_err *err, size_t L,
                            : "not even a batch of one fits");
 }
 
-rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
-                     const rbpe_fit_config *cfg, rbpe_model **model_out,
-                     rbpe_fit_report *rep) {
+/* The fit of a signal whose values lie in [0, 1], or [-1, 1] with peak 2
+ * (rbpe_fit maps others onto one of them). */
+static rbpe_status fit_unit(rbpe_ctx *ctx, const rbpe_signal *sig,
+                            const rbpe_fit_config *cfg, double peak,
+                            rbpe_model **model_out, rbpe_fit_report *rep) {
   rbpe_err *err = &ctx->err;
-  rbpe_err_clear(err);
-  *model_out = NULL;
-  memset(rep, 0, sizeof *rep);
-  RBPE_FAIL_IF(!sig || !cfg, err, RBPE_ERR_INVALID_ARGUMENT, "fit: NULL argument");
   RBPE_TRY(check_config(err, cfg));
   rbpe_backend *be;
   RBPE_TRY(rbpe_ctx_backend(ctx, &be));
@@ -220,8 +218,15 @@ rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
   m->cfg.progress_user = NULL;
   m->cfg.cancel = NULL;
   m->cfg.embed.seed = cfg->embed.kind == RBPE_EMBED_RFF ? cfg->seed : 0;
+  /* rbpe_fit maps other data onto [0, 1] and resolves auto first */
+  rbpe_signal_range(sig, &rep->data_min_f, &rep->data_max_f);
+  rep->out_act = m->cfg.out_act;
+  rep->psnr_peak = peak;
+  m->out_scale = 1.0f;
+  m->out_offset = 0.0f;
   m->ndim = sig->ndim;
   m->channels = sig->channels;
+  m->sample_rate = sig->ndim == 1 ? sig->sample_rate : 0;
   for (int a = 0; a < sig->ndim; a++) m->dims[a] = sig->dims[a];
 
   fit_state f = {.be = be};
@@ -357,7 +362,9 @@ rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
       curve_add(rep, cap, step, loss);
       if (cfg->progress) {
         double el = rbpe_now_s() - t1;
-        rbpe_progress p = {step, cfg->steps, loss, (float)(-10.0 * log10(loss)),
+        rbpe_progress p = {step, cfg->steps, loss,
+                           (float)(10.0 * log10(rep->psnr_peak *
+                                                rep->psnr_peak / loss)),
                            el, el > 0 ? (double)step * batch / el : 0.0};
         cfg->progress(&p, cfg->progress_user);
       }
@@ -379,10 +386,13 @@ rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
   double t2 = rbpe_now_s();
   if (st == RBPE_OK) st = rbpe_model_render(ctx, m, sig->dims, &rep->reconstruction);
   if (st == RBPE_OK) {
-    rep->train_psnr = rbpe_psnr(rep->reconstruction, sig, train, L);
-    rep->test_psnr = rbpe_psnr(rep->reconstruction, sig,
-                               rbpe_split_test(rep->split), rep->n_test);
-    rep->final_loss = pow(10.0, -rep->train_psnr / 10.0);
+    rep->train_psnr =
+        rbpe_psnr_peak(rep->reconstruction, sig, train, L, rep->psnr_peak);
+    rep->test_psnr = rbpe_psnr_peak(rep->reconstruction, sig,
+                                    rbpe_split_test(rep->split), rep->n_test,
+                                    rep->psnr_peak);
+    rep->final_loss = rep->psnr_peak * rep->psnr_peak *
+                      pow(10.0, -rep->train_psnr / 10.0);
   }
   rep->time_eval_s = rbpe_now_s() - t2;
   if (st == RBPE_OK && m->sigma_map) {
@@ -396,5 +406,58 @@ rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
     return st;
   }
   *model_out = m;
+  return RBPE_OK;
+}
+
+rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
+                     const rbpe_fit_config *cfg, rbpe_model **model_out,
+                     rbpe_fit_report *rep) {
+  rbpe_err *err = &ctx->err;
+  rbpe_err_clear(err);
+  *model_out = NULL;
+  memset(rep, 0, sizeof *rep);
+  RBPE_FAIL_IF(!sig || !cfg, err, RBPE_ERR_INVALID_ARGUMENT, "fit: NULL argument");
+  /* The data's range decides the output activation (auto: sigmoid for
+   * values in [0, 1], none otherwise) and whether the values are mapped:
+   * a signal outside [0, 1] (audio, signed or large values) is fitted
+   * mapped onto [0, 1], so the MLP's initial scale, Adam's step and the
+   * graph objective's gamma mean the same for every signal, and the model
+   * maps its predictions back. PSNR is then over the data's peak-to-peak
+   * range (the same number as PSNR at peak 1 on the mapped values). */
+  float lo, hi;
+  rbpe_signal_range(sig, &lo, &hi);
+  int unit = lo >= 0.0f && hi <= 1.0f;
+  rbpe_fit_config c = *cfg;
+  if (c.out_act == RBPE_ACT_AUTO)
+    c.out_act = unit ? RBPE_ACT_SIGMOID : RBPE_ACT_NONE;
+  if (unit) return fit_unit(ctx, sig, &c, 1.0, model_out, rep);
+
+  /* onto the activation's range: [0, 1] for sigmoid and relu, [-1, 1]
+   * (centred, as SIREN fits audio) for none */
+  int centred = c.out_act == RBPE_ACT_NONE;
+  double width = hi > lo ? (double)hi - (double)lo : 1.0;
+  double span = centred ? width / 2.0 : width;
+  double offset = centred ? ((double)lo + (double)hi) / 2.0
+                          : hi > lo ? (double)lo : (double)lo - 0.5;
+  rbpe_signal *mapped;
+  RBPE_TRY(rbpe_signal_alloc(err, sig->ndim, sig->dims, sig->channels, &mapped));
+  size_t count = sig->samples * (size_t)sig->channels;
+  for (size_t i = 0; i < count; i++)
+    mapped->data[i] = (float)(((double)sig->data[i] - offset) / span);
+  mapped->source_bits = sig->source_bits;
+  mapped->sample_rate = sig->sample_rate;
+  rbpe_status st = fit_unit(ctx, mapped, &c, centred ? 2.0 : 1.0, model_out, rep);
+  rbpe_signal_free(mapped);
+  if (st != RBPE_OK) return st;
+  rbpe_model *m = *model_out;
+  m->out_scale = (float)span;
+  m->out_offset = (float)offset;
+  float *r = rep->reconstruction->data;
+  for (size_t i = 0; i < count; i++)
+    r[i] = (float)((double)r[i] * span + offset);
+  rep->data_min_f = lo;
+  rep->data_max_f = hi;
+  rep->psnr_peak = width;
+  rep->final_loss *= span * span;
   return RBPE_OK;
 }

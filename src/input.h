@@ -27,6 +27,10 @@ rbpe_status rbpe_input_open(rbpe_err *err, const char *path, rbpe_input *in);
 /* Up to n bytes: the unread part of head first, then the stream; fewer
  * only at the end of the input or on a read error (in->error set). */
 size_t rbpe_input_read(rbpe_input *in, void *buf, size_t n);
+/* Everything left in the input (head included) into a malloc'd buffer;
+ * RBPE_ERR_TOO_LARGE past max bytes. */
+rbpe_status rbpe_input_slurp(rbpe_err *err, rbpe_input *in, size_t max,
+                             unsigned char **bytes, size_t *len);
 /* The next byte, or EOF. */
 int rbpe_input_getc(rbpe_input *in);
 void rbpe_input_close(rbpe_input *in);
@@ -38,9 +42,21 @@ typedef struct rbpe_ctx rbpe_ctx;
 rbpe_status rbpe_png_read(rbpe_err *err, rbpe_input *in, rbpe_signal **out);
 rbpe_status rbpe_text_read(rbpe_err *err, rbpe_input *in, rbpe_signal **out);
 rbpe_status rbpe_model_read(rbpe_ctx *ctx, rbpe_input *in, rbpe_model **out);
+rbpe_status rbpe_jpeg_read(rbpe_err *err, rbpe_input *in, rbpe_signal **out);
+/* channel: -1 every channel (at most RBPE_MAX_CHANNELS), else that one */
+rbpe_status rbpe_audio_read(rbpe_err *err, rbpe_input *in, int channel,
+                            rbpe_signal **out);
 
 /* Which loader an input's first bytes ask for. */
-typedef enum { RBPE_INPUT_PNG, RBPE_INPUT_MODEL, RBPE_INPUT_TEXT } rbpe_input_kind;
-rbpe_input_kind rbpe_input_sniff(const rbpe_input *in);
+typedef enum {
+  RBPE_INPUT_PNG,
+  RBPE_INPUT_JPEG,
+  RBPE_INPUT_AUDIO,
+  RBPE_INPUT_MODEL,
+  RBPE_INPUT_TEXT,
+  RBPE_INPUT_UNSUPPORTED /* a known format rbpe does not read */
+} rbpe_input_kind;
+/* The kind, and for RBPE_INPUT_UNSUPPORTED the format's name. */
+rbpe_input_kind rbpe_input_sniff(const rbpe_input *in, const char **format);
 
 #endif

@@ -22,6 +22,7 @@ struct rbpe_signal {
   size_t dims[RBPE_MAX_DIMS];
   int channels;
   int source_bits;
+  int sample_rate; /* audio inputs: samples per second; else 0 */
   size_t samples;
   float *data; /* samples x channels */
 };

@@ -15,6 +15,10 @@
 
 #define MODEL_MAGIC "RBPEMODL"
 #define MODEL_VERSION 1u
+/* header flags: bit 0, a u32 sample rate follows the sigma-map flag; bit
+ * 1, then two f32, the output's scale and offset */
+#define MODEL_FLAG_RATE 1u
+#define MODEL_FLAG_AFFINE 2u
 #define MODEL_HEADER 24
 #define MODEL_MAX_BYTES ((size_t)1 << 31)
 /* Rows per evaluation batch unless memory asks for fewer. */
@@ -25,6 +29,7 @@ const char *rbpe_act_string(rbpe_act a) {
   case RBPE_ACT_NONE: return "none";
   case RBPE_ACT_RELU: return "relu";
   case RBPE_ACT_SIGMOID: return "sigmoid";
+  case RBPE_ACT_AUTO: return "auto";
   }
   return "?";
 }
@@ -43,6 +48,7 @@ size_t rbpe_model_dim(const rbpe_model *m, int axis) {
   return axis >= 0 && axis < m->ndim ? m->dims[axis] : 1;
 }
 const rbpe_fit_config *rbpe_model_config(const rbpe_model *m) { return &m->cfg; }
+int rbpe_model_sample_rate(const rbpe_model *m) { return m->sample_rate; }
 
 void rbpe_model_shape(const rbpe_fit_config *cfg, size_t M, int channels,
                       rbpe_mlp_shape *s) {
@@ -161,6 +167,11 @@ rbpe_status rbpe_model_predict_be(rbpe_backend *be, const rbpe_model *m,
     if (st == RBPE_OK)
       st = rbpe_buf_read(be, y, 0, r * m->channels * sizeof(float),
                          out + i0 * m->channels);
+    if (st == RBPE_OK && (m->out_scale != 1.0f || m->out_offset != 0.0f))
+      for (size_t k = 0; k < r * (size_t)m->channels; k++) {
+        float *v = out + i0 * m->channels + k;
+        *v = *v * m->out_scale + m->out_offset;
+      }
   }
   rbpe_mlp_trainer_free(t);
   rbpe_buf_free(be, x);
@@ -208,6 +219,22 @@ rbpe_status rbpe_model_render(rbpe_ctx *ctx, const rbpe_model *m,
   }
   *out = s;
   return RBPE_OK;
+}
+
+void rbpe_signal_range(const rbpe_signal *s, float *lo, float *hi) {
+  size_t count = s->samples * (size_t)s->channels;
+  float a = count ? s->data[0] : 0.0f, b = a;
+  for (size_t i = 1; i < count; i++) {
+    if (s->data[i] < a) a = s->data[i];
+    if (s->data[i] > b) b = s->data[i];
+  }
+  *lo = a;
+  *hi = b;
+}
+
+double rbpe_psnr_peak(const rbpe_signal *a, const rbpe_signal *b,
+                      const size_t *idx, size_t n, double peak) {
+  return rbpe_psnr(a, b, idx, n) + 20.0 * log10(peak);
 }
 
 double rbpe_psnr(const rbpe_signal *a, const rbpe_signal *b,
@@ -334,7 +361,9 @@ rbpe_status rbpe_model_save(rbpe_ctx *ctx, const rbpe_model *m,
   const rbpe_fit_config *c = &m->cfg;
   put(&w, MODEL_MAGIC, 8);
   put_u32(&w, MODEL_VERSION);
-  put_u32(&w, 0);
+  int affine = m->out_scale != 1.0f || m->out_offset != 0.0f;
+  put_u32(&w, (m->sample_rate > 0 ? MODEL_FLAG_RATE : 0u) |
+                  (affine ? MODEL_FLAG_AFFINE : 0u));
   put_u64(&w, 0); /* payload size, patched below */
   put_u32(&w, (uint32_t)m->ndim);
   put_u32(&w, (uint32_t)m->channels);
@@ -362,6 +391,11 @@ rbpe_status rbpe_model_save(rbpe_ctx *ctx, const rbpe_model *m,
   snprintf(split, sizeof split, "%s", m->split);
   put(&w, split, sizeof split);
   put_u32(&w, m->sigma_map ? 1u : 0u);
+  if (m->sample_rate > 0) put_u32(&w, (uint32_t)m->sample_rate);
+  if (affine) {
+    put_f32(&w, m->out_scale);
+    put_f32(&w, m->out_offset);
+  }
   if (m->sigma_map) put_f32s(&w, m->sigma_map, rbpe_model_samples(m));
   if (c->embed.kind == RBPE_EMBED_RFF)
     put_f32s(&w, rbpe_embedding_rff_matrix(m->emb),
@@ -458,7 +492,7 @@ rbpe_status rbpe_model_read(rbpe_ctx *ctx, rbpe_input *in, rbpe_model **out) {
                       path, (unsigned)version, MODEL_VERSION);
     goto done;
   }
-  (void)get_u32(&r); /* flags */
+  uint32_t flags = get_u32(&r);
   uint64_t payload = get_u64(&r);
   if (payload != len - MODEL_HEADER - 4) {
     st = bad(err, path, payload > len - MODEL_HEADER - 4 ? "truncated"
@@ -520,6 +554,16 @@ rbpe_status rbpe_model_read(rbpe_ctx *ctx, rbpe_input *in, rbpe_model **out) {
   }
   c->split = m->split;
   uint32_t has_map = get_u32(&r);
+  if (flags & MODEL_FLAG_RATE) {
+    uint32_t rate = get_u32(&r);
+    m->sample_rate = rate >= 1 && rate <= 1000000 ? (int)rate : -1;
+  }
+  m->out_scale = 1.0f;
+  m->out_offset = 0.0f;
+  if (flags & MODEL_FLAG_AFFINE) {
+    m->out_scale = get_f32(&r);
+    m->out_offset = get_f32(&r);
+  }
   if (r.short_read) {
     st = bad(err, path, "truncated fields");
     goto done;
@@ -533,6 +577,11 @@ rbpe_status rbpe_model_read(rbpe_ctx *ctx, rbpe_input *in, rbpe_model **out) {
       why = "bad layer count";
     else if (c->width < 1 || c->width > RBPE_MAX_WIDTH) why = "bad width";
     else if ((unsigned)c->out_act > RBPE_ACT_SIGMOID) why = "bad activation";
+    else if (m->sample_rate < 0) why = "bad sample rate";
+    else if (flags & ~(MODEL_FLAG_RATE | MODEL_FLAG_AFFINE)) why = "unknown flags";
+    else if (!(m->out_scale > 0.0f) || !isfinite(m->out_scale) ||
+             !isfinite(m->out_offset))
+      why = "bad output scale";
     else if ((unsigned)c->sigma_mode > RBPE_SIGMA_POLY ||
              (unsigned)c->sigma_at > RBPE_SIGMA_AT_POLY || has_map > 1 ||
              (has_map == 0 && (!(c->sigma > 0.0f) || !isfinite(c->sigma))))

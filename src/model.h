@@ -15,6 +15,14 @@ struct rbpe_model {
   /* graph/poly: sigma at every sample of the dims grid; sigma elsewhere is
    * its N-linear interpolation (NULL: uniform cfg.sigma) */
   float *sigma_map;
+  /* an audio signal's samples per second (0: not audio); stored only when
+   * set (header flag MODEL_FLAG_RATE), so other models' files are as
+   * before */
+  int sample_rate;
+  /* predictions in the data's units are y * out_scale + out_offset: a
+   * signal with values outside [0, 1] is fitted mapped onto [0, 1]
+   * (stored with header flag MODEL_FLAG_AFFINE); 1 and 0 otherwise */
+  float out_scale, out_offset;
 };
 
 size_t rbpe_model_samples(const rbpe_model *m);

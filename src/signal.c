@@ -16,8 +16,9 @@ rbpe_status rbpe_signal_alloc(rbpe_err *err, int ndim, const size_t *dims,
   RBPE_FAIL_IF(ndim < 1 || ndim > RBPE_MAX_DIMS, err,
                RBPE_ERR_INVALID_ARGUMENT, "a signal has 1 to %d axes, not %d",
                RBPE_MAX_DIMS, ndim);
-  RBPE_FAIL_IF(channels < 1 || channels > 4, err, RBPE_ERR_INVALID_ARGUMENT,
-               "a signal has 1 to 4 channels, not %d", channels);
+  RBPE_FAIL_IF(channels < 1 || channels > RBPE_MAX_CHANNELS, err,
+               RBPE_ERR_INVALID_ARGUMENT, "a signal has 1 to %d channels, not %d",
+               RBPE_MAX_CHANNELS, channels);
   size_t samples = 1;
   for (int a = 0; a < ndim; a++) {
     RBPE_FAIL_IF(dims[a] == 0, err, RBPE_ERR_INVALID_ARGUMENT,
@@ -145,6 +146,37 @@ rbpe_status rbpe_signal_load_text(rbpe_ctx *ctx, const char *path,
   return st;
 }
 
+/* Splits a line into fields at commas, semicolons, tabs and runs of
+ * spaces (CSV or whitespace columns); returns their count, at most max. */
+static int split_fields(char *p, char **field, int max) {
+  int n = 0;
+  while (*p) {
+    while (*p == ' ' || *p == '\t' || *p == '\r') p++;
+    if (!*p) break;
+    if (n == max) return max + 1;
+    field[n++] = p;
+    while (*p && *p != ',' && *p != ';' && *p != '\t' && *p != ' ' &&
+           *p != '\r')
+      p++;
+    char *endf = p;
+    while (*p == ' ' || *p == '\t' || *p == '\r') p++;
+    if (*p == ',' || *p == ';') {
+      p++;
+      if (n && !*p) { /* a trailing separator: an empty last field */
+        *endf = '\0';
+        if (n == max) return max + 1;
+        field[n++] = endf;
+        break;
+      }
+    }
+    *endf = '\0';
+  }
+  return n;
+}
+
+/* Text signals: one sample per line, one or more columns (CSV or white
+ * space) as channels; blank lines and text after '#' skipped; a first line
+ * of column names (no field a number) is a header. */
 rbpe_status rbpe_text_read(rbpe_err *err, rbpe_input *in, rbpe_signal **out) {
   *out = NULL;
   const char *path = in->name;
@@ -152,52 +184,86 @@ rbpe_status rbpe_text_read(rbpe_err *err, rbpe_input *in, rbpe_signal **out) {
   size_t n = 0, cap = 0, lineno = 0;
   char *line = NULL;
   size_t linecap = 0;
-  int nul = 0;
+  int nul = 0, cols = 0, seen = 0;
   rbpe_status st = RBPE_OK, oom = RBPE_OK;
   while (st == RBPE_OK && read_line(in, &line, &linecap, &nul, &oom)) {
     lineno++;
     if (nul) {
       st = rbpe_err_set(err, RBPE_ERR_BAD_FORMAT,
-                        "%s:%zu: binary data (a NUL byte) in a text signal",
+                        lineno == 1
+                            ? "%s: binary data of a format rbpe does not read "
+                              "(it reads PNG, JPEG, WAV/FLAC/AIFF/Ogg audio "
+                              "and text)"
+                            : "%s:%zu: binary data (a NUL byte) in a text "
+                              "signal",
                         path, lineno);
       break;
     }
     char *hash = strchr(line, '#');
     if (hash) *hash = '\0';
-    char *p = line;
-    while (isspace((unsigned char)*p)) p++;
-    if (!*p) continue;
-    char *end;
-    errno = 0;
-    double v = strtod(p, &end);
-    char *tail = end;
-    while (isspace((unsigned char)*tail)) tail++;
-    if (end == p || *tail) {
-      size_t show = strcspn(p, "\r\n");
+    char *field[RBPE_MAX_CHANNELS + 1];
+    int nf = split_fields(line, field, RBPE_MAX_CHANNELS);
+    if (nf == 0) continue;
+    if (nf > RBPE_MAX_CHANNELS) {
       st = rbpe_err_set(err, RBPE_ERR_BAD_FORMAT,
-                        "%s:%zu: '%.*s' is not a number", path, lineno,
-                        (int)(show > 40 ? 40 : show), p);
-    } else if (!isfinite(v) || fabs(v) > 3.0e38) {
-      st = rbpe_err_set(err, RBPE_ERR_BAD_FORMAT,
-                        "%s:%zu: %.40s is not a finite float value (|v| <= "
-                        "3e38)",
-                        path, lineno, p);
-    } else if (n >= RBPE_MAX_SAMPLES) {
-      st = rbpe_err_set(err, RBPE_ERR_TOO_LARGE,
-                        "%s: more than %zu values", path, RBPE_MAX_SAMPLES);
-    } else {
-      if (n == cap) {
-        size_t nc = cap ? cap * 2 : 1024;
-        float *nv = realloc(vals, nc * sizeof *nv);
-        if (!nv) {
-          st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
-          break;
-        }
-        vals = nv;
-        cap = nc;
-      }
-      vals[n++] = (float)v;
+                        "%s:%zu: more than %d columns (rbpe fits 1 to %d "
+                        "channels; pick columns, e.g. with cut)",
+                        path, lineno, RBPE_MAX_CHANNELS, RBPE_MAX_CHANNELS);
+      break;
     }
+    double v[RBPE_MAX_CHANNELS];
+    int numbers = 0, bad = -1;
+    for (int k = 0; k < nf; k++) {
+      char *end;
+      errno = 0;
+      v[k] = strtod(field[k], &end);
+      if (end != field[k] && !*end)
+        numbers++;
+      else if (bad < 0)
+        bad = k;
+    }
+    if (!seen && numbers == 0 && nf > 0) { /* a header of column names */
+      seen = 1;
+      cols = nf;
+      continue;
+    }
+    seen = 1;
+    if (bad >= 0) {
+      st = rbpe_err_set(err, RBPE_ERR_BAD_FORMAT,
+                        "%s:%zu: '%.40s' is not a number", path, lineno,
+                        field[bad]);
+      break;
+    }
+    if (cols && nf != cols) {
+      st = rbpe_err_set(err, RBPE_ERR_BAD_FORMAT,
+                        "%s:%zu: %d column(s) where earlier lines have %d",
+                        path, lineno, nf, cols);
+      break;
+    }
+    cols = nf;
+    for (int k = 0; k < nf && st == RBPE_OK; k++)
+      if (!isfinite(v[k]) || fabs(v[k]) > 3.0e38)
+        st = rbpe_err_set(err, RBPE_ERR_BAD_FORMAT,
+                          "%s:%zu: %.40s is not a finite float value (|v| <= "
+                          "3e38)",
+                          path, lineno, field[k]);
+    if (st != RBPE_OK) break;
+    if (n / (size_t)cols >= RBPE_MAX_SAMPLES) {
+      st = rbpe_err_set(err, RBPE_ERR_TOO_LARGE, "%s: more than %zu samples",
+                        path, RBPE_MAX_SAMPLES);
+      break;
+    }
+    if (n + (size_t)cols > cap) {
+      size_t nc = cap ? cap * 2 : 1024;
+      float *nv = realloc(vals, nc * sizeof *nv);
+      if (!nv) {
+        st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+        break;
+      }
+      vals = nv;
+      cap = nc;
+    }
+    for (int k = 0; k < nf; k++) vals[n++] = (float)v[k];
   }
   if (st == RBPE_OK && oom != RBPE_OK)
     st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
@@ -210,7 +276,8 @@ rbpe_status rbpe_text_read(rbpe_err *err, rbpe_input *in, rbpe_signal **out) {
   free(line);
   if (st == RBPE_OK) {
     rbpe_signal *s;
-    st = rbpe_signal_alloc(err, 1, &n, 1, &s);
+    size_t samples = n / (size_t)cols;
+    st = rbpe_signal_alloc(err, 1, &samples, cols, &s);
     if (st == RBPE_OK) {
       memcpy(s->data, vals, n * sizeof(float));
       *out = s;
@@ -235,17 +302,61 @@ rbpe_status rbpe_signal_load(rbpe_ctx *ctx, const char *path,
 
 rbpe_status rbpe_load(rbpe_ctx *ctx, const char *path, rbpe_signal **signal,
                       rbpe_model **model) {
+  return rbpe_load_ex(ctx, path, NULL, signal, model);
+}
+
+/* One channel of a signal, as a signal of its own. */
+static rbpe_status pick_channel(rbpe_err *err, const char *name, int channel,
+                                rbpe_signal **s) {
+  rbpe_signal *src = *s;
+  if (channel < 0 || (channel == 0 && src->channels == 1)) return RBPE_OK;
+  if (channel >= src->channels) {
+    rbpe_status st = rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT,
+                                  "%s: channel %d asked for, it has %d", name,
+                                  channel + 1, src->channels);
+    rbpe_signal_free(src);
+    *s = NULL;
+    return st;
+  }
+  rbpe_signal *one;
+  rbpe_status st = rbpe_signal_alloc(err, src->ndim, src->dims, 1, &one);
+  if (st == RBPE_OK) {
+    for (size_t i = 0; i < src->samples; i++)
+      one->data[i] = src->data[i * src->channels + channel];
+    one->source_bits = src->source_bits;
+    one->sample_rate = src->sample_rate;
+  }
+  rbpe_signal_free(src);
+  *s = st == RBPE_OK ? one : NULL;
+  return st;
+}
+
+rbpe_status rbpe_load_ex(rbpe_ctx *ctx, const char *path,
+                         const rbpe_load_options *opt, rbpe_signal **signal,
+                         rbpe_model **model) {
   RBPE_FAIL_IF(!ctx || !path || !signal, ctx ? &ctx->err : NULL,
                RBPE_ERR_INVALID_ARGUMENT, "rbpe_load: NULL argument");
   rbpe_err_clear(&ctx->err);
   *signal = NULL;
   if (model) *model = NULL;
+  int channel = opt ? opt->channel : -1;
+  RBPE_FAIL_IF(channel < -1 || channel > 65535, &ctx->err,
+               RBPE_ERR_INVALID_ARGUMENT, "channel %d (0-based, or -1 for all)",
+               channel);
   rbpe_input in;
   RBPE_TRY(rbpe_input_open(&ctx->err, path, &in));
   rbpe_status st;
-  switch (rbpe_input_sniff(&in)) {
+  const char *format = NULL;
+  switch (rbpe_input_sniff(&in, &format)) {
   case RBPE_INPUT_PNG:
     st = rbpe_png_read(&ctx->err, &in, signal);
+    break;
+  case RBPE_INPUT_JPEG:
+    st = rbpe_jpeg_read(&ctx->err, &in, signal);
+    break;
+  case RBPE_INPUT_AUDIO:
+    st = rbpe_audio_read(&ctx->err, &in, channel, signal);
+    channel = -1; /* chosen while reading */
     break;
   case RBPE_INPUT_MODEL:
     if (model)
@@ -254,9 +365,20 @@ rbpe_status rbpe_load(rbpe_ctx *ctx, const char *path, rbpe_signal **signal,
       st = rbpe_err_set(&ctx->err, RBPE_ERR_BAD_FORMAT,
                         "%s is an rbpe model, not a signal", in.name);
     break;
+  case RBPE_INPUT_UNSUPPORTED:
+    st = rbpe_err_set(&ctx->err, RBPE_ERR_BAD_FORMAT,
+                      "%s: a %s file, which rbpe does not read (it reads PNG, "
+                      "JPEG, WAV/FLAC/AIFF/Ogg audio, text columns and its "
+                      "model files)",
+                      in.name, format);
+    break;
   default:
     st = rbpe_text_read(&ctx->err, &in, signal);
   }
+  if (st == RBPE_OK && *signal)
+    st = pick_channel(&ctx->err, in.name, channel, signal);
   rbpe_input_close(&in);
   return st;
 }
+
+int rbpe_signal_sample_rate(const rbpe_signal *s) { return s->sample_rate; }

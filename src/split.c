@@ -23,7 +23,7 @@ size_t rbpe_split_test_count(const rbpe_split *s) { return s->ntest; }
 const size_t *rbpe_split_train(const rbpe_split *s) { return s->train; }
 const size_t *rbpe_split_test(const rbpe_split *s) { return s->test; }
 
-enum { SPLIT_REGULAR, SPLIT_RANDOM, SPLIT_TANCIK };
+enum { SPLIT_REGULAR, SPLIT_RANDOM, SPLIT_TANCIK, SPLIT_ALL };
 
 /* Per-axis grid index of sample idx (axis 0 slowest). */
 static void unravel(const rbpe_signal *sig, size_t idx, size_t *k) {
@@ -60,10 +60,12 @@ rbpe_status rbpe_split_create(rbpe_ctx *ctx, const rbpe_signal *sig,
                  "split '%s': random:P needs a fraction 0 < P < 1", spec);
   } else if (strcmp(spec, "tancik") == 0) {
     kind = SPLIT_TANCIK;
+  } else if (strcmp(spec, "all") == 0) {
+    kind = SPLIT_ALL;
   } else {
     return rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT,
-                        "unknown split '%s' (expected regular:S, random:P or "
-                        "tancik)",
+                        "unknown split '%s' (expected regular:S, random:P, "
+                        "tancik or all)",
                         spec);
   }
 
@@ -78,7 +80,11 @@ rbpe_status rbpe_split_create(rbpe_ctx *ctx, const rbpe_signal *sig,
     return rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
   }
   size_t k[RBPE_MAX_DIMS];
-  if (kind == SPLIT_RANDOM) {
+  if (kind == SPLIT_ALL) {
+    /* fitting, not generalising: every sample trains and is evaluated */
+    memset(is_train, 1, n);
+    memset(is_test, 1, n);
+  } else if (kind == SPLIT_RANDOM) {
     size_t want = (size_t)llround(frac * (double)n);
     if (want < 1) want = 1;
     if (want > n - 1) want = n - 1;

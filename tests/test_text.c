@@ -57,7 +57,27 @@ int main(void) {
   }
   expect(ctx, "0.5\nabc\n", RBPE_ERR_BAD_FORMAT, ":2:");
   expect(ctx, "0.5\n1.5abc\n", RBPE_ERR_BAD_FORMAT, ":2:");
-  expect(ctx, "1 2\n", RBPE_ERR_BAD_FORMAT, ":1:");
+  expect(ctx, "1 2\n3\n", RBPE_ERR_BAD_FORMAT, ":2: 1 column(s) where earlier lines have 2");
+  expect(ctx, "1,2,3,4,5\n", RBPE_ERR_BAD_FORMAT, "more than 4 columns");
+  expect(ctx, "1,,2\n", RBPE_ERR_BAD_FORMAT, ":1:");
+  expect(ctx, "a,b\n1,2\nc,d\n", RBPE_ERR_BAD_FORMAT, ":3:");
+  /* columns as channels: CSV with a header, and white space */
+  const char *tables[] = {"t,left,right # a header\n0.1,0.2,0.3\n0.4, 0.5 ,0.6\n",
+                          "0.1 0.2\t0.3\n\n  0.4 0.5 0.6  \r\n",
+                          "0.1;0.2;0.3\n0.4;0.5;0.6\n"};
+  for (int t = 0; t < 3; t++) {
+    s = NULL;
+    CHECK(load(ctx, tables[t], &s) == RBPE_OK, "table %d: %s", t,
+          rbpe_last_error(ctx));
+    if (s) {
+      const float want[] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f};
+      CHECK(rbpe_signal_dim(s, 0) == 2 && rbpe_signal_channels(s) == 3 &&
+                !memcmp(rbpe_signal_data(s), want, sizeof want),
+            "table %d: %zu samples x %d channels", t, rbpe_signal_dim(s, 0),
+            rbpe_signal_channels(s));
+      rbpe_signal_free(s);
+    }
+  }
   expect(ctx, "0.1\nnan\n", RBPE_ERR_BAD_FORMAT, ":2:");
   expect(ctx, "NaN\n", RBPE_ERR_BAD_FORMAT, ":1:");
   expect(ctx, "inf\n", RBPE_ERR_BAD_FORMAT, ":1:");

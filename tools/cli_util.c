@@ -117,12 +117,17 @@ rbpe_ctx *cli_open(const char *cmd, const char *device, uint64_t max_memory,
   return ctx;
 }
 
+/* One sample per line; channels as comma-separated columns (the text
+ * loader reads them back). */
 static int write_values(FILE *f, void *user) {
   const rbpe_signal *s = user;
   const float *d = rbpe_signal_data(s);
-  size_t n = rbpe_signal_samples(s) * rbpe_signal_channels(s);
+  size_t n = rbpe_signal_samples(s);
+  int C = rbpe_signal_channels(s);
   for (size_t i = 0; i < n; i++)
-    if (fprintf(f, "%.9g\n", (double)d[i]) < 0) return -1;
+    for (int c = 0; c < C; c++)
+      if (fprintf(f, "%.9g%c", (double)d[i * C + c], c + 1 < C ? ',' : '\n') < 0)
+        return -1;
   return 0;
 }
 

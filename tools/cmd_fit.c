@@ -18,8 +18,10 @@
 
 static const char *fit_help =
     "usage: rbpe fit INPUT [options]\n"
-    "Fits a coordinate-MLP to INPUT (PNG image or 1-D text signal, one value\n"
-    "per line) and writes to --out DIR: reconstruction.png (1-D: plot.png and\n"
+    "Fits a coordinate-MLP to INPUT and writes to --out DIR. INPUT (read once:\n"
+    "a pipe works, - is standard input) is a PNG or JPEG image, audio\n"
+    "(WAV, FLAC, AIFF, Ogg) or a 1-D text signal (one sample per line,\n"
+    "columns as channels). Outputs: reconstruction.png (1-D: plot.png and\n"
     "reconstruction.txt), panel.png (truth | training samples |\n"
     "reconstruction | 4x |error| [| sigma]), metrics.json and model.rbpe;\n"
     "with a learned sigma also sigma.png (the map, smin black .. smax white)\n"
@@ -50,15 +52,21 @@ static const char *fit_help =
     "  --scale s               rff scale (10)\n"
     "  --freqs L               nerf frequencies per axis (10)\n"
     "data and model:\n"
-    "  --split SPEC            regular:S | random:P | tancik (regular:2)\n"
+    "  --split SPEC            regular:S | random:P | tancik | all (regular:2);\n"
+    "                          all: train and evaluate on every sample (a\n"
+    "                          fitting PSNR, not a held-out one)\n"
     "  --layers H              hidden layers (3)\n"
     "  --width W               hidden width (256)\n"
-    "  --out-act none|relu|sigmoid   output activation (sigmoid)\n"
+    "  --out-act auto|none|relu|sigmoid\n"
+    "                          output activation; auto: sigmoid when every\n"
+    "                          value lies in [0, 1], none otherwise (auto)\n"
     "training:\n"
     "  --steps N               Adam steps (1000)\n"
     "  --lr X                  learning rate (1e-3)\n"
     "  --batch N               mini-batch size, 0 = full batch (0)\n"
     "  --seed N                seed of split, RFF matrix, weights, shuffling (0)\n"
+    "  --channel K             fit only channel K (from 1) of an image, audio\n"
+    "                          file or text table (all)\n"
     "  --log-every N           read the loss every N steps (25)\n"
     "run:\n"
     "  --device SPEC           auto | ref | cl | cl:P:D | cl:NAME ($RBPE_DEVICE)\n"
@@ -131,7 +139,7 @@ static void on_progress(const rbpe_progress *p, void *user) {
 }
 
 static int parse_act(const char *t, rbpe_act *a) {
-  for (int i = RBPE_ACT_NONE; i <= RBPE_ACT_SIGMOID; i++)
+  for (int i = RBPE_ACT_NONE; i <= RBPE_ACT_AUTO; i++)
     if (!strcmp(t, rbpe_act_string((rbpe_act)i))) {
       *a = (rbpe_act)i;
       return 1;
@@ -239,6 +247,25 @@ static int write_metrics(FILE *f, const metrics_job *j) {
           r->n_train, r->n_test, r->embed_dim);
   fprintf(f, "  \"steps_done\": %d,\n  \"interrupted\": %s,\n", r->steps_done,
           r->interrupted ? "true" : "false");
+  int unit = r->data_min_f >= 0 && r->data_max_f <= 1;
+  fprintf(f, "  \"out_act_used\": \"%s\",\n  \"data_range\": [",
+          rbpe_act_string(r->out_act));
+  jnum(f, r->data_min_f);
+  fputs(", ", f);
+  jnum(f, r->data_max_f);
+  fprintf(f, "],\n  \"values_fitted\": \"%s\",\n",
+          unit ? "as they are (in [0, 1])"
+               : "mapped onto [0, 1] (the loss curve is in those units); "
+                 "the model maps predictions back");
+  fputs("  \"psnr_peak\": ", f);
+  jnum(f, r->psnr_peak);
+  fprintf(f, ",\n  \"psnr_peak_rule\": \"%s\",\n",
+          unit ? "1: every value lies in [0, 1]"
+               : "the data's peak-to-peak range (max - min)");
+  fprintf(f, "  \"psnr_kind\": \"%s\",\n",
+          c->split && !strcmp(c->split, "all")
+              ? "fitting: every sample trained and evaluated (split all)"
+              : "held-out: test_psnr over samples never trained on");
   fputs("  \"train_psnr\": ", f);
   jnum(f, r->train_psnr);
   fputs(",\n  \"test_psnr\": ", f);
@@ -306,6 +333,7 @@ static int write_metrics_cb(FILE *f, void *user) {
 int cmd_fit(int argc, char **argv) {
   rbpe_fit_config cfg;
   rbpe_fit_config_default(&cfg);
+  rbpe_load_options load_opt = {-1};
   const char *input = NULL, *device = NULL, *outdir = "rbpe-out";
   int quiet = 0;
   uint64_t max_memory = 0;
@@ -451,6 +479,10 @@ int cmd_fit(int argc, char **argv) {
       if (r < 0 || !cli_parse_long(v, 0, 1L << 40, &n))
         return cli_usage_error("fit", "--batch needs an integer >= 0");
       cfg.batch = (size_t)n;
+    } else if ((r = cli_opt(argc, argv, &i, "--channel", &v))) {
+      if (r < 0 || !cli_parse_long(v, 1, 65536, &n))
+        return cli_usage_error("fit", "--channel needs a channel number from 1");
+      load_opt.channel = (int)n - 1;
     } else if ((r = cli_opt(argc, argv, &i, "--seed", &v))) {
       if (r < 0 || !cli_parse_long(v, 0, 0x7fffffffffffffffL, &n))
         return cli_usage_error("fit", "--seed needs an integer >= 0");
@@ -498,7 +530,15 @@ int cmd_fit(int argc, char **argv) {
     goto out;
   }
   /* Input and split next: a mistake there needs no device. */
-  rbpe_status st = rbpe_signal_load(ctx, input, &sig);
+  rbpe_model *not_signal = NULL;
+  rbpe_status st = rbpe_load_ex(ctx, input, &load_opt, &sig, &not_signal);
+  if (st == RBPE_OK && not_signal) {
+    rbpe_model_free(not_signal);
+    fprintf(stderr, "rbpe fit: %s is an rbpe model, not a signal (rbpe "
+                    "render draws it)\n", input);
+    rc = EXIT_BAD_INPUT;
+    goto out;
+  }
   if (st == RBPE_OK && rbpe_signal_ndim(sig) > 2) {
     fprintf(stderr, "rbpe fit: %s: only 1-D and 2-D signals are supported\n", input);
     rc = EXIT_BAD_INPUT;
@@ -527,6 +567,23 @@ int cmd_fit(int argc, char **argv) {
   }
   rc = cli_select("fit", ctx, device, quiet);
   if (rc != EXIT_OK) goto out;
+  if (st == RBPE_OK) {
+    /* what the data's range means for the output activation, said before
+     * the work: rbpe_fit resolves auto the same way */
+    float lo, hi;
+    rbpe_signal_range(sig, &lo, &hi);
+    int unit = lo >= 0.0f && hi <= 1.0f;
+    rbpe_act act = cfg.out_act == RBPE_ACT_AUTO
+                       ? (unit ? RBPE_ACT_SIGMOID : RBPE_ACT_NONE)
+                       : cfg.out_act;
+    if (!unit && !quiet)
+      fprintf(stderr, "rbpe fit: values in [%g, %g], fitted mapped onto "
+                      "[0, 1] with output activation %s%s; PSNR over their "
+                      "peak-to-peak range, %g\n",
+              (double)lo, (double)hi, rbpe_act_string(act),
+              cfg.out_act == RBPE_ACT_AUTO ? " (auto)" : "",
+              (double)hi - (double)lo);
+  }
   if (st == RBPE_OK) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -559,6 +616,7 @@ int cmd_fit(int argc, char **argv) {
             rep.steps_done, cfg.steps);
   {
     /* Every output is staged, then the set replaces the previous run's. */
+    int fitting = cfg.split && !strcmp(cfg.split, "all");
     cli_outset_begin(&set);
     int one_d = rbpe_signal_ndim(sig) == 1;
     if (one_d) {
@@ -610,10 +668,16 @@ int cmd_fit(int argc, char **argv) {
       rc = EXIT_OUTPUT;
       goto out;
     }
-    printf("held-out PSNR %.2f dB (train %.2f dB) after %d steps, %zu training "
-           "/ %zu held-out samples, %.1f s on %s\n",
-           rep.test_psnr, rep.train_psnr, rep.steps_done, rep.n_train,
-           rep.n_test, rbpe_now_s() - t0, rbpe_ctx_device_description(ctx));
+    if (fitting)
+      printf("fitting PSNR %.2f dB after %d steps on all %zu samples (none "
+             "held out), %.1f s on %s\n",
+             rep.train_psnr, rep.steps_done, rep.n_train, rbpe_now_s() - t0,
+             rbpe_ctx_device_description(ctx));
+    else
+      printf("held-out PSNR %.2f dB (train %.2f dB) after %d steps, %zu "
+             "training / %zu held-out samples, %.1f s on %s\n",
+             rep.test_psnr, rep.train_psnr, rep.steps_done, rep.n_train,
+             rep.n_test, rbpe_now_s() - t0, rbpe_ctx_device_description(ctx));
     if (rep.sigma_map)
       printf("sigma: %.4f..%.4f (mean %.4f) over the grid, %d solver iterations, "
              "%.1f s\n",

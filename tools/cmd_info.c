@@ -19,25 +19,45 @@ static void model_info(const char *path, rbpe_model *m) {
 
 int cmd_info(int argc, char **argv) {
   if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-    printf("usage: rbpe info FILE\nLoads FILE (PNG, a 1-D text signal: "
-           "one value per line, # comments, or a model file written by "
-           "`rbpe fit`) and prints its shape. FILE is read once, as a "
-           "stream: a pipe or FIFO works, and - is standard input.\n");
+    printf("usage: rbpe info FILE [--channel K]\nLoads FILE (a PNG or JPEG "
+           "image, WAV/FLAC/AIFF/Ogg audio, a 1-D text signal: one sample "
+           "per line, columns as channels, # comments; or a model file "
+           "written by `rbpe fit`) and prints its shape. FILE is read once, "
+           "as a stream: a pipe or FIFO works, and - is standard input. "
+           "--channel K keeps channel K (from 1) only.\n");
     return EXIT_OK;
   }
-  if (argc != 2) return cli_usage_error("info", "expected one FILE");
+  const char *file = NULL;
+  rbpe_load_options opt = {-1};
+  for (int i = 1; i < argc; i++) {
+    const char *v;
+    int r;
+    long n;
+    if ((r = cli_opt(argc, argv, &i, "--channel", &v))) {
+      if (r < 0 || !cli_parse_long(v, 1, 65536, &n))
+        return cli_usage_error("info", "--channel needs a channel number from 1");
+      opt.channel = (int)n - 1;
+    } else if (argv[i][0] == '-' && argv[i][1]) {
+      return cli_usage_error("info", "unknown option '%s'", argv[i]);
+    } else if (!file) {
+      file = argv[i];
+    } else {
+      return cli_usage_error("info", "expected one FILE");
+    }
+  }
+  if (!file) return cli_usage_error("info", "expected one FILE");
   rbpe_ctx *ctx = rbpe_ctx_new();
   if (!ctx) return EXIT_FAILURE_RUN;
   rbpe_signal *sig = NULL;
   rbpe_model *model = NULL;
-  rbpe_status st = rbpe_load(ctx, argv[1], &sig, &model);
+  rbpe_status st = rbpe_load_ex(ctx, file, &opt, &sig, &model);
   if (st != RBPE_OK) {
     int rc = cli_fail("info", ctx, st);
     rbpe_ctx_free(ctx);
     return rc;
   }
   if (model) {
-    model_info(strcmp(argv[1], "-") ? argv[1] : "standard input", model);
+    model_info(strcmp(file, "-") ? file : "standard input", model);
     rbpe_model_free(model);
     rbpe_ctx_free(ctx);
     return EXIT_OK;
@@ -49,12 +69,15 @@ int cmd_info(int argc, char **argv) {
     if (d[i] < lo) lo = d[i];
     if (d[i] > hi) hi = d[i];
   }
-  printf("%s: %d-D", strcmp(argv[1], "-") ? argv[1] : "standard input",
+  printf("%s: %d-D", strcmp(file, "-") ? file : "standard input",
          rbpe_signal_ndim(sig));
   for (int a = 0; a < rbpe_signal_ndim(sig); a++)
     printf("%s%zu", a ? " x " : " ", rbpe_signal_dim(sig, a));
-  printf(", %d channel(s), %zu values, %d-bit source, values in [%g, %g]\n",
-         rbpe_signal_channels(sig), count, rbpe_signal_source_bits(sig), (double)lo,
+  int rate = rbpe_signal_sample_rate(sig), bits = rbpe_signal_source_bits(sig);
+  printf(", %d channel(s), %zu values", rbpe_signal_channels(sig), count);
+  if (rate) printf(", %d Hz audio", rate);
+  if (bits) printf(", %d-bit source", bits);
+  printf(", values in [%g, %g]\n", (double)lo,
          (double)hi);
   rbpe_signal_free(sig);
   rbpe_ctx_free(ctx);

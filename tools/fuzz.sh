@@ -15,7 +15,7 @@ export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 rc=0
 : >build-fuzz/fuzz-results.txt
-for t in png text model; do
+for t in png text model jpeg audio; do
   work=$(mktemp -d)
   cp tests/fuzz/corpus/$t/* "$work/"
   echo "fuzz_$t: ${secs} s"

@@ -1,9 +1,10 @@
-/* libFuzzer harnesses for the three parsers of untrusted files: PNG, 1-D
- * text and model files. The loaders take paths and read each input once
+/* libFuzzer harnesses for the parsers of untrusted files: PNG, 1-D text,
+ * model files, and JPEG and audio through rbpe_load's detection. The loaders take paths and read each input once
  * as a stream: the PNG and text harnesses hand it over through a pipe
  * (/dev/fd/N, as a shell's process substitution does), the model harness
  * through one private temporary file. Built with -Dfuzz=true (clang); run
  * by tools/fuzz.sh. RBPE_FUZZ_TARGET selects the loader at build time. */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,7 @@ static int as_pipe(const uint8_t *data, size_t size, char *name, size_t len) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   setup();
   char piped[32];
-  int rfd = RBPE_FUZZ_TARGET < 2 ? as_pipe(data, size, piped, sizeof piped) : -1;
+  int rfd = RBPE_FUZZ_TARGET != 2 ? as_pipe(data, size, piped, sizeof piped) : -1;
   if (rfd < 0) {
     FILE *f = fopen(path, "wb");
     if (!f) abort();
@@ -69,6 +70,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   rbpe_signal *s = NULL;
   if (rbpe_signal_load_text(ctx, src, &s) == RBPE_OK && rbpe_signal_samples(s) == 0)
     abort();
+  rbpe_signal_free(s);
+#elif RBPE_FUZZ_TARGET == 3 || RBPE_FUZZ_TARGET == 4
+  /* by content, as rbpe fit and info load: whatever the bytes say they are
+   * must load whole and finite, or be refused */
+  rbpe_signal *s = NULL;
+  rbpe_load_options opt = {RBPE_FUZZ_TARGET == 4 && size % 2 ? 0 : -1};
+  if (rbpe_load_ex(ctx, src, &opt, &s, NULL) == RBPE_OK) {
+    const float *d = rbpe_signal_data(s);
+    size_t n = rbpe_signal_samples(s) * rbpe_signal_channels(s);
+    if (n == 0) abort();
+    for (size_t i = 0; i < n; i++)
+      if (!isfinite(d[i])) abort();
+  }
   rbpe_signal_free(s);
 #else
   rbpe_model *m = NULL;
