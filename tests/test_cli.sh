@@ -283,7 +283,8 @@ import json, sys
 def strip(d):
     if isinstance(d, dict):
         return {k: strip(v) for k, v in d.items()
-                if not (k.startswith("time") or k == "timings_s" or k.endswith("per_s"))}
+                if not (k.startswith("time") or k == "timings_s" or k.endswith("per_s")
+                        or k == "command_line")}
     return d
 a, b = (strip(json.load(open(p))) for p in sys.argv[1:3])
 sys.exit(0 if a == b and a["sigma_stats"]["solve_iterations"] > 0 else 1)
@@ -337,6 +338,37 @@ if "$RBPE" devices --device cl >/dev/null 2>&1; then
   fi
   expect 1 1 "tune on a host device" -- "$RBPE" tune --device cpu --quiet
 fi
+
+# Conventions: short options, --json, rerunning a fit from its metrics.json
+expect 0 0 "-V" -- "$RBPE" -V
+grep -q "^rbpe [0-9]" "$tmp/out" || { echo "FAIL: -V"; fail=$((fail + 1)); }
+"$RBPE" fit --help | grep -q "auto | cpu | ref | cl" || { echo "FAIL: fit --help lacks cpu"; fail=$((fail + 1)); }
+"$RBPE" --help | grep -q "auto, cpu, ref" || { echo "FAIL: rbpe --help lacks cpu"; fail=$((fail + 1)); }
+! "$RBPE" fit --help | grep -q "METHOD.md" || { echo "FAIL: fit --help names a document outside the repository"; fail=$((fail + 1)); }
+expect 0 0 "fit with -d -o -q --json" -- "$RBPE" fit "$IMG" --steps 20 --layers 1 --width 32 \
+  --sigma graph -d ref -o "$tmp/conv1" -q --json
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['steps_done']==20 and d['psnr_kind']=='held-out' and 'sigma' in d" "$tmp/out" ||
+  { echo "FAIL: fit --json: $(cat "$tmp/out")"; fail=$((fail + 1)); }
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['command_line'][0].endswith('camera64.png') and '--json' not in d['command_line']" "$tmp/conv1/metrics.json" ||
+  { echo "FAIL: metrics.json command_line"; fail=$((fail + 1)); }
+expect 0 0 "fit --config metrics.json" -- "$RBPE" fit --config "$tmp/conv1/metrics.json" -o "$tmp/conv2"
+cmp -s "$tmp/conv1/model.rbpe" "$tmp/conv2/model.rbpe" ||
+  { echo "FAIL: --config did not rerun the same fit"; fail=$((fail + 1)); }
+expect 0 0 "fit --config with overrides" -- "$RBPE" fit --config "$tmp/conv1/metrics.json" \
+  "$DATA/astronaut64.png" --steps 5 -o "$tmp/conv3"
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['steps_done']==5 and d['input'].endswith('astronaut64.png') and d['signal']['channels']==3" "$tmp/conv3/metrics.json" ||
+  { echo "FAIL: --config overrides"; fail=$((fail + 1)); }
+echo '{"no": "command line"}' >"$tmp/notmetrics.json"
+expect 4 1 "fit --config without a command line" -- "$RBPE" fit --config "$tmp/notmetrics.json"
+expect 0 0 "devices --json" -- "$RBPE" devices --json
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert 'selected' in d and isinstance(d['opencl_devices'], list)" "$tmp/out" ||
+  { echo "FAIL: devices --json"; fail=$((fail + 1)); }
+expect 0 0 "info --json on a model" -- "$RBPE" info "$tmp/conv1/model.rbpe" --json
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['kind']=='model' and d['steps']==20" "$tmp/out" ||
+  { echo "FAIL: info --json"; fail=$((fail + 1)); }
+expect 0 0 "info --json on a signal" -- "$RBPE" info "$IMG" --json
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['kind']=='signal' and d['dims']==[64, 64]" "$tmp/out" ||
+  { echo "FAIL: info --json signal"; fail=$((fail + 1)); }
 
 echo "test_cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

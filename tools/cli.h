@@ -136,6 +136,27 @@ void cli_outset_abort(cli_outset *o);
  * at the next file or after the commit. */
 int cli_outset_on_fatal_signal(int sig);
 
+/* A command line with `--config FILE` (a metrics.json) replaced by the
+ * arguments that run recorded (cli_config.c): argv[recorded_from ..
+ * user_from) are the recorded ones, later ones the person's, which win. */
+typedef struct cli_args {
+  int argc;
+  char **argv;
+  int recorded_from, user_from;
+  char **owned;
+  int n_owned, expanded;
+} cli_args;
+int cli_expand_config(int argc, char **argv, cli_args *out, char *why,
+                      size_t why_len);
+void cli_args_free(cli_args *a);
+
+/* Short forms: -o for --out/--output, -d for --device (cli_opt), -q for
+ * --quiet and -h for --help (cli_flag). */
+int cli_flag(const char *arg, const char *name);
+/* JSON output helpers: a string with escapes, a finite number or null. */
+void cli_json_str(FILE *f, const char *s);
+void cli_json_num(FILE *f, double v);
+
 int cmd_devices(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_fit(int argc, char **argv);

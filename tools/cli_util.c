@@ -62,10 +62,41 @@ int cli_parse_float(const char *text, double lo, double hi, float *out) {
   return 1;
 }
 
+int cli_flag(const char *arg, const char *name) {
+  if (!strcmp(arg, name)) return 1;
+  if (!strcmp(name, "--quiet")) return !strcmp(arg, "-q");
+  if (!strcmp(name, "--help")) return !strcmp(arg, "-h");
+  return 0;
+}
+
+void cli_json_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+    if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+    else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+    else fputc(*p, f);
+  }
+  fputc('"', f);
+}
+
+void cli_json_num(FILE *f, double v) {
+  if (isfinite(v)) fprintf(f, "%.9g", v);
+  else fputs("null", f);
+}
+
 int cli_opt(int argc, char **argv, int *i, const char *name,
             const char **value) {
   size_t n = strlen(name);
   const char *a = argv[*i];
+  /* the short form of the common options: "-o DIR", "-d SPEC" */
+  const char *alias = !strcmp(name, "--out") || !strcmp(name, "--output") ? "-o"
+                      : !strcmp(name, "--device")                        ? "-d"
+                                                                         : NULL;
+  if (alias && !strcmp(a, alias)) {
+    if (*i + 1 >= argc) return -1;
+    *value = argv[++*i];
+    return 1;
+  }
   if (strncmp(a, name, n) != 0) return 0;
   if (a[n] == '=') {
     *value = a + n + 1;

@@ -208,7 +208,7 @@ int cmd_bench(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *v;
     int r;
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+    if (cli_flag(argv[i], "--help")) {
       fputs(bench_help, stdout);
       return EXIT_OK;
     } else if (!strcmp(argv[i], "--json")) {

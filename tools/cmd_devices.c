@@ -7,12 +7,13 @@
 #include "cli.h"
 
 static const char *devices_help =
-    "usage: rbpe devices [--device SPEC]\n"
+    "usage: rbpe devices [--device SPEC] [--json]\n"
     "Lists every OpenCL platform and device with its type, vendor, driver,\n"
     "OpenCL version, compute units, memory and whether rbpe can use it,\n"
     "then the device that SPEC (or $RBPE_DEVICE, or auto) selects.\n"
     "SPEC: auto | cpu | ref | cl | cl:P:D | cl:NAME (substring of platform,\n"
-    "vendor or device name, case-insensitive).\n";
+    "vendor or device name, case-insensitive). --json: the same as one JSON\n"
+    "object on stdout.\n";
 
 static void mib(char *buf, size_t n, uint64_t bytes) {
   if (bytes >= ((uint64_t)1 << 30))
@@ -23,13 +24,60 @@ static void mib(char *buf, size_t n, uint64_t bytes) {
     snprintf(buf, n, "%.0f KiB", bytes / 1024.0);
 }
 
+static void print_json(const rbpe_device_info *list, size_t n, int nplat,
+                       const char *selected) {
+  FILE *f = stdout;
+  fprintf(f, "{\"opencl_platforms\": %d, \"opencl_devices\": [", nplat);
+  for (size_t i = 0; i < n; i++) {
+    const rbpe_device_info *d = &list[i];
+    fprintf(f, "%s\n  {\"spec\": \"cl:%d:%d\", \"name\": ", i ? "," : "",
+            d->platform_index, d->device_index);
+    cli_json_str(f, d->name);
+    fputs(", \"platform\": ", f);
+    cli_json_str(f, d->platform);
+    fputs(", \"platform_vendor\": ", f);
+    cli_json_str(f, d->platform_vendor);
+    fputs(", \"vendor\": ", f);
+    cli_json_str(f, d->vendor);
+    fputs(", \"type\": ", f);
+    cli_json_str(f, rbpe_device_type_string(d->type));
+    fputs(", \"driver_version\": ", f);
+    cli_json_str(f, d->driver_version);
+    fputs(", \"opencl_version\": ", f);
+    cli_json_str(f, d->opencl_version);
+    fprintf(f, ", \"opencl\": \"%d.%d\", \"opencl_c\": \"%d.%d\", "
+               "\"compute_units\": %u, \"max_work_group_size\": %zu, "
+               "\"global_mem_bytes\": %llu, \"local_mem_bytes\": %llu, "
+               "\"max_alloc_bytes\": %llu, \"usable\": %s",
+            d->opencl_major, d->opencl_minor, d->opencl_c_major,
+            d->opencl_c_minor, d->compute_units, d->max_work_group_size,
+            (unsigned long long)d->global_mem_bytes,
+            (unsigned long long)d->local_mem_bytes,
+            (unsigned long long)d->max_alloc_bytes, d->usable ? "true" : "false");
+    if (!d->usable) {
+      fputs(", \"why_not\": ", f);
+      cli_json_str(f, d->why_not);
+    }
+    fputc('}', f);
+  }
+  fputs("],\n \"host_devices\": [{\"spec\": \"cpu\", \"what\": \"threaded host "
+        "backend, OpenBLAS SGEMM\"}, {\"spec\": \"ref\", \"what\": \"reference "
+        "C backend\"}],\n \"selected\": ", f);
+  cli_json_str(f, selected);
+  fputs("}\n", f);
+}
+
 int cmd_devices(int argc, char **argv) {
   const char *spec = NULL;
+  int json = 0;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+    if (cli_flag(argv[i], "--help")) {
       fputs(devices_help, stdout);
       return EXIT_OK;
-    } else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
+    } else if (!strcmp(argv[i], "--json")) {
+      json = 1;
+    } else if ((!strcmp(argv[i], "--device") || !strcmp(argv[i], "-d")) &&
+               i + 1 < argc) {
       spec = argv[++i];
     } else if (!strncmp(argv[i], "--device=", 9)) {
       spec = argv[i] + 9;
@@ -54,6 +102,12 @@ int cmd_devices(int argc, char **argv) {
     int rc = cli_fail("devices", ctx, st);
     rbpe_ctx_free(ctx);
     return rc;
+  }
+  if (json) {
+    print_json(list, n, nplat, rbpe_ctx_device_description(ctx));
+    rbpe_free(list);
+    rbpe_ctx_free(ctx);
+    return EXIT_OK;
   }
   if (nplat == 0) {
     printf("No OpenCL platform found: the ICD loader lists no vendor "

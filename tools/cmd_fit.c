@@ -33,7 +33,7 @@ static const char *fit_help =
     "  --diagonals             rbf: also project on the diagonals\n"
     "  --order b               rbf super-Gaussian order >= 1 (1)\n"
     "  --sigma MODE            rbf sigma: uniform:S | graph | poly[:P]\n"
-    "                          (uniform:0.04; METHOD.md 2-4)\n"
+    "                          (uniform:0.04; README \"Learning sigma\")\n"
     "  --sigma-at RULE         sigma at held-out samples: nearest | smooth |\n"
     "                          poly (smooth)\n"
     "  --knn K --eps E --gamma G --lambda-n L --smin A --smax B\n"
@@ -69,10 +69,17 @@ static const char *fit_help =
     "                          file or text table (all)\n"
     "  --log-every N           read the loss every N steps (25)\n"
     "run:\n"
-    "  --device SPEC           auto | ref | cl | cl:P:D | cl:NAME ($RBPE_DEVICE)\n"
+    "  -d, --device SPEC       auto | cpu | ref | cl | cl:P:D | cl:NAME\n"
+    "                          ($RBPE_DEVICE; rbpe devices lists them)\n"
     "  --max-memory BYTES      cap device memory, e.g. 512M\n"
-    "  --out DIR               output folder (rbpe-out)\n"
-    "  --quiet                 no progress output\n";
+    "  -o, --out DIR           output folder (rbpe-out), made if missing; rbpe\n"
+    "                          replaces only files it wrote there\n"
+    "  -q, --quiet             no progress output\n"
+    "  --json                  the summary as one JSON object on stdout\n"
+    "  --config FILE           rerun the fit a metrics.json records (its\n"
+    "                          command_line); options after it override, and\n"
+    "                          an INPUT after it replaces the recorded one\n"
+    "  -h, --help              this text\n";
 
 /* Everything fit can write into --out; a new run replaces them as a set
  * (only files rbpe wrote: cli.h). The names a 1-D and a 2-D fit may write. */
@@ -147,21 +154,8 @@ static int parse_act(const char *t, rbpe_act *a) {
   return 0;
 }
 
-/* JSON numbers must be finite. */
-static void jnum(FILE *f, double v) {
-  if (isfinite(v)) fprintf(f, "%.9g", v);
-  else fputs("null", f);
-}
-
-static void jstr(FILE *f, const char *s) {
-  fputc('"', f);
-  for (; *s; s++) {
-    if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
-    else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
-    else fputc(*s, f);
-  }
-  fputc('"', f);
-}
+#define jnum cli_json_num
+#define jstr cli_json_str
 
 typedef struct metrics_job {
   const char *input, *device, *backend;
@@ -169,6 +163,9 @@ typedef struct metrics_job {
   const rbpe_fit_config *cfg;
   const rbpe_fit_report *rep;
   double wall_s;
+  int argc;       /* the arguments after `fit`, --config expanded: */
+  char **argv;    /* argv[1..argc) */
+  int dropped;    /* one of them left out (a replaced INPUT), or -1 */
 } metrics_job;
 
 static int write_metrics(FILE *f, const metrics_job *j) {
@@ -176,7 +173,19 @@ static int write_metrics(FILE *f, const metrics_job *j) {
   const rbpe_fit_report *r = j->rep;
   fprintf(f, "{\n  \"rbpe_version\": \"%d.%d.%d\",\n", RBPE_VERSION_MAJOR,
           RBPE_VERSION_MINOR, RBPE_VERSION_PATCH);
-  fputs("  \"input\": ", f);
+  /* what reruns this fit: rbpe fit --config metrics.json */
+  fputs("  \"command_line\": [", f);
+  for (int i = 1, first = 1; i < j->argc; i++) {
+    /* a replaced INPUT and the output style are not part of the fit */
+    if (i == j->dropped || !strcmp(j->argv[i], "--json")) continue;
+    if (!first) fputs(", ", f);
+    jstr(f, j->argv[i]);
+    first = 0;
+  }
+  fputs("],\n  \"working_directory\": ", f);
+  char cwd[4096];
+  jstr(f, getcwd(cwd, sizeof cwd) ? cwd : "");
+  fputs(",\n  \"input\": ", f);
   jstr(f, j->input);
   fputs(",\n  \"device\": ", f);
   jstr(f, j->device);
@@ -330,12 +339,69 @@ static int write_metrics_cb(FILE *f, void *user) {
   return write_metrics(f, user);
 }
 
-int cmd_fit(int argc, char **argv) {
+static void print_summary(const rbpe_fit_report *r, int fitting,
+                          const char *outdir, int one_d, const char *device,
+                          double seconds) {
+  if (fitting)
+    printf("fitting PSNR %.2f dB after %d steps on all %zu samples (none "
+           "held out), %.1f s on %s\n",
+           r->train_psnr, r->steps_done, r->n_train, seconds, device);
+  else
+    printf("held-out PSNR %.2f dB (train %.2f dB) after %d steps, %zu "
+           "training / %zu held-out samples, %.1f s on %s\n",
+           r->test_psnr, r->train_psnr, r->steps_done, r->n_train, r->n_test,
+           seconds, device);
+  if (r->sigma_map)
+    printf("sigma: %.4f..%.4f (mean %.4f) over the grid, %d solver iterations, "
+           "%.1f s\n",
+           r->sigma_min, r->sigma_max, r->sigma_mean, r->sigma_iterations,
+           r->time_sigma_s);
+  printf("pictures: %s/%s, model: %s/model.rbpe, metrics: %s/metrics.json\n",
+         outdir, one_d ? "plot.png" : "panel.png", outdir, outdir);
+}
+
+/* The same summary as one JSON object on standard output (--json). */
+static void print_summary_json(const rbpe_fit_report *r, int fitting,
+                               const char *outdir, int one_d,
+                               const char *device, double seconds) {
+  FILE *f = stdout;
+  fputs("{\"psnr_kind\": ", f);
+  jstr(f, fitting ? "fitting" : "held-out");
+  fputs(", \"test_psnr\": ", f);
+  jnum(f, r->test_psnr);
+  fputs(", \"train_psnr\": ", f);
+  jnum(f, r->train_psnr);
+  fputs(", \"psnr_peak\": ", f);
+  jnum(f, r->psnr_peak);
+  fprintf(f, ", \"steps_done\": %d, \"interrupted\": %s, \"n_train\": %zu, "
+             "\"n_test\": %zu, \"seconds\": ",
+          r->steps_done, r->interrupted ? "true" : "false", r->n_train,
+          r->n_test);
+  jnum(f, seconds);
+  fputs(", \"device\": ", f);
+  jstr(f, device);
+  if (r->sigma_map) {
+    fputs(", \"sigma\": {\"grid_min\": ", f);
+    jnum(f, r->sigma_min);
+    fputs(", \"grid_max\": ", f);
+    jnum(f, r->sigma_max);
+    fputs(", \"grid_mean\": ", f);
+    jnum(f, r->sigma_mean);
+    fprintf(f, ", \"solver_iterations\": %d}", r->sigma_iterations);
+  }
+  fputs(", \"out\": ", f);
+  jstr(f, outdir);
+  fputs(", \"picture\": ", f);
+  jstr(f, one_d ? "plot.png" : "panel.png");
+  fputs(", \"model\": \"model.rbpe\", \"metrics\": \"metrics.json\"}\n", f);
+}
+
+static int fit_main(int argc, char **argv, const cli_args *ca) {
   rbpe_fit_config cfg;
   rbpe_fit_config_default(&cfg);
   rbpe_load_options load_opt = {-1};
   const char *input = NULL, *device = NULL, *outdir = "rbpe-out";
-  int quiet = 0;
+  int quiet = 0, json = 0, input_at = -1, dropped = -1;
   uint64_t max_memory = 0;
   for (int i = 1; i < argc; i++) {
     const char *v = NULL;
@@ -343,11 +409,13 @@ int cmd_fit(int argc, char **argv) {
     float x;
     int r;
     const char *a = argv[i];
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+    if (cli_flag(a, "--help")) {
       fputs(fit_help, stdout);
       return EXIT_OK;
-    } else if (!strcmp(a, "--quiet")) {
+    } else if (cli_flag(a, "--quiet")) {
       quiet = 1;
+    } else if (!strcmp(a, "--json")) {
+      json = 1;
     } else if (!strcmp(a, "--diagonals")) {
       cfg.embed.rbf_diagonals = 1;
     } else if ((r = cli_opt(argc, argv, &i, "--embed", &v))) {
@@ -502,8 +570,11 @@ int cmd_fit(int argc, char **argv) {
       outdir = v;
     } else if (a[0] == '-' && a[1]) {
       return cli_usage_error("fit", "unknown option '%s'", a);
-    } else if (!input) {
+    } else if (!input || (input_at < ca->user_from && i >= ca->user_from)) {
+      /* an INPUT after --config FILE replaces the recorded one */
+      if (input) dropped = input_at;
       input = a;
+      input_at = i;
     } else {
       return cli_usage_error("fit", "more than one INPUT ('%s')", a);
     }
@@ -647,7 +718,7 @@ int cmd_fit(int argc, char **argv) {
     cfg.progress = NULL;
     metrics_job job = {input, rbpe_ctx_device_description(ctx),
                        rbpe_ctx_backend_kind(ctx), sig, &cfg, &rep,
-                       rbpe_now_s() - t0};
+                       rbpe_now_s() - t0, argc, argv, dropped};
     if (st == RBPE_OK)
       st = rbpe_write_file(ctx, cli_outset_path(&set, "metrics.json"),
                            write_metrics_cb, &job);
@@ -668,23 +739,12 @@ int cmd_fit(int argc, char **argv) {
       rc = EXIT_OUTPUT;
       goto out;
     }
-    if (fitting)
-      printf("fitting PSNR %.2f dB after %d steps on all %zu samples (none "
-             "held out), %.1f s on %s\n",
-             rep.train_psnr, rep.steps_done, rep.n_train, rbpe_now_s() - t0,
-             rbpe_ctx_device_description(ctx));
+    if (json)
+      print_summary_json(&rep, fitting, outdir, one_d,
+                         rbpe_ctx_device_description(ctx), rbpe_now_s() - t0);
     else
-      printf("held-out PSNR %.2f dB (train %.2f dB) after %d steps, %zu "
-             "training / %zu held-out samples, %.1f s on %s\n",
-             rep.test_psnr, rep.train_psnr, rep.steps_done, rep.n_train,
-             rep.n_test, rbpe_now_s() - t0, rbpe_ctx_device_description(ctx));
-    if (rep.sigma_map)
-      printf("sigma: %.4f..%.4f (mean %.4f) over the grid, %d solver iterations, "
-             "%.1f s\n",
-             rep.sigma_min, rep.sigma_max, rep.sigma_mean, rep.sigma_iterations,
-             rep.time_sigma_s);
-    printf("pictures: %s/%s, model: %s/model.rbpe, metrics: %s/metrics.json\n",
-           outdir, one_d ? "plot.png" : "panel.png", outdir, outdir);
+      print_summary(&rep, fitting, outdir, one_d,
+                    rbpe_ctx_device_description(ctx), rbpe_now_s() - t0);
     if (rep.interrupted) rc = EXIT_INTERRUPTED;
   }
 out:
@@ -692,5 +752,17 @@ out:
   rbpe_model_free(model);
   rbpe_signal_free(sig);
   rbpe_ctx_free(ctx);
+  return rc;
+}
+
+int cmd_fit(int argc, char **argv) {
+  cli_args args;
+  char why[4400];
+  if (cli_expand_config(argc, argv, &args, why, sizeof why) != 0) {
+    fprintf(stderr, "rbpe fit: %s\n", why);
+    return strstr(why, "needs a") ? EXIT_USAGE : EXIT_BAD_INPUT;
+  }
+  int rc = fit_main(args.argc, args.argv, &args);
+  cli_args_free(&args);
   return rc;
 }

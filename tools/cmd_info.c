@@ -6,34 +6,84 @@
 
 #include "cli.h"
 
-static void model_info(const char *path, rbpe_model *m) {
+static void model_info(const char *path, rbpe_model *m, int json) {
   const rbpe_fit_config *c = rbpe_model_config(m);
-  printf("%s: model of a %d-D", path, rbpe_model_ndim(m));
-  for (int a = 0; a < rbpe_model_ndim(m); a++)
+  int nd = rbpe_model_ndim(m), rate = rbpe_model_sample_rate(m);
+  if (json) {
+    fputs("{\"file\": ", stdout);
+    cli_json_str(stdout, path);
+    fprintf(stdout, ", \"kind\": \"model\", \"ndim\": %d, \"dims\": [", nd);
+    for (int a = 0; a < nd; a++)
+      printf("%s%zu", a ? ", " : "", rbpe_model_dim(m, a));
+    printf("], \"channels\": %d, \"embedding\": \"%s\", \"hidden_layers\": %d, "
+           "\"width\": %d, \"out_act\": \"%s\", \"steps\": %d, "
+           "\"sample_rate\": %d}\n",
+           rbpe_model_channels(m), rbpe_embed_kind_string(c->embed.kind),
+           c->hidden_layers, c->width, rbpe_act_string(c->out_act), c->steps,
+           rate);
+    return;
+  }
+  printf("%s: model of a %d-D", path, nd);
+  for (int a = 0; a < nd; a++)
     printf("%s%zu", a ? " x " : " ", rbpe_model_dim(m, a));
   printf(" signal, %d channel(s); %s embedding, %d hidden layer(s) of %d, "
-         "%s output, trained %d steps\n",
+         "%s output, trained %d steps",
          rbpe_model_channels(m), rbpe_embed_kind_string(c->embed.kind),
          c->hidden_layers, c->width, rbpe_act_string(c->out_act), c->steps);
+  if (rate) printf(", %d Hz audio", rate);
+  printf("\n");
+}
+
+static void signal_info(const char *path, const rbpe_signal *sig, int json) {
+  float lo, hi;
+  rbpe_signal_range(sig, &lo, &hi);
+  size_t count = rbpe_signal_samples(sig) * rbpe_signal_channels(sig);
+  int nd = rbpe_signal_ndim(sig), rate = rbpe_signal_sample_rate(sig),
+      bits = rbpe_signal_source_bits(sig);
+  if (json) {
+    fputs("{\"file\": ", stdout);
+    cli_json_str(stdout, path);
+    printf(", \"kind\": \"signal\", \"ndim\": %d, \"dims\": [", nd);
+    for (int a = 0; a < nd; a++) printf("%s%zu", a ? ", " : "", rbpe_signal_dim(sig, a));
+    printf("], \"channels\": %d, \"values\": %zu, \"sample_rate\": %d, "
+           "\"source_bits\": %d, \"min\": ",
+           rbpe_signal_channels(sig), count, rate, bits);
+    cli_json_num(stdout, lo);
+    fputs(", \"max\": ", stdout);
+    cli_json_num(stdout, hi);
+    fputs("}\n", stdout);
+    return;
+  }
+  printf("%s: %d-D", path, nd);
+  for (int a = 0; a < nd; a++)
+    printf("%s%zu", a ? " x " : " ", rbpe_signal_dim(sig, a));
+  printf(", %d channel(s), %zu values", rbpe_signal_channels(sig), count);
+  if (rate) printf(", %d Hz audio", rate);
+  if (bits) printf(", %d-bit source", bits);
+  printf(", values in [%g, %g]\n", (double)lo, (double)hi);
 }
 
 int cmd_info(int argc, char **argv) {
-  if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-    printf("usage: rbpe info FILE [--channel K]\nLoads FILE (a PNG or JPEG "
+  if (argc == 2 && cli_flag(argv[1], "--help")) {
+    printf("usage: rbpe info FILE [--channel K] [--json]\nLoads FILE (a PNG or JPEG "
            "image, WAV/FLAC/AIFF/Ogg audio, a 1-D text signal: one sample "
            "per line, columns as channels, # comments; or a model file "
            "written by `rbpe fit`) and prints its shape. FILE is read once, "
            "as a stream: a pipe or FIFO works, and - is standard input. "
-           "--channel K keeps channel K (from 1) only.\n");
+           "--channel K keeps channel K (from 1) only; --json prints one "
+           "JSON object.\n");
     return EXIT_OK;
   }
   const char *file = NULL;
   rbpe_load_options opt = {-1};
+  int json = 0;
   for (int i = 1; i < argc; i++) {
     const char *v;
     int r;
     long n;
-    if ((r = cli_opt(argc, argv, &i, "--channel", &v))) {
+    if (!strcmp(argv[i], "--json")) {
+      json = 1;
+    } else if ((r = cli_opt(argc, argv, &i, "--channel", &v))) {
       if (r < 0 || !cli_parse_long(v, 1, 65536, &n))
         return cli_usage_error("info", "--channel needs a channel number from 1");
       opt.channel = (int)n - 1;
@@ -56,29 +106,12 @@ int cmd_info(int argc, char **argv) {
     rbpe_ctx_free(ctx);
     return rc;
   }
-  if (model) {
-    model_info(strcmp(file, "-") ? file : "standard input", model);
-    rbpe_model_free(model);
-    rbpe_ctx_free(ctx);
-    return EXIT_OK;
-  }
-  const float *d = rbpe_signal_data(sig);
-  size_t count = rbpe_signal_samples(sig) * rbpe_signal_channels(sig);
-  float lo = d[0], hi = d[0];
-  for (size_t i = 1; i < count; i++) {
-    if (d[i] < lo) lo = d[i];
-    if (d[i] > hi) hi = d[i];
-  }
-  printf("%s: %d-D", strcmp(file, "-") ? file : "standard input",
-         rbpe_signal_ndim(sig));
-  for (int a = 0; a < rbpe_signal_ndim(sig); a++)
-    printf("%s%zu", a ? " x " : " ", rbpe_signal_dim(sig, a));
-  int rate = rbpe_signal_sample_rate(sig), bits = rbpe_signal_source_bits(sig);
-  printf(", %d channel(s), %zu values", rbpe_signal_channels(sig), count);
-  if (rate) printf(", %d Hz audio", rate);
-  if (bits) printf(", %d-bit source", bits);
-  printf(", values in [%g, %g]\n", (double)lo,
-         (double)hi);
+  const char *shown = strcmp(file, "-") ? file : "standard input";
+  if (model)
+    model_info(shown, model, json);
+  else
+    signal_info(shown, sig, json);
+  rbpe_model_free(model);
   rbpe_signal_free(sig);
   rbpe_ctx_free(ctx);
   return EXIT_OK;

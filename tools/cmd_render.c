@@ -17,7 +17,8 @@ static const char *render_help =
     "the sample rate of the audio they were fitted to, or --rate HZ) or text\n"
     "(OUT.txt or OUT.csv: one sample per line, channels as columns). -o -\n"
     "writes PNG (2-D) or text (1-D) to standard output; MODEL - reads\n"
-    "standard input.\n";
+    "standard input. SPEC: auto | cpu | ref | cl | cl:P:D | cl:NAME\n"
+    "(rbpe devices lists them). Short forms: -o, -d, -q, -h.\n";
 
 /* Whether name ends with ext, ignoring case. */
 static int ends_with(const char *name, const char *ext) {
@@ -35,7 +36,7 @@ int cmd_render(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *v;
     int r;
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+    if (cli_flag(argv[i], "--help")) {
       fputs(render_help, stdout);
       return EXIT_OK;
     } else if ((r = cli_opt(argc, argv, &i, "-o", &v)) ||
@@ -51,7 +52,7 @@ int cmd_render(int argc, char **argv) {
     } else if ((r = cli_opt(argc, argv, &i, "--bits", &v))) {
       if (r < 0 || !cli_parse_long(v, 8, 16, &bits) || (bits != 8 && bits != 16))
         return cli_usage_error("render", "--bits needs 8 or 16");
-    } else if (!strcmp(argv[i], "--quiet")) {
+    } else if (cli_flag(argv[i], "--quiet")) {
       quiet = 1;
     } else if ((r = cli_opt(argc, argv, &i, "--device", &v))) {
       if (r < 0) return cli_usage_error("render", "--device needs a value");

@@ -36,12 +36,12 @@ int cmd_tune(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *v;
     int r;
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+    if (cli_flag(argv[i], "--help")) {
       fputs(tune_help, stdout);
       return EXIT_OK;
     } else if (!strcmp(argv[i], "--dry-run")) {
       dry = 1;
-    } else if (!strcmp(argv[i], "--quiet")) {
+    } else if (cli_flag(argv[i], "--quiet")) {
       quiet = 1;
     } else if ((r = cli_opt(argc, argv, &i, "--device", &v))) {
       if (r < 0) return cli_usage_error("tune", "--device needs a value");

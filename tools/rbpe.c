@@ -23,8 +23,9 @@ static void usage(FILE *to) {
   fprintf(to, "usage: rbpe COMMAND [OPTIONS]  (rbpe COMMAND --help)\n\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf(to, "  %-9s %s\n", commands[i].name, commands[i].what);
-  fprintf(to, "\nDevice: --device SPEC or RBPE_DEVICE (auto, ref, cl, cl:P:D, "
-              "cl:NAME).\n");
+  fprintf(to, "\nDevice: -d/--device SPEC or RBPE_DEVICE: auto, cpu, ref, cl, "
+              "cl:P:D or cl:NAME\n(rbpe devices lists them). rbpe -V prints "
+              "the version.\n");
 }
 
 int main(int argc, char **argv) {
@@ -37,7 +38,7 @@ int main(int argc, char **argv) {
     usage(stdout);
     return EXIT_OK;
   }
-  if (!strcmp(argv[1], "--version")) {
+  if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
     printf("rbpe %d.%d.%d\n", RBPE_VERSION_MAJOR, RBPE_VERSION_MINOR,
            RBPE_VERSION_PATCH);
     return EXIT_OK;
