@@ -8,6 +8,13 @@ RBPE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1") # before the cd below
 cd "${RBPE_SOURCE_ROOT:?}" || exit 1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# a person's RESULTS.md in --out: refused before any fit, left as it was
+mkdir "$tmp/mine" && echo "my notes" >"$tmp/mine/RESULTS.md"
+"$RBPE" experiment --quick --out "$tmp/mine" >/dev/null 2>"$tmp/err"
+rc=$?
+if [ $rc -ne 6 ] || [ "$(cat "$tmp/mine/RESULTS.md")" != "my notes" ] || [ -e "$tmp/mine/results.csv" ]; then
+  echo "FAIL: experiment over a person's RESULTS.md: exit $rc"; cat "$tmp/err"; exit 1
+fi
 "$RBPE" experiment --quick --out "$tmp/ex" >"$tmp/out" 2>"$tmp/err" ||
   { tail -5 "$tmp/err"; echo "FAIL: rbpe experiment --quick"; exit 1; }
 fail=0
@@ -36,6 +43,7 @@ for line in table:
     assert len(cells) == 12, line
     float(cells[3]); float(cells[5]); float(cells[10]); float(cells[11])
 assert "**Tally.**" in md and "panel_chirp_3L.png" in md
+assert os.path.exists(os.path.join(d, ".rbpe-outputs")), "no manifest"
 print("experiment: table, CSV and panels well-formed")
 PY
 [ "$fail" -eq 0 ]

@@ -98,6 +98,7 @@ rbpe_status cli_save_plot(rbpe_ctx *ctx, const rbpe_signal *truth,
  * calls cli_outset_on_fatal_signal) is acted on between two files, when
  * the staged files are removed and the process dies, or after the commit. */
 #define CLI_OUTSET_MAX 16
+#define CLI_OWNED_MAX 160 /* manifest entries (rbpe experiment: up to 66) */
 #define CLI_MANIFEST ".rbpe-outputs"
 typedef struct cli_owned {
   char name[64];
@@ -113,7 +114,7 @@ typedef struct cli_outset {
   /* the manifest as read by prepare: files earlier runs wrote here (a
    * name can appear twice after a commit cut short) */
   int n_owned;
-  cli_owned owned[2 * CLI_OUTSET_MAX];
+  cli_owned owned[CLI_OWNED_MAX];
 } cli_outset;
 
 /* 0, or -1 with a one-line reason in why (naming the folder). */
@@ -124,6 +125,10 @@ int cli_outset_prepare(cli_outset *o, const char *dir,
 int cli_outset_claim(const cli_outset *o, const char *const *names, char *why,
                      size_t why_len);
 void cli_outset_begin(cli_outset *o);
+/* For files written one by one (each atomically, rbpe experiment): adds
+ * names (NULL-ended), as they now are in the folder, to the manifest. 0, or
+ * -1 with errno set. */
+int cli_outset_record(cli_outset *o, const char *const *names);
 /* The path to write NAME to (NULL when the set is full or NAME unknown). */
 const char *cli_outset_path(cli_outset *o, const char *name);
 /* 0 on success; otherwise -1 with errno set (EEXIST: a foreign file took

@@ -67,6 +67,7 @@ static int digest(const char *path, unsigned long *crc,
 }
 
 static int is_known(const cli_outset *o, const char *name) {
+  if (!o->known) return 0;
   for (const char *const *k = o->known; *k; k++)
     if (!strcmp(*k, name)) return 1;
   return 0;
@@ -346,5 +347,30 @@ int cli_outset_commit(cli_outset *o) {
   if (atomic_load(&pending_sig)) die_now(NULL);
   sigprocmask(SIG_SETMASK, &old, NULL);
   errno = saved;
+  return rc;
+}
+
+int cli_outset_record(cli_outset *o, const char *const *names) {
+  cli_owned keep[CLI_OWNED_MAX], *fresh = NULL;
+  int nk = 0, nf = 0, nn = 0;
+  for (const char *const *k = names; *k; k++) nn++;
+  fresh = calloc((size_t)nn + 1, sizeof *fresh);
+  if (!fresh) return -1;
+  for (int i = 0; i < o->n_owned; i++) {
+    int renewed = 0;
+    for (const char *const *k = names; *k; k++)
+      renewed |= !strcmp(*k, o->owned[i].name);
+    if (!renewed && nk < (int)(sizeof keep / sizeof keep[0]))
+      keep[nk++] = o->owned[i];
+  }
+  for (const char *const *k = names; *k; k++) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", o->dir, *k);
+    if (strlen(*k) >= sizeof fresh[nf].name) continue;
+    snprintf(fresh[nf].name, sizeof fresh[nf].name, "%s", *k);
+    if (digest(path, &fresh[nf].crc, &fresh[nf].size) == 1) nf++;
+  }
+  int rc = write_manifest(o, keep, nk, fresh, nf);
+  free(fresh);
   return rc;
 }

@@ -651,6 +651,13 @@ int cmd_experiment(int argc, char **argv) {
     if (stat("docs/results_notes.md", &stt) == 0) notes = "docs/results_notes.md";
   }
   if (strlen(outdir) > 4000) return cli_usage_error("experiment", "--out too long");
+  /* the output folder made and proved writable before any work */
+  static cli_outset set;
+  char why[4400];
+  if (cli_outset_prepare(&set, outdir, NULL, why, sizeof why) != 0) {
+    fprintf(stderr, "rbpe experiment: %s\n", why);
+    return EXIT_OUTPUT;
+  }
 
   static grid g;
   memset(&g, 0, sizeof g);
@@ -699,10 +706,22 @@ int cmd_experiment(int argc, char **argv) {
                      sizeof *g.recon);
     if (!g.res || !g.recon) rc = EXIT_FAILURE_RUN;
   }
-  if (rc == EXIT_OK && mkdir(outdir, 0777) != 0 && errno != EEXIST) {
-    fprintf(stderr, "rbpe experiment: cannot create %s: %s\n", outdir,
-            strerror(errno));
-    rc = EXIT_FAILURE_RUN;
+  /* the files this grid writes, claimed before the fits: rbpe replaces
+   * only its own (cli.h) */
+  static char out_names[2 + MAX_SIGNALS * MAX_LAYERS][96];
+  static const char *out_list[2 + MAX_SIGNALS * MAX_LAYERS + 1];
+  int nout = 0;
+  snprintf(out_names[nout++], sizeof out_names[0], "RESULTS.md");
+  snprintf(out_names[nout++], sizeof out_names[0], "results.csv");
+  for (int s = 0; rc == EXIT_OK && s < g.nsig; s++)
+    for (int l = 0; l < g.nlayers; l++)
+      snprintf(out_names[nout++], sizeof out_names[0], "panel_%s_%dL.png",
+               g.sig[s].name, g.layers[l]);
+  for (int k = 0; k < nout; k++) out_list[k] = out_names[k];
+  out_list[nout] = NULL;
+  if (rc == EXIT_OK && cli_outset_claim(&set, out_list, why, sizeof why) != 0) {
+    fprintf(stderr, "rbpe experiment: %s\n", why);
+    rc = EXIT_OUTPUT;
   }
   if (rc == EXIT_OK) {
     fprintf(stderr, "rbpe experiment: %d signal(s) x %d depth(s) x %d splits x "
@@ -731,7 +750,15 @@ int cmd_experiment(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/RESULTS.md", outdir);
     st = rbpe_write_file(ctx, path, write_md, &job);
   }
-  if (rc == EXIT_OK && st != RBPE_OK) rc = cli_fail("experiment", ctx, st);
+  if (rc == EXIT_OK && st != RBPE_OK) {
+    rc = cli_fail("experiment", ctx, st);
+    if (st == RBPE_ERR_IO) rc = EXIT_OUTPUT;
+  }
+  if (rc == EXIT_OK && cli_outset_record(&set, out_list) != 0) {
+    fprintf(stderr, "rbpe experiment: cannot record the outputs in %s/%s: %s\n",
+            outdir, CLI_MANIFEST, strerror(errno));
+    rc = EXIT_OUTPUT;
+  }
   if (rc == EXIT_OK)
     printf("results: %s/RESULTS.md, %s/results.csv, %s/panel_*.png\n", outdir,
            outdir, outdir);
