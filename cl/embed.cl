@@ -34,10 +34,12 @@ __kernel void embed_rff(const uint total, const uint ndim, const uint F,
 }
 
 /* rbf: exp(-q^b), q = (offset_a + x.alpha_a - t_j)^2 / (2 sigma_i^2),
- * t_j = (j + 0.5)/D; with deriv, d/dsigma = exp(-q^b) 2 b q^b / sigma. */
+ * t_j = (j + 0.5)/D; with deriv, d/dsigma = exp(-q^b) 2 b q^b / sigma.
+ * norm_ref > 0 scales by h = sqrt(norm_ref / sigma_i), and the derivative
+ * becomes h exp(-q^b) (2 b q^b - 1/2) / sigma (host.c's arithmetic). */
 inline float rbf_value(uint g, uint ndim, uint ndir, uint D, float b,
                        __global const float *x, __global const float *sigma,
-                       __global const float *dirs, int deriv) {
+                       __global const float *dirs, int deriv, float norm_ref) {
   uint M = ndir * D;
   uint i = g / M, r = g % M;
   uint a = r / D, j = r % D;
@@ -50,16 +52,19 @@ inline float rbf_value(uint g, uint ndim, uint ndir, uint D, float b,
   float q = (d * d) / (2.0f * s * s);
   float qb = powb(q, b);
   float e = exp(-qb);
-  return deriv ? e * (2.0f * b * qb) / s : e;
+  float h = norm_ref > 0.0f ? sqrt(norm_ref / s) : 1.0f;
+  float shift = norm_ref > 0.0f ? 0.5f : 0.0f;
+  return deriv ? (h * e) * (2.0f * b * qb - shift) / s : h * e;
 }
 
 __kernel void embed_rbf(const uint total, const uint ndim, const uint ndir,
                         const uint D, const float b, __global const float *x,
                         __global const float *sigma,
-                        __global const float *dirs, __global float *out) {
+                        __global const float *dirs, __global float *out,
+                        const float norm_ref) {
   uint g = get_global_id(0);
   if (g >= total) return;
-  out[g] = rbf_value(g, ndim, ndir, D, b, x, sigma, dirs, 0);
+  out[g] = rbf_value(g, ndim, ndir, D, b, x, sigma, dirs, 0, norm_ref);
 }
 
 __kernel void embed_rbf_dsigma(const uint total, const uint ndim,
@@ -67,8 +72,8 @@ __kernel void embed_rbf_dsigma(const uint total, const uint ndim,
                                __global const float *x,
                                __global const float *sigma,
                                __global const float *dirs,
-                               __global float *out) {
+                               __global float *out, const float norm_ref) {
   uint g = get_global_id(0);
   if (g >= total) return;
-  out[g] = rbf_value(g, ndim, ndir, D, b, x, sigma, dirs, 1);
+  out[g] = rbf_value(g, ndim, ndir, D, b, x, sigma, dirs, 1, norm_ref);
 }

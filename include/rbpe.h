@@ -302,6 +302,14 @@ typedef struct rbpe_embed_config {
   int rbf_diagonals;  /* 0: directions are the axes; 1: also the diagonals */
   float rbf_order;    /* b >= 1: exp(-q^b), 1 is a Gaussian */
   uint64_t seed;      /* for the RFF matrix */
+  /* amplitude normalisation of a per-coordinate sigma: 0 off; > 0 every
+   * coordinate's rbf block is scaled by sqrt(rbf_norm_ref / sigma(x)), so
+   * the inner product of two embeddings is the non-stationary Gibbs kernel
+   * rather than one whose amplitude grows with sigma (a uniform sigma equal
+   * to rbf_norm_ref is unchanged); < 0 in a fit configuration: the
+   * geometric mean of the training samples' sigma, resolved by rbpe_fit
+   * and stored in the model */
+  float rbf_norm_ref;
 } rbpe_embed_config;
 
 /* The defaults: L = 10; F = 256, s = 10; D = 128, axes only, b = 1; seed 0. */
@@ -451,6 +459,7 @@ typedef struct rbpe_fit_report {
   double psnr_peak;
   float data_min_f, data_max_f; /* the signal's values, all channels */
   rbpe_act out_act;             /* the output activation used (resolved) */
+  float rbf_norm_ref;           /* rbf amplitude normalisation used, 0 off */
   double time_embed_s, time_train_s, time_eval_s;
   double train_samples_per_s;
   int curve_len;                /* loss curve: (step, batch loss) pairs */

@@ -137,6 +137,10 @@ rbpe_status rbpe_embedding_create(rbpe_ctx *ctx, const rbpe_embed_config *cfg,
       st = rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT,
                         "rbf: super-Gaussian order %g (must be in [1, 64])",
                         (double)cfg->rbf_order);
+    else if (!isfinite(cfg->rbf_norm_ref))
+      st = rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT,
+                        "rbf: normalisation reference %g",
+                        (double)cfg->rbf_norm_ref);
     else {
       e->ndir = rbpe_rbf_directions(ndim, cfg->rbf_diagonals, NULL);
       e->dirs = malloc(sizeof(float) * e->ndir * (ndim + 1));
@@ -166,6 +170,9 @@ rbpe_status rbpe_embedding_set_rff(rbpe_embedding *e, const float *B) {
 }
 
 int rbpe_embedding_ndim(const rbpe_embedding *e) { return e->ndim; }
+void rbpe_embedding_set_norm_ref(rbpe_embedding *e, float ref) {
+  e->cfg.rbf_norm_ref = ref;
+}
 const rbpe_embed_config *rbpe_embedding_config(const rbpe_embedding *e) {
   return &e->cfg;
 }
@@ -191,7 +198,8 @@ rbpe_status rbpe_embedding_run(rbpe_backend *be, const rbpe_embedding *e,
     st = rbpe_buf_from_host(be, e->dirs, (size_t)e->ndir * (e->ndim + 1), &aux);
     if (st == RBPE_OK) {
       rbpe_rbf_op op = {n,     e->ndim, e->ndir, e->cfg.rbf_centres,
-                        e->cfg.rbf_order, x, sigma, aux, out};
+                        e->cfg.rbf_order, x, sigma, aux, out,
+                        e->cfg.rbf_norm_ref};
       st = deriv ? rbpe_op_embed_rbf_dsigma(be, &op) : rbpe_op_embed_rbf(be, &op);
     }
     break;

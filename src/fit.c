@@ -276,6 +276,23 @@ static rbpe_status fit_unit(rbpe_ctx *ctx, const rbpe_signal *sig,
       memcpy(f.targets + i * C, sig->data + train[i] * C, C * sizeof(float));
     rbpe_model_sigma(m, L, f.coords, f.sigma);
   }
+  /* The amplitude normalisation's reference, when asked for: the
+   * geometric mean of the training samples' sigma (exactly the sigma when
+   * it is uniform, so a uniform embedding is unchanged). */
+  if (st == RBPE_OK && m->cfg.embed.kind == RBPE_EMBED_RBF &&
+      m->cfg.embed.rbf_norm_ref < 0.0f) {
+    double logs = 0;
+    for (size_t i = 0; i < L; i++) logs += log((double)f.sigma[i]);
+    float ref = m->cfg.sigma_mode == RBPE_SIGMA_UNIFORM
+                    ? m->cfg.sigma
+                    : (float)exp(logs / (double)L);
+    m->cfg.embed.rbf_norm_ref = ref;
+    rbpe_embedding_set_norm_ref(m->emb, ref);
+  }
+  rep->rbf_norm_ref = m->cfg.embed.kind == RBPE_EMBED_RBF &&
+                              m->cfg.embed.rbf_norm_ref > 0.0f
+                          ? m->cfg.embed.rbf_norm_ref
+                          : 0.0f;
 
   /* The embedded training set, built once and kept on the device. */
   double t0 = rbpe_now_s();

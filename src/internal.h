@@ -37,6 +37,8 @@ rbpe_status rbpe_signal_alloc(rbpe_err *err, int ndim, const size_t *dims,
 int rbpe_rbf_directions(int ndim, int diagonals, float *d);
 rbpe_status rbpe_embedding_set_rff(rbpe_embedding *e, const float *B);
 int rbpe_embedding_ndim(const rbpe_embedding *e);
+/* The rbf amplitude normalisation's reference, once a fit has chosen it. */
+void rbpe_embedding_set_norm_ref(rbpe_embedding *e, float ref);
 const rbpe_embed_config *rbpe_embedding_config(const rbpe_embedding *e);
 /* Embeds n coordinates already on the backend; sigma only for rbf. */
 rbpe_status rbpe_embedding_run(rbpe_backend *be, const rbpe_embedding *e,

@@ -19,6 +19,8 @@
  * 1, then two f32, the output's scale and offset */
 #define MODEL_FLAG_RATE 1u
 #define MODEL_FLAG_AFFINE 2u
+/* bit 2: then one f32, the rbf amplitude normalisation's reference */
+#define MODEL_FLAG_NORM 4u
 #define MODEL_HEADER 24
 #define MODEL_MAX_BYTES ((size_t)1 << 31)
 /* Rows per evaluation batch unless memory asks for fewer. */
@@ -362,8 +364,10 @@ rbpe_status rbpe_model_save(rbpe_ctx *ctx, const rbpe_model *m,
   put(&w, MODEL_MAGIC, 8);
   put_u32(&w, MODEL_VERSION);
   int affine = m->out_scale != 1.0f || m->out_offset != 0.0f;
+  int norm = c->embed.kind == RBPE_EMBED_RBF && c->embed.rbf_norm_ref > 0.0f;
   put_u32(&w, (m->sample_rate > 0 ? MODEL_FLAG_RATE : 0u) |
-                  (affine ? MODEL_FLAG_AFFINE : 0u));
+                  (affine ? MODEL_FLAG_AFFINE : 0u) |
+                  (norm ? MODEL_FLAG_NORM : 0u));
   put_u64(&w, 0); /* payload size, patched below */
   put_u32(&w, (uint32_t)m->ndim);
   put_u32(&w, (uint32_t)m->channels);
@@ -396,6 +400,7 @@ rbpe_status rbpe_model_save(rbpe_ctx *ctx, const rbpe_model *m,
     put_f32(&w, m->out_scale);
     put_f32(&w, m->out_offset);
   }
+  if (norm) put_f32(&w, c->embed.rbf_norm_ref);
   if (m->sigma_map) put_f32s(&w, m->sigma_map, rbpe_model_samples(m));
   if (c->embed.kind == RBPE_EMBED_RFF)
     put_f32s(&w, rbpe_embedding_rff_matrix(m->emb),
@@ -564,6 +569,8 @@ rbpe_status rbpe_model_read(rbpe_ctx *ctx, rbpe_input *in, rbpe_model **out) {
     m->out_scale = get_f32(&r);
     m->out_offset = get_f32(&r);
   }
+  c->embed.rbf_norm_ref = 0.0f;
+  if (flags & MODEL_FLAG_NORM) c->embed.rbf_norm_ref = get_f32(&r);
   if (r.short_read) {
     st = bad(err, path, "truncated fields");
     goto done;
@@ -578,7 +585,13 @@ rbpe_status rbpe_model_read(rbpe_ctx *ctx, rbpe_input *in, rbpe_model **out) {
     else if (c->width < 1 || c->width > RBPE_MAX_WIDTH) why = "bad width";
     else if ((unsigned)c->out_act > RBPE_ACT_SIGMOID) why = "bad activation";
     else if (m->sample_rate < 0) why = "bad sample rate";
-    else if (flags & ~(MODEL_FLAG_RATE | MODEL_FLAG_AFFINE)) why = "unknown flags";
+    else if (flags & ~(MODEL_FLAG_RATE | MODEL_FLAG_AFFINE | MODEL_FLAG_NORM))
+      why = "unknown flags";
+    else if ((flags & MODEL_FLAG_NORM) &&
+             (c->embed.kind != RBPE_EMBED_RBF ||
+              !(c->embed.rbf_norm_ref > 0.0f) ||
+              !isfinite(c->embed.rbf_norm_ref)))
+      why = "bad normalisation reference";
     else if (!(m->out_scale > 0.0f) || !isfinite(m->out_scale) ||
              !isfinite(m->out_offset))
       why = "bad output scale";

@@ -323,8 +323,10 @@ static rbpe_status run_op(side *s, const op_case *c, int ndir) {
                              s->out);
   case OP_RBF:
   case OP_RBF_DSIGMA: {
-    rbpe_rbf_op op = {c->n,     c->ndim,  ndir,     c->p,  c->order,
-                      s->in[0], s->in[1], s->in[2], s->out};
+    /* diagonals bit 1: amplitude normalisation, reference 0.05 */
+    rbpe_rbf_op op = {c->n,     c->ndim,  ndir,     c->p,   c->order,
+                      s->in[0], s->in[1], s->in[2], s->out,
+                      (c->diagonals & 2) ? 0.05f : 0.0f};
     return c->op == OP_RBF ? rbpe_op_embed_rbf(s->be, &op)
                            : rbpe_op_embed_rbf_dsigma(s->be, &op);
   }
@@ -349,8 +351,8 @@ static void describe(const op_case *c, int ndir, char *buf, size_t len) {
     break;
   case OP_RBF:
   case OP_RBF_DSIGMA:
-    snprintf(buf, len, "n=%zu N=%d D=%d dirs=%d b=%g", c->n, c->ndim, c->p,
-             ndir, (double)c->order);
+    snprintf(buf, len, "n=%zu N=%d D=%d dirs=%d b=%g%s", c->n, c->ndim, c->p,
+             ndir, (double)c->order, (c->diagonals & 2) ? " norm" : "");
     break;
   case OP_GEMM: {
     gemm_shape g = gemm_of(c);
@@ -404,14 +406,14 @@ static rbpe_status run_case(rbpe_backend *ref, rbpe_backend *dev,
           in[1][i] = 10.0f * rbpe_rng_normal(&rng);
     } else {
       /* the directions rbpe_embedding uses */
-      ndir = rbpe_rbf_directions(c->ndim, c->diagonals, NULL);
+      ndir = rbpe_rbf_directions(c->ndim, c->diagonals & 1, NULL);
       count = c->n * ndir * c->p;
       sizes[1] = c->n;
       sizes[2] = (size_t)ndir * (c->ndim + 1);
       in[1] = randoms(&rng, c->n, 0.01f, 0.2f);
       in[2] = malloc(sizes[2] * sizeof(float));
       nin = 3;
-      if (in[2]) rbpe_rbf_directions(c->ndim, c->diagonals, in[2]);
+      if (in[2]) rbpe_rbf_directions(c->ndim, c->diagonals & 1, in[2]);
     }
     break;
   case OP_GEMM: {
@@ -575,10 +577,14 @@ rbpe_status rbpe_opcheck_run(rbpe_backend *ref, rbpe_backend *dev, int small,
       {OP_RBF, 1, 1, 1, 0, 1.0f},       {OP_RBF, 7, 2, 13, 1, 2.5f},
       {OP_RBF, 65, 3, 9, 1, 1.0f},      {OP_RBF, 1000, 2, 128, 0, 1.0f},
       {OP_RBF, 333, 2, 100, 1, 4.0f},
+      /* with the amplitude normalisation sqrt(0.05 / sigma) */
+      {OP_RBF, 7, 2, 13, 1 | 2, 2.5f},  {OP_RBF, 1000, 2, 128, 2, 1.0f},
       {OP_RBF_DSIGMA, 1, 1, 1, 0, 1.0f}, {OP_RBF_DSIGMA, 7, 2, 13, 1, 2.5f},
       {OP_RBF_DSIGMA, 65, 3, 9, 1, 1.0f},
       {OP_RBF_DSIGMA, 1000, 2, 128, 0, 1.0f},
       {OP_RBF_DSIGMA, 333, 2, 100, 1, 4.0f},
+      {OP_RBF_DSIGMA, 7, 2, 13, 1 | 2, 2.5f},
+      {OP_RBF_DSIGMA, 1000, 2, 128, 2, 1.0f},
       /* gemm {m, k, n, flags}: every transpose pair, sizes off any tile */
       {OP_GEMM, 1, 1, 1, 0, 0},         {OP_GEMM, 7, 5, 3, 1, 0},
       {OP_GEMM, 33, 17, 65, 2, 0},      {OP_GEMM, 65, 31, 9, 3, 0},

@@ -119,6 +119,41 @@ static void check_device(const char *spec) {
         "dsigma vs central differences: relative L2 error %g", sqrt(num / den));
   printf("  %s: dsigma vs finite differences, relative L2 error %.2e\n", spec,
          sqrt(num / den));
+
+  /* the amplitude normalisation: each row times sqrt(s_ref / sigma), and
+   * its sigma derivative against central differences */
+  rbpe_embedding *en = NULL;
+  cfg.rbf_norm_ref = 0.05f;
+  CHECK(rbpe_embedding_create(ctx, &cfg, 2, &en) == RBPE_OK, "normalised rbf");
+  float *on = malloc(sizeof(float) * n * 96);
+  if (en && on) {
+    CHECK(rbpe_embedding_forward(ctx, en, n, x, sigma, on) == RBPE_OK, "%s",
+          rbpe_last_error(ctx));
+    worst = 0;
+    for (int i = 0; i < n; i++)
+      for (int k = 0; k < 96; k++)
+        worst = fmax(worst, fabs(on[i * 96 + k] -
+                                 sqrt(0.05 / sigma[i]) * out[i * 96 + k]));
+    CHECK(worst < 1e-5, "normalised rbf vs sqrt(s_ref/sigma) rbf: %g", worst);
+    CHECK(rbpe_embedding_forward(ctx, en, n, x, sp, dp) == RBPE_OK, "fd+");
+    CHECK(rbpe_embedding_forward(ctx, en, n, x, sm, dm) == RBPE_OK, "fd-");
+    CHECK(rbpe_embedding_dsigma(ctx, en, n, x, sigma, ds) == RBPE_OK, "%s",
+          rbpe_last_error(ctx));
+    num = den = 0;
+    for (int i = 0; i < n; i++)
+      for (int k = 0; k < 96; k++) {
+        double fd = ((double)dp[i * 96 + k] - dm[i * 96 + k]) /
+                    ((double)sp[i] - sm[i]);
+        num += (fd - ds[i * 96 + k]) * (fd - ds[i * 96 + k]);
+        den += fd * fd;
+      }
+    CHECK(den > 0 && sqrt(num / den) < 2e-3,
+          "normalised dsigma vs central differences: relative L2 error %g",
+          sqrt(num / den));
+  }
+  rbpe_embedding_free(en);
+  free(on);
+  cfg.rbf_norm_ref = 0.0f;
   free(dp);
   free(dm);
   free(ds);

@@ -31,6 +31,9 @@ static const char *fit_help =
     "  --embed rbf|rff|nerf    positional embedding (rbf)\n"
     "  --centres D             rbf centres per direction (128)\n"
     "  --diagonals             rbf: also project on the diagonals\n"
+    "  --rbf-norm              rbf: scale each coordinate's embedding by\n"
+    "                          sqrt(s_ref / sigma(x)), s_ref the geometric mean\n"
+    "                          of the training sigma (a Gibbs kernel; off)\n"
     "  --order b               rbf super-Gaussian order >= 1 (1)\n"
     "  --sigma MODE            rbf sigma: uniform:S | graph | poly[:P]\n"
     "                          (uniform:0.04; README \"Learning sigma\")\n"
@@ -204,6 +207,8 @@ static int write_metrics(FILE *f, const metrics_job *j) {
     fprintf(f, ", \"centres\": %d, \"diagonals\": %s, \"order\": ",
             c->embed.rbf_centres, c->embed.rbf_diagonals ? "true" : "false");
     jnum(f, c->embed.rbf_order);
+    fputs(", \"norm_ref\": ", f);
+    jnum(f, r->rbf_norm_ref);
     fprintf(f, ", \"sigma\": \"%s\"", modes[c->sigma_mode]);
     if (c->sigma_mode == RBPE_SIGMA_UNIFORM) {
       fputs(", \"sigma_value\": ", f);
@@ -416,6 +421,8 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
       quiet = 1;
     } else if (!strcmp(a, "--json")) {
       json = 1;
+    } else if (!strcmp(a, "--rbf-norm")) {
+      cfg.embed.rbf_norm_ref = -1.0f; /* the fit picks the reference */
     } else if (!strcmp(a, "--diagonals")) {
       cfg.embed.rbf_diagonals = 1;
     } else if ((r = cli_opt(argc, argv, &i, "--embed", &v))) {

@@ -204,6 +204,10 @@ static rbpe_status check_rbf(rbpe_backend *be, const rbpe_rbf_op *op,
                RBPE_ERR_INVALID_ARGUMENT,
                "%s: super-Gaussian order %g (must be in [1, 64])", name,
                (double)op->order);
+  RBPE_FAIL_IF(!(op->norm_ref >= 0.0f) || !isfinite(op->norm_ref), be->err,
+               RBPE_ERR_INVALID_ARGUMENT,
+               "%s: normalisation reference %g (must be finite and >= 0)", name,
+               (double)op->norm_ref);
   RBPE_TRY(grid(be, op->n, (size_t)op->ndir * op->centres, &total, name));
   RBPE_TRY(need(be, op->x, op->n * op->ndim, name, "coordinate"));
   RBPE_TRY(need(be, op->sigma, op->n, name, "sigma"));

@@ -34,6 +34,9 @@ typedef struct rbpe_rbf_op {
   const rbpe_buf *sigma;
   const rbpe_buf *dirs;
   rbpe_buf *out;
+  /* > 0: each row scaled by sqrt(norm_ref / sigma_i) (and the sigma
+   * derivative of the product); 0: unscaled */
+  float norm_ref;
 } rbpe_rbf_op;
 
 /* The sparse graph-Laplacian objective of METHOD.md section 3 over a CSR

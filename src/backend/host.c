@@ -117,7 +117,9 @@ void rbpe_host_rff(size_t r0, size_t r1, int ndim, int F, const float *x,
 
 /* METHOD.md 2.3: phi = exp(-q^b), q = (x.alpha_a + offset_a - t_j)^2 /
  * (2 sigma^2); its derivative in sigma is phi * 2 b q^b / sigma, because
- * dq/dsigma = -2q/sigma. */
+ * dq/dsigma = -2q/sigma. With norm_ref > 0 the row is g phi, g =
+ * sqrt(norm_ref / sigma), and its derivative g phi (2 b q^b - 1/2) / sigma
+ * (dg/dsigma = -g / (2 sigma)). */
 void rbpe_host_rbf(const rbpe_rbf_op *op, size_t r0, size_t r1, int deriv) {
   const float *x = op->x->host, *sig = op->sigma->host, *dirs = op->dirs->host;
   float *out = op->out->host;
@@ -125,6 +127,8 @@ void rbpe_host_rbf(const rbpe_rbf_op *op, size_t r0, size_t r1, int deriv) {
   const size_t M = (size_t)op->ndir * D;
   for (size_t i = r0; i < r1; i++) {
     float s = sig[i];
+    float g = op->norm_ref > 0.0f ? sqrtf(op->norm_ref / s) : 1.0f;
+    float shift = op->norm_ref > 0.0f ? 0.5f : 0.0f;
     for (int a = 0; a < op->ndir; a++) {
       const float *al = dirs + (size_t)a * (N + 1);
       float p = al[N];
@@ -136,7 +140,7 @@ void rbpe_host_rbf(const rbpe_rbf_op *op, size_t r0, size_t r1, int deriv) {
         float qb = rbpe_powb(q, op->order);
         float e = expf(-qb);
         out[i * M + (size_t)a * D + j] =
-            deriv ? e * (2.0f * op->order * qb) / s : e;
+            deriv ? (g * e) * (2.0f * op->order * qb - shift) / s : g * e;
       }
     }
   }

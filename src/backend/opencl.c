@@ -312,12 +312,12 @@ static rbpe_status rbf_launch(rbpe_backend *be, const rbpe_rbf_op *op, int k) {
   cl_uint total = (cl_uint)(op->n * op->ndir * op->centres),
           N = (cl_uint)op->ndim, ndir = (cl_uint)op->ndir,
           D = (cl_uint)op->centres;
-  cl_float b = op->order;
+  cl_float b = op->order, nref = op->norm_ref;
   cl_mem xm = mem(op->x), sm = mem(op->sigma), dm = mem(op->dirs),
          om = mem(op->out);
-  karg a[] = {KARG(total), KARG(N), KARG(ndir), KARG(D), KARG(b),
-              KARG(xm),    KARG(sm), KARG(dm),  KARG(om)};
-  return launch(CLB(be), k, total, a, 9);
+  karg a[] = {KARG(total), KARG(N),  KARG(ndir), KARG(D),   KARG(b),
+              KARG(xm),    KARG(sm), KARG(dm),   KARG(om),  KARG(nref)};
+  return launch(CLB(be), k, total, a, 10);
 }
 
 static rbpe_status ocl_rbf(rbpe_backend *be, const rbpe_rbf_op *op) {
