@@ -270,7 +270,11 @@ rbpe_status rbpe_signal_save_png(rbpe_ctx *ctx, const rbpe_signal *sig,
  *   tancik     regular:2 with held-out restricted to samples odd on every axis
  *   all        every sample trains and is evaluated: a fit of the signal
  *              itself (SIREN-style), whose "held-out" PSNR is the fitting
- *              PSNR */
+ *              PSNR
+ *   BASE+val:P BASE's training samples less a seeded fraction P of them,
+ *              which are the held-out (validation) samples; BASE's test
+ *              samples are never used: for choosing settings (a sigma, a
+ *              scale) without looking at the test samples */
 typedef struct rbpe_split rbpe_split;
 
 rbpe_status rbpe_split_create(rbpe_ctx *ctx, const rbpe_signal *sig,

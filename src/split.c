@@ -33,6 +33,16 @@ static void unravel(const rbpe_signal *sig, size_t idx, size_t *k) {
   }
 }
 
+static rbpe_status split_base(rbpe_ctx *ctx, const rbpe_signal *sig,
+                              const char *spec, uint64_t seed,
+                              rbpe_split **out);
+
+/* "BASE+val:P": BASE's training samples less a seeded fraction P of them,
+ * which become the held-out (validation) samples; BASE's own held-out
+ * samples are not used at all. For choosing settings without ever looking
+ * at the test samples. */
+#define SEED_VALIDATION 0x76616c69646174ULL
+
 rbpe_status rbpe_split_create(rbpe_ctx *ctx, const rbpe_signal *sig,
                               const char *spec, uint64_t seed,
                               rbpe_split **out) {
@@ -40,6 +50,69 @@ rbpe_status rbpe_split_create(rbpe_ctx *ctx, const rbpe_signal *sig,
   rbpe_err_clear(err);
   *out = NULL;
   RBPE_FAIL_IF(!spec, err, RBPE_ERR_INVALID_ARGUMENT, "no split given");
+  const char *plus = strstr(spec, "+val:");
+  if (!plus) return split_base(ctx, sig, spec, seed, out);
+  char base[64];
+  RBPE_FAIL_IF((size_t)(plus - spec) >= sizeof base, err,
+               RBPE_ERR_INVALID_ARGUMENT, "split '%s': base too long", spec);
+  memcpy(base, spec, (size_t)(plus - spec));
+  base[plus - spec] = '\0';
+  char *end;
+  double frac = strtod(plus + 5, &end);
+  RBPE_FAIL_IF(end == plus + 5 || *end || !(frac > 0.0 && frac < 1.0), err,
+               RBPE_ERR_INVALID_ARGUMENT,
+               "split '%s': +val:P needs a fraction 0 < P < 1", spec);
+  RBPE_FAIL_IF(!strcmp(base, "all"), err, RBPE_ERR_INVALID_ARGUMENT,
+               "split '%s': a validation part of 'all' would be trained on",
+               spec);
+  rbpe_split *b;
+  RBPE_TRY(split_base(ctx, sig, base, seed, &b));
+  size_t n = b->ntrain;
+  size_t want = (size_t)llround(frac * (double)n);
+  if (want < 1) want = 1;
+  rbpe_status st = RBPE_OK;
+  if (want >= n)
+    st = rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT,
+                      "split '%s' leaves no training samples (%zu in %s)", spec,
+                      n, base);
+  size_t *tr = NULL, *va = NULL;
+  if (st == RBPE_OK) {
+    tr = malloc((n - want) * sizeof *tr);
+    va = malloc(want * sizeof *va);
+    if (!tr || !va)
+      st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  }
+  if (st == RBPE_OK) {
+    /* selection sampling, as random:P, with a seed of its own */
+    rbpe_rng rng;
+    rbpe_rng_seed(&rng, seed ^ SEED_VALIDATION);
+    size_t need = want, a = 0, v = 0;
+    for (size_t i = 0; i < n; i++)
+      if (need && rbpe_rng_below(&rng, n - i) < need) {
+        va[v++] = b->train[i];
+        need--;
+      } else {
+        tr[a++] = b->train[i];
+      }
+    free(b->train);
+    free(b->test);
+    b->train = tr;
+    b->test = va;
+    b->ntrain = a;
+    b->ntest = v;
+    *out = b;
+    return RBPE_OK;
+  }
+  free(tr);
+  free(va);
+  rbpe_split_free(b);
+  return st;
+}
+
+static rbpe_status split_base(rbpe_ctx *ctx, const rbpe_signal *sig,
+                              const char *spec, uint64_t seed,
+                              rbpe_split **out) {
+  rbpe_err *err = &ctx->err;
   int kind;
   long stride = 2;
   double frac = 0;

@@ -114,10 +114,50 @@ int main(void) {
   rbpe_split_free(b);
   rbpe_split_free(c);
 
+  /* all: every sample both trains and is evaluated */
+  CHECK(rbpe_split_create(ctx, big, "all", 0, &a) == RBPE_OK, "all");
+  CHECK(rbpe_split_train_count(a) == 3072 && rbpe_split_test_count(a) == 3072 &&
+            rbpe_split_train(a)[3071] == 3071 && rbpe_split_test(a)[0] == 0,
+        "all: %zu / %zu", rbpe_split_train_count(a), rbpe_split_test_count(a));
+  rbpe_split_free(a);
+
+  /* BASE+val:P: a seeded part of BASE's training samples is held out for
+   * validation; BASE's test samples are never touched */
+  CHECK(rbpe_split_create(ctx, big, "regular:2", 0, &c) == RBPE_OK, "base");
+  CHECK(rbpe_split_create(ctx, big, "regular:2+val:0.1", 3, &a) == RBPE_OK,
+        "+val: %s", rbpe_last_error(ctx));
+  CHECK(rbpe_split_create(ctx, big, "regular:2+val:0.1", 3, &b) == RBPE_OK,
+        "+val again");
+  if (a && b && c) {
+    size_t nb = rbpe_split_train_count(c); /* 32 x 24 = 768 */
+    CHECK(rbpe_split_test_count(a) == 77 &&
+              rbpe_split_train_count(a) == nb - 77,
+          "+val:0.1 of %zu: %zu validation, %zu training", nb,
+          rbpe_split_test_count(a), rbpe_split_train_count(a));
+    /* training and validation partition BASE's training samples */
+    size_t i = 0, j = 0, k = 0, ok = 1;
+    const size_t *t = rbpe_split_train(a), *v = rbpe_split_test(a),
+                 *base = rbpe_split_train(c);
+    for (k = 0; k < nb; k++) {
+      if (i < rbpe_split_train_count(a) && t[i] == base[k]) i++;
+      else if (j < rbpe_split_test_count(a) && v[j] == base[k]) j++;
+      else ok = 0;
+    }
+    CHECK(ok && i == rbpe_split_train_count(a) && j == rbpe_split_test_count(a),
+          "+val does not partition the base training samples");
+    CHECK(!memcmp(v, rbpe_split_test(b), 77 * sizeof(size_t)),
+          "+val: same seed, same validation part");
+  }
+  rbpe_split_free(a);
+  rbpe_split_free(b);
+  rbpe_split_free(c);
+
   const char *bad[] = {"regular:1", "regular:0", "regular:x", "regular:",
                        "regular:2x", "random:0", "random:1", "random:1.5",
                        "random:-0.1", "random:abc", "random:", "tancik2",
-                       "foo", ""};
+                       "foo", "", "regular:2+val:0", "regular:2+val:1",
+                       "regular:2+val:", "all+val:0.1", "bad+val:0.1",
+                       "regular:2+val:0.1x"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     sp = (rbpe_split *)0x1;
     CHECK(rbpe_split_create(ctx, img, bad[i], 0, &sp) ==

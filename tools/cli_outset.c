@@ -211,9 +211,9 @@ int cli_outset_claim(const cli_outset *o, const char *const *names, char *why,
       char path[4200];
       snprintf(path, sizeof path, "%s/%s", o->dir, *k);
       say(why, why_len,
-          "%s is in the way: rbpe did not write it (or it changed since), "
-          "and replaces only its own outputs; move it or choose another "
-          "--out%s",
+          "%s is in the way: rbpe did not write it (or it changed since, "
+          "or an rbpe older than its list of outputs did), and replaces "
+          "only its own outputs; move it or choose another --out%s",
           path, "");
       return -1;
     }
