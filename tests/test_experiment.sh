@@ -43,6 +43,16 @@ for line in table:
     assert len(cells) == 12, line
     float(cells[3]); float(cells[5]); float(cells[10]); float(cells[11])
 assert "**Tally.**" in md and "panel_chirp_3L.png" in md
+# the baselines chosen on a validation part of the training samples
+vhead = "| signal | split | MLP | graph | val. uniform | picks | graph - uniform |"
+assert vhead in md and "**Tally (validation-selected).**" in md, "no validation section"
+vrows = md.split(vhead)[1].split("\n\n")[0].strip().splitlines()[2:]
+assert len(vrows) == 16, f"{len(vrows)} validation rows, want 16"
+for r in rows:
+    if r["method"] in ("rbf_uniform", "rff"):
+        assert math.isfinite(float(r["val_psnr"])), r
+    else:
+        assert r["val_psnr"] == "", r
 assert os.path.exists(os.path.join(d, ".rbpe-outputs")), "no manifest"
 print("experiment: table, CSV and panels well-formed")
 PY

@@ -28,6 +28,9 @@ static const char *experiment_help =
     "  --uniform LIST      uniform sigmas (0.1,0.05,0.04,0.02,0.01)\n"
     "  --rff LIST          RFF scales (2.5,5,10,20)\n"
     "  --no-nerf           leave out the NeRF embedding\n"
+    "  --no-validation     skip choosing the uniform sigma and RFF scale on a\n"
+    "                      validation part of the training samples (10 %,\n"
+    "                      one more fit per candidate; on by default)\n"
     "  --layers LIST       hidden layers of the MLPs (1,3); width --width (256)\n"
     "  --steps N           Adam steps per fit (300); --lr X (0.002)\n"
     "  --seeds N           seeds per setting (2)\n"
@@ -76,6 +79,10 @@ typedef struct grid {
   float lr;
   /* [signal][layers][split][method][seed] */
   run_result *res;
+  /* the same, for uniform sigmas and RFF scales: PSNR on a validation part
+   * of the training samples (SPLIT+val:VAL_FRAC), which chooses among them
+   * without the test samples; NULL with --no-validation */
+  run_result *val;
   /* seed 0's reconstructions for the panels */
   rbpe_signal **recon;
 } grid;
@@ -86,6 +93,13 @@ static size_t at(const grid *g, int s, int l, int p, int m, int k) {
 }
 static size_t rat(const grid *g, int s, int l, int p, int m) {
   return (((size_t)s * g->nlayers + l) * NSPLIT + p) * g->nmeth + m;
+}
+
+/* the validation part of the training samples that baselines are chosen on */
+#define VAL_FRAC "0.1"
+
+static int validated(const method *m) {
+  return m->kind == M_UNIFORM || m->kind == M_RFF;
 }
 
 static const char *split_spec(int ndim, int p) {
@@ -273,8 +287,35 @@ static void method_config(const grid *g, const method *m, int layers, int ndim,
   c->log_every = g->steps;
 }
 
+/* One fit; its held-out PSNR into r. */
+static int fit_one(rbpe_ctx *ctx, const rbpe_signal *sig,
+                   const rbpe_fit_config *c, run_result *r,
+                   rbpe_signal **recon) {
+  rbpe_model *model = NULL;
+  rbpe_fit_report rep;
+  double t1 = rbpe_now_s();
+  rbpe_status st = rbpe_fit(ctx, sig, c, &model, &rep);
+  if (st != RBPE_OK) {
+    fprintf(stderr, "\n");
+    return cli_fail("experiment", ctx, st);
+  }
+  r->test = rep.test_psnr;
+  r->train = rep.train_psnr;
+  r->seconds = rbpe_now_s() - t1;
+  r->done = 1;
+  if (recon) {
+    *recon = rep.reconstruction;
+    rep.reconstruction = NULL;
+  }
+  rbpe_fit_report_clear(&rep);
+  rbpe_model_free(model);
+  return EXIT_OK;
+}
+
 static int run_grid(rbpe_ctx *ctx, grid *g) {
-  int total = g->nsig * g->nlayers * NSPLIT * g->nmeth * g->seeds, k = 0;
+  int nval = 0;
+  for (int m = 0; m < g->nmeth; m++) nval += g->val && validated(&g->meth[m]);
+  int total = g->nsig * g->nlayers * NSPLIT * (g->nmeth + nval) * g->seeds, k = 0;
   double t0 = rbpe_now_s();
   for (int s = 0; s < g->nsig; s++)
     for (int k2 = 0; k2 < g->seeds; k2++)
@@ -284,26 +325,22 @@ static int run_grid(rbpe_ctx *ctx, grid *g) {
             int ndim = rbpe_signal_ndim(g->sig[s].sig);
             rbpe_fit_config c;
             method_config(g, &g->meth[m], g->layers[l], ndim, p, k2, &c);
-            rbpe_model *model = NULL;
-            rbpe_fit_report rep;
-            double t1 = rbpe_now_s();
-            rbpe_status st = rbpe_fit(ctx, g->sig[s].sig, &c, &model, &rep);
-            if (st != RBPE_OK) {
-              fprintf(stderr, "\n");
-              return cli_fail("experiment", ctx, st);
-            }
             run_result *r = &g->res[at(g, s, l, p, m, k2)];
-            r->test = rep.test_psnr;
-            r->train = rep.train_psnr;
-            r->seconds = rbpe_now_s() - t1;
-            r->done = 1;
-            if (k2 == 0) {
-              g->recon[rat(g, s, l, p, m)] = rep.reconstruction;
-              rep.reconstruction = NULL;
-            }
-            rbpe_fit_report_clear(&rep);
-            rbpe_model_free(model);
+            int rc = fit_one(ctx, g->sig[s].sig, &c, r,
+                             k2 == 0 ? &g->recon[rat(g, s, l, p, m)] : NULL);
+            if (rc != EXIT_OK) return rc;
             k++;
+            if (g->val && validated(&g->meth[m])) {
+              /* the same setting fitted on the training samples less a
+               * validation part, scored on that part only */
+              char spec[64];
+              snprintf(spec, sizeof spec, "%s+val:" VAL_FRAC, c.split);
+              c.split = spec;
+              rc = fit_one(ctx, g->sig[s].sig, &c,
+                           &g->val[at(g, s, l, p, m, k2)], NULL);
+              if (rc != EXIT_OK) return rc;
+              k++;
+            }
             double el = rbpe_now_s() - t0, eta = el / k * (total - k);
             fprintf(stderr,
                     "[%d/%d] %s, %s, %dL, %s, seed %d: %.2f dB held-out "
@@ -342,6 +379,73 @@ static int best_of(const grid *g, int s, int l, int p, int kind) {
   return best;
 }
 
+/* The method of the kind that the validation part picks for seed k (the
+ * best validation PSNR; -1: none). */
+static int val_pick(const grid *g, int s, int l, int p, int kind, int k) {
+  int best = -1;
+  double bv = -INFINITY;
+  for (int m = 0; g->val && m < g->nmeth; m++) {
+    const run_result *v = &g->val[at(g, s, l, p, m, k)];
+    if (g->meth[m].kind == kind && v->done && v->test > bv)
+      bv = v->test, best = m;
+  }
+  return best;
+}
+
+/* Two-sided sign test: the chance of a split of n non-tied pairs at least
+ * as lopsided as w wins, when wins and losses are equally likely. */
+static double sign_test(int w, int n) {
+  if (n <= 0) return 1.0;
+  int lo = w < n - w ? w : n - w;
+  double tail = 0;
+  for (int i = 0; i <= lo; i++)
+    tail += exp(lgamma(n + 1.0) - lgamma(i + 1.0) - lgamma(n - i + 1.0) -
+                n * log(2.0));
+  double p = 2 * tail;
+  return p > 1 ? 1 : p;
+}
+
+/* Learned sigma (method lm) against the baseline kind chosen on the
+ * validation part, paired by seed: one table row's cells (f NULL: none)
+ * and the tally. */
+typedef struct paired {
+  int wins, losses, pairs;
+  double sum;
+} paired;
+
+static void paired_cells(FILE *f, const grid *g, int s, int l, int p, int lm,
+                         int kind, paired *t) {
+  double d[MAX_SEEDS], v[MAX_SEEDS];
+  int n = 0;
+  char picks[160] = "";
+  for (int k = 0; k < g->seeds; k++) {
+    int m = val_pick(g, s, l, p, kind, k);
+    if (m < 0 || lm < 0) continue;
+    v[n] = g->res[at(g, s, l, p, m, k)].test;
+    d[n] = g->res[at(g, s, l, p, lm, k)].test - v[n];
+    size_t o = strlen(picks);
+    snprintf(picks + o, sizeof picks - o, "%s%g", n ? "/" : "",
+             (double)g->meth[m].param);
+    if (d[n] > 0) t->wins++;
+    else if (d[n] < 0) t->losses++;
+    t->pairs++;
+    t->sum += d[n];
+    n++;
+  }
+  if (!f) return;
+  if (!n) {
+    fputs(" - | - | - |", f);
+    return;
+  }
+  double mv = 0, md = 0, sd = 0;
+  for (int i = 0; i < n; i++) mv += v[i] / n, md += d[i] / n;
+  for (int i = 0; i < n; i++) sd += (d[i] - md) * (d[i] - md);
+  sd = n > 1 ? sqrt(sd / (n - 1)) : 0;
+  fprintf(f, " %.2f | %s |", mv, picks);
+  if (n > 1) fprintf(f, " %+.2f ± %.2f |", md, sd);
+  else fprintf(f, " %+.2f |", md);
+}
+
 static int find_kind(const grid *g, int kind) {
   for (int m = 0; m < g->nmeth; m++)
     if (g->meth[m].kind == kind) return m;
@@ -375,7 +479,7 @@ static double mean_of(const grid *g, int s, int l, int p, int m) {
 static int write_csv(FILE *f, void *user) {
   const grid *g = user;
   fputs("signal,split,hidden_layers,method,param,seed,test_psnr,train_psnr,"
-        "seconds\n",
+        "seconds,val_psnr\n",
         f);
   for (int s = 0; s < g->nsig; s++)
     for (int l = 0; l < g->nlayers; l++)
@@ -389,13 +493,16 @@ static int write_csv(FILE *f, void *user) {
                                : me->kind == M_UNIFORM ? "rbf_uniform"
                                : me->kind == M_RFF     ? "rff"
                                                        : "nerf";
-            fprintf(f, "%s,%s,%d,%s,%g,%d,%.4f,%.4f,%.2f\n", g->sig[s].name,
+            fprintf(f, "%s,%s,%d,%s,%g,%d,%.4f,%.4f,%.2f,", g->sig[s].name,
                     split_spec(rbpe_signal_ndim(g->sig[s].sig), p),
                     g->layers[l], kind,
                     me->kind == M_UNIFORM || me->kind == M_RFF
                         ? (double)me->param
                         : 0.0,
                     k, r->test, r->train, r->seconds);
+            const run_result *v = g->val ? &g->val[at(g, s, l, p, m, k)] : NULL;
+            if (v && v->done) fprintf(f, "%.4f", v->test);
+            fputc('\n', f);
           }
   return ferror(f) ? -1 : 0;
 }
@@ -479,6 +586,52 @@ static int write_md(FILE *f, void *user) {
              "%+.2f dB and %+.2f dB); poly sigma beats them in %d and %d.\n\n",
           settings, g_vs_u, g_vs_r, settings ? sum_gu / settings : 0.0,
           settings ? sum_gr / settings : 0.0, p_vs_u, p_vs_r);
+
+  if (g->val) {
+    fprintf(f, "## Learned sigma vs baselines chosen on a validation part\n\n"
+               "Here the uniform sigma and the RFF scale are chosen per "
+               "setting and seed by their PSNR on a validation part of the "
+               "training samples: each candidate is also fitted on the "
+               "training samples less a seeded " VAL_FRAC " of them "
+               "(`SPLIT+val:" VAL_FRAC "`) and scored on that part alone, "
+               "never on a test sample; the chosen candidate's fit on all "
+               "training samples gives the test PSNR. Differences are "
+               "paired by seed (mean ± standard deviation over seeds); "
+               "picks lists the chosen value per seed.\n\n");
+    fprintf(f, "| signal | split | MLP | graph | val. uniform | picks | "
+               "graph - uniform | val. RFF | picks | graph - RFF |\n");
+    fprintf(f, "|---|---|---|---|---|---|---|---|---|---|\n");
+    paired gu = {0, 0, 0, 0}, gr = {0, 0, 0, 0}, pu = {0, 0, 0, 0},
+           pr = {0, 0, 0, 0};
+    for (int s = 0; s < g->nsig; s++)
+      for (int l = 0; l < g->nlayers; l++)
+        for (int p = 0; p < NSPLIT; p++) {
+          int nd = rbpe_signal_ndim(g->sig[s].sig);
+          fprintf(f, "| %s | %s | %dx%d |", g->sig[s].name, split_label(nd, p),
+                  g->layers[l], g->width);
+          cell(f, g, s, l, p, mg);
+          paired_cells(f, g, s, l, p, mg, M_UNIFORM, &gu);
+          paired_cells(f, g, s, l, p, mg, M_RFF, &gr);
+          fputc('\n', f);
+          /* poly's tally, without a row of its own */
+          paired_cells(NULL, g, s, l, p, mp, M_UNIFORM, &pu);
+          paired_cells(NULL, g, s, l, p, mp, M_RFF, &pr);
+        }
+    fprintf(f, "\n**Tally (validation-selected).** Over %d (setting, seed) "
+               "pairs, graph sigma beats the validation-selected uniform "
+               "sigma in %d and loses in %d (mean %+.2f dB, two-sided sign "
+               "test p = %.3g), and the validation-selected RFF in %d, loses "
+               "in %d (mean %+.2f dB, p = %.3g); poly sigma: %d/%d (%+.2f dB, "
+               "p = %.3g) and %d/%d (%+.2f dB, p = %.3g).\n\n",
+            gu.pairs, gu.wins, gu.losses, gu.pairs ? gu.sum / gu.pairs : 0.0,
+            sign_test(gu.wins, gu.wins + gu.losses), gr.wins, gr.losses,
+            gr.pairs ? gr.sum / gr.pairs : 0.0,
+            sign_test(gr.wins, gr.wins + gr.losses), pu.wins, pu.losses,
+            pu.pairs ? pu.sum / pu.pairs : 0.0,
+            sign_test(pu.wins, pu.wins + pu.losses), pr.wins, pr.losses,
+            pr.pairs ? pr.sum / pr.pairs : 0.0,
+            sign_test(pr.wins, pr.wins + pr.losses));
+  }
 
   fprintf(f, "## Panels\n\nOne per signal and MLP depth. Rows, top to "
              "bottom: the truth, rbf graph, rbf poly, the best uniform sigma, "
@@ -579,7 +732,7 @@ int cmd_experiment(int argc, char **argv) {
   const char *notes = NULL, *uniform = NULL, *rff = NULL, *layers = NULL;
   long size = 80, samples = 1024, steps = 300, seeds = 2, width = 256;
   float lr = 2e-3f;
-  int quick = 0, nerf = 1;
+  int quick = 0, nerf = 1, validate = 1;
   for (int i = 1; i < argc; i++) {
     const char *v;
     int r;
@@ -590,6 +743,8 @@ int cmd_experiment(int argc, char **argv) {
       quick = 1;
     } else if (!strcmp(argv[i], "--no-nerf")) {
       nerf = 0;
+    } else if (!strcmp(argv[i], "--no-validation")) {
+      validate = 0;
     } else if ((r = cli_opt(argc, argv, &i, "--images", &v))) {
       if (r < 0) return cli_usage_error("experiment", "--images needs a list");
       images = v;
@@ -702,6 +857,10 @@ int cmd_experiment(int argc, char **argv) {
   size_t nres = (size_t)g.nsig * g.nlayers * NSPLIT * g.nmeth * g.seeds;
   if (rc == EXIT_OK) {
     g.res = calloc(nres ? nres : 1, sizeof *g.res);
+    if (validate) {
+      g.val = calloc(nres ? nres : 1, sizeof *g.val);
+      if (!g.val) rc = EXIT_FAILURE_RUN;
+    }
     g.recon = calloc((size_t)g.nsig * g.nlayers * NSPLIT * g.nmeth + 1,
                      sizeof *g.recon);
     if (!g.res || !g.recon) rc = EXIT_FAILURE_RUN;
@@ -724,9 +883,13 @@ int cmd_experiment(int argc, char **argv) {
     rc = EXIT_OUTPUT;
   }
   if (rc == EXIT_OK) {
+    int nval = 0;
+    for (int m = 0; m < g.nmeth; m++) nval += g.val && validated(&g.meth[m]);
     fprintf(stderr, "rbpe experiment: %d signal(s) x %d depth(s) x %d splits x "
-                    "%d methods x %d seed(s) = %zu fits\n",
-            g.nsig, g.nlayers, NSPLIT, g.nmeth, g.seeds, nres);
+                    "%d methods x %d seed(s) = %zu fits, and %zu validation "
+                    "fits of the uniform sigmas and RFF scales\n",
+            g.nsig, g.nlayers, NSPLIT, g.nmeth, g.seeds, nres,
+            (size_t)g.nsig * g.nlayers * NSPLIT * nval * g.seeds);
     rc = run_grid(ctx, &g);
   }
   char path[4200];
@@ -766,6 +929,7 @@ int cmd_experiment(int argc, char **argv) {
     rbpe_signal_free(g.recon[i]);
   free(g.recon);
   free(g.res);
+  free(g.val);
   for (int s = 0; s < g.nsig; s++) rbpe_signal_free(g.sig[s].sig);
   rbpe_ctx_free(ctx);
   return rc;
