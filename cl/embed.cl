@@ -1,7 +1,7 @@
 /* Positional embeddings (METHOD.md section 2), one work-item per output
- * element of the n x M result. The arithmetic follows src/backend/ref.c
- * operation for operation; contraction into FMA is off so both round the
- * same way. Sizes arrive as uint: the host refuses grids above 2^32. */
+ * element of the n x M result. The arithmetic follows src/backend/host.c
+ * (the reference arithmetic that ref.c and cpu.c share) operation for
+ * operation; contraction into FMA is off so both round the same way. Sizes arrive as uint: the host refuses grids above 2^32. */
 #pragma OPENCL FP_CONTRACT OFF
 
 #define PI_F 3.14159265358979323846f

@@ -1,7 +1,8 @@
 /* The sparse graph-Laplacian objective and its gradient (METHOD.md 3),
  * one work-item per node: rows own their edges, so every sum has a fixed
  * order and no float atomics are needed. Arithmetic follows
- * src/backend/ref.c; see rbpe_graph_op in src/backend/backend.h. */
+ * src/backend/host.c (the reference arithmetic that ref.c and cpu.c
+ * share); see rbpe_graph_op in src/backend/backend.h. */
 #pragma OPENCL FP_CONTRACT OFF
 
 /* Must equal RBPE_GRAPH_QCUT in backend.h (passed in as qcut). */

@@ -1,6 +1,7 @@
 /* MLP ops (METHOD.md section 6) other than GEMM, which is CLBlast's. One
  * work-item per element unless said otherwise; the arithmetic follows
- * src/backend/ref.c. Reductions have a fixed assignment of elements to
+ * src/backend/host.c (the reference arithmetic that ref.c and cpu.c
+ * share). Reductions have a fixed assignment of elements to
  * work-items and a fixed summation order: results never depend on
  * scheduling, and no float atomics are used. */
 #pragma OPENCL FP_CONTRACT OFF

@@ -441,9 +441,10 @@ typedef struct rbpe_fit_config {
 } rbpe_fit_config;
 
 /* Defaults: rbf (D = 128 per axis, b = 1), uniform sigma 0.04, regular:2,
- * 3 hidden layers of 256, sigmoid output, 1000 steps, lr 1e-3, full batch,
- * seed 0, loss read every 25 steps; sigma solve parameters as documented
- * in rbpe_sigma_config, held-out sigma by nearest. */
+ * 3 hidden layers of 256, output activation auto (sigmoid for data in
+ * [0, 1], none otherwise), 1000 steps, lr 1e-3, full batch, seed 0, loss
+ * read every 25 steps; sigma solve parameters as documented in
+ * rbpe_sigma_config, held-out sigma by smooth. */
 void rbpe_fit_config_default(rbpe_fit_config *cfg);
 
 /* A trained model: embedding, sigma model and MLP weights, independent of
