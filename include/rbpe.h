@@ -494,6 +494,15 @@ rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
                      rbpe_fit_report *report);
 void rbpe_fit_report_clear(rbpe_fit_report *report);
 
+/* How rbpe_fit treats data whose values lie in [lo, hi] (all channels):
+ * the output activation it uses (requested, or for RBPE_ACT_AUTO sigmoid
+ * when [lo, hi] lies in [0, 1], none otherwise), and the values it fits,
+ * (v - *offset) / *scale: the data as they are (1 and 0) when in [0, 1],
+ * else mapped onto the activation's range, [-1, 1] for none and [0, 1]
+ * for sigmoid and relu. */
+rbpe_act rbpe_fit_value_map(rbpe_act requested, float lo, float hi,
+                            double *scale, double *offset);
+
 void rbpe_model_free(rbpe_model *model);
 int rbpe_model_ndim(const rbpe_model *model);
 int rbpe_model_channels(const rbpe_model *model);

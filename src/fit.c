@@ -218,9 +218,7 @@ static rbpe_status fit_unit(rbpe_ctx *ctx, const rbpe_signal *sig,
   m->cfg.progress_user = NULL;
   m->cfg.cancel = NULL;
   m->cfg.embed.seed = cfg->embed.kind == RBPE_EMBED_RFF ? cfg->seed : 0;
-  /* rbpe_fit maps other data onto [0, 1] and resolves auto first */
-  rbpe_signal_range(sig, &rep->data_min_f, &rep->data_max_f);
-  rep->out_act = m->cfg.out_act;
+  /* rbpe_fit resolves auto and maps the values first */
   rep->psnr_peak = peak;
   m->out_scale = 1.0f;
   m->out_offset = 0.0f;
@@ -426,6 +424,26 @@ static rbpe_status fit_unit(rbpe_ctx *ctx, const rbpe_signal *sig,
   return RBPE_OK;
 }
 
+rbpe_act rbpe_fit_value_map(rbpe_act requested, float lo, float hi,
+                            double *scale, double *offset) {
+  int unit = lo >= 0.0f && hi <= 1.0f;
+  rbpe_act act = requested != RBPE_ACT_AUTO ? requested
+                 : unit                     ? RBPE_ACT_SIGMOID
+                                            : RBPE_ACT_NONE;
+  double width = hi > lo ? (double)hi - (double)lo : 1.0;
+  if (unit) {
+    *scale = 1.0;
+    *offset = 0.0;
+  } else if (act == RBPE_ACT_NONE) { /* centred, as SIREN fits audio */
+    *scale = width / 2.0;
+    *offset = ((double)lo + (double)hi) / 2.0;
+  } else {
+    *scale = width;
+    *offset = hi > lo ? (double)lo : (double)lo - 0.5;
+  }
+  return act;
+}
+
 rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
                      const rbpe_fit_config *cfg, rbpe_model **model_out,
                      rbpe_fit_report *rep) {
@@ -437,44 +455,45 @@ rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
   /* The data's range decides the output activation (auto: sigmoid for
    * values in [0, 1], none otherwise) and whether the values are mapped:
    * a signal outside [0, 1] (audio, signed or large values) is fitted
-   * mapped onto [0, 1], so the MLP's initial scale, Adam's step and the
-   * graph objective's gamma mean the same for every signal, and the model
-   * maps its predictions back. PSNR is then over the data's peak-to-peak
-   * range (the same number as PSNR at peak 1 on the mapped values). */
+   * mapped onto the activation's range (rbpe_fit_value_map), so the MLP's
+   * initial scale, Adam's step and the graph objective's gamma mean the
+   * same for every signal, and the model maps its predictions back. PSNR
+   * is then over the data's peak-to-peak range (the same number as PSNR
+   * at the mapped range's peak on the mapped values). */
   float lo, hi;
   rbpe_signal_range(sig, &lo, &hi);
-  int unit = lo >= 0.0f && hi <= 1.0f;
   rbpe_fit_config c = *cfg;
-  if (c.out_act == RBPE_ACT_AUTO)
-    c.out_act = unit ? RBPE_ACT_SIGMOID : RBPE_ACT_NONE;
-  if (unit) return fit_unit(ctx, sig, &c, 1.0, model_out, rep);
-
-  /* onto the activation's range: [0, 1] for sigmoid and relu, [-1, 1]
-   * (centred, as SIREN fits audio) for none */
-  int centred = c.out_act == RBPE_ACT_NONE;
+  double span, offset;
+  c.out_act = rbpe_fit_value_map(cfg->out_act, lo, hi, &span, &offset);
+  int unit = lo >= 0.0f && hi <= 1.0f; /* fitted as they are */
   double width = hi > lo ? (double)hi - (double)lo : 1.0;
-  double span = centred ? width / 2.0 : width;
-  double offset = centred ? ((double)lo + (double)hi) / 2.0
-                          : hi > lo ? (double)lo : (double)lo - 0.5;
-  rbpe_signal *mapped;
-  RBPE_TRY(rbpe_signal_alloc(err, sig->ndim, sig->dims, sig->channels, &mapped));
   size_t count = sig->samples * (size_t)sig->channels;
-  for (size_t i = 0; i < count; i++)
-    mapped->data[i] = (float)(((double)sig->data[i] - offset) / span);
-  mapped->source_bits = sig->source_bits;
-  mapped->sample_rate = sig->sample_rate;
-  rbpe_status st = fit_unit(ctx, mapped, &c, centred ? 2.0 : 1.0, model_out, rep);
+  rbpe_signal *mapped = NULL;
+  if (!unit) {
+    RBPE_TRY(rbpe_signal_alloc(err, sig->ndim, sig->dims, sig->channels,
+                               &mapped));
+    for (size_t i = 0; i < count; i++)
+      mapped->data[i] = (float)(((double)sig->data[i] - offset) / span);
+    mapped->source_bits = sig->source_bits;
+    mapped->sample_rate = sig->sample_rate;
+  }
+  /* PSNR's peak on the values fitted: 1, or the mapped range's width */
+  rbpe_status st = fit_unit(ctx, unit ? sig : mapped, &c,
+                            unit ? 1.0 : width / span, model_out, rep);
   rbpe_signal_free(mapped);
   if (st != RBPE_OK) return st;
-  rbpe_model *m = *model_out;
-  m->out_scale = (float)span;
-  m->out_offset = (float)offset;
-  float *r = rep->reconstruction->data;
-  for (size_t i = 0; i < count; i++)
-    r[i] = (float)((double)r[i] * span + offset);
+  if (!unit) {
+    rbpe_model *m = *model_out;
+    m->out_scale = (float)span;
+    m->out_offset = (float)offset;
+    float *r = rep->reconstruction->data;
+    for (size_t i = 0; i < count; i++)
+      r[i] = (float)((double)r[i] * span + offset);
+    rep->psnr_peak = width;
+    rep->final_loss *= span * span;
+  }
   rep->data_min_f = lo;
   rep->data_max_f = hi;
-  rep->psnr_peak = width;
-  rep->final_loss *= span * span;
+  rep->out_act = c.out_act;
   return RBPE_OK;
 }

@@ -157,8 +157,6 @@ static int parse_act(const char *t, rbpe_act *a) {
   return 0;
 }
 
-#define jnum cli_json_num
-#define jstr cli_json_str
 
 typedef struct metrics_job {
   const char *input, *device, *backend;
@@ -182,77 +180,77 @@ static int write_metrics(FILE *f, const metrics_job *j) {
     /* a replaced INPUT and the output style are not part of the fit */
     if (i == j->dropped || !strcmp(j->argv[i], "--json")) continue;
     if (!first) fputs(", ", f);
-    jstr(f, j->argv[i]);
+    cli_json_str(f, j->argv[i]);
     first = 0;
   }
   fputs("],\n  \"working_directory\": ", f);
   char cwd[4096];
-  jstr(f, getcwd(cwd, sizeof cwd) ? cwd : "");
+  cli_json_str(f, getcwd(cwd, sizeof cwd) ? cwd : "");
   fputs(",\n  \"input\": ", f);
-  jstr(f, j->input);
+  cli_json_str(f, j->input);
   fputs(",\n  \"device\": ", f);
-  jstr(f, j->device);
+  cli_json_str(f, j->device);
   fputs(",\n  \"backend\": ", f);
-  jstr(f, j->backend);
+  cli_json_str(f, j->backend);
   fprintf(f, ",\n  \"signal\": {\"ndim\": %d, \"dims\": [", rbpe_signal_ndim(j->sig));
   for (int a = 0; a < rbpe_signal_ndim(j->sig); a++)
     fprintf(f, "%s%zu", a ? ", " : "", rbpe_signal_dim(j->sig, a));
   fprintf(f, "], \"channels\": %d},\n", rbpe_signal_channels(j->sig));
   fputs("  \"config\": {\"embed\": ", f);
-  jstr(f, rbpe_embed_kind_string(c->embed.kind));
+  cli_json_str(f, rbpe_embed_kind_string(c->embed.kind));
   switch (c->embed.kind) {
   case RBPE_EMBED_RBF: {
     static const char *modes[] = {"uniform", "graph", "poly"};
     static const char *ats[] = {"nearest", "smooth", "poly"};
     fprintf(f, ", \"centres\": %d, \"diagonals\": %s, \"order\": ",
             c->embed.rbf_centres, c->embed.rbf_diagonals ? "true" : "false");
-    jnum(f, c->embed.rbf_order);
+    cli_json_num(f, c->embed.rbf_order);
     fputs(", \"norm_ref\": ", f);
-    jnum(f, r->rbf_norm_ref);
+    cli_json_num(f, r->rbf_norm_ref);
     fprintf(f, ", \"sigma\": \"%s\"", modes[c->sigma_mode]);
     if (c->sigma_mode == RBPE_SIGMA_UNIFORM) {
       fputs(", \"sigma_value\": ", f);
-      jnum(f, c->sigma);
+      cli_json_num(f, c->sigma);
     } else {
       const rbpe_sigma_config *g = &c->sig;
       fprintf(f, ", \"sigma_at\": \"%s\", \"knn\": %d, \"eps\": ",
               ats[c->sigma_at], g->k);
-      jnum(f, g->eps);
+      cli_json_num(f, g->eps);
       fputs(", \"gamma\": ", f);
-      jnum(f, g->gamma);
+      cli_json_num(f, g->gamma);
       fputs(", \"lambda_n\": ", f);
-      jnum(f, g->lambda_n);
+      cli_json_num(f, g->lambda_n);
       fputs(", \"smin\": ", f);
-      jnum(f, g->smin);
+      cli_json_num(f, g->smin);
       fputs(", \"smax\": ", f);
-      jnum(f, g->smax);
+      cli_json_num(f, g->smax);
       fprintf(f, ", \"sigma_iterations_cap\": %d, \"sigma_lr\": ", g->iterations);
-      jnum(f, g->lr);
+      cli_json_num(f, g->lr);
       fputs(", \"sigma_tol\": ", f);
-      jnum(f, g->tol);
+      cli_json_num(f, g->tol);
       fprintf(f, ", \"poly_degree\": %d, \"poly_subset\": %d, "
                  "\"poly_subsets\": %d, \"poly_from_sparse\": %s, "
                  "\"range\": \"%s\", \"smooth_width\": ",
               g->poly_degree, g->poly_subset, g->poly_subsets,
               g->poly_from_sparse ? "true" : "false", g->relative ? "rel" : "abs");
-      jnum(f, g->smooth_width);
+      cli_json_num(f, g->smooth_width);
     }
     break;
   }
   case RBPE_EMBED_RFF:
     fprintf(f, ", \"features\": %d, \"scale\": ", c->embed.rff_features);
-    jnum(f, c->embed.rff_scale);
+    cli_json_num(f, c->embed.rff_scale);
     break;
   case RBPE_EMBED_NERF:
     fprintf(f, ", \"freqs\": %d", c->embed.nerf_freqs);
     break;
   }
   fputs(", \"split\": ", f);
-  jstr(f, c->split);
+  cli_json_str(f, c->split);
   fprintf(f, ", \"hidden_layers\": %d, \"width\": %d, \"out_act\": \"%s\", "
              "\"steps\": %d, \"lr\": ",
           c->hidden_layers, c->width, rbpe_act_string(c->out_act), c->steps);
-  jnum(f, c->lr);
+  cli_json_num(f, c->lr);
   fprintf(f, ", \"batch\": %zu, \"seed\": %llu},\n", c->batch,
           (unsigned long long)c->seed);
   fprintf(f, "  \"embedded_set\": \"%s\",\n",
@@ -262,17 +260,22 @@ static int write_metrics(FILE *f, const metrics_job *j) {
   fprintf(f, "  \"steps_done\": %d,\n  \"interrupted\": %s,\n", r->steps_done,
           r->interrupted ? "true" : "false");
   int unit = r->data_min_f >= 0 && r->data_max_f <= 1;
+  double scale, offset;
+  rbpe_fit_value_map(r->out_act, r->data_min_f, r->data_max_f, &scale, &offset);
   fprintf(f, "  \"out_act_used\": \"%s\",\n  \"data_range\": [",
           rbpe_act_string(r->out_act));
-  jnum(f, r->data_min_f);
+  cli_json_num(f, r->data_min_f);
   fputs(", ", f);
-  jnum(f, r->data_max_f);
-  fprintf(f, "],\n  \"values_fitted\": \"%s\",\n",
-          unit ? "as they are (in [0, 1])"
-               : "mapped onto [0, 1] (the loss curve is in those units); "
-                 "the model maps predictions back");
+  cli_json_num(f, r->data_max_f);
+  if (unit)
+    fputs("],\n  \"values_fitted\": \"as they are (in [0, 1])\",\n", f);
+  else
+    fprintf(f, "],\n  \"values_fitted\": \"mapped onto [%g, %g] (the loss "
+               "curve is in those units); the model maps predictions back\",\n",
+            ((double)r->data_min_f - offset) / scale,
+            ((double)r->data_max_f - offset) / scale);
   fputs("  \"psnr_peak\": ", f);
-  jnum(f, r->psnr_peak);
+  cli_json_num(f, r->psnr_peak);
   fprintf(f, ",\n  \"psnr_peak_rule\": \"%s\",\n",
           unit ? "1: every value lies in [0, 1]"
                : "the data's peak-to-peak range (max - min)");
@@ -281,59 +284,59 @@ static int write_metrics(FILE *f, const metrics_job *j) {
               ? "fitting: every sample trained and evaluated (split all)"
               : "held-out: test_psnr over samples never trained on");
   fputs("  \"train_psnr\": ", f);
-  jnum(f, r->train_psnr);
+  cli_json_num(f, r->train_psnr);
   fputs(",\n  \"test_psnr\": ", f);
-  jnum(f, r->test_psnr);
+  cli_json_num(f, r->test_psnr);
   fputs(",\n  \"final_train_mse\": ", f);
-  jnum(f, r->final_loss);
+  cli_json_num(f, r->final_loss);
   if (r->sigma_map) {
     fputs(",\n  \"sigma_stats\": {\"range\": [", f);
-    jnum(f, r->sigma_lo);
+    cli_json_num(f, r->sigma_lo);
     fputs(", ", f);
-    jnum(f, r->sigma_hi);
+    cli_json_num(f, r->sigma_hi);
     fputs("], \"grid_min\": ", f);
-    jnum(f, r->sigma_min);
+    cli_json_num(f, r->sigma_min);
     fputs(", \"grid_max\": ", f);
-    jnum(f, r->sigma_max);
+    cli_json_num(f, r->sigma_max);
     fputs(", \"grid_mean\": ", f);
-    jnum(f, r->sigma_mean);
+    cli_json_num(f, r->sigma_mean);
     fputs(", \"train_min\": ", f);
-    jnum(f, r->sigma_train_min);
+    cli_json_num(f, r->sigma_train_min);
     fputs(", \"train_max\": ", f);
-    jnum(f, r->sigma_train_max);
+    cli_json_num(f, r->sigma_train_max);
     fputs(", \"train_mean\": ", f);
-    jnum(f, r->sigma_train_mean);
+    cli_json_num(f, r->sigma_train_mean);
     fprintf(f, ", \"solve_iterations\": %d, \"J_initial\": ", r->sigma_iterations);
-    jnum(f, r->sigma_J0);
+    cli_json_num(f, r->sigma_J0);
     fputs(", \"J_final\": ", f);
-    jnum(f, r->sigma_J);
+    cli_json_num(f, r->sigma_J);
     fputs(", \"time_s\": ", f);
-    jnum(f, r->time_sigma_s);
+    cli_json_num(f, r->time_sigma_s);
     if (r->poly_degree > 0 || c->sigma_mode == RBPE_SIGMA_POLY ||
         c->sigma_at == RBPE_SIGMA_AT_POLY) {
       fputs(", \"poly_beta_of_g_over_gmax\": [", f);
       for (int p = 0; p <= r->poly_degree; p++) {
         if (p) fputs(", ", f);
-        jnum(f, r->poly_beta[p]);
+        cli_json_num(f, r->poly_beta[p]);
       }
       fputc(']', f);
     }
     fputc('}', f);
   }
   fputs(",\n  \"timings_s\": {\"embed\": ", f);
-  jnum(f, r->time_embed_s);
+  cli_json_num(f, r->time_embed_s);
   fputs(", \"train\": ", f);
-  jnum(f, r->time_train_s);
+  cli_json_num(f, r->time_train_s);
   fputs(", \"eval\": ", f);
-  jnum(f, r->time_eval_s);
+  cli_json_num(f, r->time_eval_s);
   fputs(", \"total\": ", f);
-  jnum(f, j->wall_s);
+  cli_json_num(f, j->wall_s);
   fputs("},\n  \"train_samples_per_s\": ", f);
-  jnum(f, r->train_samples_per_s);
+  cli_json_num(f, r->train_samples_per_s);
   fputs(",\n  \"loss_curve\": [", f);
   for (int i = 0; i < r->curve_len; i++) {
     fprintf(f, "%s[%d, ", i ? ", " : "", r->curve_step[i]);
-    jnum(f, r->curve_loss[i]);
+    cli_json_num(f, r->curve_loss[i]);
     fputc(']', f);
   }
   fputs("]\n}\n", f);
@@ -371,33 +374,33 @@ static void print_summary_json(const rbpe_fit_report *r, int fitting,
                                const char *device, double seconds) {
   FILE *f = stdout;
   fputs("{\"psnr_kind\": ", f);
-  jstr(f, fitting ? "fitting" : "held-out");
+  cli_json_str(f, fitting ? "fitting" : "held-out");
   fputs(", \"test_psnr\": ", f);
-  jnum(f, r->test_psnr);
+  cli_json_num(f, r->test_psnr);
   fputs(", \"train_psnr\": ", f);
-  jnum(f, r->train_psnr);
+  cli_json_num(f, r->train_psnr);
   fputs(", \"psnr_peak\": ", f);
-  jnum(f, r->psnr_peak);
+  cli_json_num(f, r->psnr_peak);
   fprintf(f, ", \"steps_done\": %d, \"interrupted\": %s, \"n_train\": %zu, "
              "\"n_test\": %zu, \"seconds\": ",
           r->steps_done, r->interrupted ? "true" : "false", r->n_train,
           r->n_test);
-  jnum(f, seconds);
+  cli_json_num(f, seconds);
   fputs(", \"device\": ", f);
-  jstr(f, device);
+  cli_json_str(f, device);
   if (r->sigma_map) {
     fputs(", \"sigma\": {\"grid_min\": ", f);
-    jnum(f, r->sigma_min);
+    cli_json_num(f, r->sigma_min);
     fputs(", \"grid_max\": ", f);
-    jnum(f, r->sigma_max);
+    cli_json_num(f, r->sigma_max);
     fputs(", \"grid_mean\": ", f);
-    jnum(f, r->sigma_mean);
+    cli_json_num(f, r->sigma_mean);
     fprintf(f, ", \"solver_iterations\": %d}", r->sigma_iterations);
   }
   fputs(", \"out\": ", f);
-  jstr(f, outdir);
+  cli_json_str(f, outdir);
   fputs(", \"picture\": ", f);
-  jstr(f, one_d ? "plot.png" : "panel.png");
+  cli_json_str(f, one_d ? "plot.png" : "panel.png");
   fputs(", \"model\": \"model.rbpe\", \"metrics\": \"metrics.json\"}\n", f);
 }
 
@@ -647,18 +650,17 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
   if (rc != EXIT_OK) goto out;
   if (st == RBPE_OK) {
     /* what the data's range means for the output activation, said before
-     * the work: rbpe_fit resolves auto the same way */
+     * the work, by the rule rbpe_fit itself follows */
     float lo, hi;
+    double scale, offset;
     rbpe_signal_range(sig, &lo, &hi);
-    int unit = lo >= 0.0f && hi <= 1.0f;
-    rbpe_act act = cfg.out_act == RBPE_ACT_AUTO
-                       ? (unit ? RBPE_ACT_SIGMOID : RBPE_ACT_NONE)
-                       : cfg.out_act;
-    if (!unit && !quiet)
+    rbpe_act act = rbpe_fit_value_map(cfg.out_act, lo, hi, &scale, &offset);
+    if (!(lo >= 0.0f && hi <= 1.0f) && !quiet)
       fprintf(stderr, "rbpe fit: values in [%g, %g], fitted mapped onto "
-                      "[0, 1] with output activation %s%s; PSNR over their "
+                      "[%g, %g] with output activation %s%s; PSNR over their "
                       "peak-to-peak range, %g\n",
-              (double)lo, (double)hi, rbpe_act_string(act),
+              (double)lo, (double)hi, ((double)lo - offset) / scale,
+              ((double)hi - offset) / scale, rbpe_act_string(act),
               cfg.out_act == RBPE_ACT_AUTO ? " (auto)" : "",
               (double)hi - (double)lo);
   }
