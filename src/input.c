@@ -23,8 +23,7 @@ rbpe_status rbpe_input_open(rbpe_err *err, const char *path, rbpe_input *in) {
   if (in->head_n < sizeof in->head && ferror(in->f)) {
     int e = errno;
     rbpe_input_close(in);
-    return rbpe_err_set(err, RBPE_ERR_IO, "reading %s failed: %s",
-                        !strcmp(path, "-") ? "standard input" : path,
+    return rbpe_err_set(err, RBPE_ERR_IO, "reading %s failed: %s", in->name,
                         strerror(e));
   }
   return RBPE_OK;

@@ -36,9 +36,6 @@ int rbpe_input_getc(rbpe_input *in);
 void rbpe_input_close(rbpe_input *in);
 
 /* The loaders, each reading from an input whose head is unread. */
-typedef struct rbpe_signal rbpe_signal;
-typedef struct rbpe_model rbpe_model;
-typedef struct rbpe_ctx rbpe_ctx;
 rbpe_status rbpe_png_read(rbpe_err *err, rbpe_input *in, rbpe_signal **out);
 rbpe_status rbpe_text_read(rbpe_err *err, rbpe_input *in, rbpe_signal **out);
 rbpe_status rbpe_model_read(rbpe_ctx *ctx, rbpe_input *in, rbpe_model **out);

@@ -447,38 +447,9 @@ rbpe_status rbpe_model_read(rbpe_ctx *ctx, rbpe_input *in, rbpe_model **out) {
   *out = NULL;
   const char *path = in->name;
   unsigned char *bytes = NULL;
-  size_t len = 0, cap = 0;
+  size_t len = 0;
+  RBPE_TRY(rbpe_input_slurp(err, in, MODEL_MAX_BYTES, &bytes, &len));
   rbpe_status st = RBPE_OK;
-  for (;;) {
-    if (len == cap) {
-      if (cap >= MODEL_MAX_BYTES) {
-        st = rbpe_err_set(err, RBPE_ERR_TOO_LARGE, "%s: larger than %zu bytes",
-                          path, MODEL_MAX_BYTES);
-        break;
-      }
-      size_t nc = cap ? cap * 2 : 65536;
-      unsigned char *nb = realloc(bytes, nc);
-      if (!nb) {
-        st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
-        break;
-      }
-      bytes = nb;
-      cap = nc;
-    }
-    size_t want = cap - len;
-    size_t got = rbpe_input_read(in, bytes + len, want);
-    len += got;
-    if (got < want) { /* the end of the input, or an error */
-      if (in->error)
-        st = rbpe_err_set(err, RBPE_ERR_IO, "reading %s failed: %s", path,
-                          strerror(in->error_errno));
-      break;
-    }
-  }
-  if (st != RBPE_OK) {
-    free(bytes);
-    return st;
-  }
   rbpe_model *m = NULL;
   rbuf r = {bytes, len, 0, 0};
   if (len < 8 || memcmp(bytes, MODEL_MAGIC, 8) != 0) {

@@ -193,14 +193,8 @@ int cli_outset_prepare(cli_outset *o, const char *dir,
         strerror(errno));
     return -1;
   }
-  int werr = write(fd, "", 0) < 0 ? errno : 0;
   close(fd);
   unlink(probe);
-  if (werr) {
-    say(why, why_len, "cannot write into the output folder %s: %s", dir,
-        strerror(werr));
-    return -1;
-  }
   return read_manifest(o, why, why_len);
 }
 
@@ -321,13 +315,10 @@ int cli_outset_commit(cli_outset *o) {
       int renewed = 0;
       for (int i = 0; i < o->n; i++) renewed |= !strcmp(fresh[i].name, name);
       if (renewed || !is_known(o, name)) continue;
+      /* an earlier run's output, removed only as rbpe left it */
       char path[4200];
-      unsigned long crc;
-      unsigned long long size;
       snprintf(path, sizeof path, "%s/%s", o->dir, name);
-      if (digest(path, &crc, &size) == 1 && crc == o->owned[k].crc &&
-          size == o->owned[k].size)
-        unlink(path);
+      if (ours_or_absent(o, name)) unlink(path);
     }
     /* on failure the list written before the renames stays: it holds
      * the new set too */

@@ -71,16 +71,16 @@ int cmd_devices(int argc, char **argv) {
   const char *spec = NULL;
   int json = 0;
   for (int i = 1; i < argc; i++) {
+    const char *v;
+    int r;
     if (cli_flag(argv[i], "--help")) {
       fputs(devices_help, stdout);
       return EXIT_OK;
     } else if (!strcmp(argv[i], "--json")) {
       json = 1;
-    } else if ((!strcmp(argv[i], "--device") || !strcmp(argv[i], "-d")) &&
-               i + 1 < argc) {
-      spec = argv[++i];
-    } else if (!strncmp(argv[i], "--device=", 9)) {
-      spec = argv[i] + 9;
+    } else if ((r = cli_opt(argc, argv, &i, "--device", &v))) {
+      if (r < 0) return cli_usage_error("devices", "--device needs a SPEC");
+      spec = v;
     } else {
       return cli_usage_error("devices", "unexpected argument '%s'", argv[i]);
     }

@@ -152,13 +152,6 @@ char *rbpe_cl_device_string(cl_device_id d, cl_device_info what) {
  * version text cannot be read. Not in the 1.2 headers rbpe targets. */
 #define RBPE_CL_DEVICE_NUMERIC_VERSION 0x105E
 
-static void human_bytes(char *buf, size_t n, uint64_t bytes) {
-  if (bytes >= ((uint64_t)1 << 20))
-    snprintf(buf, n, "%.1f MiB", bytes / 1048576.0);
-  else
-    snprintf(buf, n, "%.0f KiB", bytes / 1024.0);
-}
-
 rbpe_status rbpe_cl_describe(cl_platform_id p, cl_device_id d, int pi, int di,
                              rbpe_err *err, rbpe_device_info *info) {
   memset(info, 0, sizeof *info);
@@ -278,13 +271,12 @@ rbpe_status rbpe_cl_describe(cl_platform_id p, cl_device_id d, int pi, int di,
              "its kernel compiler offers OpenCL C %d.%d and rbpe's kernels "
              "need 1.2: a newer driver for this device may offer it",
              cmajor, cminor);
-  else if (maxalloc < ((cl_ulong)16 << 20)) {
-    human_bytes(amount, sizeof amount, maxalloc);
+  else if (maxalloc < ((cl_ulong)16 << 20))
     snprintf(why, wn,
              "its largest buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE) is %s, under "
              "the 16 MiB rbpe needs",
-             amount);
-  } else
+             rbpe_fmt_bytes(maxalloc, amount));
+  else
     info->usable = 1;
   free(version);
   free(c_version);
