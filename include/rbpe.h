@@ -408,6 +408,21 @@ typedef struct rbpe_sigma_config {
                           L^(-1/N) instead of coordinate units */
 } rbpe_sigma_config;
 
+/* The held-back sigma field (METHOD.md 5b): sigma(x) = sigma0(x) exp(g(x)),
+ * sigma0 the map of the sigma mode, g N-linear on a coarse grid of
+ * cells^N nodes, updated by Adam on the loss of a held-back part of the
+ * training samples while the MLP trains on the rest; the held-back samples
+ * join training once g is frozen. */
+typedef struct rbpe_field_config {
+  int cells;           /* nodes per axis, 0 = off (0), else 2..64 */
+  float holdout;       /* fraction of training samples held back (0.1) */
+  float lr;            /* Adam learning rate on g (0.05) */
+  int every;           /* MLP steps between updates of g (10) */
+  float from, until;   /* updates from..until these fractions of the
+                          steps (0.2, 0.8); held-back samples train after */
+  float range;         /* |g| <= range (2: sigma0 times 0.14 .. 7.4) */
+} rbpe_field_config;
+
 typedef struct rbpe_progress {
   int step, steps;
   float loss;          /* MSE of the step's batch, before its update */
@@ -424,6 +439,7 @@ typedef struct rbpe_fit_config {
   float sigma;          /* uniform:S */
   rbpe_sigma_at sigma_at;
   rbpe_sigma_config sig;
+  rbpe_field_config field;
   const char *split;    /* see rbpe_split_create; default "regular:2" */
   int hidden_layers;    /* H >= 0 */
   int width;            /* W >= 1 */
@@ -485,6 +501,12 @@ typedef struct rbpe_fit_report {
    * mini-batch was embedded on the fly (same result, more work per step) */
   int embed_on_the_fly;
   double sigma_lo, sigma_hi;    /* the sigma range used, coordinate units */
+  /* the held-back sigma field (cfg->field.cells > 0) */
+  size_t field_heldback;        /* samples held back while g learned */
+  int field_updates;
+  double field_mse_first, field_mse_last; /* held-back MSE at the first
+                                             and the last update */
+  double field_factor_min, field_factor_max; /* exp(g) over the grid */
 } rbpe_fit_report;
 
 /* Fits a coordinate-MLP to sig on the context's device. On success the

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "field.h"
 #include "model.h"
 #include "sigma.h"
 
@@ -43,6 +44,14 @@ void rbpe_fit_config_default(rbpe_fit_config *c) {
   g->poly_subsets = 64;
   g->poly_from_sparse = 0;
   g->smooth_width = 2.5f;
+  rbpe_field_config *fd = &c->field;
+  fd->cells = 0;
+  fd->holdout = 0.1f;
+  fd->lr = 0.05f;
+  fd->every = 10;
+  fd->from = 0.2f;
+  fd->until = 0.8f;
+  fd->range = 2.0f;
 }
 
 void rbpe_fit_report_clear(rbpe_fit_report *r) {
@@ -82,7 +91,9 @@ static rbpe_status check_config(rbpe_err *err, const rbpe_fit_config *c) {
                    (!(c->sigma > 0.0f) || !isfinite(c->sigma)),
                err, RBPE_ERR_INVALID_ARGUMENT, "sigma %g (must be > 0)",
                (double)c->sigma);
-  return RBPE_OK;
+  RBPE_FAIL_IF(c->field.cells && c->embed.kind != RBPE_EMBED_RBF, err,
+               RBPE_ERR_INVALID_ARGUMENT, "a sigma field needs the rbf embedding");
+  return rbpe_field_check_config(err, &c->field);
 }
 
 /* A seeded permutation of 0..n-1 (Fisher-Yates). */
@@ -100,6 +111,7 @@ static void shuffle(uint32_t *p, size_t n, rbpe_rng *rng) {
  * not change the initial weights. */
 #define SEED_WEIGHTS 0x77e16b75u
 #define SEED_SHUFFLE 0x5bf03635u
+#define SEED_HOLDBACK 0x3c6ef372u
 
 typedef struct fit_state {
   rbpe_backend *be;
@@ -109,6 +121,12 @@ typedef struct fit_state {
   rbpe_mlp_trainer *tr;
   float *coords, *sigma, *targets;
   uint32_t *order;
+  /* the sigma field: rows LT..L-1 are held back while it learns */
+  rbpe_field *field;
+  rbpe_field_eval fe;
+  float *base;       /* L: sigma before the field */
+  size_t LT;         /* rows the MLP trains on while the field learns */
+  int field_from, field_until; /* steps */
 } fit_state;
 
 static void fit_state_free(fit_state *f) {
@@ -122,6 +140,9 @@ static void fit_state_free(fit_state *f) {
   rbpe_buf_free(f->be, f->xb);
   rbpe_buf_free(f->be, f->sb);
   rbpe_mlp_trainer_free(f->tr);
+  rbpe_field_eval_free(&f->fe);
+  rbpe_field_free(f->field);
+  free(f->base);
   free(f->coords);
   free(f->sigma);
   free(f->targets);
@@ -199,6 +220,116 @@ static rbpe_status plan_memory(rbpe_backend *be, rbpe_err *err, size_t L,
                            : "not even a batch of one fits");
 }
 
+/* The sigma field's held-back part: a seeded round(holdout L) of the
+ * training rows, moved after the others (rows LT..L-1, each part in split
+ * order) in the host arrays; base keeps every row's sigma before the
+ * field. Updates run from field_from to field_until (steps). */
+static rbpe_status field_prepare(rbpe_ctx *ctx, fit_state *f,
+                                 const rbpe_fit_config *cfg,
+                                 const rbpe_embedding *emb, size_t L, int N,
+                                 size_t C, size_t rows) {
+  rbpe_err *err = &ctx->err;
+  const rbpe_field_config *fc = &cfg->field;
+  size_t nv = (size_t)llround((double)fc->holdout * (double)L);
+  RBPE_FAIL_IF(nv < 1 || nv >= L, err, RBPE_ERR_INVALID_ARGUMENT,
+               "a sigma field holding back %g of %zu training samples has "
+               "%s",
+               (double)fc->holdout, L, nv < 1 ? "none to learn from" : "none to train on");
+  uint32_t *p = malloc(L * sizeof *p);
+  unsigned char *held = calloc(L, 1);
+  float *tmp = malloc(L * (N > (int)C ? (size_t)N : C) * sizeof(float));
+  f->base = malloc(L * sizeof(float));
+  rbpe_status st = RBPE_OK;
+  if (!p || !held || !tmp || !f->base)
+    st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  if (st == RBPE_OK) {
+    rbpe_rng rng;
+    rbpe_rng_seed(&rng, cfg->seed ^ SEED_HOLDBACK);
+    shuffle(p, L, &rng);
+    for (size_t k = 0; k < nv; k++) held[p[k]] = 1;
+    size_t o = 0; /* the new order: kept rows, then held-back rows */
+    for (int pass = 0; pass < 2; pass++)
+      for (size_t i = 0; i < L; i++)
+        if (held[i] == pass) p[o++] = (uint32_t)i;
+    float *arr[3] = {f->coords, f->sigma, f->targets};
+    size_t width[3] = {(size_t)N, 1, C};
+    for (int a = 0; a < 3; a++) {
+      for (size_t i = 0; i < L; i++)
+        memcpy(tmp + i * width[a], arr[a] + (size_t)p[i] * width[a],
+               width[a] * sizeof(float));
+      memcpy(arr[a], tmp, L * width[a] * sizeof(float));
+    }
+    memcpy(f->base, f->sigma, L * sizeof(float));
+    f->LT = L - nv;
+    int steps = cfg->steps;
+    f->field_from = (int)lround((double)fc->from * steps);
+    if (f->field_from < 1) f->field_from = 1;
+    f->field_until = (int)lround((double)fc->until * steps);
+    st = rbpe_field_create(err, N, fc->cells, &f->field);
+  }
+  if (st == RBPE_OK)
+    st = rbpe_field_eval_init(&f->fe, f->be, emb, N, nv, rows, C,
+                              f->coords + f->LT * N, f->base + f->LT,
+                              f->targets + f->LT * C);
+  free(p);
+  free(held);
+  free(tmp);
+  return st;
+}
+
+/* One update of the field on the held-back rows, then every row's sigma
+ * (and the kept embedded training set) under the new field. */
+static rbpe_status field_update(fit_state *f, const rbpe_fit_config *cfg,
+                                const rbpe_embedding *emb, size_t L,
+                                rbpe_fit_report *rep) {
+  double mse;
+  RBPE_TRY(rbpe_field_update(&f->fe, f->field, f->tr, &cfg->field, &mse));
+  if (rep->field_updates == 0) rep->field_mse_first = mse;
+  rep->field_mse_last = mse;
+  rep->field_updates++;
+  rbpe_field_apply(f->field, L, f->coords, f->base, f->sigma);
+  RBPE_TRY(rbpe_buf_write(f->be, f->sig, 0, L * sizeof(float), f->sigma));
+  if (!f->on_the_fly)
+    RBPE_TRY(rbpe_embedding_run(f->be, emb, L, f->x, f->sig, f->X, 0));
+  return RBPE_OK;
+}
+
+/* The learned field carried into the model's sigma map (so rendering and
+ * evaluation see the sigma training saw), and the report's statistics. */
+static rbpe_status field_finish(rbpe_ctx *ctx, const rbpe_field *field,
+                                rbpe_model *m, const rbpe_signal *sig,
+                                const size_t *train, size_t L,
+                                rbpe_fit_report *rep) {
+  enum { CHUNK = 16384 };
+  int N = sig->ndim;
+  size_t *idx = malloc(CHUNK * sizeof *idx);
+  float *xy = malloc((size_t)CHUNK * N * sizeof(float));
+  rbpe_status st = RBPE_OK;
+  if (!idx || !xy) st = rbpe_err_set(&ctx->err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  double lo = INFINITY, hi = -INFINITY;
+  for (size_t s0 = 0; st == RBPE_OK && s0 < sig->samples; s0 += CHUNK) {
+    size_t n = sig->samples - s0 < CHUNK ? sig->samples - s0 : CHUNK;
+    for (size_t i = 0; i < n; i++) idx[i] = s0 + i;
+    st = rbpe_signal_coords(ctx, sig, idx, n, xy);
+    if (st != RBPE_OK) break;
+    float *map = m->sigma_map + s0;
+    for (size_t i = 0; i < n; i++) {
+      float one = 1.0f, fac;
+      rbpe_field_apply(field, 1, xy + i * N, &one, &fac);
+      lo = fmin(lo, fac);
+      hi = fmax(hi, fac);
+    }
+    rbpe_field_apply(field, n, xy, map, map);
+  }
+  free(idx);
+  free(xy);
+  if (st != RBPE_OK) return st;
+  rep->field_factor_min = lo;
+  rep->field_factor_max = hi;
+  rbpe_sigma_report_stats(rep, m->sigma_map, sig->samples, train, L);
+  return RBPE_OK;
+}
+
 /* The fit of a signal whose values lie in [0, 1], or [-1, 1] with peak 2
  * (rbpe_fit maps others onto one of them). */
 static rbpe_status fit_unit(rbpe_ctx *ctx, const rbpe_signal *sig,
@@ -257,15 +388,19 @@ static rbpe_status fit_unit(rbpe_ctx *ctx, const rbpe_signal *sig,
     rep->embed_on_the_fly = f.on_the_fly;
   }
   /* Learned sigma: the map over the whole grid, before anything else
-   * takes device memory. */
+   * takes device memory; a uniform sigma gets one when a field will
+   * learn on it. */
+  int field = cfg->embed.kind == RBPE_EMBED_RBF && cfg->field.cells > 0;
   if (st == RBPE_OK && cfg->embed.kind == RBPE_EMBED_RBF &&
-      cfg->sigma_mode != RBPE_SIGMA_UNIFORM) {
+      (cfg->sigma_mode != RBPE_SIGMA_UNIFORM || field)) {
     m->sigma_map = malloc(sig->samples * sizeof(float));
     if (!m->sigma_map)
       st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
-    else
+    else if (cfg->sigma_mode != RBPE_SIGMA_UNIFORM)
       st = rbpe_sigma_build(ctx, be, sig, rep->split, &m->cfg, m->emb,
                             m->sigma_map, rep);
+    else
+      for (size_t i = 0; i < sig->samples; i++) m->sigma_map[i] = cfg->sigma;
   }
   const size_t *train = st == RBPE_OK ? rbpe_split_train(rep->split) : NULL;
   if (st == RBPE_OK) st = rbpe_signal_coords(ctx, sig, train, L, f.coords);
@@ -291,6 +426,9 @@ static rbpe_status fit_unit(rbpe_ctx *ctx, const rbpe_signal *sig,
                               m->cfg.embed.rbf_norm_ref > 0.0f
                           ? m->cfg.embed.rbf_norm_ref
                           : 0.0f;
+
+  if (st == RBPE_OK && field)
+    st = field_prepare(ctx, &f, cfg, m->emb, L, sig->ndim, C, batch);
 
   /* The embedded training set, built once and kept on the device. */
   double t0 = rbpe_now_s();
@@ -332,40 +470,49 @@ static rbpe_status fit_unit(rbpe_ctx *ctx, const rbpe_signal *sig,
   /* Training. */
   double t1 = rbpe_now_s();
   int cap = cfg->steps / cfg->log_every + 3;
-  size_t pos = L; /* forces a shuffle before the first mini-batch */
+  size_t pos = 0, shuffled = 0; /* rows the current order covers */
   int step = 0;
   for (step = 1; st == RBPE_OK && step <= cfg->steps; step++) {
     if (cfg->cancel && *cfg->cancel) {
       rep->interrupted = 1;
       break;
     }
+    /* while a sigma field learns, the MLP trains on rows 0..LT-1 only */
+    int learning = f.field && step <= f.field_until;
+    size_t active = learning ? f.LT : L;
+    size_t rows = batch < active ? batch : active;
     const rbpe_buf *Xs = f.X, *Ys = f.Y;
-    if (minibatch) {
-      if (pos + batch > L) { /* a new epoch; the partial tail is dropped */
-        shuffle(f.order, L, &shuffle_rng);
-        st = rbpe_buf_write(be, f.perm, 0, L * sizeof(uint32_t), f.order);
+    if (minibatch && (rows < active || f.on_the_fly)) {
+      if (shuffled != active || pos + rows > active) {
+        /* a new epoch; the partial tail is dropped */
+        shuffle(f.order, active, &shuffle_rng);
+        st = rbpe_buf_write(be, f.perm, 0, active * sizeof(uint32_t), f.order);
         pos = 0;
+        shuffled = active;
       }
       if (st == RBPE_OK && f.on_the_fly) {
         /* the batch's coordinates and sigmas, embedded here: the same
          * floats the kept X would hold */
-        st = rbpe_op_gather_rows(be, batch, (size_t)sig->ndim, f.x, f.perm,
+        st = rbpe_op_gather_rows(be, rows, (size_t)sig->ndim, f.x, f.perm,
                                  pos, f.xb);
         if (st == RBPE_OK && f.sig)
-          st = rbpe_op_gather_rows(be, batch, 1, f.sig, f.perm, pos, f.sb);
+          st = rbpe_op_gather_rows(be, rows, 1, f.sig, f.perm, pos, f.sb);
         if (st == RBPE_OK)
-          st = rbpe_embedding_run(be, m->emb, batch, f.xb, f.sb, f.Xb, 0);
+          st = rbpe_embedding_run(be, m->emb, rows, f.xb, f.sb, f.Xb, 0);
       } else if (st == RBPE_OK) {
-        st = rbpe_op_gather_rows(be, batch, M, f.X, f.perm, pos, f.Xb);
+        st = rbpe_op_gather_rows(be, rows, M, f.X, f.perm, pos, f.Xb);
       }
-      if (st == RBPE_OK) st = rbpe_op_gather_rows(be, batch, C, f.Y, f.perm, pos, f.Yb);
-      pos += batch;
+      if (st == RBPE_OK) st = rbpe_op_gather_rows(be, rows, C, f.Y, f.perm, pos, f.Yb);
+      pos += rows;
       Xs = f.Xb;
       Ys = f.Yb;
     }
     int log = step == 1 || step % cfg->log_every == 0 || step == cfg->steps;
     float loss = NAN;
-    if (st == RBPE_OK) st = rbpe_mlp_train_step(f.tr, batch, Xs, Ys, log, &loss);
+    if (st == RBPE_OK) st = rbpe_mlp_train_step(f.tr, rows, Xs, Ys, log, &loss);
+    if (st == RBPE_OK && learning && step >= f.field_from &&
+        (step - f.field_from) % cfg->field.every == 0)
+      st = field_update(&f, cfg, m->emb, L, rep);
     if (st == RBPE_OK && log) {
       if (!isfinite(loss)) {
         st = rbpe_err_set(err, RBPE_ERR_NUMERIC,
@@ -394,6 +541,10 @@ static rbpe_status fit_unit(rbpe_ctx *ctx, const rbpe_signal *sig,
   rep->time_train_s = rbpe_now_s() - t1;
   rep->train_samples_per_s =
       rep->time_train_s > 0 ? (double)rep->steps_done * batch / rep->time_train_s : 0;
+  /* the field as the MLP last saw it, into the model's map */
+  if (st == RBPE_OK && f.field)
+    st = field_finish(ctx, f.field, m, sig, train, L, rep);
+  if (f.field) rep->field_heldback = L - f.LT;
   /* free the training state before evaluation needs memory */
   fit_state_free(&f);
 

@@ -287,6 +287,37 @@ rbpe_status rbpe_mlp_train_step(rbpe_mlp_trainer *t, size_t rows,
   return RBPE_OK;
 }
 
+rbpe_status rbpe_mlp_input_grad(rbpe_mlp_trainer *t, size_t rows,
+                                const rbpe_buf *X, const rbpe_buf *Y,
+                                float scale, rbpe_buf *dX, float *sq_sum) {
+  rbpe_backend *be = t->be;
+  const rbpe_mlp_shape *s = &t->shape;
+  RBPE_FAIL_IF(rows == 0 || rows > t->max_rows, be->err, RBPE_ERR_INTERNAL,
+               "input gradient of %zu rows on a trainer sized for %zu", rows,
+               t->max_rows);
+  double mark = rbpe_now_s();
+  RBPE_TRY(forward(t, rows, X, &mark));
+  int L = s->nlin, cur = 0;
+  if (sq_sum) {
+    RBPE_TRY(rbpe_op_sq_diff_sum(be, rows * (size_t)s->sizes[L],
+                                 t->act[L - 1], Y, t->loss));
+    RBPE_TRY(rbpe_buf_read(be, t->loss, 0, sizeof *sq_sum, sq_sum));
+  }
+  for (int l = L - 1; l >= 0; l--) {
+    size_t fin = (size_t)s->sizes[l], fout = (size_t)s->sizes[l + 1];
+    /* the bias gradients this leaves in db are overwritten by the next
+     * training step before Adam reads them */
+    RBPE_TRY(rbpe_op_act_grad(be, rows, fout, layer_act(s, l), t->act[l],
+                              l == L - 1 ? Y : NULL, 2.0f * scale,
+                              t->delta[cur], t->db[l]));
+    RBPE_TRY(rbpe_op_gemm(be, 0, 1, rows, fin, fout, 1.0f, t->delta[cur], fout,
+                          t->W[l], fout, 0.0f, l > 0 ? t->delta[1 - cur] : dX,
+                          fin));
+    cur = 1 - cur;
+  }
+  return RBPE_OK;
+}
+
 rbpe_status rbpe_mlp_download(rbpe_mlp_trainer *t, rbpe_mlp_host *h) {
   for (int l = 0; l < t->shape.nlin; l++) {
     size_t fin = (size_t)t->shape.sizes[l], fout = (size_t)t->shape.sizes[l + 1];

@@ -64,6 +64,14 @@ rbpe_status rbpe_mlp_train_step(rbpe_mlp_trainer *t, size_t rows,
 /* Forward only: returns the output buffer (rows x C) owned by the trainer. */
 rbpe_status rbpe_mlp_forward(rbpe_mlp_trainer *t, size_t rows,
                              const rbpe_buf *X, const rbpe_buf **out);
+/* The gradient of scale * sum (pred - Y)^2 (Y rows x C; scale 1/(n C)
+ * makes it the mean over n rows) with respect to the inputs X, rows x M
+ * into dX (rows x M); the weights do not change. With sq_sum, the sum of
+ * squared errors is read back into it. Uses the trainer's activation and
+ * gradient buffers, so it goes between training steps. */
+rbpe_status rbpe_mlp_input_grad(rbpe_mlp_trainer *t, size_t rows,
+                                const rbpe_buf *X, const rbpe_buf *Y,
+                                float scale, rbpe_buf *dX, float *sq_sum);
 /* Reads the current weights back into h. */
 rbpe_status rbpe_mlp_download(rbpe_mlp_trainer *t, rbpe_mlp_host *h);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "field.h"
 #include "input.h"
 #include "model.h"
 
@@ -21,6 +22,10 @@
 #define MODEL_FLAG_AFFINE 2u
 /* bit 2: then one f32, the rbf amplitude normalisation's reference */
 #define MODEL_FLAG_NORM 4u
+/* bit 3: then the sigma field's settings (u32 nodes per axis, f32
+ * hold-out, f32 learning rate, u32 every, f32 from, f32 until, f32
+ * range); the field itself is part of the sigma map */
+#define MODEL_FLAG_FIELD 8u
 #define MODEL_HEADER 24
 #define MODEL_MAX_BYTES ((size_t)1 << 31)
 /* Rows per evaluation batch unless memory asks for fewer. */
@@ -365,9 +370,11 @@ rbpe_status rbpe_model_save(rbpe_ctx *ctx, const rbpe_model *m,
   put_u32(&w, MODEL_VERSION);
   int affine = m->out_scale != 1.0f || m->out_offset != 0.0f;
   int norm = c->embed.kind == RBPE_EMBED_RBF && c->embed.rbf_norm_ref > 0.0f;
+  int field = c->field.cells > 0;
   put_u32(&w, (m->sample_rate > 0 ? MODEL_FLAG_RATE : 0u) |
                   (affine ? MODEL_FLAG_AFFINE : 0u) |
-                  (norm ? MODEL_FLAG_NORM : 0u));
+                  (norm ? MODEL_FLAG_NORM : 0u) |
+                  (field ? MODEL_FLAG_FIELD : 0u));
   put_u64(&w, 0); /* payload size, patched below */
   put_u32(&w, (uint32_t)m->ndim);
   put_u32(&w, (uint32_t)m->channels);
@@ -401,6 +408,15 @@ rbpe_status rbpe_model_save(rbpe_ctx *ctx, const rbpe_model *m,
     put_f32(&w, m->out_offset);
   }
   if (norm) put_f32(&w, c->embed.rbf_norm_ref);
+  if (field) {
+    put_u32(&w, (uint32_t)c->field.cells);
+    put_f32(&w, c->field.holdout);
+    put_f32(&w, c->field.lr);
+    put_u32(&w, (uint32_t)c->field.every);
+    put_f32(&w, c->field.from);
+    put_f32(&w, c->field.until);
+    put_f32(&w, c->field.range);
+  }
   if (m->sigma_map) put_f32s(&w, m->sigma_map, rbpe_model_samples(m));
   if (c->embed.kind == RBPE_EMBED_RFF)
     put_f32s(&w, rbpe_embedding_rff_matrix(m->emb),
@@ -542,6 +558,15 @@ rbpe_status rbpe_model_read(rbpe_ctx *ctx, rbpe_input *in, rbpe_model **out) {
   }
   c->embed.rbf_norm_ref = 0.0f;
   if (flags & MODEL_FLAG_NORM) c->embed.rbf_norm_ref = get_f32(&r);
+  if (flags & MODEL_FLAG_FIELD) {
+    c->field.cells = (int)get_u32(&r);
+    c->field.holdout = get_f32(&r);
+    c->field.lr = get_f32(&r);
+    c->field.every = (int)get_u32(&r);
+    c->field.from = get_f32(&r);
+    c->field.until = get_f32(&r);
+    c->field.range = get_f32(&r);
+  }
   if (r.short_read) {
     st = bad(err, path, "truncated fields");
     goto done;
@@ -556,8 +581,13 @@ rbpe_status rbpe_model_read(rbpe_ctx *ctx, rbpe_input *in, rbpe_model **out) {
     else if (c->width < 1 || c->width > RBPE_MAX_WIDTH) why = "bad width";
     else if ((unsigned)c->out_act > RBPE_ACT_SIGMOID) why = "bad activation";
     else if (m->sample_rate < 0) why = "bad sample rate";
-    else if (flags & ~(MODEL_FLAG_RATE | MODEL_FLAG_AFFINE | MODEL_FLAG_NORM))
+    else if (flags & ~(MODEL_FLAG_RATE | MODEL_FLAG_AFFINE | MODEL_FLAG_NORM |
+                       MODEL_FLAG_FIELD))
       why = "unknown flags";
+    else if ((flags & MODEL_FLAG_FIELD) &&
+             (c->embed.kind != RBPE_EMBED_RBF || !has_map || c->field.cells == 0 ||
+              rbpe_field_check_config(err, &c->field) != RBPE_OK))
+      why = "bad sigma field settings";
     else if ((flags & MODEL_FLAG_NORM) &&
              (c->embed.kind != RBPE_EMBED_RBF ||
               !(c->embed.rbf_norm_ref > 0.0f) ||

@@ -334,17 +334,27 @@ static rbpe_status subset_pairs(rbpe_err *err, rbpe_backend *be,
   return RBPE_OK;
 }
 
-static void stats3(const float *v, size_t n, double *lo, double *hi,
-                   double *mean) {
+void rbpe_sigma_report_stats(rbpe_fit_report *rep, const float *map,
+                             size_t S, const size_t *train, size_t L) {
   double a = INFINITY, b = -INFINITY, s = 0;
-  for (size_t i = 0; i < n; i++) {
-    a = fmin(a, v[i]);
-    b = fmax(b, v[i]);
-    s += v[i];
+  for (size_t i = 0; i < S; i++) {
+    a = fmin(a, map[i]);
+    b = fmax(b, map[i]);
+    s += map[i];
   }
-  *lo = a;
-  *hi = b;
-  *mean = n ? s / n : NAN;
+  rep->sigma_min = a;
+  rep->sigma_max = b;
+  rep->sigma_mean = S ? s / (double)S : NAN;
+  /* what training uses: the map at the training samples */
+  a = INFINITY, b = -INFINITY, s = 0;
+  for (size_t i = 0; i < L; i++) {
+    a = fmin(a, map[train[i]]);
+    b = fmax(b, map[train[i]]);
+    s += map[train[i]];
+  }
+  rep->sigma_train_min = a;
+  rep->sigma_train_max = b;
+  rep->sigma_train_mean = L ? s / (double)L : NAN;
 }
 
 void rbpe_sigma_absolute(rbpe_sigma_config *sc, size_t L, int ndim) {
@@ -499,11 +509,7 @@ rbpe_status rbpe_sigma_build(rbpe_ctx *ctx, rbpe_backend *be,
     rep->sigma_J = ss.J;
     rep->poly_degree = need_poly ? sc->poly_degree : 0;
     for (int p = 0; p <= sc->poly_degree && need_poly; p++) rep->poly_beta[p] = beta[p];
-    stats3(map, S, &rep->sigma_min, &rep->sigma_max, &rep->sigma_mean);
-    /* what training uses: the map at the training samples */
-    for (size_t i = 0; i < L; i++) st_sig[i] = map[train[i]];
-    stats3(st_sig, L, &rep->sigma_train_min, &rep->sigma_train_max,
-           &rep->sigma_train_mean);
+    rbpe_sigma_report_stats(rep, map, S, train, L);
   }
   rep->time_sigma_s = rbpe_now_s() - t0;
   free(xt);

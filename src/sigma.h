@@ -38,4 +38,9 @@ rbpe_status rbpe_sigma_build(rbpe_ctx *ctx, rbpe_backend *be,
                              const rbpe_embedding *emb, float *map,
                              rbpe_fit_report *rep);
 
+/* The report's sigma statistics for the map (S samples) and its training
+ * samples (train, L indices). */
+void rbpe_sigma_report_stats(rbpe_fit_report *rep, const float *map,
+                             size_t S, const size_t *train, size_t L);
+
 #endif

@@ -51,6 +51,14 @@ static const char *fit_help =
     "  --smooth-width W        smooth: Gaussian width in training spacings (2.5)\n"
     "  --range abs|rel         smin/smax in coordinate units, or in units of\n"
     "                          the training spacing L^(-1/N) (rel)\n"
+    "  --field N               learn a sigma field on held-back samples: a\n"
+    "                          grid of N nodes per axis of log-factors on the\n"
+    "                          sigma map (0 = off; README \"Learning sigma\")\n"
+    "  --field-holdout P --field-lr X --field-every K --field-window A:B\n"
+    "  --field-range R         field: fraction of training samples held back,\n"
+    "                          Adam rate, steps between updates, the part of\n"
+    "                          training it learns in, |log factor| bound\n"
+    "                          (0.1, 0.05, 10, 0.2:0.8, 2)\n"
     "  --features F            rff features (256)\n"
     "  --scale s               rff scale (10)\n"
     "  --freqs L               nerf frequencies per axis (10)\n"
@@ -235,6 +243,21 @@ static int write_metrics(FILE *f, const metrics_job *j) {
               g->poly_from_sparse ? "true" : "false", g->relative ? "rel" : "abs");
       cli_json_num(f, g->smooth_width);
     }
+    if (c->field.cells > 0) {
+      const rbpe_field_config *fd = &c->field;
+      fprintf(f, ", \"field\": {\"nodes_per_axis\": %d, \"holdout\": ",
+              fd->cells);
+      cli_json_num(f, fd->holdout);
+      fputs(", \"lr\": ", f);
+      cli_json_num(f, fd->lr);
+      fprintf(f, ", \"every\": %d, \"window\": [", fd->every);
+      cli_json_num(f, fd->from);
+      fputs(", ", f);
+      cli_json_num(f, fd->until);
+      fputs("], \"range\": ", f);
+      cli_json_num(f, fd->range);
+      fputc('}', f);
+    }
     break;
   }
   case RBPE_EMBED_RFF:
@@ -312,6 +335,19 @@ static int write_metrics(FILE *f, const metrics_job *j) {
     cli_json_num(f, r->sigma_J);
     fputs(", \"time_s\": ", f);
     cli_json_num(f, r->time_sigma_s);
+    if (r->field_updates > 0 || c->field.cells > 0) {
+      fprintf(f, ", \"field\": {\"held_back\": %zu, \"updates\": %d, "
+                 "\"held_back_mse_first\": ",
+              r->field_heldback, r->field_updates);
+      cli_json_num(f, r->field_mse_first);
+      fputs(", \"held_back_mse_last\": ", f);
+      cli_json_num(f, r->field_mse_last);
+      fputs(", \"factor_min\": ", f);
+      cli_json_num(f, r->field_factor_min);
+      fputs(", \"factor_max\": ", f);
+      cli_json_num(f, r->field_factor_max);
+      fputc('}', f);
+    }
     if (r->poly_degree > 0 || c->sigma_mode == RBPE_SIGMA_POLY ||
         c->sigma_at == RBPE_SIGMA_AT_POLY) {
       fputs(", \"poly_beta_of_g_over_gmax\": [", f);
@@ -364,6 +400,11 @@ static void print_summary(const rbpe_fit_report *r, int fitting,
            "%.1f s\n",
            r->sigma_min, r->sigma_max, r->sigma_mean, r->sigma_iterations,
            r->time_sigma_s);
+  if (r->field_updates > 0)
+    printf("sigma field: %d updates on %zu held-back samples (their MSE "
+           "%.3g -> %.3g), factor %.3f..%.3f\n",
+           r->field_updates, r->field_heldback, r->field_mse_first,
+           r->field_mse_last, r->field_factor_min, r->field_factor_max);
   printf("pictures: %s/%s, model: %s/model.rbpe, metrics: %s/metrics.json\n",
          outdir, one_d ? "plot.png" : "panel.png", outdir, outdir);
 }
@@ -518,6 +559,34 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
       if (r < 0 || !cli_parse_float(v, 1e-3, 1e3, &x))
         return cli_usage_error("fit", "--smooth-width needs a number > 0");
       cfg.sig.smooth_width = x;
+    } else if ((r = cli_opt(argc, argv, &i, "--field", &v))) {
+      if (r < 0 || !cli_parse_long(v, 0, 64, &n) || n == 1)
+        return cli_usage_error("fit", "--field needs 0 (off) or an integer 2..64");
+      cfg.field.cells = (int)n;
+    } else if ((r = cli_opt(argc, argv, &i, "--field-holdout", &v))) {
+      if (r < 0 || !cli_parse_float(v, 1e-6, 0.999999, &x))
+        return cli_usage_error("fit", "--field-holdout needs a fraction in (0, 1)");
+      cfg.field.holdout = x;
+    } else if ((r = cli_opt(argc, argv, &i, "--field-lr", &v))) {
+      if (r < 0 || !cli_parse_float(v, 1e-9, 1e3, &x))
+        return cli_usage_error("fit", "--field-lr needs a number > 0");
+      cfg.field.lr = x;
+    } else if ((r = cli_opt(argc, argv, &i, "--field-every", &v))) {
+      if (r < 0 || !cli_parse_long(v, 1, 1000000, &n))
+        return cli_usage_error("fit", "--field-every needs an integer >= 1");
+      cfg.field.every = (int)n;
+    } else if ((r = cli_opt(argc, argv, &i, "--field-window", &v))) {
+      float from, until;
+      char tail;
+      if (r < 0 || sscanf(v, "%f:%f%c", &from, &until, &tail) != 2 ||
+          !(from >= 0.0f && from < until && until <= 1.0f))
+        return cli_usage_error("fit", "--field-window needs A:B with 0 <= A < B <= 1");
+      cfg.field.from = from;
+      cfg.field.until = until;
+    } else if ((r = cli_opt(argc, argv, &i, "--field-range", &v))) {
+      if (r < 0 || !cli_parse_float(v, 1e-6, 10, &x))
+        return cli_usage_error("fit", "--field-range needs a number in (0, 10]");
+      cfg.field.range = x;
     } else if ((r = cli_opt(argc, argv, &i, "--features", &v))) {
       if (r < 0 || !cli_parse_long(v, 1, 65536, &n))
         return cli_usage_error("fit", "--features needs an integer 1..65536");
