@@ -421,6 +421,8 @@ typedef struct rbpe_field_config {
   float from, until;   /* updates from..until these fractions of the
                           steps (0.2, 0.8); held-back samples train after */
   float range;         /* |g| <= range (2: sigma0 times 0.14 .. 7.4) */
+  int zero_mean;       /* keep the nodes' mean at 0: the field moves sigma
+                          between regions, sigma0 keeps the level (0) */
 } rbpe_field_config;
 
 typedef struct rbpe_progress {

@@ -136,7 +136,7 @@ void rbpe_field_node_grad(rbpe_field *f, size_t n, const float *coords,
 /* Adam with one second moment for the whole field (the mean square of the
  * node gradients): a node the held-back samples say little about moves
  * little, where per-node Adam would move it a full step on noise. */
-void rbpe_field_adam(rbpe_field *f, float lr, float range) {
+void rbpe_field_adam(rbpe_field *f, float lr, float range, int zero_mean) {
   f->t++;
   double b1 = RBPE_ADAM_BETA1, b2 = RBPE_ADAM_BETA2, ms = 0;
   for (size_t c = 0; c < f->nodes; c++) ms += f->grad[c] * f->grad[c];
@@ -147,6 +147,12 @@ void rbpe_field_adam(rbpe_field *f, float lr, float range) {
     f->m[c] = b1 * f->m[c] + (1 - b1) * f->grad[c];
     double g = f->g[c] - lr * (f->m[c] / c1) / den;
     f->g[c] = g > range ? range : g < -range ? -range : g;
+  }
+  if (zero_mean) {
+    double mean = 0;
+    for (size_t c = 0; c < f->nodes; c++) mean += f->g[c];
+    mean /= (double)f->nodes;
+    for (size_t c = 0; c < f->nodes; c++) f->g[c] -= mean;
   }
 }
 
@@ -248,6 +254,6 @@ rbpe_status rbpe_field_update(rbpe_field_eval *e, rbpe_field *f,
                               rbpe_mlp_trainer *tr,
                               const rbpe_field_config *cfg, double *mse) {
   RBPE_TRY(rbpe_field_grad(e, f, tr, mse));
-  rbpe_field_adam(f, cfg->lr, cfg->range);
+  rbpe_field_adam(f, cfg->lr, cfg->range, cfg->zero_mean);
   return RBPE_OK;
 }

@@ -26,8 +26,9 @@ void rbpe_field_apply(const rbpe_field *f, size_t n, const float *coords,
 void rbpe_field_node_grad(rbpe_field *f, size_t n, const float *coords,
                           const float *sigma, const double *dsig);
 /* One Adam step of g on that gradient (learning rate lr, one second moment
- * for the whole field), then |g| <= range. */
-void rbpe_field_adam(rbpe_field *f, float lr, float range);
+ * for the whole field), then |g| <= range and, with zero_mean, the mean of
+ * the nodes subtracted. */
+void rbpe_field_adam(rbpe_field *f, float lr, float range, int zero_mean);
 /* g's node values (nodes of them, mutable: for tests) and gradient. */
 double *rbpe_field_values(rbpe_field *f, size_t *nodes);
 const double *rbpe_field_gradient(const rbpe_field *f);

@@ -52,6 +52,7 @@ void rbpe_fit_config_default(rbpe_fit_config *c) {
   fd->from = 0.2f;
   fd->until = 0.8f;
   fd->range = 2.0f;
+  fd->zero_mean = 0;
 }
 
 void rbpe_fit_report_clear(rbpe_fit_report *r) {

@@ -24,7 +24,7 @@
 #define MODEL_FLAG_NORM 4u
 /* bit 3: then the sigma field's settings (u32 nodes per axis, f32
  * hold-out, f32 learning rate, u32 every, f32 from, f32 until, f32
- * range); the field itself is part of the sigma map */
+ * range, u32 zero mean); the field itself is part of the sigma map */
 #define MODEL_FLAG_FIELD 8u
 #define MODEL_HEADER 24
 #define MODEL_MAX_BYTES ((size_t)1 << 31)
@@ -416,6 +416,7 @@ rbpe_status rbpe_model_save(rbpe_ctx *ctx, const rbpe_model *m,
     put_f32(&w, c->field.from);
     put_f32(&w, c->field.until);
     put_f32(&w, c->field.range);
+    put_u32(&w, (uint32_t)c->field.zero_mean);
   }
   if (m->sigma_map) put_f32s(&w, m->sigma_map, rbpe_model_samples(m));
   if (c->embed.kind == RBPE_EMBED_RFF)
@@ -566,6 +567,7 @@ rbpe_status rbpe_model_read(rbpe_ctx *ctx, rbpe_input *in, rbpe_model **out) {
     c->field.from = get_f32(&r);
     c->field.until = get_f32(&r);
     c->field.range = get_f32(&r);
+    c->field.zero_mean = (int)get_u32(&r);
   }
   if (r.short_read) {
     st = bad(err, path, "truncated fields");
@@ -586,6 +588,7 @@ rbpe_status rbpe_model_read(rbpe_ctx *ctx, rbpe_input *in, rbpe_model **out) {
       why = "unknown flags";
     else if ((flags & MODEL_FLAG_FIELD) &&
              (c->embed.kind != RBPE_EMBED_RBF || !has_map || c->field.cells == 0 ||
+              (unsigned)c->field.zero_mean > 1 ||
               rbpe_field_check_config(err, &c->field) != RBPE_OK))
       why = "bad sigma field settings";
     else if ((flags & MODEL_FLAG_NORM) &&

@@ -15,6 +15,16 @@ rc=$?
 if [ $rc -ne 6 ] || [ "$(cat "$tmp/mine/RESULTS.md")" != "my notes" ] || [ -e "$tmp/mine/results.csv" ]; then
   echo "FAIL: experiment over a person's RESULTS.md: exit $rc"; cat "$tmp/err"; exit 1
 fi
+# a bad recipe, split or held-out name: a usage error before any fit
+for bad in "--learned graph+smax=x" "--learned graph+what" "--splits regular7" \
+           "--splits random10,random10" "--heldout nosuchimage"; do
+  # shellcheck disable=SC2086
+  "$RBPE" experiment --quick $bad --out "$tmp/bad" >/dev/null 2>"$tmp/err"
+  rc=$?
+  if [ $rc -ne 2 ] || [ -e "$tmp/bad/results.csv" ]; then
+    echo "FAIL: experiment $bad: exit $rc"; cat "$tmp/err"; exit 1
+  fi
+done
 "$RBPE" experiment --quick --out "$tmp/ex" >"$tmp/out" 2>"$tmp/err" ||
   { tail -5 "$tmp/err"; echo "FAIL: rbpe experiment --quick"; exit 1; }
 fail=0
@@ -26,34 +36,66 @@ python3 - "$tmp/ex" <<'PY' || fail=1
 import csv, math, os, sys
 d = sys.argv[1]
 rows = list(csv.DictReader(open(os.path.join(d, "results.csv"))))
-methods = {"rbf_graph", "rbf_poly", "rbf_uniform", "rff", "nerf"}
-want = 2 * 2 * 4 * 12  # signals x depths x splits x methods, one seed
+learned = {"rbf:default", "rbf:graph", "rbf:poly"}
+methods = learned | {"rbf_uniform", "rff", "nerf"}
+# signals x depths x splits (regular 25 %, random 10 %) x methods (3 learned,
+# 6 uniform, 4 RFF, NeRF), one seed
+want = 2 * 2 * 2 * 14
 assert len(rows) == want, f"{len(rows)} CSV rows, want {want}"
 for r in rows:
     assert r["method"] in methods, r
     for k in ("test_psnr", "train_psnr", "seconds"):
         assert math.isfinite(float(r[k])), r
-md = open(os.path.join(d, "RESULTS.md")).read()
-head = "| signal | split | MLP | graph | poly | best uniform |"
-assert head in md, "no headline table"
-table = md.split(head)[1].split("\n\n")[0].strip().splitlines()[2:]
-assert len(table) == 16, f"{len(table)} headline rows, want 16"
-for line in table:
-    cells = [c.strip() for c in line.strip("|").split("|")]
-    assert len(cells) == 12, line
-    float(cells[3]); float(cells[5]); float(cells[10]); float(cells[11])
-assert "**Tally.**" in md and "panel_chirp_3L.png" in md
-# the baselines chosen on a validation part of the training samples
-vhead = "| signal | split | MLP | graph | val. uniform | picks | graph - uniform |"
-assert vhead in md and "**Tally (validation-selected).**" in md, "no validation section"
-vrows = md.split(vhead)[1].split("\n\n")[0].strip().splitlines()[2:]
-assert len(vrows) == 16, f"{len(vrows)} validation rows, want 16"
-for r in rows:
-    if r["method"] in ("rbf_uniform", "rff"):
-        assert math.isfinite(float(r["val_psnr"])), r
-    else:
+    # every method with a knob also has its validation score; NeRF has none
+    if r["method"] == "nerf":
         assert r["val_psnr"] == "", r
+    else:
+        assert math.isfinite(float(r["val_psnr"])), r
+md = open(os.path.join(d, "RESULTS.md")).read()
+def table(head):
+    assert head in md, "no table: " + head
+    return md.split(head)[1].split("\n\n")[0].strip().splitlines()[2:]
+# the summary: one table per group, the validation-picked row and a row per
+# recipe, with numbers in every cell
+for group in ("photos used to choose the default: camera256", "1-D signals: chirp"):
+    assert "### " + group in md, "no summary for " + group
+summ = table("| learned | vs val. uniform: mean (W/L, sign p) |")
+assert len(summ) == 4 and "validation-picked" in summ[0], summ
+for line in summ:
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert len(cells) == 5, line
+    float(cells[1].split()[0]); float(cells[2]); float(cells[4].split()[0])
+# setting by setting against the validation-selected baselines
+vrows = table("| signal | split | MLP | default | val.-picked learned | val. uniform |")
+assert len(vrows) == 8, f"{len(vrows)} validation rows, want 8"
+for line in vrows:
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert len(cells) == 11, line
+    float(cells[3]); float(cells[4]); float(cells[5]); float(cells[7])
+# against the oracle choices
+orows = table("| signal | split | MLP | learned | best uniform | sigma |")
+assert len(orows) == 8, f"{len(orows)} oracle rows, want 8"
+# the tally's numbers agree with the CSV: recompute 'graph' against the
+# validation-selected uniform sigma for the photo
+import collections
+by = collections.defaultdict(dict)
+for r in rows:
+    key = (r["signal"], r["split"], r["hidden_layers"], r["seed"])
+    name = r["method"] + ("" if r["method"].startswith("rbf:") or r["method"] == "nerf" else " " + r["param"])
+    by[key][name] = r
+diffs = []
+for key, ms in by.items():
+    if key[0] != "camera256":
+        continue
+    uni = [m for m in ms if m.startswith("rbf_uniform")]
+    pick = max(uni, key=lambda m: float(ms[m]["val_psnr"]))
+    diffs.append(float(ms["rbf:graph"]["test_psnr"]) - float(ms[pick]["test_psnr"]))
+graph_row = [l for l in summ if l.startswith("| graph |")][0]
+shown = float(graph_row.split("|")[2].split()[0])
+mean = sum(diffs) / len(diffs)
+assert abs(shown - mean) < 0.006, f"summary says {shown}, CSV gives {mean:.3f}"
+assert "panel_chirp_3L.png" in md
 assert os.path.exists(os.path.join(d, ".rbpe-outputs")), "no manifest"
-print("experiment: table, CSV and panels well-formed")
+print("experiment: tables, CSV and panels well-formed; the summary agrees with the CSV")
 PY
 [ "$fail" -eq 0 ]

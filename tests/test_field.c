@@ -46,9 +46,13 @@ static void interpolation(void) {
         "node gradient %g %g %g", gr[0], gr[3], gr[1]);
   /* a step moves against the gradient and stays in range */
   memcpy(g, (double[9]){0}, sizeof(double) * 9);
-  rbpe_field_adam(f, 0.5f, 0.3f);
+  rbpe_field_adam(f, 0.5f, 0.3f, 0);
   CHECK(g[0] < 0 && g[3] < 0 && g[0] >= -0.3 - 1e-6 && g[1] == 0.0,
         "Adam step: %g %g %g", g[0], g[3], g[1]);
+  rbpe_field_adam(f, 0.5f, 0.3f, 1);
+  double mean = 0;
+  for (int c = 0; c < 9; c++) mean += g[c] / 9;
+  CHECK(fabs(mean) < 1e-12 && g[0] < g[1], "zero-mean step: mean %g", mean);
   rbpe_field_free(f);
 }
 

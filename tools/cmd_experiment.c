@@ -19,37 +19,50 @@ static const char *experiment_help =
     "usage: rbpe experiment [options]\n"
     "Fits every method of the grid to every signal, split, depth and seed and\n"
     "writes OUT/RESULTS.md, OUT/results.csv and OUT/panel_*.png.\n"
-    "  --images LIST       comma-separated PNGs (tests/data/camera256.png,\n"
+    "  --images LIST       comma-separated images (tests/data/camera256.png,\n"
     "                      tests/data/astronaut256.png); 'none' for no image\n"
-    "  --size N            images resampled to N x N by area averaging (80)\n"
+    "  --heldout LIST      names (file names without folder and extension) of\n"
+    "                      images left out of choosing the default: tallied\n"
+    "                      apart from the others (none)\n"
+    "  --size N            images resampled to N x N by area averaging (128)\n"
     "  --signals LIST      1-D signals: sines, chirp, jumps (built in) or text\n"
     "                      files; 'none' for none (sines,chirp,jumps)\n"
     "  --samples N         samples of the built-in 1-D signals (1024)\n"
-    "  --uniform LIST      uniform sigmas (0.1,0.05,0.04,0.02,0.01)\n"
-    "  --rff LIST          RFF scales (2.5,5,10,20)\n"
+    "  --splits LIST       regular25, regular11, random25, random10 or all\n"
+    "                      (regular25,random10; 1-D: regular 10 % for 11)\n"
+    "  --learned LIST      learned-sigma recipes, the first one primary:\n"
+    "                      BASE[+MOD..], BASE graph|poly|default|uniform=S,\n"
+    "                      MOD norm|nonorm|smin=A|smax=B|k=K|eps=E|gamma=G|\n"
+    "                      lambda=L|sw=W|nearest|field=N|flr=X|zero|fwin=A:B\n"
+    "                      (default,graph,poly; RESULTS.md says what each is)\n"
+    "  --uniform LIST      uniform sigmas (0.1,0.06,0.04,0.03,0.02,0.01)\n"
+    "  --rff LIST          RFF scales (5,10,20,40)\n"
+    "  --diagonals         every rbf method also projects on the diagonals\n"
     "  --no-nerf           leave out the NeRF embedding\n"
-    "  --no-validation     skip choosing the uniform sigma and RFF scale on a\n"
-    "                      validation part of the training samples (10 %,\n"
-    "                      one more fit per candidate; on by default)\n"
+    "  --no-validation     skip the validation fits (one more fit per method\n"
+    "                      with a knob, on the training samples less a seeded\n"
+    "                      10 %: they choose among candidates without the test\n"
+    "                      samples; on by default)\n"
     "  --layers LIST       hidden layers of the MLPs (1,3); width --width (256)\n"
-    "  --steps N           Adam steps per fit (300); --lr X (0.002)\n"
-    "  --seeds N           seeds per setting (2)\n"
+    "  --steps N           Adam steps per fit (1000); --lr X (0.001)\n"
+    "  --seeds N           seeds per setting (3)\n"
     "  --device SPEC       auto | cpu | ref | cl | cl:P:D | cl:NAME\n"
     "  --quick             one 48 x 48 image, one 1-D signal, one seed, 60 steps\n"
     "  --notes FILE        Markdown appended to RESULTS.md (docs/results_notes.md\n"
     "                      when it exists)\n"
-    "  --out DIR           output folder (rbpe-experiment)\n"
-    "Learned sigma uses `rbpe fit`'s defaults (see `rbpe fit --help`); the\n"
-    "splits are 25 % and ~10 % of the samples, regular and random.\n";
+    "  --out DIR           output folder (rbpe-experiment)\n";
 
 #define RBPE_PI 3.14159265358979323846
 
-enum { M_GRAPH, M_POLY, M_UNIFORM, M_RFF, M_NERF };
+enum { M_LEARNED, M_UNIFORM, M_RFF, M_NERF };
 
+/* A method of the grid. Learned sigma variants carry their recipe, a
+ * `rbpe fit` configuration written as BASE[+MOD...] (learned_apply). */
 typedef struct method {
   int kind;
   float param;
-  char name[40];
+  char name[64];
+  char recipe[56];
 } method;
 
 typedef struct signal_item {
@@ -57,11 +70,12 @@ typedef struct signal_item {
   rbpe_signal *sig;
 } signal_item;
 
-#define MAX_METHODS 32
+#define MAX_METHODS 40
+#define MAX_LEARNED 12
 #define MAX_SIGNALS 16
 #define MAX_LAYERS 4
 #define MAX_SEEDS 16
-#define NSPLIT 4
+#define NSPLIT_ALL 4
 
 typedef struct run_result {
   double test, train, seconds;
@@ -77,44 +91,53 @@ typedef struct grid {
   int nlayers;
   int seeds, steps, width;
   float lr;
+  int diagonals;           /* every rbf method projects on the diagonals */
+  int split_id[NSPLIT_ALL];/* the splits of the grid (split_spec's index) */
+  int nsplit;
+  /* signals left out of choosing the default (tallied on their own) */
+  unsigned char heldout[MAX_SIGNALS];
   /* [signal][layers][split][method][seed] */
   run_result *res;
   /* the same, for uniform sigmas and RFF scales: PSNR on a validation part
    * of the training samples (SPLIT+val:VAL_FRAC), which chooses among them
    * without the test samples; NULL with --no-validation */
   run_result *val;
-  /* seed 0's reconstructions for the panels */
-  rbpe_signal **recon;
+  /* seed 0's reconstructions and sigma maps (learned recipes) for the
+   * panels */
+  rbpe_signal **recon, **sigmap;
 } grid;
 
+/* p below is an index into g->split_id */
 static size_t at(const grid *g, int s, int l, int p, int m, int k) {
-  return ((((size_t)s * g->nlayers + l) * NSPLIT + p) * g->nmeth + m) *
+  return ((((size_t)s * g->nlayers + l) * g->nsplit + p) * g->nmeth + m) *
              g->seeds + k;
 }
 static size_t rat(const grid *g, int s, int l, int p, int m) {
-  return (((size_t)s * g->nlayers + l) * NSPLIT + p) * g->nmeth + m;
+  return (((size_t)s * g->nlayers + l) * g->nsplit + p) * g->nmeth + m;
 }
 
 /* the validation part of the training samples that baselines are chosen on */
 #define VAL_FRAC "0.1"
 
-static int validated(const method *m) {
-  return m->kind == M_UNIFORM || m->kind == M_RFF;
-}
+/* every method but NeRF (which has no knob) is also fitted on the
+ * validation split: baselines and learned variants are chosen alike */
+static int validated(const method *m) { return m->kind != M_NERF; }
 
-static const char *split_spec(int ndim, int p) {
-  static const char *two[NSPLIT] = {"regular:2", "regular:3", "random:0.25",
-                                    "random:0.1"};
-  static const char *one[NSPLIT] = {"regular:4", "regular:10", "random:0.25",
-                                    "random:0.1"};
-  return ndim == 1 ? one[p] : two[p];
+static const char *split_names[NSPLIT_ALL] = {"regular25", "regular11",
+                                              "random25", "random10"};
+static const char *split_spec(const grid *g, int ndim, int p) {
+  static const char *two[NSPLIT_ALL] = {"regular:2", "regular:3", "random:0.25",
+                                        "random:0.1"};
+  static const char *one[NSPLIT_ALL] = {"regular:4", "regular:10", "random:0.25",
+                                        "random:0.1"};
+  return ndim == 1 ? one[g->split_id[p]] : two[g->split_id[p]];
 }
-static const char *split_label(int ndim, int p) {
-  static const char *two[NSPLIT] = {"regular 25%", "regular 11%", "random 25%",
-                                    "random 10%"};
-  static const char *one[NSPLIT] = {"regular 25%", "regular 10%", "random 25%",
-                                    "random 10%"};
-  return ndim == 1 ? one[p] : two[p];
+static const char *split_label(const grid *g, int ndim, int p) {
+  static const char *two[NSPLIT_ALL] = {"regular 25%", "regular 11%",
+                                        "random 25%", "random 10%"};
+  static const char *one[NSPLIT_ALL] = {"regular 25%", "regular 10%",
+                                        "random 25%", "random 10%"};
+  return ndim == 1 ? one[g->split_id[p]] : two[g->split_id[p]];
 }
 
 /* ---- signals ------------------------------------------------------------ */
@@ -250,13 +273,76 @@ static int parse_floats(const char *text, float *out, int max, double lo,
   return n;
 }
 
-static void add_method(grid *g, int kind, float param) {
+/* A learned-sigma recipe applied to a configuration holding `rbpe fit`'s
+ * defaults: BASE is graph, poly, default (rbpe fit's own default sigma) or
+ * uniform=S (a start for a field); each +MOD changes one thing: norm,
+ * nonorm, smin=A, smax=B, k=K, eps=E, gamma=G, lambda=L, sw=W (smooth
+ * width), nearest (sigma at held-out samples), field=N, flr=X (field
+ * rate), zero (field mean kept at 0), fwin=A:B (field window). Returns 0,
+ * or -1 with the offending part in why. */
+static int learned_apply(const char *recipe, rbpe_fit_config *c, char *why,
+                         size_t wlen) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "%s", recipe);
+  int first = 1;
+  for (char *save = NULL, *t = strtok_r(buf, "+", &save); t;
+       t = strtok_r(NULL, "+", &save), first = 0) {
+    char *eq = strchr(t, '=');
+    const char *v = eq ? eq + 1 : NULL;
+    if (eq) *eq = '\0';
+    float x = 0;
+    long n = 0;
+    int ok = 1;
+    if (first) {
+      if (!strcmp(t, "graph") && !v) c->sigma_mode = RBPE_SIGMA_GRAPH;
+      else if (!strcmp(t, "poly") && !v) {
+        c->sigma_mode = RBPE_SIGMA_POLY;
+        c->sigma_at = RBPE_SIGMA_AT_POLY;
+      } else if (!strcmp(t, "default") && !v) {
+        /* as it is */
+      } else if (!strcmp(t, "uniform") && v && cli_parse_float(v, 1e-4, 10, &x)) {
+        c->sigma_mode = RBPE_SIGMA_UNIFORM;
+        c->sigma = x;
+      } else ok = 0;
+    } else if (!strcmp(t, "norm") && !v) c->embed.rbf_norm_ref = -1.0f;
+    else if (!strcmp(t, "nonorm") && !v) c->embed.rbf_norm_ref = 0.0f;
+    else if (!strcmp(t, "nearest") && !v) c->sigma_at = RBPE_SIGMA_AT_NEAREST;
+    else if (!strcmp(t, "zero") && !v) c->field.zero_mean = 1;
+    else if (!v) ok = 0;
+    else if (!strcmp(t, "smin")) ok = cli_parse_float(v, 1e-6, 1e3, &c->sig.smin);
+    else if (!strcmp(t, "smax")) ok = cli_parse_float(v, 1e-6, 1e3, &c->sig.smax);
+    else if (!strcmp(t, "eps")) ok = cli_parse_float(v, 1e-6, 1e3, &c->sig.eps);
+    else if (!strcmp(t, "gamma")) ok = cli_parse_float(v, -1e3, 1e3, &c->sig.gamma);
+    else if (!strcmp(t, "lambda")) ok = cli_parse_float(v, 0, 100, &c->sig.lambda_n);
+    else if (!strcmp(t, "sw")) ok = cli_parse_float(v, 1e-3, 1e3, &c->sig.smooth_width);
+    else if (!strcmp(t, "flr")) ok = cli_parse_float(v, 1e-9, 1e3, &c->field.lr);
+    else if (!strcmp(t, "k") && (ok = cli_parse_long(v, 1, 1024, &n))) c->sig.k = (int)n;
+    else if (!strcmp(t, "field") && (ok = cli_parse_long(v, 0, 64, &n)))
+      c->field.cells = (int)n;
+    else if (!strcmp(t, "fwin"))
+      ok = sscanf(v, "%f:%f", &c->field.from, &c->field.until) == 2;
+    else ok = 0;
+    if (!ok) {
+      snprintf(why, wlen, "'%s' in learned recipe '%s'", t, recipe);
+      return -1;
+    }
+  }
+  if (c->sig.smin >= c->sig.smax) {
+    snprintf(why, wlen, "learned recipe '%s': smin must be below smax", recipe);
+    return -1;
+  }
+  return 0;
+}
+
+static void add_method(grid *g, int kind, float param, const char *recipe) {
   method *m = &g->meth[g->nmeth++];
   m->kind = kind;
   m->param = param;
   switch (kind) {
-  case M_GRAPH: snprintf(m->name, sizeof m->name, "rbf graph"); break;
-  case M_POLY: snprintf(m->name, sizeof m->name, "rbf poly"); break;
+  case M_LEARNED:
+    snprintf(m->recipe, sizeof m->recipe, "%s", recipe);
+    snprintf(m->name, sizeof m->name, "rbf %s", recipe);
+    break;
   case M_UNIFORM: snprintf(m->name, sizeof m->name, "rbf uniform %g", (double)param); break;
   case M_RFF: snprintf(m->name, sizeof m->name, "rff %g", (double)param); break;
   default: snprintf(m->name, sizeof m->name, "nerf"); break;
@@ -271,14 +357,25 @@ static void method_config(const grid *g, const method *m, int layers, int ndim,
   rbpe_embed_kind kind = m->kind == M_RFF    ? RBPE_EMBED_RFF
                          : m->kind == M_NERF ? RBPE_EMBED_NERF
                                              : RBPE_EMBED_RBF;
-  if (kind != RBPE_EMBED_RBF) rbpe_embed_config_default(&c->embed, kind);
+  if (kind != RBPE_EMBED_RBF) {
+    rbpe_embed_config_default(&c->embed, kind);
+    c->sigma_mode = RBPE_SIGMA_UNIFORM;
+    c->field.cells = 0;
+  }
   if (m->kind == M_RFF) c->embed.rff_scale = m->param;
-  if (m->kind == M_UNIFORM) c->sigma = m->param;
-  c->sigma_mode = m->kind == M_GRAPH  ? RBPE_SIGMA_GRAPH
-                  : m->kind == M_POLY ? RBPE_SIGMA_POLY
-                                      : RBPE_SIGMA_UNIFORM;
-  if (m->kind == M_POLY) c->sigma_at = RBPE_SIGMA_AT_POLY;
-  c->split = split_spec(ndim, p);
+  if (m->kind == M_UNIFORM) {
+    /* a plain uniform sigma: no normalisation (it would change nothing)
+     * and no field */
+    c->sigma_mode = RBPE_SIGMA_UNIFORM;
+    c->sigma = m->param;
+    c->field.cells = 0;
+  }
+  if (m->kind == M_LEARNED) {
+    char why[128];
+    (void)learned_apply(m->recipe, c, why, sizeof why); /* checked at parse */
+  }
+  if (kind == RBPE_EMBED_RBF) c->embed.rbf_diagonals = g->diagonals;
+  c->split = split_spec(g, ndim, p);
   c->hidden_layers = layers;
   c->width = g->width;
   c->steps = g->steps;
@@ -290,7 +387,7 @@ static void method_config(const grid *g, const method *m, int layers, int ndim,
 /* One fit; its held-out PSNR into r. */
 static int fit_one(rbpe_ctx *ctx, const rbpe_signal *sig,
                    const rbpe_fit_config *c, run_result *r,
-                   rbpe_signal **recon) {
+                   rbpe_signal **recon, rbpe_signal **sigmap) {
   rbpe_model *model = NULL;
   rbpe_fit_report rep;
   double t1 = rbpe_now_s();
@@ -307,6 +404,10 @@ static int fit_one(rbpe_ctx *ctx, const rbpe_signal *sig,
     *recon = rep.reconstruction;
     rep.reconstruction = NULL;
   }
+  if (sigmap) {
+    *sigmap = rep.sigma_map;
+    rep.sigma_map = NULL;
+  }
   rbpe_fit_report_clear(&rep);
   rbpe_model_free(model);
   return EXIT_OK;
@@ -315,19 +416,22 @@ static int fit_one(rbpe_ctx *ctx, const rbpe_signal *sig,
 static int run_grid(rbpe_ctx *ctx, grid *g) {
   int nval = 0;
   for (int m = 0; m < g->nmeth; m++) nval += g->val && validated(&g->meth[m]);
-  int total = g->nsig * g->nlayers * NSPLIT * (g->nmeth + nval) * g->seeds, k = 0;
+  int total = g->nsig * g->nlayers * g->nsplit * (g->nmeth + nval) * g->seeds, k = 0;
   double t0 = rbpe_now_s();
   for (int s = 0; s < g->nsig; s++)
     for (int k2 = 0; k2 < g->seeds; k2++)
       for (int l = 0; l < g->nlayers; l++)
-        for (int p = 0; p < NSPLIT; p++)
+        for (int p = 0; p < g->nsplit; p++)
           for (int m = 0; m < g->nmeth; m++) {
             int ndim = rbpe_signal_ndim(g->sig[s].sig);
             rbpe_fit_config c;
             method_config(g, &g->meth[m], g->layers[l], ndim, p, k2, &c);
             run_result *r = &g->res[at(g, s, l, p, m, k2)];
+            int first = k2 == 0, learned = g->meth[m].kind == M_LEARNED;
             int rc = fit_one(ctx, g->sig[s].sig, &c, r,
-                             k2 == 0 ? &g->recon[rat(g, s, l, p, m)] : NULL);
+                             first ? &g->recon[rat(g, s, l, p, m)] : NULL,
+                             first && learned ? &g->sigmap[rat(g, s, l, p, m)]
+                                              : NULL);
             if (rc != EXIT_OK) return rc;
             k++;
             if (g->val && validated(&g->meth[m])) {
@@ -337,7 +441,7 @@ static int run_grid(rbpe_ctx *ctx, grid *g) {
               snprintf(spec, sizeof spec, "%s+val:" VAL_FRAC, c.split);
               c.split = spec;
               rc = fit_one(ctx, g->sig[s].sig, &c,
-                           &g->val[at(g, s, l, p, m, k2)], NULL);
+                           &g->val[at(g, s, l, p, m, k2)], NULL, NULL);
               if (rc != EXIT_OK) return rc;
               k++;
             }
@@ -345,7 +449,7 @@ static int run_grid(rbpe_ctx *ctx, grid *g) {
             fprintf(stderr,
                     "[%d/%d] %s, %s, %dL, %s, seed %d: %.2f dB held-out "
                     "(%.1f s; ETA %d:%02d)\n",
-                    k, total, g->sig[s].name, split_label(ndim, p),
+                    k, total, g->sig[s].name, split_label(g, ndim, p),
                     g->layers[l], g->meth[m].name, k2, r->test, r->seconds,
                     (int)eta / 60, (int)eta % 60);
           }
@@ -405,34 +509,90 @@ static double sign_test(int w, int n) {
   return p > 1 ? 1 : p;
 }
 
-/* Learned sigma (method lm) against the baseline kind chosen on the
- * validation part, paired by seed: one table row's cells (f NULL: none)
- * and the tally. */
+/* The learned variant that the validation part picks for seed k. */
+#define PICKED (-2)
+static int learned_pick(const grid *g, int s, int l, int p, int k) {
+  return val_pick(g, s, l, p, M_LEARNED, k);
+}
+
+/* The held-out PSNR of learned method lm (or PICKED) at seed k; NAN when
+ * there is none. */
+static double learned_at(const grid *g, int s, int l, int p, int lm, int k) {
+  int m = lm == PICKED ? learned_pick(g, s, l, p, k) : lm;
+  return m < 0 ? NAN : g->res[at(g, s, l, p, m, k)].test;
+}
+
+/* The baseline of a kind at seed k: chosen on the validation part
+ * (oracle 0) or the best mean on the test samples (oracle 1). */
+static int baseline_at(const grid *g, int s, int l, int p, int kind, int oracle,
+                       int k) {
+  return oracle ? best_of(g, s, l, p, kind) : val_pick(g, s, l, p, kind, k);
+}
+
+/* Paired differences, learned minus baseline, over (setting, seed) pairs;
+ * worst: the lowest mean difference of a setting. */
 typedef struct paired {
-  int wins, losses, pairs;
-  double sum;
+  int wins, losses, pairs, settings;
+  double sum, worst;
+  char worst_at[96];
 } paired;
 
+static int group_of(const grid *g, int s) {
+  return rbpe_signal_ndim(g->sig[s].sig) == 1 ? 2 : g->heldout[s] ? 1 : 0;
+}
+
+static void compare(const grid *g, int lm, int kind, int oracle, int group,
+                    paired *t) {
+  memset(t, 0, sizeof *t);
+  t->worst = INFINITY;
+  for (int s = 0; s < g->nsig; s++) {
+    if (group_of(g, s) != group) continue;
+    for (int l = 0; l < g->nlayers; l++)
+      for (int p = 0; p < g->nsplit; p++) {
+        double sum = 0;
+        int n = 0;
+        for (int k = 0; k < g->seeds; k++) {
+          int b = baseline_at(g, s, l, p, kind, oracle, k);
+          double L = learned_at(g, s, l, p, lm, k);
+          if (b < 0 || !isfinite(L)) continue;
+          double d = L - g->res[at(g, s, l, p, b, k)].test;
+          t->wins += d > 0;
+          t->losses += d < 0;
+          t->pairs++;
+          t->sum += d;
+          sum += d;
+          n++;
+        }
+        if (!n) continue;
+        t->settings++;
+        if (sum / n < t->worst) {
+          t->worst = sum / n;
+          snprintf(t->worst_at, sizeof t->worst_at, "%s %s %dL", g->sig[s].name,
+                   split_label(g, rbpe_signal_ndim(g->sig[s].sig), p),
+                   g->layers[l]);
+        }
+      }
+  }
+}
+
+/* One row's cells of the per-setting table: the baseline chosen on the
+ * validation part, its picks per seed, and the paired difference. */
 static void paired_cells(FILE *f, const grid *g, int s, int l, int p, int lm,
-                         int kind, paired *t) {
+                         int kind) {
   double d[MAX_SEEDS], v[MAX_SEEDS];
   int n = 0;
   char picks[160] = "";
   for (int k = 0; k < g->seeds; k++) {
     int m = val_pick(g, s, l, p, kind, k);
-    if (m < 0 || lm < 0) continue;
+    double L = learned_at(g, s, l, p, lm, k);
+    if (m < 0 || !isfinite(L)) continue;
     v[n] = g->res[at(g, s, l, p, m, k)].test;
-    d[n] = g->res[at(g, s, l, p, lm, k)].test - v[n];
+    d[n] = L - v[n];
     size_t o = strlen(picks);
     snprintf(picks + o, sizeof picks - o, "%s%g", n ? "/" : "",
              (double)g->meth[m].param);
-    if (d[n] > 0) t->wins++;
-    else if (d[n] < 0) t->losses++;
-    t->pairs++;
-    t->sum += d[n];
     n++;
   }
-  if (!f) return;
   if (!n) {
     fputs(" - | - | - |", f);
     return;
@@ -470,6 +630,24 @@ static void cell(FILE *f, const grid *g, int s, int l, int p, int m) {
   else fprintf(f, " %.2f |", mean);
 }
 
+/* The validation-picked learned method's mean and spread over seeds. */
+static void picked_cell(FILE *f, const grid *g, int s, int l, int p) {
+  double v[MAX_SEEDS], mean = 0, sd = 0;
+  int n = 0;
+  for (int k = 0; k < g->seeds; k++) {
+    double L = learned_at(g, s, l, p, PICKED, k);
+    if (isfinite(L)) v[n++] = L;
+  }
+  if (!n) {
+    fputs(" - |", f);
+    return;
+  }
+  for (int i = 0; i < n; i++) mean += v[i] / n;
+  for (int i = 0; i < n; i++) sd += (v[i] - mean) * (v[i] - mean);
+  if (n > 1) fprintf(f, " %.2f ± %.2f |", mean, sqrt(sd / (n - 1)));
+  else fprintf(f, " %.2f |", mean);
+}
+
 static double mean_of(const grid *g, int s, int l, int p, int m) {
   double mean, sd;
   stats(g, s, l, p, m, &mean, &sd);
@@ -483,18 +661,21 @@ static int write_csv(FILE *f, void *user) {
         f);
   for (int s = 0; s < g->nsig; s++)
     for (int l = 0; l < g->nlayers; l++)
-      for (int p = 0; p < NSPLIT; p++)
+      for (int p = 0; p < g->nsplit; p++)
         for (int m = 0; m < g->nmeth; m++)
           for (int k = 0; k < g->seeds; k++) {
             const run_result *r = &g->res[at(g, s, l, p, m, k)];
             const method *me = &g->meth[m];
-            const char *kind = me->kind == M_GRAPH     ? "rbf_graph"
-                               : me->kind == M_POLY    ? "rbf_poly"
-                               : me->kind == M_UNIFORM ? "rbf_uniform"
-                               : me->kind == M_RFF     ? "rff"
-                                                       : "nerf";
+            char kind[64];
+            if (me->kind == M_LEARNED)
+              snprintf(kind, sizeof kind, "rbf:%s", me->recipe);
+            else
+              snprintf(kind, sizeof kind, "%s",
+                       me->kind == M_UNIFORM ? "rbf_uniform"
+                       : me->kind == M_RFF   ? "rff"
+                                             : "nerf");
             fprintf(f, "%s,%s,%d,%s,%g,%d,%.4f,%.4f,%.2f,", g->sig[s].name,
-                    split_spec(rbpe_signal_ndim(g->sig[s].sig), p),
+                    split_spec(g, rbpe_signal_ndim(g->sig[s].sig), p),
                     g->layers[l], kind,
                     me->kind == M_UNIFORM || me->kind == M_RFF
                         ? (double)me->param
@@ -507,11 +688,44 @@ static int write_csv(FILE *f, void *user) {
   return ferror(f) ? -1 : 0;
 }
 
+static const char *group_names[3] = {"photos used to choose the default",
+                                     "photos held out from that choice",
+                                     "1-D signals"};
+
+/* One summary line per learned method (and the validation-picked one)
+ * against the three baselines, over one group of signals. */
+static void summary_table(FILE *f, const grid *g, int group) {
+  fprintf(f, "| learned | vs val. uniform: mean (W/L, sign p) | vs oracle "
+             "uniform: mean | worst setting vs oracle | vs val. RFF: mean "
+             "(W/L) |\n|---|---|---|---|---|\n");
+  for (int m = -1; m < g->nmeth; m++) {
+    int lm = m < 0 ? PICKED : m;
+    if (m >= 0 && g->meth[m].kind != M_LEARNED) continue;
+    paired vu, ou, vr;
+    compare(g, lm, M_UNIFORM, 0, group, &vu);
+    compare(g, lm, M_UNIFORM, 1, group, &ou);
+    compare(g, lm, M_RFF, 0, group, &vr);
+    if (!vu.pairs && !ou.pairs) continue;
+    fprintf(f, "| %s |", m < 0 ? "**validation-picked**" : g->meth[m].recipe);
+    if (vu.pairs)
+      fprintf(f, " %+.2f (%d/%d, %.2g) |", vu.sum / vu.pairs, vu.wins,
+              vu.losses, sign_test(vu.wins, vu.wins + vu.losses));
+    else fputs(" - |", f);
+    if (ou.pairs)
+      fprintf(f, " %+.2f | %+.2f (%s) |", ou.sum / ou.pairs, ou.worst,
+              ou.worst_at);
+    else fputs(" - | - |", f);
+    if (vr.pairs)
+      fprintf(f, " %+.2f (%d/%d) |\n", vr.sum / vr.pairs, vr.wins, vr.losses);
+    else fputs(" - |\n", f);
+  }
+  fputc('\n', f);
+}
+
 static int write_md(FILE *f, void *user) {
   const report_job *j = user;
   const grid *g = j->g;
-  int mg = find_kind(g, M_GRAPH), mp = find_kind(g, M_POLY),
-      mn = find_kind(g, M_NERF);
+  int mg = find_kind(g, M_LEARNED), mn = find_kind(g, M_NERF);
   rbpe_fit_config d;
   rbpe_fit_config_default(&d);
   fprintf(f, "# rbpe experiment: learned sigma against uniform sigma, RFF "
@@ -522,42 +736,97 @@ static int write_md(FILE *f, void *user) {
           j->device, g->steps, (double)g->lr, g->width);
   if (g->seeds > 1)
     fprintf(f, " as mean ± standard deviation over %d seeds (the seed sets "
-               "the random split, the RFF matrix and the initial weights)",
+               "the random split, the validation part, the RFF matrix and "
+               "the initial weights)",
             g->seeds);
-  fprintf(f, ".\n\nLearned sigma (`rbpe fit` defaults): graph = the sparse "
-             "k-NN Laplacian solve (k %d, eps %g, gamma %g, lambda_n %g, sigma "
-             "in [%g, %g]%s, sigma at held-out samples: %s); poly = the seed's "
-             "polynomial of the gradient norm (degree %d, %d subsets of %d "
-             "points). RBF: %d centres per axis. RFF: 256 features. NeRF: 10 "
-             "frequencies.\n\n",
+  fprintf(f, ". RBF: %d centres per direction, directions: the axes%s. RFF: "
+             "256 features. NeRF: 10 frequencies.\n\n",
+          d.embed.rbf_centres, g->diagonals ? " and the diagonals" : "");
+  fprintf(f, "Learned sigma recipes are `rbpe fit`'s configuration with "
+             "changes: `graph` = the sparse k-NN Laplacian solve (k %d, eps "
+             "%g, gamma %g, lambda_n %g, sigma in [%g, %g]%s, sigma at "
+             "held-out samples: %s); `poly` = the seed's polynomial of the "
+             "gradient norm; `default` = what `rbpe fit` does without "
+             "--sigma; `+norm` = the amplitude normalisation "
+             "(--rbf-norm); `+smax=B` = the range's top; `+field=N` = a "
+             "sigma field of N nodes per axis learned on held-back samples "
+             "(--field N; `+zero` keeps its mean at 0, `+flr=X` its rate).\n\n",
           d.sig.k, (double)d.sig.eps, (double)d.sig.gamma,
           (double)d.sig.lambda_n, (double)d.sig.smin, (double)d.sig.smax,
           d.sig.relative ? " times the training spacing" : "",
           d.sigma_at == RBPE_SIGMA_AT_SMOOTH    ? "smooth"
           : d.sigma_at == RBPE_SIGMA_AT_NEAREST ? "nearest"
-                                                : "poly",
-          d.sig.poly_degree, d.sig.poly_subsets, d.sig.poly_subset,
-          d.embed.rbf_centres);
+                                                : "poly");
+  if (g->val)
+    fprintf(f, "**Protocol.** Every method with a knob (each uniform sigma, "
+               "each RFF scale, each learned recipe) is fitted twice per "
+               "setting and seed: on the training samples (scored on the "
+               "test samples) and on the training samples less a seeded "
+               VAL_FRAC " of them (`SPLIT+val:" VAL_FRAC "`, scored on that "
+               "part alone). *Validation-selected* picks, per setting and "
+               "seed, the candidate with the best validation score and "
+               "reports its test PSNR: no test sample takes part in the "
+               "choice. *Oracle* picks the candidate with the best mean test "
+               "PSNR over the seeds (in the baseline's favour). Differences "
+               "are paired by seed; W/L counts (setting, seed) pairs won and "
+               "lost, p is the two-sided sign test.\n\n");
 
-  /* headline table */
-  int settings = 0, g_vs_u = 0, g_vs_r = 0, p_vs_u = 0, p_vs_r = 0;
-  double sum_gu = 0, sum_gr = 0;
-  fprintf(f, "## Learned sigma vs the best uniform sigma and the best RFF "
-             "scale\n\n");
-  fprintf(f, "The best uniform sigma and RFF scale are picked per setting by "
-             "their mean held-out PSNR (an oracle choice in their favour).\n\n");
-  fprintf(f, "| signal | split | MLP | graph | poly | best uniform | sigma | "
-             "best RFF | scale | nerf | graph - uniform | graph - RFF |\n");
-  fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  /* the summary */
+  if (g->val) {
+    fprintf(f, "## Summary\n\n");
+    for (int grp = 0; grp < 3; grp++) {
+      int any = 0;
+      for (int s = 0; s < g->nsig; s++) any |= group_of(g, s) == grp;
+      if (!any) continue;
+      fprintf(f, "### %s:", group_names[grp]);
+      for (int s = 0; s < g->nsig; s++)
+        if (group_of(g, s) == grp) fprintf(f, " %s", g->sig[s].name);
+      fprintf(f, "\n\n");
+      summary_table(f, g, grp);
+    }
+  }
+
+  /* the primary learned recipe, setting by setting */
+  if (g->val && mg >= 0) {
+    fprintf(f, "## `%s` against validation-selected baselines, setting by "
+               "setting\n\n",
+            g->meth[mg].recipe);
+    fprintf(f, "| signal | split | MLP | %s | val.-picked learned | val. "
+               "uniform | picks | learned - uniform | val. RFF | picks | "
+               "learned - RFF |\n",
+            g->meth[mg].recipe);
+    fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (int s = 0; s < g->nsig; s++)
+      for (int l = 0; l < g->nlayers; l++)
+        for (int p = 0; p < g->nsplit; p++) {
+          int nd = rbpe_signal_ndim(g->sig[s].sig);
+          fprintf(f, "| %s | %s | %dx%d |", g->sig[s].name,
+                  split_label(g, nd, p), g->layers[l], g->width);
+          cell(f, g, s, l, p, mg);
+          picked_cell(f, g, s, l, p);
+          paired_cells(f, g, s, l, p, mg, M_UNIFORM);
+          paired_cells(f, g, s, l, p, mg, M_RFF);
+          fputc('\n', f);
+        }
+    fputc('\n', f);
+  }
+
+  /* against the oracle choices */
+  fprintf(f, "## `%s` against the oracle choices\n\n"
+             "The best uniform sigma and RFF scale picked per setting by "
+             "their mean held-out PSNR (on the test samples).\n\n",
+          mg >= 0 ? g->meth[mg].recipe : "-");
+  fprintf(f, "| signal | split | MLP | learned | best uniform | sigma | "
+             "best RFF | scale | nerf | learned - uniform | learned - RFF |\n");
+  fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (int s = 0; s < g->nsig; s++)
     for (int l = 0; l < g->nlayers; l++)
-      for (int p = 0; p < NSPLIT; p++) {
+      for (int p = 0; p < g->nsplit; p++) {
         int nd = rbpe_signal_ndim(g->sig[s].sig);
         int bu = best_of(g, s, l, p, M_UNIFORM), br = best_of(g, s, l, p, M_RFF);
-        fprintf(f, "| %s | %s | %dx%d |", g->sig[s].name, split_label(nd, p),
+        fprintf(f, "| %s | %s | %dx%d |", g->sig[s].name, split_label(g, nd, p),
                 g->layers[l], g->width);
         cell(f, g, s, l, p, mg);
-        cell(f, g, s, l, p, mp);
         cell(f, g, s, l, p, bu);
         if (bu >= 0) fprintf(f, " %g |", (double)g->meth[bu].param);
         else fputs(" - |", f);
@@ -566,99 +835,47 @@ static int write_md(FILE *f, void *user) {
         else fputs(" - |", f);
         cell(f, g, s, l, p, mn);
         double G = mg >= 0 ? mean_of(g, s, l, p, mg) : NAN;
-        double P = mp >= 0 ? mean_of(g, s, l, p, mp) : NAN;
         double U = bu >= 0 ? mean_of(g, s, l, p, bu) : NAN;
         double R = br >= 0 ? mean_of(g, s, l, p, br) : NAN;
         if (isfinite(G - U)) fprintf(f, " %+.2f |", G - U);
         else fputs(" - |", f);
         if (isfinite(G - R)) fprintf(f, " %+.2f |\n", G - R);
         else fputs(" - |\n", f);
-        settings++;
-        if (G > U) g_vs_u++;
-        if (G > R) g_vs_r++;
-        if (P > U) p_vs_u++;
-        if (P > R) p_vs_r++;
-        if (isfinite(G - U)) sum_gu += G - U;
-        if (isfinite(G - R)) sum_gr += G - R;
       }
-  fprintf(f, "\n**Tally.** Over %d settings, graph sigma beats the best "
-             "uniform sigma in %d and the best RFF in %d (mean margins "
-             "%+.2f dB and %+.2f dB); poly sigma beats them in %d and %d.\n\n",
-          settings, g_vs_u, g_vs_r, settings ? sum_gu / settings : 0.0,
-          settings ? sum_gr / settings : 0.0, p_vs_u, p_vs_r);
+  fputc('\n', f);
 
-  if (g->val) {
-    fprintf(f, "## Learned sigma vs baselines chosen on a validation part\n\n"
-               "Here the uniform sigma and the RFF scale are chosen per "
-               "setting and seed by their PSNR on a validation part of the "
-               "training samples: each candidate is also fitted on the "
-               "training samples less a seeded " VAL_FRAC " of them "
-               "(`SPLIT+val:" VAL_FRAC "`) and scored on that part alone, "
-               "never on a test sample; the chosen candidate's fit on all "
-               "training samples gives the test PSNR. Differences are "
-               "paired by seed (mean ± standard deviation over seeds); "
-               "picks lists the chosen value per seed.\n\n");
-    fprintf(f, "| signal | split | MLP | graph | val. uniform | picks | "
-               "graph - uniform | val. RFF | picks | graph - RFF |\n");
-    fprintf(f, "|---|---|---|---|---|---|---|---|---|---|\n");
-    paired gu = {0, 0, 0, 0}, gr = {0, 0, 0, 0}, pu = {0, 0, 0, 0},
-           pr = {0, 0, 0, 0};
-    for (int s = 0; s < g->nsig; s++)
-      for (int l = 0; l < g->nlayers; l++)
-        for (int p = 0; p < NSPLIT; p++) {
-          int nd = rbpe_signal_ndim(g->sig[s].sig);
-          fprintf(f, "| %s | %s | %dx%d |", g->sig[s].name, split_label(nd, p),
-                  g->layers[l], g->width);
-          cell(f, g, s, l, p, mg);
-          paired_cells(f, g, s, l, p, mg, M_UNIFORM, &gu);
-          paired_cells(f, g, s, l, p, mg, M_RFF, &gr);
-          fputc('\n', f);
-          /* poly's tally, without a row of its own */
-          paired_cells(NULL, g, s, l, p, mp, M_UNIFORM, &pu);
-          paired_cells(NULL, g, s, l, p, mp, M_RFF, &pr);
-        }
-    fprintf(f, "\n**Tally (validation-selected).** Over %d (setting, seed) "
-               "pairs, graph sigma beats the validation-selected uniform "
-               "sigma in %d and loses in %d (mean %+.2f dB, two-sided sign "
-               "test p = %.3g), and the validation-selected RFF in %d, loses "
-               "in %d (mean %+.2f dB, p = %.3g); poly sigma: %d/%d (%+.2f dB, "
-               "p = %.3g) and %d/%d (%+.2f dB, p = %.3g).\n\n",
-            gu.pairs, gu.wins, gu.losses, gu.pairs ? gu.sum / gu.pairs : 0.0,
-            sign_test(gu.wins, gu.wins + gu.losses), gr.wins, gr.losses,
-            gr.pairs ? gr.sum / gr.pairs : 0.0,
-            sign_test(gr.wins, gr.wins + gr.losses), pu.wins, pu.losses,
-            pu.pairs ? pu.sum / pu.pairs : 0.0,
-            sign_test(pu.wins, pu.wins + pu.losses), pr.wins, pr.losses,
-            pr.pairs ? pr.sum / pr.pairs : 0.0,
-            sign_test(pr.wins, pr.wins + pr.losses));
-  }
-
-  fprintf(f, "## Panels\n\nOne per signal and MLP depth. Rows, top to "
-             "bottom: the truth, rbf graph, rbf poly, the best uniform sigma, "
-             "the best RFF, NeRF (seed 0). Columns, left to right: regular "
-             "25 %%, regular ~10 %%, random 25 %%, random 10 %%. 1-D plots: "
-             "truth gray, training samples blue (top row), fit red.\n\n");
+  fprintf(f, "## Panels\n\nOne per signal and MLP depth, seed 0. Columns: the "
+             "splits, left to right:");
+  for (int p = 0; p < g->nsplit; p++)
+    fprintf(f, "%s %s", p ? "," : "", split_label(g, 2, p));
+  fprintf(f, ". Rows, top to bottom: the truth, ");
+  if (mg >= 0) fprintf(f, "`%s` and its sigma map (dark: small sigma), ",
+                       g->meth[mg].recipe);
+  fprintf(f, "the best uniform sigma, the best RFF%s. 1-D plots: truth gray, "
+             "training samples blue (top row), fit red; the sigma row plots "
+             "sigma.\n\n",
+          mn >= 0 ? ", NeRF" : "");
   for (int s = 0; s < g->nsig; s++)
     for (int l = 0; l < g->nlayers; l++)
       fprintf(f, "![%s, %d hidden layer(s)](panel_%s_%dL.png)\n\n",
               g->sig[s].name, g->layers[l], g->sig[s].name, g->layers[l]);
 
   fprintf(f, "## Every method\n\nHeld-out PSNR (dB) of every method in every "
-             "setting; all runs, seed by seed, with training PSNR and time, "
-             "are in `results.csv`.\n\n");
+             "setting; all runs, seed by seed, with training PSNR, time and "
+             "validation PSNR, are in `results.csv`.\n\n");
   for (int s = 0; s < g->nsig; s++) {
     int nd = rbpe_signal_ndim(g->sig[s].sig);
     fprintf(f, "### %s\n\n| method |", g->sig[s].name);
     for (int l = 0; l < g->nlayers; l++)
-      for (int p = 0; p < NSPLIT; p++)
-        fprintf(f, " %dL %s |", g->layers[l], split_label(nd, p));
+      for (int p = 0; p < g->nsplit; p++)
+        fprintf(f, " %dL %s |", g->layers[l], split_label(g, nd, p));
     fputs("\n|---|", f);
-    for (int i = 0; i < g->nlayers * NSPLIT; i++) fputs("---|", f);
+    for (int i = 0; i < g->nlayers * g->nsplit; i++) fputs("---|", f);
     fputc('\n', f);
     for (int m = 0; m < g->nmeth; m++) {
       fprintf(f, "| %s |", g->meth[m].name);
       for (int l = 0; l < g->nlayers; l++)
-        for (int p = 0; p < NSPLIT; p++) cell(f, g, s, l, p, m);
+        for (int p = 0; p < g->nsplit; p++) cell(f, g, s, l, p, m);
       fputc('\n', f);
     }
     fputc('\n', f);
@@ -675,6 +892,27 @@ static int write_md(FILE *f, void *user) {
   return ferror(f) ? -1 : 0;
 }
 
+/* Row kinds of a panel beyond the methods. */
+#define ROW_TRUTH (-1)
+#define ROW_SIGMA (-2)
+
+/* A copy of v scaled to [0, 1] by its own range (a constant: 0.5). */
+static rbpe_signal *unit_copy(rbpe_ctx *ctx, const rbpe_signal *v) {
+  size_t dims[RBPE_MAX_DIMS], n = 1;
+  int nd = rbpe_signal_ndim(v);
+  for (int a = 0; a < nd; a++) n *= (dims[a] = rbpe_signal_dim(v, a));
+  const float *d = rbpe_signal_data(v);
+  float lo = INFINITY, hi = -INFINITY;
+  for (size_t i = 0; i < n; i++) lo = fminf(lo, d[i]), hi = fmaxf(hi, d[i]);
+  float *u = malloc(n * sizeof(float));
+  if (!u) return NULL;
+  for (size_t i = 0; i < n; i++) u[i] = hi > lo ? (d[i] - lo) / (hi - lo) : 0.5f;
+  rbpe_signal *out = NULL;
+  if (rbpe_signal_from_data(ctx, nd, dims, 1, u, &out) != RBPE_OK) out = NULL;
+  free(u);
+  return out;
+}
+
 /* Methods as rows (truth first), splits as columns. */
 static rbpe_status write_panel(rbpe_ctx *ctx, const grid *g, int s, int l,
                                const char *path) {
@@ -685,40 +923,60 @@ static rbpe_status write_panel(rbpe_ctx *ctx, const grid *g, int s, int l,
   int ch = nd == 1 ? 110 : (int)rbpe_signal_dim(truth, 0);
   const int gap = 4;
   int C = rbpe_signal_channels(truth);
-  /* rows: truth, graph, poly, best uniform, best rff, nerf (per column the
-   * best uniform / rff may differ; use each column's own) */
-  int kinds[6] = {-1, M_GRAPH, M_POLY, M_UNIFORM, M_RFF, M_NERF};
+  /* rows: truth, the primary learned recipe and its sigma map, best
+   * uniform, best rff, nerf (per column the best uniform / rff may differ;
+   * each column uses its own) */
+  int mg = find_kind(g, M_LEARNED);
+  int kinds[6] = {ROW_TRUTH, M_LEARNED, ROW_SIGMA, M_UNIFORM, M_RFF, M_NERF};
   for (int r = 0; r < 6; r++)
-    if (r == 0 || find_kind(g, kinds[r]) >= 0) rows_m[nrows++] = kinds[r];
+    if (kinds[r] == ROW_TRUTH || (kinds[r] == ROW_SIGMA && mg >= 0) ||
+        find_kind(g, kinds[r]) >= 0)
+      rows_m[nrows++] = kinds[r];
   cli_canvas cv;
-  if (cli_canvas_init(&cv, NSPLIT * cw + (NSPLIT - 1) * gap,
+  if (cli_canvas_init(&cv, g->nsplit * cw + (g->nsplit - 1) * gap,
                       nrows * ch + (nrows - 1) * gap) != 0)
     return RBPE_ERR_OUT_OF_MEMORY;
-  for (int p = 0; p < NSPLIT; p++) {
+  for (int p = 0; p < g->nsplit; p++) {
     rbpe_split *split = NULL;
-    rbpe_status st = rbpe_split_create(ctx, truth, split_spec(nd, p), 0, &split);
+    rbpe_status st = rbpe_split_create(ctx, truth, split_spec(g, nd, p), 0, &split);
     if (st != RBPE_OK) {
       free(cv.px);
       return st;
     }
     for (int r = 0; r < nrows; r++) {
       int kind = rows_m[r];
-      int m = kind < 0                                   ? -1
-              : kind == M_UNIFORM || kind == M_RFF ? best_of(g, s, l, p, kind)
-                                                   : find_kind(g, kind);
+      int m = kind == M_UNIFORM || kind == M_RFF ? best_of(g, s, l, p, kind)
+              : kind == ROW_TRUTH                ? -1
+              : kind == ROW_SIGMA                ? mg
+                                                 : find_kind(g, kind);
       const rbpe_signal *img = m < 0 ? truth : g->recon[rat(g, s, l, p, m)];
+      rbpe_signal *sig_unit = NULL;
+      if (kind == ROW_SIGMA) {
+        const rbpe_signal *sm = g->sigmap[rat(g, s, l, p, mg)];
+        if (!sm) continue; /* a learned recipe without a map */
+        if (!(sig_unit = unit_copy(ctx, sm))) {
+          rbpe_split_free(split);
+          free(cv.px);
+          return RBPE_ERR_OUT_OF_MEMORY;
+        }
+        img = sig_unit;
+      }
       int left = p * (cw + gap), top = r * (ch + gap);
       if (nd == 1) {
-        cli_draw_plot(&cv, left, top, cw, ch, truth, m < 0 ? split : NULL,
-                      m < 0 ? NULL : img);
-        continue;
+        cli_draw_plot(&cv, left, top, cw, ch, kind == ROW_SIGMA ? img : truth,
+                      kind == ROW_TRUTH ? split : NULL,
+                      kind == ROW_TRUTH || kind == ROW_SIGMA ? NULL : img);
+      } else {
+        const float *d = rbpe_signal_data(img);
+        int ic = rbpe_signal_channels(img);
+        (void)C;
+        for (int y = 0; y < ch; y++)
+          for (int x = 0; x < cw; x++)
+            for (int c = 0; c < 3; c++)
+              cv.px[((size_t)(top + y) * cv.w + left + x) * 3 + c] =
+                  d[((size_t)y * cw + x) * ic + (ic == 1 ? 0 : c)];
       }
-      const float *d = rbpe_signal_data(img);
-      for (int y = 0; y < ch; y++)
-        for (int x = 0; x < cw; x++)
-          for (int c = 0; c < 3; c++)
-            cv.px[((size_t)(top + y) * cv.w + left + x) * 3 + c] =
-                d[((size_t)y * cw + x) * C + (C == 1 ? 0 : c)];
+      rbpe_signal_free(sig_unit);
     }
     rbpe_split_free(split);
   }
@@ -730,9 +988,10 @@ static rbpe_status write_panel(rbpe_ctx *ctx, const grid *g, int s, int l,
 int cmd_experiment(int argc, char **argv) {
   const char *images = NULL, *signals = NULL, *device = NULL, *outdir = NULL;
   const char *notes = NULL, *uniform = NULL, *rff = NULL, *layers = NULL;
-  long size = 80, samples = 1024, steps = 300, seeds = 2, width = 256;
-  float lr = 2e-3f;
-  int quick = 0, nerf = 1, validate = 1;
+  const char *learned = NULL, *splits = NULL, *heldout = NULL;
+  long size = 128, samples = 1024, steps = 1000, seeds = 3, width = 256;
+  float lr = 1e-3f;
+  int quick = 0, nerf = 1, validate = 1, diagonals = 0;
   for (int i = 1; i < argc; i++) {
     const char *v;
     int r;
@@ -745,6 +1004,17 @@ int cmd_experiment(int argc, char **argv) {
       nerf = 0;
     } else if (!strcmp(argv[i], "--no-validation")) {
       validate = 0;
+    } else if (!strcmp(argv[i], "--diagonals")) {
+      diagonals = 1;
+    } else if ((r = cli_opt(argc, argv, &i, "--learned", &v))) {
+      if (r < 0) return cli_usage_error("experiment", "--learned needs a list");
+      learned = v;
+    } else if ((r = cli_opt(argc, argv, &i, "--splits", &v))) {
+      if (r < 0) return cli_usage_error("experiment", "--splits needs a list");
+      splits = v;
+    } else if ((r = cli_opt(argc, argv, &i, "--heldout", &v))) {
+      if (r < 0) return cli_usage_error("experiment", "--heldout needs a list");
+      heldout = v;
     } else if ((r = cli_opt(argc, argv, &i, "--images", &v))) {
       if (r < 0) return cli_usage_error("experiment", "--images needs a list");
       images = v;
@@ -795,8 +1065,8 @@ int cmd_experiment(int argc, char **argv) {
     if (!images) images = "tests/data/camera256.png";
     if (!signals) signals = "chirp";
     size = 48;
-    if (seeds == 2) seeds = 1;
-    if (steps == 300) steps = 60;
+    if (seeds == 3) seeds = 1;
+    if (steps == 1000) steps = 60;
   }
   if (!images) images = "tests/data/camera256.png,tests/data/astronaut256.png";
   if (!signals) signals = "sines,chirp,jumps";
@@ -820,18 +1090,49 @@ int cmd_experiment(int argc, char **argv) {
   g.steps = (int)steps;
   g.width = (int)width;
   g.lr = lr;
+  g.diagonals = diagonals;
   float vals[MAX_METHODS];
   int n;
-  add_method(&g, M_GRAPH, 0);
-  add_method(&g, M_POLY, 0);
-  n = parse_floats(uniform ? uniform : "0.1,0.05,0.04,0.02,0.01", vals, 12,
+  {
+    char buf[1024], why[160];
+    snprintf(buf, sizeof buf, "%s", learned ? learned : "default,graph,poly");
+    int nl = 0;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t;
+         t = strtok_r(NULL, ",", &save)) {
+      rbpe_fit_config probe;
+      rbpe_fit_config_default(&probe);
+      if (strlen(t) >= sizeof g.meth[0].recipe || ++nl > MAX_LEARNED)
+        return cli_usage_error("experiment", "--learned takes up to %d recipes "
+                               "of up to %zu characters", MAX_LEARNED,
+                               sizeof g.meth[0].recipe - 1);
+      if (learned_apply(t, &probe, why, sizeof why) != 0)
+        return cli_usage_error("experiment", "--learned: %s", why);
+      add_method(&g, M_LEARNED, 0, t);
+    }
+    if (nl == 0) return cli_usage_error("experiment", "--learned needs a recipe");
+    snprintf(buf, sizeof buf, "%s", splits ? splits : "regular25,random10");
+    if (!strcmp(buf, "all")) snprintf(buf, sizeof buf, "regular25,regular11,random25,random10");
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t;
+         t = strtok_r(NULL, ",", &save)) {
+      int id = -1;
+      for (int k = 0; k < NSPLIT_ALL; k++)
+        if (!strcmp(t, split_names[k])) id = k;
+      for (int k = 0; k < g.nsplit && id >= 0; k++)
+        if (g.split_id[k] == id) id = -2;
+      if (id < 0)
+        return cli_usage_error("experiment", "--splits: '%s' (%s; each once)", t,
+                               "regular25, regular11, random25, random10 or all");
+      g.split_id[g.nsplit++] = id;
+    }
+  }
+  n = parse_floats(uniform ? uniform : "0.1,0.06,0.04,0.03,0.02,0.01", vals, 12,
                    1e-4, 10.0);
   if (n < 0) return cli_usage_error("experiment", "--uniform needs up to 12 sigmas in (0, 10]");
-  for (int i = 0; i < n; i++) add_method(&g, M_UNIFORM, vals[i]);
-  n = parse_floats(rff ? rff : "2.5,5,10,20", vals, 12, 1e-3, 1e4);
+  for (int i = 0; i < n; i++) add_method(&g, M_UNIFORM, vals[i], NULL);
+  n = parse_floats(rff ? rff : "5,10,20,40", vals, 12, 1e-3, 1e4);
   if (n < 0) return cli_usage_error("experiment", "--rff needs up to 12 scales");
-  for (int i = 0; i < n; i++) add_method(&g, M_RFF, vals[i]);
-  if (nerf) add_method(&g, M_NERF, 0);
+  for (int i = 0; i < n; i++) add_method(&g, M_RFF, vals[i], NULL);
+  if (nerf) add_method(&g, M_NERF, 0, NULL);
   n = parse_floats(layers ? layers : "1,3", vals, MAX_LAYERS, 0, 16);
   if (n <= 0) return cli_usage_error("experiment", "--layers needs up to %d depths 0..16", MAX_LAYERS);
   for (int i = 0; i < n; i++) {
@@ -854,16 +1155,30 @@ int cmd_experiment(int argc, char **argv) {
   }
   if (rc == EXIT_OK && g.nsig == 0)
     rc = cli_usage_error("experiment", "no images and no signals");
-  size_t nres = (size_t)g.nsig * g.nlayers * NSPLIT * g.nmeth * g.seeds;
+  if (rc == EXIT_OK && heldout) {
+    snprintf(list, sizeof list, "%s", heldout);
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t && rc == EXIT_OK;
+         t = strtok_r(NULL, ",", &save)) {
+      int found = 0;
+      for (int s = 0; s < g.nsig; s++)
+        if (!strcmp(g.sig[s].name, t) && rbpe_signal_ndim(g.sig[s].sig) == 2)
+          g.heldout[s] = 1, found = 1;
+      if (!found)
+        rc = cli_usage_error("experiment", "--heldout: no image named '%s'", t);
+    }
+  }
+  size_t nres = (size_t)g.nsig * g.nlayers * g.nsplit * g.nmeth * g.seeds;
   if (rc == EXIT_OK) {
     g.res = calloc(nres ? nres : 1, sizeof *g.res);
     if (validate) {
       g.val = calloc(nres ? nres : 1, sizeof *g.val);
       if (!g.val) rc = EXIT_FAILURE_RUN;
     }
-    g.recon = calloc((size_t)g.nsig * g.nlayers * NSPLIT * g.nmeth + 1,
+    g.recon = calloc((size_t)g.nsig * g.nlayers * g.nsplit * g.nmeth + 1,
                      sizeof *g.recon);
-    if (!g.res || !g.recon) rc = EXIT_FAILURE_RUN;
+    g.sigmap = calloc((size_t)g.nsig * g.nlayers * g.nsplit * g.nmeth + 1,
+                      sizeof *g.sigmap);
+    if (!g.res || !g.recon || !g.sigmap) rc = EXIT_FAILURE_RUN;
   }
   /* the files this grid writes, claimed before the fits: rbpe replaces
    * only its own (cli.h) */
@@ -887,9 +1202,9 @@ int cmd_experiment(int argc, char **argv) {
     for (int m = 0; m < g.nmeth; m++) nval += g.val && validated(&g.meth[m]);
     fprintf(stderr, "rbpe experiment: %d signal(s) x %d depth(s) x %d splits x "
                     "%d methods x %d seed(s) = %zu fits, and %zu validation "
-                    "fits of the uniform sigmas and RFF scales\n",
-            g.nsig, g.nlayers, NSPLIT, g.nmeth, g.seeds, nres,
-            (size_t)g.nsig * g.nlayers * NSPLIT * nval * g.seeds);
+                    "fits of the methods with a knob\n",
+            g.nsig, g.nlayers, g.nsplit, g.nmeth, g.seeds, nres,
+            (size_t)g.nsig * g.nlayers * g.nsplit * nval * g.seeds);
     rc = run_grid(ctx, &g);
   }
   char path[4200];
@@ -925,9 +1240,12 @@ int cmd_experiment(int argc, char **argv) {
   if (rc == EXIT_OK)
     printf("results: %s/RESULTS.md, %s/results.csv, %s/panel_*.png\n", outdir,
            outdir, outdir);
-  for (size_t i = 0; g.recon && i < (size_t)g.nsig * g.nlayers * NSPLIT * g.nmeth; i++)
-    rbpe_signal_free(g.recon[i]);
+  for (size_t i = 0; i < (size_t)g.nsig * g.nlayers * g.nsplit * g.nmeth; i++) {
+    if (g.recon) rbpe_signal_free(g.recon[i]);
+    if (g.sigmap) rbpe_signal_free(g.sigmap[i]);
+  }
   free(g.recon);
+  free(g.sigmap);
   free(g.res);
   free(g.val);
   for (int s = 0; s < g.nsig; s++) rbpe_signal_free(g.sig[s].sig);

@@ -55,10 +55,12 @@ static const char *fit_help =
     "                          grid of N nodes per axis of log-factors on the\n"
     "                          sigma map (0 = off; README \"Learning sigma\")\n"
     "  --field-holdout P --field-lr X --field-every K --field-window A:B\n"
-    "  --field-range R         field: fraction of training samples held back,\n"
+    "  --field-range R --field-mean free|zero\n"
+    "                          field: fraction of training samples held back,\n"
     "                          Adam rate, steps between updates, the part of\n"
-    "                          training it learns in, |log factor| bound\n"
-    "                          (0.1, 0.05, 10, 0.2:0.8, 2)\n"
+    "                          training it learns in, |log factor| bound, and\n"
+    "                          whether its mean is kept at 0 (0.1, 0.05, 10,\n"
+    "                          0.2:0.8, 2, free)\n"
     "  --features F            rff features (256)\n"
     "  --scale s               rff scale (10)\n"
     "  --freqs L               nerf frequencies per axis (10)\n"
@@ -256,7 +258,7 @@ static int write_metrics(FILE *f, const metrics_job *j) {
       cli_json_num(f, fd->until);
       fputs("], \"range\": ", f);
       cli_json_num(f, fd->range);
-      fputc('}', f);
+      fprintf(f, ", \"mean\": \"%s\"}", fd->zero_mean ? "zero" : "free");
     }
     break;
   }
@@ -583,6 +585,10 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
         return cli_usage_error("fit", "--field-window needs A:B with 0 <= A < B <= 1");
       cfg.field.from = from;
       cfg.field.until = until;
+    } else if ((r = cli_opt(argc, argv, &i, "--field-mean", &v))) {
+      if (r < 0 || (strcmp(v, "free") && strcmp(v, "zero")))
+        return cli_usage_error("fit", "--field-mean needs free or zero");
+      cfg.field.zero_mean = !strcmp(v, "zero");
     } else if ((r = cli_opt(argc, argv, &i, "--field-range", &v))) {
       if (r < 0 || !cli_parse_float(v, 1e-6, 10, &x))
         return cli_usage_error("fit", "--field-range needs a number in (0, 10]");
