@@ -98,4 +98,38 @@ assert "panel_chirp_3L.png" in md
 assert os.path.exists(os.path.join(d, ".rbpe-outputs")), "no manifest"
 print("experiment: tables, CSV and panels well-formed; the summary agrees with the CSV")
 PY
+# two shards and a collect write what one process writes (the time column
+# aside); a collect that lacks a shard names what is missing and writes no
+# report
+small="--quick --layers 1 --learned graph --uniform 0.04,0.1 --rff 10 --no-nerf"
+# shellcheck disable=SC2086
+{ "$RBPE" experiment $small --shard 1/2 --out "$tmp/s1" >/dev/null 2>&1 &&
+  "$RBPE" experiment $small --shard 2/2 --out "$tmp/s2" >/dev/null 2>&1 &&
+  "$RBPE" experiment $small --out "$tmp/one" >/dev/null 2>&1 &&
+  "$RBPE" experiment $small --collect "$tmp/s2,$tmp/s1" --out "$tmp/col" >/dev/null 2>&1; } ||
+  { echo "FAIL: shards and collect"; fail=1; }
+if [ -e "$tmp/s1/RESULTS.md" ] || [ ! -s "$tmp/s1/fits.bin" ]; then
+  echo "FAIL: a shard writes results.csv and fits.bin, no report"; fail=1
+fi
+grep -v '^rbpe experiment' "$tmp/one/RESULTS.md" >"$tmp/one.md"
+grep -v '^rbpe experiment' "$tmp/col/RESULTS.md" >"$tmp/col.md"
+cmp -s "$tmp/one.md" "$tmp/col.md" || { echo "FAIL: collected RESULTS.md differs"; diff "$tmp/one.md" "$tmp/col.md" | head; fail=1; }
+cut -d, -f1-8,10 "$tmp/one/results.csv" >"$tmp/one.csv"
+cut -d, -f1-8,10 "$tmp/col/results.csv" >"$tmp/col.csv"
+cmp -s "$tmp/one.csv" "$tmp/col.csv" || { echo "FAIL: collected results.csv differs"; fail=1; }
+for p in "$tmp"/one/panel_*.png; do
+  cmp -s "$p" "$tmp/col/$(basename "$p")" || { echo "FAIL: collected $(basename "$p") differs"; fail=1; }
+done
+# shellcheck disable=SC2086
+"$RBPE" experiment $small --collect "$tmp/s1" --out "$tmp/part" >/dev/null 2>"$tmp/err"
+rc=$?
+if [ $rc -ne 4 ] || ! grep -q "fits missing" "$tmp/err" || [ -e "$tmp/part/RESULTS.md" ]; then
+  echo "FAIL: a collect without shard 2: exit $rc"; cat "$tmp/err"; fail=1
+fi
+# shellcheck disable=SC2086
+"$RBPE" experiment $small --uniform 0.04 --collect "$tmp/s1,$tmp/s2" --out "$tmp/other" >/dev/null 2>"$tmp/err"
+rc=$?
+if [ $rc -ne 4 ] || ! grep -q "a different grid" "$tmp/err"; then
+  echo "FAIL: a collect with other grid options: exit $rc"; cat "$tmp/err"; fail=1
+fi
 [ "$fail" -eq 0 ]

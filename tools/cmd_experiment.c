@@ -50,6 +50,11 @@ static const char *experiment_help =
     "  --quick             one 48 x 48 image, one 1-D signal, one seed, 60 steps\n"
     "  --notes FILE        Markdown appended to RESULTS.md (docs/results_notes.md\n"
     "                      when it exists)\n"
+    "  --shard K/N         fit only the K-th of N slices of the grid and write\n"
+    "                      results.csv and fits.bin for a collect run\n"
+    "  --collect DIRS      fit nothing: read the shards' folders (comma-\n"
+    "                      separated; run with the shards' grid options) and\n"
+    "                      write the report\n"
     "  --out DIR           output folder (rbpe-experiment)\n";
 
 #define RBPE_PI 3.14159265358979323846
@@ -96,6 +101,10 @@ typedef struct grid {
   int nsplit;
   /* signals left out of choosing the default (tallied on their own) */
   unsigned char heldout[MAX_SIGNALS];
+  /* --shard K/N: this process fits units u with u % N == K - 1 */
+  int shard_k, shard_n;
+  /* the device(s) the fits ran on, "; "-separated */
+  char device[1024];
   /* [signal][layers][split][method][seed] */
   run_result *res;
   /* the same, for uniform sigmas and RFF scales: PSNR on a validation part
@@ -396,8 +405,10 @@ static int fit_one(rbpe_ctx *ctx, const rbpe_signal *sig,
     fprintf(stderr, "\n");
     return cli_fail("experiment", ctx, st);
   }
-  r->test = rep.test_psnr;
-  r->train = rep.train_psnr;
+  /* as results.csv keeps them, so a report collected from shards is the
+   * one a single process writes */
+  r->test = round(rep.test_psnr * 1e4) / 1e4;
+  r->train = round(rep.train_psnr * 1e4) / 1e4;
   r->seconds = rbpe_now_s() - t1;
   r->done = 1;
   if (recon) {
@@ -413,16 +424,29 @@ static int fit_one(rbpe_ctx *ctx, const rbpe_signal *sig,
   return EXIT_OK;
 }
 
+/* Whether this process fits unit u (a method in one setting and seed,
+ * with its validation fit), in run_grid's order. */
+static int mine(const grid *g, long u) {
+  return g->shard_n <= 1 || u % g->shard_n == g->shard_k - 1;
+}
+
 static int run_grid(rbpe_ctx *ctx, grid *g) {
-  int nval = 0;
-  for (int m = 0; m < g->nmeth; m++) nval += g->val && validated(&g->meth[m]);
-  int total = g->nsig * g->nlayers * g->nsplit * (g->nmeth + nval) * g->seeds, k = 0;
+  int total = 0, k = 0;
+  long unit = 0;
+  for (int s = 0; s < g->nsig; s++)
+    for (int k2 = 0; k2 < g->seeds; k2++)
+      for (int l = 0; l < g->nlayers; l++)
+        for (int p = 0; p < g->nsplit; p++)
+          for (int m = 0; m < g->nmeth; m++, unit++)
+            if (mine(g, unit)) total += 1 + (g->val && validated(&g->meth[m]));
   double t0 = rbpe_now_s();
+  unit = 0;
   for (int s = 0; s < g->nsig; s++)
     for (int k2 = 0; k2 < g->seeds; k2++)
       for (int l = 0; l < g->nlayers; l++)
         for (int p = 0; p < g->nsplit; p++)
           for (int m = 0; m < g->nmeth; m++) {
+            if (!mine(g, unit++)) continue;
             int ndim = rbpe_signal_ndim(g->sig[s].sig);
             rbpe_fit_config c;
             method_config(g, &g->meth[m], g->layers[l], ndim, p, k2, &c);
@@ -666,6 +690,7 @@ static int write_csv(FILE *f, void *user) {
           for (int k = 0; k < g->seeds; k++) {
             const run_result *r = &g->res[at(g, s, l, p, m, k)];
             const method *me = &g->meth[m];
+            if (!r->done) continue; /* another shard's */
             char kind[64];
             if (me->kind == M_LEARNED)
               snprintf(kind, sizeof kind, "rbf:%s", me->recipe);
@@ -892,6 +917,247 @@ static int write_md(FILE *f, void *user) {
   return ferror(f) ? -1 : 0;
 }
 
+/* ---- shards ---------------------------------------------------------------
+ * A shard writes results.csv (its rows) and fits.bin: the grid's
+ * fingerprint, then seed 0's reconstructions and sigma maps, each as
+ * (u32 s, l, p, m, kind, ndim, u64 dims[ndim], u32 channels, f32 data). A
+ * collect run, given the same grid options, reads any set of shard folders
+ * and writes the report one process would have written. */
+
+#define FITS_MAGIC "RBPEFIT1"
+
+static void fingerprint(const grid *g, char *buf, size_t len) {
+  size_t o = (size_t)snprintf(buf, len, "steps %d lr %g width %d seeds %d "
+                                        "diag %d val %d;",
+                              g->steps, (double)g->lr, g->width, g->seeds,
+                              g->diagonals, g->val != NULL);
+  for (int i = 0; i < g->nsig && o < len; i++) {
+    const rbpe_signal *x = g->sig[i].sig;
+    o += (size_t)snprintf(buf + o, len - o, " %s", g->sig[i].name);
+    for (int a = 0; a < rbpe_signal_ndim(x) && o < len; a++)
+      o += (size_t)snprintf(buf + o, len - o, "%c%zu", a ? 'x' : ':',
+                            rbpe_signal_dim(x, a));
+  }
+  for (int i = 0; i < g->nlayers && o < len; i++)
+    o += (size_t)snprintf(buf + o, len - o, " L%d", g->layers[i]);
+  for (int i = 0; i < g->nsplit && o < len; i++)
+    o += (size_t)snprintf(buf + o, len - o, " %s", split_names[g->split_id[i]]);
+  for (int i = 0; i < g->nmeth && o < len; i++)
+    o += (size_t)snprintf(buf + o, len - o, " [%s]", g->meth[i].name);
+}
+
+static void put_u32(FILE *f, uint32_t v) { fwrite(&v, 4, 1, f); }
+
+static void put_record(FILE *f, int s, int l, int p, int m, int kind,
+                       const rbpe_signal *x) {
+  int nd = rbpe_signal_ndim(x);
+  size_t n = (size_t)rbpe_signal_channels(x);
+  uint32_t head[6] = {(uint32_t)s, (uint32_t)l, (uint32_t)p, (uint32_t)m,
+                      (uint32_t)kind, (uint32_t)nd};
+  fwrite(head, 4, 6, f);
+  for (int a = 0; a < nd; a++) {
+    uint64_t d = rbpe_signal_dim(x, a);
+    fwrite(&d, 8, 1, f);
+    n *= (size_t)d;
+  }
+  put_u32(f, (uint32_t)rbpe_signal_channels(x));
+  fwrite(rbpe_signal_data(x), sizeof(float), n, f);
+}
+
+static int write_fits(FILE *f, void *user) {
+  const grid *g = user;
+  char fp[4096];
+  fingerprint(g, fp, sizeof fp);
+  fwrite(FITS_MAGIC, 1, 8, f);
+  put_u32(f, (uint32_t)strlen(fp));
+  fwrite(fp, 1, strlen(fp), f);
+  put_u32(f, (uint32_t)strlen(g->device));
+  fwrite(g->device, 1, strlen(g->device), f);
+  for (int s = 0; s < g->nsig; s++)
+    for (int l = 0; l < g->nlayers; l++)
+      for (int p = 0; p < g->nsplit; p++)
+        for (int m = 0; m < g->nmeth; m++) {
+          size_t i = rat(g, s, l, p, m);
+          if (g->recon[i]) put_record(f, s, l, p, m, 0, g->recon[i]);
+          if (g->sigmap[i]) put_record(f, s, l, p, m, 1, g->sigmap[i]);
+        }
+  return ferror(f) ? -1 : 0;
+}
+
+/* Reads one shard's fits.bin into the grid; 0, or -1 with why. */
+static int read_fits(rbpe_ctx *ctx, grid *g, const char *path, char *why,
+                     size_t wlen) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    snprintf(why, wlen, "%s: %s", path, strerror(errno));
+    return -1;
+  }
+  char magic[8], fp[4096], mine_fp[4096];
+  uint32_t len = 0;
+  int ok = fread(magic, 1, 8, f) == 8 && !memcmp(magic, FITS_MAGIC, 8) &&
+           fread(&len, 4, 1, f) == 1 && len < sizeof fp &&
+           fread(fp, 1, len, f) == len;
+  if (!ok) {
+    snprintf(why, wlen, "%s: not an rbpe experiment shard", path);
+    fclose(f);
+    return -1;
+  }
+  fp[len] = '\0';
+  char dev[1024];
+  if (fread(&len, 4, 1, f) != 1 || len >= sizeof dev || fread(dev, 1, len, f) != len) {
+    snprintf(why, wlen, "%s: not an rbpe experiment shard", path);
+    fclose(f);
+    return -1;
+  }
+  dev[len] = '\0';
+  if (!strstr(g->device, dev)) {
+    size_t o = strlen(g->device);
+    snprintf(g->device + o, sizeof g->device - o, "%s%s", o ? "; " : "", dev);
+  }
+  fingerprint(g, mine_fp, sizeof mine_fp);
+  if (strcmp(fp, mine_fp)) {
+    snprintf(why, wlen, "%s: a different grid (collect with the options the "
+                        "shards ran with)", path);
+    fclose(f);
+    return -1;
+  }
+  uint32_t head[6];
+  while (fread(head, 4, 6, f) == 6) {
+    int s = (int)head[0], l = (int)head[1], p = (int)head[2], m = (int)head[3];
+    ok = s < g->nsig && l < g->nlayers && p < g->nsplit && m < g->nmeth &&
+         head[4] <= 1 && head[5] >= 1 && head[5] <= RBPE_MAX_DIMS;
+    size_t dims[RBPE_MAX_DIMS], n = 1;
+    uint32_t C = 0;
+    for (uint32_t a = 0; ok && a < head[5]; a++) {
+      uint64_t d;
+      ok = fread(&d, 8, 1, f) == 1 && d >= 1 && d <= RBPE_MAX_SAMPLES;
+      if (ok) n *= (dims[a] = (size_t)d);
+      ok = ok && n <= RBPE_MAX_SAMPLES;
+    }
+    ok = ok && fread(&C, 4, 1, f) == 1 && C >= 1 && C <= 4;
+    float *data = ok ? malloc(n * C * sizeof(float)) : NULL;
+    ok = ok && data && fread(data, sizeof(float), n * C, f) == n * C;
+    rbpe_signal *x = NULL;
+    if (ok && rbpe_signal_from_data(ctx, (int)head[5], dims, (int)C, data, &x) != RBPE_OK)
+      ok = 0;
+    free(data);
+    if (!ok) {
+      snprintf(why, wlen, "%s: a damaged record", path);
+      fclose(f);
+      return -1;
+    }
+    rbpe_signal **slot = head[4] ? &g->sigmap[rat(g, s, l, p, m)]
+                                 : &g->recon[rat(g, s, l, p, m)];
+    rbpe_signal_free(*slot);
+    *slot = x;
+  }
+  fclose(f);
+  return 0;
+}
+
+/* Reads one shard's results.csv into the grid; 0, or -1 with why. */
+static int read_csv(grid *g, const char *path, char *why, size_t wlen) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    snprintf(why, wlen, "%s: %s", path, strerror(errno));
+    return -1;
+  }
+  char line[1024];
+  int row = 0;
+  if (!fgets(line, sizeof line, f) || strncmp(line, "signal,split,", 13)) {
+    snprintf(why, wlen, "%s: not an rbpe experiment results.csv", path);
+    fclose(f);
+    return -1;
+  }
+  while (fgets(line, sizeof line, f)) {
+    row++;
+    char *fld[10];
+    int nf = 0;
+    line[strcspn(line, "\r\n")] = '\0';
+    for (char *c = line; nf < 10;) {
+      fld[nf++] = c;
+      char *comma = strchr(c, ',');
+      if (!comma) break;
+      *comma = '\0';
+      c = comma + 1;
+    }
+    int s = -1, l = -1, p = -1, m = -1, k = atoi(nf > 5 ? fld[5] : "-1");
+    for (int i = 0; nf == 10 && i < g->nsig; i++)
+      if (!strcmp(g->sig[i].name, fld[0])) s = i;
+    for (int i = 0; s >= 0 && i < g->nsplit; i++)
+      if (!strcmp(split_spec(g, rbpe_signal_ndim(g->sig[s].sig), i), fld[1])) p = i;
+    for (int i = 0; nf == 10 && i < g->nlayers; i++)
+      if (g->layers[i] == atoi(fld[2])) l = i;
+    for (int i = 0; nf == 10 && i < g->nmeth; i++) {
+      const method *me = &g->meth[i];
+      char key[80], par[32];
+      if (me->kind == M_LEARNED) snprintf(key, sizeof key, "rbf:%s", me->recipe);
+      else snprintf(key, sizeof key, "%s", me->kind == M_UNIFORM ? "rbf_uniform"
+                                           : me->kind == M_RFF   ? "rff"
+                                                                 : "nerf");
+      snprintf(par, sizeof par, "%g",
+               me->kind == M_UNIFORM || me->kind == M_RFF ? (double)me->param : 0.0);
+      if (!strcmp(key, fld[3]) && !strcmp(par, fld[4])) m = i;
+    }
+    if (s < 0 || l < 0 || p < 0 || m < 0 || k < 0 || k >= g->seeds) {
+      snprintf(why, wlen, "%s: row %d is not a fit of this grid", path, row);
+      fclose(f);
+      return -1;
+    }
+    run_result *r = &g->res[at(g, s, l, p, m, k)];
+    r->test = atof(fld[6]);
+    r->train = atof(fld[7]);
+    r->seconds = atof(fld[8]);
+    r->done = 1;
+    if (g->val && fld[9][0]) {
+      run_result *v = &g->val[at(g, s, l, p, m, k)];
+      v->test = atof(fld[9]);
+      v->done = 1;
+    }
+  }
+  fclose(f);
+  return 0;
+}
+
+/* Reads every shard folder of a comma-separated list; then counts the
+ * fits still missing. 0, or an exit code after saying why. */
+static int collect(rbpe_ctx *ctx, grid *g, const char *dirs) {
+  char list[4096], path[4200], why[4400];
+  snprintf(list, sizeof list, "%s", dirs);
+  for (char *save = NULL, *t = strtok_r(list, ",", &save); t;
+       t = strtok_r(NULL, ",", &save)) {
+    /* fits.bin first: its fingerprint says whether the shard is of this
+     * grid */
+    snprintf(path, sizeof path, "%s/fits.bin", t);
+    if (read_fits(ctx, g, path, why, sizeof why) != 0) goto bad;
+    snprintf(path, sizeof path, "%s/results.csv", t);
+    if (read_csv(g, path, why, sizeof why) != 0) goto bad;
+  }
+  long missing = 0, first = -1, unit = 0;
+  for (int s = 0; s < g->nsig; s++)
+    for (int k = 0; k < g->seeds; k++)
+      for (int l = 0; l < g->nlayers; l++)
+        for (int p = 0; p < g->nsplit; p++)
+          for (int m = 0; m < g->nmeth; m++, unit++) {
+            size_t i = at(g, s, l, p, m, k);
+            int done = g->res[i].done &&
+                       (!g->val || !validated(&g->meth[m]) || g->val[i].done) &&
+                       (k != 0 || g->recon[rat(g, s, l, p, m)]);
+            if (!done && first < 0) first = unit;
+            missing += !done;
+          }
+  if (missing) {
+    fprintf(stderr, "rbpe experiment: %ld of %ld fits missing from %s (the "
+                    "first: unit %ld; run the shards that hold them)\n",
+            missing, unit, dirs, first);
+    return EXIT_BAD_INPUT;
+  }
+  return EXIT_OK;
+bad:
+  fprintf(stderr, "rbpe experiment: %s\n", why);
+  return EXIT_BAD_INPUT;
+}
+
 /* Row kinds of a panel beyond the methods. */
 #define ROW_TRUTH (-1)
 #define ROW_SIGMA (-2)
@@ -989,6 +1255,8 @@ int cmd_experiment(int argc, char **argv) {
   const char *images = NULL, *signals = NULL, *device = NULL, *outdir = NULL;
   const char *notes = NULL, *uniform = NULL, *rff = NULL, *layers = NULL;
   const char *learned = NULL, *splits = NULL, *heldout = NULL;
+  const char *collect_dirs = NULL;
+  int shard_k = 1, shard_n = 1;
   long size = 128, samples = 1024, steps = 1000, seeds = 3, width = 256;
   float lr = 1e-3f;
   int quick = 0, nerf = 1, validate = 1, diagonals = 0;
@@ -1012,6 +1280,14 @@ int cmd_experiment(int argc, char **argv) {
     } else if ((r = cli_opt(argc, argv, &i, "--splits", &v))) {
       if (r < 0) return cli_usage_error("experiment", "--splits needs a list");
       splits = v;
+    } else if ((r = cli_opt(argc, argv, &i, "--shard", &v))) {
+      char tail;
+      if (r < 0 || sscanf(v, "%d/%d%c", &shard_k, &shard_n, &tail) != 2 ||
+          shard_n < 1 || shard_n > 100000 || shard_k < 1 || shard_k > shard_n)
+        return cli_usage_error("experiment", "--shard needs K/N with 1 <= K <= N");
+    } else if ((r = cli_opt(argc, argv, &i, "--collect", &v))) {
+      if (r < 0) return cli_usage_error("experiment", "--collect needs folders");
+      collect_dirs = v;
     } else if ((r = cli_opt(argc, argv, &i, "--heldout", &v))) {
       if (r < 0) return cli_usage_error("experiment", "--heldout needs a list");
       heldout = v;
@@ -1091,6 +1367,12 @@ int cmd_experiment(int argc, char **argv) {
   g.width = (int)width;
   g.lr = lr;
   g.diagonals = diagonals;
+  if (collect_dirs && shard_n > 1)
+    return cli_usage_error("experiment", "--collect and --shard do not mix");
+  /* a shard of more than one writes its part for a collect run */
+  int part = shard_n > 1;
+  g.shard_k = shard_k;
+  g.shard_n = shard_n;
   float vals[MAX_METHODS];
   int n;
   {
@@ -1185,9 +1467,10 @@ int cmd_experiment(int argc, char **argv) {
   static char out_names[2 + MAX_SIGNALS * MAX_LAYERS][96];
   static const char *out_list[2 + MAX_SIGNALS * MAX_LAYERS + 1];
   int nout = 0;
-  snprintf(out_names[nout++], sizeof out_names[0], "RESULTS.md");
+  if (!part) snprintf(out_names[nout++], sizeof out_names[0], "RESULTS.md");
   snprintf(out_names[nout++], sizeof out_names[0], "results.csv");
-  for (int s = 0; rc == EXIT_OK && s < g.nsig; s++)
+  if (part) snprintf(out_names[nout++], sizeof out_names[0], "fits.bin");
+  for (int s = 0; rc == EXIT_OK && !part && s < g.nsig; s++)
     for (int l = 0; l < g.nlayers; l++)
       snprintf(out_names[nout++], sizeof out_names[0], "panel_%s_%dL.png",
                g.sig[s].name, g.layers[l]);
@@ -1205,11 +1488,17 @@ int cmd_experiment(int argc, char **argv) {
                     "fits of the methods with a knob\n",
             g.nsig, g.nlayers, g.nsplit, g.nmeth, g.seeds, nres,
             (size_t)g.nsig * g.nlayers * g.nsplit * nval * g.seeds);
-    rc = run_grid(ctx, &g);
+    if (!collect_dirs)
+      snprintf(g.device, sizeof g.device, "%s", rbpe_ctx_device_description(ctx));
+    rc = collect_dirs ? collect(ctx, &g, collect_dirs) : run_grid(ctx, &g);
   }
   char path[4200];
   rbpe_status st = RBPE_OK;
-  for (int s = 0; rc == EXIT_OK && st == RBPE_OK && s < g.nsig; s++)
+  if (rc == EXIT_OK && part) {
+    snprintf(path, sizeof path, "%s/fits.bin", outdir);
+    st = rbpe_write_file(ctx, path, write_fits, &g);
+  }
+  for (int s = 0; rc == EXIT_OK && !part && st == RBPE_OK && s < g.nsig; s++)
     for (int l = 0; st == RBPE_OK && l < g.nlayers; l++) {
       snprintf(path, sizeof path, "%s/panel_%s_%dL.png", outdir, g.sig[s].name,
                g.layers[l]);
@@ -1219,12 +1508,12 @@ int cmd_experiment(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/results.csv", outdir);
     st = rbpe_write_file(ctx, path, write_csv, &g);
   }
-  if (rc == EXIT_OK && st == RBPE_OK) {
+  if (rc == EXIT_OK && !part && st == RBPE_OK) {
     char command[8192];
     int o = snprintf(command, sizeof command, "rbpe");
     for (int i = 0; i < argc && o < (int)sizeof command - 1; i++)
       o += snprintf(command + o, sizeof command - o, " %s", argv[i]);
-    report_job job = {&g, command, notes, rbpe_ctx_device_description(ctx)};
+    report_job job = {&g, command, notes, g.device};
     snprintf(path, sizeof path, "%s/RESULTS.md", outdir);
     st = rbpe_write_file(ctx, path, write_md, &job);
   }
@@ -1237,7 +1526,11 @@ int cmd_experiment(int argc, char **argv) {
             outdir, CLI_MANIFEST, strerror(errno));
     rc = EXIT_OUTPUT;
   }
-  if (rc == EXIT_OK)
+  if (rc == EXIT_OK && part)
+    printf("shard %d/%d: %s/results.csv, %s/fits.bin (rbpe experiment "
+           "--collect with the same options makes the report)\n",
+           shard_k, shard_n, outdir, outdir);
+  else if (rc == EXIT_OK)
     printf("results: %s/RESULTS.md, %s/results.csv, %s/panel_*.png\n", outdir,
            outdir, outdir);
   for (size_t i = 0; i < (size_t)g.nsig * g.nlayers * g.nsplit * g.nmeth; i++) {
