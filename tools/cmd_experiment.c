@@ -54,7 +54,10 @@ static const char *experiment_help =
     "                      results.csv and fits.bin for a collect run\n"
     "  --collect DIRS      fit nothing: read the shards' folders (comma-\n"
     "                      separated; run with the shards' grid options) and\n"
-    "                      write the report\n"
+    "                      write the report; a shard stopped early gives the\n"
+    "                      fits its journal holds\n"
+    "  --partial           collect: report the settings whose fits are all\n"
+    "                      there, say which are left out\n"
     "  --out DIR           output folder (rbpe-experiment)\n";
 
 #define RBPE_PI 3.14159265358979323846
@@ -105,6 +108,13 @@ typedef struct grid {
   int shard_k, shard_n;
   /* the device(s) the fits ran on, "; "-separated */
   char device[1024];
+  /* a shard's journal: each unit's rows and pictures as soon as it is
+   * done, so a shard stopped early still gives what it finished */
+  FILE *jcsv, *jbin;
+  /* a partial collect: settings (signal, depth, split) with a missing fit
+   * are left out of every table */
+  unsigned char *absent;
+  long missing;
   /* [signal][layers][split][method][seed] */
   run_result *res;
   /* the same, for uniform sigmas and RFF scales: PSNR on a validation part
@@ -425,10 +435,24 @@ static int fit_one(rbpe_ctx *ctx, const rbpe_signal *sig,
 }
 
 /* Whether this process fits unit u (a method in one setting and seed,
- * with its validation fit), in run_grid's order. */
-static int mine(const grid *g, long u) {
-  return g->shard_n <= 1 || u % g->shard_n == g->shard_k - 1;
+ * with its validation fit, in run_grid's order): shard K of N holds the
+ * K-th of N contiguous runs of units, so a shard that never ran takes
+ * whole settings with it, not a piece of every one. */
+static long units(const grid *g) {
+  return (long)g->nsig * g->seeds * g->nlayers * g->nsplit * g->nmeth;
 }
+static int mine(const grid *g, long u) {
+  if (g->shard_n <= 1) return 1;
+  return (int)((double)u * g->shard_n / (double)units(g)) == g->shard_k - 1;
+}
+
+static int absent(const grid *g, int s, int l, int p) {
+  return g->absent && g->absent[((size_t)s * g->nlayers + l) * g->nsplit + p];
+}
+
+static void csv_row(FILE *f, const grid *g, int s, int l, int p, int m, int k);
+static void put_record(FILE *f, int s, int l, int p, int m, int kind,
+                       const rbpe_signal *x);
 
 static int run_grid(rbpe_ctx *ctx, grid *g) {
   int total = 0, k = 0;
@@ -468,6 +492,17 @@ static int run_grid(rbpe_ctx *ctx, grid *g) {
                            &g->val[at(g, s, l, p, m, k2)], NULL, NULL);
               if (rc != EXIT_OK) return rc;
               k++;
+            }
+            if (g->jcsv) {
+              size_t i = rat(g, s, l, p, m);
+              csv_row(g->jcsv, g, s, l, p, m, k2);
+              if (first && g->recon[i]) put_record(g->jbin, s, l, p, m, 0, g->recon[i]);
+              if (first && g->sigmap[i]) put_record(g->jbin, s, l, p, m, 1, g->sigmap[i]);
+              if (fflush(g->jcsv) != 0 || fflush(g->jbin) != 0) {
+                fprintf(stderr, "rbpe experiment: cannot write the journal: %s\n",
+                        strerror(errno));
+                return EXIT_OUTPUT;
+              }
             }
             double el = rbpe_now_s() - t0, eta = el / k * (total - k);
             fprintf(stderr,
@@ -573,6 +608,7 @@ static void compare(const grid *g, int lm, int kind, int oracle, int group,
     if (group_of(g, s) != group) continue;
     for (int l = 0; l < g->nlayers; l++)
       for (int p = 0; p < g->nsplit; p++) {
+        if (absent(g, s, l, p)) continue;
         double sum = 0;
         int n = 0;
         for (int k = 0; k < g->seeds; k++) {
@@ -644,7 +680,7 @@ typedef struct report_job {
 } report_job;
 
 static void cell(FILE *f, const grid *g, int s, int l, int p, int m) {
-  if (m < 0) {
+  if (m < 0 || absent(g, s, l, p)) {
     fputs(" - |", f);
     return;
   }
@@ -678,38 +714,41 @@ static double mean_of(const grid *g, int s, int l, int p, int m) {
   return mean;
 }
 
-static int write_csv(FILE *f, void *user) {
-  const grid *g = user;
+static void csv_header(FILE *f) {
   fputs("signal,split,hidden_layers,method,param,seed,test_psnr,train_psnr,"
         "seconds,val_psnr\n",
         f);
+}
+
+static void csv_row(FILE *f, const grid *g, int s, int l, int p, int m, int k) {
+  const run_result *r = &g->res[at(g, s, l, p, m, k)];
+  const method *me = &g->meth[m];
+  if (!r->done) return; /* another shard's */
+  char kind[64];
+  if (me->kind == M_LEARNED)
+    snprintf(kind, sizeof kind, "rbf:%s", me->recipe);
+  else
+    snprintf(kind, sizeof kind, "%s",
+             me->kind == M_UNIFORM ? "rbf_uniform"
+             : me->kind == M_RFF   ? "rff"
+                                   : "nerf");
+  fprintf(f, "%s,%s,%d,%s,%g,%d,%.4f,%.4f,%.2f,", g->sig[s].name,
+          split_spec(g, rbpe_signal_ndim(g->sig[s].sig), p), g->layers[l], kind,
+          me->kind == M_UNIFORM || me->kind == M_RFF ? (double)me->param : 0.0,
+          k, r->test, r->train, r->seconds);
+  const run_result *v = g->val ? &g->val[at(g, s, l, p, m, k)] : NULL;
+  if (v && v->done) fprintf(f, "%.4f", v->test);
+  fputc('\n', f);
+}
+
+static int write_csv(FILE *f, void *user) {
+  const grid *g = user;
+  csv_header(f);
   for (int s = 0; s < g->nsig; s++)
     for (int l = 0; l < g->nlayers; l++)
       for (int p = 0; p < g->nsplit; p++)
         for (int m = 0; m < g->nmeth; m++)
-          for (int k = 0; k < g->seeds; k++) {
-            const run_result *r = &g->res[at(g, s, l, p, m, k)];
-            const method *me = &g->meth[m];
-            if (!r->done) continue; /* another shard's */
-            char kind[64];
-            if (me->kind == M_LEARNED)
-              snprintf(kind, sizeof kind, "rbf:%s", me->recipe);
-            else
-              snprintf(kind, sizeof kind, "%s",
-                       me->kind == M_UNIFORM ? "rbf_uniform"
-                       : me->kind == M_RFF   ? "rff"
-                                             : "nerf");
-            fprintf(f, "%s,%s,%d,%s,%g,%d,%.4f,%.4f,%.2f,", g->sig[s].name,
-                    split_spec(g, rbpe_signal_ndim(g->sig[s].sig), p),
-                    g->layers[l], kind,
-                    me->kind == M_UNIFORM || me->kind == M_RFF
-                        ? (double)me->param
-                        : 0.0,
-                    k, r->test, r->train, r->seconds);
-            const run_result *v = g->val ? &g->val[at(g, s, l, p, m, k)] : NULL;
-            if (v && v->done) fprintf(f, "%.4f", v->test);
-            fputc('\n', f);
-          }
+          for (int k = 0; k < g->seeds; k++) csv_row(f, g, s, l, p, m, k);
   return ferror(f) ? -1 : 0;
 }
 
@@ -756,6 +795,20 @@ static int write_md(FILE *f, void *user) {
   fprintf(f, "# rbpe experiment: learned sigma against uniform sigma, RFF "
              "and NeRF\n\n");
   fprintf(f, "Regenerate everything here with:\n\n```\n%s\n```\n\n", j->command);
+  if (g->missing) {
+    fprintf(f, "**A partial grid.** %ld of %ld fits are missing (shards that "
+               "did not finish); these settings are left out of every table "
+               "and tally:",
+            g->missing, units(g));
+    for (int s = 0; s < g->nsig; s++)
+      for (int l = 0; l < g->nlayers; l++)
+        for (int p = 0; p < g->nsplit; p++)
+          if (absent(g, s, l, p))
+            fprintf(f, " %s %s %dL;", g->sig[s].name,
+                    split_label(g, rbpe_signal_ndim(g->sig[s].sig), p),
+                    g->layers[l]);
+    fprintf(f, " the rest is complete.\n\n");
+  }
   fprintf(f, "Device: %s. Each fit: %d Adam steps at lr %g, full batch, "
              "hidden layers of %d (ReLU), sigmoid output; held-out PSNR in dB",
           j->device, g->steps, (double)g->lr, g->width);
@@ -824,6 +877,7 @@ static int write_md(FILE *f, void *user) {
     for (int s = 0; s < g->nsig; s++)
       for (int l = 0; l < g->nlayers; l++)
         for (int p = 0; p < g->nsplit; p++) {
+          if (absent(g, s, l, p)) continue;
           int nd = rbpe_signal_ndim(g->sig[s].sig);
           fprintf(f, "| %s | %s | %dx%d |", g->sig[s].name,
                   split_label(g, nd, p), g->layers[l], g->width);
@@ -847,6 +901,7 @@ static int write_md(FILE *f, void *user) {
   for (int s = 0; s < g->nsig; s++)
     for (int l = 0; l < g->nlayers; l++)
       for (int p = 0; p < g->nsplit; p++) {
+        if (absent(g, s, l, p)) continue;
         int nd = rbpe_signal_ndim(g->sig[s].sig);
         int bu = best_of(g, s, l, p, M_UNIFORM), br = best_of(g, s, l, p, M_RFF);
         fprintf(f, "| %s | %s | %dx%d |", g->sig[s].name, split_label(g, nd, p),
@@ -964,8 +1019,7 @@ static void put_record(FILE *f, int s, int l, int p, int m, int kind,
   fwrite(rbpe_signal_data(x), sizeof(float), n, f);
 }
 
-static int write_fits(FILE *f, void *user) {
-  const grid *g = user;
+static void fits_header(FILE *f, const grid *g) {
   char fp[4096];
   fingerprint(g, fp, sizeof fp);
   fwrite(FITS_MAGIC, 1, 8, f);
@@ -973,6 +1027,11 @@ static int write_fits(FILE *f, void *user) {
   fwrite(fp, 1, strlen(fp), f);
   put_u32(f, (uint32_t)strlen(g->device));
   fwrite(g->device, 1, strlen(g->device), f);
+}
+
+static int write_fits(FILE *f, void *user) {
+  const grid *g = user;
+  fits_header(f, g);
   for (int s = 0; s < g->nsig; s++)
     for (int l = 0; l < g->nlayers; l++)
       for (int p = 0; p < g->nsplit; p++)
@@ -1121,16 +1180,19 @@ static int read_csv(grid *g, const char *path, char *why, size_t wlen) {
 
 /* Reads every shard folder of a comma-separated list; then counts the
  * fits still missing. 0, or an exit code after saying why. */
-static int collect(rbpe_ctx *ctx, grid *g, const char *dirs) {
+static int collect(rbpe_ctx *ctx, grid *g, const char *dirs, int partial) {
   char list[4096], path[4200], why[4400];
   snprintf(list, sizeof list, "%s", dirs);
   for (char *save = NULL, *t = strtok_r(list, ",", &save); t;
        t = strtok_r(NULL, ",", &save)) {
     /* fits.bin first: its fingerprint says whether the shard is of this
-     * grid */
+     * grid; a shard that did not finish left its journal */
+    struct stat st;
     snprintf(path, sizeof path, "%s/fits.bin", t);
+    int done = stat(path, &st) == 0;
+    if (!done) snprintf(path, sizeof path, "%s/journal.bin", t);
     if (read_fits(ctx, g, path, why, sizeof why) != 0) goto bad;
-    snprintf(path, sizeof path, "%s/results.csv", t);
+    snprintf(path, sizeof path, "%s/%s", t, done ? "results.csv" : "journal.csv");
     if (read_csv(g, path, why, sizeof why) != 0) goto bad;
   }
   long missing = 0, first = -1, unit = 0;
@@ -1145,10 +1207,18 @@ static int collect(rbpe_ctx *ctx, grid *g, const char *dirs) {
                        (k != 0 || g->recon[rat(g, s, l, p, m)]);
             if (!done && first < 0) first = unit;
             missing += !done;
+            if (!done && partial)
+              g->absent[((size_t)s * g->nlayers + l) * g->nsplit + p] = 1;
           }
-  if (missing) {
+  g->missing = partial ? missing : 0;
+  if (missing && partial)
+    fprintf(stderr, "rbpe experiment: %ld of %ld fits missing; their "
+                    "settings are left out (--partial)\n",
+            missing, unit);
+  else if (missing) {
     fprintf(stderr, "rbpe experiment: %ld of %ld fits missing from %s (the "
-                    "first: unit %ld; run the shards that hold them)\n",
+                    "first: unit %ld; run the shards that hold them, or "
+                    "--partial)\n",
             missing, unit, dirs, first);
     return EXIT_BAD_INPUT;
   }
@@ -1217,6 +1287,7 @@ static rbpe_status write_panel(rbpe_ctx *ctx, const grid *g, int s, int l,
                                                  : find_kind(g, kind);
       const rbpe_signal *img = m < 0 ? truth : g->recon[rat(g, s, l, p, m)];
       rbpe_signal *sig_unit = NULL;
+      if (!img) continue; /* a setting a partial collect left out */
       if (kind == ROW_SIGMA) {
         const rbpe_signal *sm = g->sigmap[rat(g, s, l, p, mg)];
         if (!sm) continue; /* a learned recipe without a map */
@@ -1256,7 +1327,7 @@ int cmd_experiment(int argc, char **argv) {
   const char *notes = NULL, *uniform = NULL, *rff = NULL, *layers = NULL;
   const char *learned = NULL, *splits = NULL, *heldout = NULL;
   const char *collect_dirs = NULL;
-  int shard_k = 1, shard_n = 1;
+  int shard_k = 1, shard_n = 1, partial = 0;
   long size = 128, samples = 1024, steps = 1000, seeds = 3, width = 256;
   float lr = 1e-3f;
   int quick = 0, nerf = 1, validate = 1, diagonals = 0;
@@ -1272,6 +1343,8 @@ int cmd_experiment(int argc, char **argv) {
       nerf = 0;
     } else if (!strcmp(argv[i], "--no-validation")) {
       validate = 0;
+    } else if (!strcmp(argv[i], "--partial")) {
+      partial = 1;
     } else if (!strcmp(argv[i], "--diagonals")) {
       diagonals = 1;
     } else if ((r = cli_opt(argc, argv, &i, "--learned", &v))) {
@@ -1460,16 +1533,21 @@ int cmd_experiment(int argc, char **argv) {
                      sizeof *g.recon);
     g.sigmap = calloc((size_t)g.nsig * g.nlayers * g.nsplit * g.nmeth + 1,
                       sizeof *g.sigmap);
-    if (!g.res || !g.recon || !g.sigmap) rc = EXIT_FAILURE_RUN;
+    g.absent = calloc((size_t)g.nsig * g.nlayers * g.nsplit + 1, 1);
+    if (!g.res || !g.recon || !g.sigmap || !g.absent) rc = EXIT_FAILURE_RUN;
   }
   /* the files this grid writes, claimed before the fits: rbpe replaces
    * only its own (cli.h) */
-  static char out_names[2 + MAX_SIGNALS * MAX_LAYERS][96];
-  static const char *out_list[2 + MAX_SIGNALS * MAX_LAYERS + 1];
+  static char out_names[4 + MAX_SIGNALS * MAX_LAYERS][96];
+  static const char *out_list[4 + MAX_SIGNALS * MAX_LAYERS + 1];
   int nout = 0;
   if (!part) snprintf(out_names[nout++], sizeof out_names[0], "RESULTS.md");
   snprintf(out_names[nout++], sizeof out_names[0], "results.csv");
-  if (part) snprintf(out_names[nout++], sizeof out_names[0], "fits.bin");
+  if (part) {
+    snprintf(out_names[nout++], sizeof out_names[0], "fits.bin");
+    snprintf(out_names[nout++], sizeof out_names[0], "journal.csv");
+    snprintf(out_names[nout++], sizeof out_names[0], "journal.bin");
+  }
   for (int s = 0; rc == EXIT_OK && !part && s < g.nsig; s++)
     for (int l = 0; l < g.nlayers; l++)
       snprintf(out_names[nout++], sizeof out_names[0], "panel_%s_%dL.png",
@@ -1490,7 +1568,24 @@ int cmd_experiment(int argc, char **argv) {
             (size_t)g.nsig * g.nlayers * g.nsplit * nval * g.seeds);
     if (!collect_dirs)
       snprintf(g.device, sizeof g.device, "%s", rbpe_ctx_device_description(ctx));
-    rc = collect_dirs ? collect(ctx, &g, collect_dirs) : run_grid(ctx, &g);
+    if (part) {
+      char jp[4200];
+      snprintf(jp, sizeof jp, "%s/journal.csv", outdir);
+      g.jcsv = fopen(jp, "w");
+      snprintf(jp, sizeof jp, "%s/journal.bin", outdir);
+      g.jbin = fopen(jp, "wb");
+      if (!g.jcsv || !g.jbin) {
+        fprintf(stderr, "rbpe experiment: cannot write %s: %s\n", jp, strerror(errno));
+        rc = EXIT_OUTPUT;
+      } else {
+        csv_header(g.jcsv);
+        fits_header(g.jbin, &g);
+      }
+    }
+    if (rc == EXIT_OK)
+      rc = collect_dirs ? collect(ctx, &g, collect_dirs, partial) : run_grid(ctx, &g);
+    if (g.jcsv) fclose(g.jcsv);
+    if (g.jbin) fclose(g.jbin);
   }
   char path[4200];
   rbpe_status st = RBPE_OK;
@@ -1539,6 +1634,7 @@ int cmd_experiment(int argc, char **argv) {
   }
   free(g.recon);
   free(g.sigmap);
+  free(g.absent);
   free(g.res);
   free(g.val);
   for (int s = 0; s < g.nsig; s++) rbpe_signal_free(g.sig[s].sig);
