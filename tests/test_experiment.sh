@@ -126,6 +126,20 @@ rc=$?
 if [ $rc -ne 4 ] || ! grep -q "fits missing" "$tmp/err" || [ -e "$tmp/part/RESULTS.md" ]; then
   echo "FAIL: a collect without shard 2: exit $rc"; cat "$tmp/err"; fail=1
 fi
+# a shard stopped early: its journal gives the units it finished; a collect
+# needs --partial then, and the report says what is left out
+mkdir "$tmp/cut" && cp "$tmp/s2/journal.bin" "$tmp/cut/" &&
+  head -n -3 "$tmp/s2/journal.csv" >"$tmp/cut/journal.csv"
+# shellcheck disable=SC2086
+"$RBPE" experiment $small --collect "$tmp/s1,$tmp/cut" --out "$tmp/nopart" >/dev/null 2>"$tmp/err"
+rc=$?
+if [ $rc -ne 4 ] || ! grep -q "3 of 16 fits missing" "$tmp/err"; then
+  echo "FAIL: a collect with a cut journal: exit $rc"; cat "$tmp/err"; fail=1
+fi
+# shellcheck disable=SC2086
+"$RBPE" experiment $small --collect "$tmp/s1,$tmp/cut" --partial --out "$tmp/part2" >/dev/null 2>"$tmp/err" &&
+  grep -q "A partial grid.\*\* 3 of 16 fits are missing" "$tmp/part2/RESULTS.md" ||
+  { echo "FAIL: collect --partial"; cat "$tmp/err"; fail=1; }
 # shellcheck disable=SC2086
 "$RBPE" experiment $small --uniform 0.04 --collect "$tmp/s1,$tmp/s2" --out "$tmp/other" >/dev/null 2>"$tmp/err"
 rc=$?

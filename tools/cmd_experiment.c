@@ -111,9 +111,10 @@ typedef struct grid {
   /* a shard's journal: each unit's rows and pictures as soon as it is
    * done, so a shard stopped early still gives what it finished */
   FILE *jcsv, *jbin;
-  /* a partial collect: settings (signal, depth, split) with a missing fit
-   * are left out of every table */
-  unsigned char *absent;
+  /* a partial collect: a seed of a setting (signal, depth, split) with a
+   * missing fit is left out of every table, a setting without a complete
+   * seed too; [s][l][p][k] */
+  unsigned char *bad_seed;
   long missing;
   /* [signal][layers][split][method][seed] */
   run_result *res;
@@ -446,8 +447,17 @@ static int mine(const grid *g, long u) {
   return (int)((double)u * g->shard_n / (double)units(g)) == g->shard_k - 1;
 }
 
+static int seed_ok(const grid *g, int s, int l, int p, int k) {
+  return !g->bad_seed ||
+         !g->bad_seed[(((size_t)s * g->nlayers + l) * g->nsplit + p) * g->seeds + k];
+}
+static int seeds_ok(const grid *g, int s, int l, int p) {
+  int n = 0;
+  for (int k = 0; k < g->seeds; k++) n += seed_ok(g, s, l, p, k);
+  return n;
+}
 static int absent(const grid *g, int s, int l, int p) {
-  return g->absent && g->absent[((size_t)s * g->nlayers + l) * g->nsplit + p];
+  return seeds_ok(g, s, l, p) == 0;
 }
 
 static void csv_row(FILE *f, const grid *g, int s, int l, int p, int m, int k);
@@ -457,16 +467,16 @@ static void put_record(FILE *f, int s, int l, int p, int m, int kind,
 static int run_grid(rbpe_ctx *ctx, grid *g) {
   int total = 0, k = 0;
   long unit = 0;
-  for (int s = 0; s < g->nsig; s++)
-    for (int k2 = 0; k2 < g->seeds; k2++)
+  for (int k2 = 0; k2 < g->seeds; k2++)
+    for (int s = 0; s < g->nsig; s++)
       for (int l = 0; l < g->nlayers; l++)
         for (int p = 0; p < g->nsplit; p++)
           for (int m = 0; m < g->nmeth; m++, unit++)
             if (mine(g, unit)) total += 1 + (g->val && validated(&g->meth[m]));
   double t0 = rbpe_now_s();
   unit = 0;
-  for (int s = 0; s < g->nsig; s++)
-    for (int k2 = 0; k2 < g->seeds; k2++)
+  for (int k2 = 0; k2 < g->seeds; k2++)
+    for (int s = 0; s < g->nsig; s++)
       for (int l = 0; l < g->nlayers; l++)
         for (int p = 0; p < g->nsplit; p++)
           for (int m = 0; m < g->nmeth; m++) {
@@ -517,17 +527,21 @@ static int run_grid(rbpe_ctx *ctx, grid *g) {
 
 /* ---- summaries ------------------------------------------------------------ */
 
+/* Mean and standard deviation over the seeds (the complete ones). */
 static void stats(const grid *g, int s, int l, int p, int m, double *mean,
                   double *sd) {
   double a = 0, b = 0;
-  for (int k = 0; k < g->seeds; k++) a += g->res[at(g, s, l, p, m, k)].test;
-  a /= g->seeds;
+  int n = 0;
+  for (int k = 0; k < g->seeds; k++)
+    if (seed_ok(g, s, l, p, k)) a += g->res[at(g, s, l, p, m, k)].test, n++;
+  a = n ? a / n : NAN;
   for (int k = 0; k < g->seeds; k++) {
+    if (!seed_ok(g, s, l, p, k)) continue;
     double d = g->res[at(g, s, l, p, m, k)].test - a;
     b += d * d;
   }
   *mean = a;
-  *sd = g->seeds > 1 ? sqrt(b / (g->seeds - 1)) : 0.0;
+  *sd = n > 1 ? sqrt(b / (n - 1)) : 0.0;
 }
 
 /* The method of the given kind with the best mean held-out PSNR (-1: none). */
@@ -612,6 +626,7 @@ static void compare(const grid *g, int lm, int kind, int oracle, int group,
         double sum = 0;
         int n = 0;
         for (int k = 0; k < g->seeds; k++) {
+          if (!seed_ok(g, s, l, p, k)) continue;
           int b = baseline_at(g, s, l, p, kind, oracle, k);
           double L = learned_at(g, s, l, p, lm, k);
           if (b < 0 || !isfinite(L)) continue;
@@ -643,6 +658,7 @@ static void paired_cells(FILE *f, const grid *g, int s, int l, int p, int lm,
   int n = 0;
   char picks[160] = "";
   for (int k = 0; k < g->seeds; k++) {
+    if (!seed_ok(g, s, l, p, k)) continue;
     int m = val_pick(g, s, l, p, kind, k);
     double L = learned_at(g, s, l, p, lm, k);
     if (m < 0 || !isfinite(L)) continue;
@@ -695,6 +711,7 @@ static void picked_cell(FILE *f, const grid *g, int s, int l, int p) {
   double v[MAX_SEEDS], mean = 0, sd = 0;
   int n = 0;
   for (int k = 0; k < g->seeds; k++) {
+    if (!seed_ok(g, s, l, p, k)) continue;
     double L = learned_at(g, s, l, p, PICKED, k);
     if (isfinite(L)) v[n++] = L;
   }
@@ -797,16 +814,16 @@ static int write_md(FILE *f, void *user) {
   fprintf(f, "Regenerate everything here with:\n\n```\n%s\n```\n\n", j->command);
   if (g->missing) {
     fprintf(f, "**A partial grid.** %ld of %ld fits are missing (shards that "
-               "did not finish); these settings are left out of every table "
-               "and tally:",
-            g->missing, units(g));
+               "did not finish); a seed with a missing fit is left out of its "
+               "setting's numbers. Settings with fewer than %d seeds:",
+            g->missing, units(g), g->seeds);
     for (int s = 0; s < g->nsig; s++)
       for (int l = 0; l < g->nlayers; l++)
         for (int p = 0; p < g->nsplit; p++)
-          if (absent(g, s, l, p))
-            fprintf(f, " %s %s %dL;", g->sig[s].name,
+          if (seeds_ok(g, s, l, p) < g->seeds)
+            fprintf(f, " %s %s %dL (%d);", g->sig[s].name,
                     split_label(g, rbpe_signal_ndim(g->sig[s].sig), p),
-                    g->layers[l]);
+                    g->layers[l], seeds_ok(g, s, l, p));
     fprintf(f, " the rest is complete.\n\n");
   }
   fprintf(f, "Device: %s. Each fit: %d Adam steps at lr %g, full batch, "
@@ -1196,8 +1213,8 @@ static int collect(rbpe_ctx *ctx, grid *g, const char *dirs, int partial) {
     if (read_csv(g, path, why, sizeof why) != 0) goto bad;
   }
   long missing = 0, first = -1, unit = 0;
-  for (int s = 0; s < g->nsig; s++)
-    for (int k = 0; k < g->seeds; k++)
+  for (int k = 0; k < g->seeds; k++)
+    for (int s = 0; s < g->nsig; s++)
       for (int l = 0; l < g->nlayers; l++)
         for (int p = 0; p < g->nsplit; p++)
           for (int m = 0; m < g->nmeth; m++, unit++) {
@@ -1208,7 +1225,8 @@ static int collect(rbpe_ctx *ctx, grid *g, const char *dirs, int partial) {
             if (!done && first < 0) first = unit;
             missing += !done;
             if (!done && partial)
-              g->absent[((size_t)s * g->nlayers + l) * g->nsplit + p] = 1;
+              g->bad_seed[(((size_t)s * g->nlayers + l) * g->nsplit + p) *
+                              g->seeds + k] = 1;
           }
   g->missing = partial ? missing : 0;
   if (missing && partial)
@@ -1533,8 +1551,8 @@ int cmd_experiment(int argc, char **argv) {
                      sizeof *g.recon);
     g.sigmap = calloc((size_t)g.nsig * g.nlayers * g.nsplit * g.nmeth + 1,
                       sizeof *g.sigmap);
-    g.absent = calloc((size_t)g.nsig * g.nlayers * g.nsplit + 1, 1);
-    if (!g.res || !g.recon || !g.sigmap || !g.absent) rc = EXIT_FAILURE_RUN;
+    g.bad_seed = calloc((size_t)g.nsig * g.nlayers * g.nsplit * g.seeds + 1, 1);
+    if (!g.res || !g.recon || !g.sigmap || !g.bad_seed) rc = EXIT_FAILURE_RUN;
   }
   /* the files this grid writes, claimed before the fits: rbpe replaces
    * only its own (cli.h) */
@@ -1634,7 +1652,7 @@ int cmd_experiment(int argc, char **argv) {
   }
   free(g.recon);
   free(g.sigmap);
-  free(g.absent);
+  free(g.bad_seed);
   free(g.res);
   free(g.val);
   for (int s = 0; s < g.nsig; s++) rbpe_signal_free(g.sig[s].sig);
