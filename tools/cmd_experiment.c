@@ -1060,9 +1060,10 @@ static int write_fits(FILE *f, void *user) {
   return ferror(f) ? -1 : 0;
 }
 
-/* Reads one shard's fits.bin into the grid; 0, or -1 with why. */
-static int read_fits(rbpe_ctx *ctx, grid *g, const char *path, char *why,
-                     size_t wlen) {
+/* Reads one shard's fits.bin into the grid; 0, or -1 with why. A journal
+ * (a shard stopped while writing) may end in a cut record: it ends there. */
+static int read_fits(rbpe_ctx *ctx, grid *g, const char *path, int journal,
+                     char *why, size_t wlen) {
   FILE *f = fopen(path, "rb");
   if (!f) {
     snprintf(why, wlen, "%s: %s", path, strerror(errno));
@@ -1117,6 +1118,7 @@ static int read_fits(rbpe_ctx *ctx, grid *g, const char *path, char *why,
     if (ok && rbpe_signal_from_data(ctx, (int)head[5], dims, (int)C, data, &x) != RBPE_OK)
       ok = 0;
     free(data);
+    if (!ok && journal && feof(f)) break;
     if (!ok) {
       snprintf(why, wlen, "%s: a damaged record", path);
       fclose(f);
@@ -1147,6 +1149,7 @@ static int read_csv(grid *g, const char *path, char *why, size_t wlen) {
   }
   while (fgets(line, sizeof line, f)) {
     row++;
+    if (!strchr(line, '\n') && feof(f)) break; /* a journal's cut last row */
     char *fld[10];
     int nf = 0;
     line[strcspn(line, "\r\n")] = '\0';
@@ -1208,7 +1211,7 @@ static int collect(rbpe_ctx *ctx, grid *g, const char *dirs, int partial) {
     snprintf(path, sizeof path, "%s/fits.bin", t);
     int done = stat(path, &st) == 0;
     if (!done) snprintf(path, sizeof path, "%s/journal.bin", t);
-    if (read_fits(ctx, g, path, why, sizeof why) != 0) goto bad;
+    if (read_fits(ctx, g, path, !done, why, sizeof why) != 0) goto bad;
     snprintf(path, sizeof path, "%s/%s", t, done ? "results.csv" : "journal.csv");
     if (read_csv(g, path, why, sizeof why) != 0) goto bad;
   }
@@ -1598,6 +1601,8 @@ int cmd_experiment(int argc, char **argv) {
       } else {
         csv_header(g.jcsv);
         fits_header(g.jbin, &g);
+        fflush(g.jcsv);
+        fflush(g.jbin);
       }
     }
     if (rc == EXIT_OK)
