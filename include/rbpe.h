@@ -458,7 +458,9 @@ typedef struct rbpe_fit_config {
   const volatile int *cancel;
 } rbpe_fit_config;
 
-/* Defaults: rbf (D = 128 per axis, b = 1), uniform sigma 0.04, regular:2,
+/* Defaults: rbf (D = 128 per axis, b = 1) with the learned sigma (graph,
+ * range 0.5..2 training spacings) and the amplitude normalisation
+ * (rbf_norm_ref -1: the fit's geometric mean sigma), regular:2,
  * 3 hidden layers of 256, output activation auto (sigmoid for data in
  * [0, 1], none otherwise), 1000 steps, lr 1e-3, full batch, seed 0, loss
  * read every 25 steps; sigma solve parameters as documented in

@@ -30,6 +30,9 @@ rbpe_status rbpe_bench_mlp(rbpe_ctx *ctx, int hidden_layers, int width,
   model.cfg.hidden_layers = hidden_layers;
   model.cfg.width = width;
   model.cfg.embed.rbf_centres = centres;
+  /* the normalisation on, as in a default fit, with the reference a fit of
+   * a uniform sigma resolves (the sigma itself) */
+  model.cfg.embed.rbf_norm_ref = model.cfg.sigma;
   model.ndim = 2;
   model.channels = 1;
   model.dims[0] = model.dims[1] = 256;
@@ -174,7 +177,8 @@ rbpe_status rbpe_bench_sigma(rbpe_ctx *ctx, size_t side, int centres, int k,
   fc.sig.k = k;
   fc.sig.iterations = iterations;
   fc.sig.tol = 0.0f;
-  rbpe_sigma_absolute(&fc.sig, n, 2); /* the default range, for this grid */
+  /* the default range, for this grid */
+  rbpe_sigma_absolute(&fc.sig, n, 2, fc.embed.rbf_centres);
   be->mem_peak = be->mem_used;
   rbpe_sigma_stats ss;
   double t1 = rbpe_now_s();

@@ -357,9 +357,14 @@ void rbpe_sigma_report_stats(rbpe_fit_report *rep, const float *map,
   rep->sigma_train_mean = L ? s / (double)L : NAN;
 }
 
-void rbpe_sigma_absolute(rbpe_sigma_config *sc, size_t L, int ndim) {
+void rbpe_sigma_absolute(rbpe_sigma_config *sc, size_t L, int ndim,
+                         int centres) {
   if (!sc->relative) return;
+  /* the coarser of the samples' and the centres' spacing: below the
+   * centres' spacing an rbf embedding has holes between centres, however
+   * densely the signal is sampled */
   double h = pow((double)(L ? L : 1), -1.0 / ndim);
+  if (centres > 0 && 1.0 / centres > h) h = 1.0 / centres;
   sc->smin = (float)(sc->smin * h);
   sc->smax = (float)(sc->smax * h);
   sc->relative = 0;
@@ -377,9 +382,10 @@ rbpe_status rbpe_sigma_build(rbpe_ctx *ctx, rbpe_backend *be,
   double t0 = rbpe_now_s();
   RBPE_TRY(rbpe_sigma_check_config(err, &cfg->sig, L));
   /* A relative range is in units of the training spacing h = L^(-1/N), the
-   * grid step of L evenly spread points in the unit cube. */
+   * grid step of L evenly spread points in the unit cube (or of the rbf
+   * centres, 1/D, when that is coarser). */
   rbpe_fit_config scaled = *cfg;
-  rbpe_sigma_absolute(&scaled.sig, L, N);
+  rbpe_sigma_absolute(&scaled.sig, L, N, cfg->embed.rbf_centres);
   cfg = &scaled;
   const rbpe_sigma_config *sc = &cfg->sig;
   rep->sigma_lo = sc->smin;

@@ -14,9 +14,11 @@ typedef struct rbpe_sigma_stats {
   double J0, J;
 } rbpe_sigma_stats;
 
-/* A relative sigma range (units of the training spacing L^(-1/ndim)) made
- * absolute; no change when it already is. */
-void rbpe_sigma_absolute(rbpe_sigma_config *sc, size_t L, int ndim);
+/* A relative sigma range made absolute (units of the training spacing
+ * L^(-1/ndim), or of the rbf centres' spacing 1/centres when that is
+ * coarser; centres 0: samples only); no change when it already is. */
+void rbpe_sigma_absolute(rbpe_sigma_config *sc, size_t L, int ndim,
+                         int centres);
 
 /* Minimises J(sigma) over the graph g of n points x (n x ndim) with values
  * y (n x C): Adam on s, sigma = smin + (smax - smin) logistic(s), until J

@@ -121,8 +121,9 @@ for mode in graph poly; do
   for f in sigma.png sigma_train.png panel.png model.rbpe; do
     [ -s "$tmp/$mode/$f" ] || { echo "FAIL: --sigma $mode did not write $f"; fail=$((fail + 1)); }
   done
-  # default range: 0.5..4 training spacings; camera64 at regular:2 has h = 1/32
-  python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['sigma_stats']; lo, hi = s['range']; assert abs(lo - 0.5/32) < 1e-6 and abs(hi - 4/32) < 1e-6 and lo <= s['grid_min'] <= s['grid_max'] <= hi, s" "$tmp/$mode/metrics.json" ||
+  # default range: 0.5..2 spacings, the spacing the coarser of the training
+  # samples' (camera64 at regular:2: 1/32) and the rbf centres' (16: 1/16)
+  python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['sigma_stats']; lo, hi = s['range']; assert abs(lo - 0.5/16) < 1e-6 and abs(hi - 2/16) < 1e-6 and lo <= s['grid_min'] <= s['grid_max'] <= hi, s" "$tmp/$mode/metrics.json" ||
     { echo "FAIL: --sigma $mode sigma_stats"; fail=$((fail + 1)); }
   expect 0 - "render a $mode model at 96x80 on ref" -- "$RBPE" render "$tmp/$mode/model.rbpe" --size 96x80 -o "$tmp/$mode.png" --device ref
 done
@@ -219,7 +220,7 @@ rm "$tmp/mine/panel.png"
 expect 0 0 "fit graph into the folder" -- "$RBPE" fit "$IMG" --steps 2 --sigma graph $SMALL --out "$tmp/mine"
 [ -e "$tmp/mine/sigma.png" ] || { echo "FAIL: no sigma.png"; fail=$((fail + 1)); }
 echo "changed by hand" >"$tmp/mine/sigma_train.png"
-expect 0 0 "fit uniform over the learned run" -- "$RBPE" fit "$IMG" --steps 2 $SMALL --out "$tmp/mine"
+expect 0 0 "fit uniform over the learned run" -- "$RBPE" fit "$IMG" --steps 2 --sigma uniform:0.04 $SMALL --out "$tmp/mine"
 [ ! -e "$tmp/mine/sigma.png" ] || { echo "FAIL: rbpe's stale sigma.png kept"; fail=$((fail + 1)); }
 [ "$(cat "$tmp/mine/sigma_train.png" 2>/dev/null)" = "changed by hand" ] ||
   { echo "FAIL: an output changed by hand was removed"; fail=$((fail + 1)); }
@@ -302,11 +303,11 @@ done
 # A training set that does not fit: full batch refused up front (one line,
 # naming the size and the limit); mini-batches embedded on the fly
 expect 1 1 "full batch above --max-memory" -- "$RBPE" fit "$IMG" $SMALL --device ref \
-  --max-memory 150K --out "$tmp/mem"
+  --sigma uniform:0.04 --max-memory 150K --out "$tmp/mem"
 grep -q "above the memory limit (150.0 KiB)" "$tmp/err" ||
   { echo "FAIL: memory message: $(cat "$tmp/err")"; fail=$((fail + 1)); }
 expect 0 0 "mini-batches on the fly under --max-memory" -- "$RBPE" fit "$IMG" $SMALL \
-  --device ref --steps 5 --batch 64 --max-memory 150K --out "$tmp/mem"
+  --sigma uniform:0.04 --device ref --steps 5 --batch 64 --max-memory 150K --out "$tmp/mem"
 grep -q '"embedded_set": "on the fly per batch"' "$tmp/mem/metrics.json" ||
   { echo "FAIL: no on-the-fly embedding under the cap"; fail=$((fail + 1)); }
 

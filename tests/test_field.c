@@ -167,6 +167,7 @@ static void fit(void) {
   c.hidden_layers = 1;
   c.width = 32;
   c.steps = 120;
+  c.sigma_mode = RBPE_SIGMA_UNIFORM;
   c.sigma = 0.05f;
   c.field.cells = 4;
   c.field.every = 4;

@@ -31,16 +31,18 @@ static const char *fit_help =
     "  --embed rbf|rff|nerf    positional embedding (rbf)\n"
     "  --centres D             rbf centres per direction (128)\n"
     "  --diagonals             rbf: also project on the diagonals\n"
-    "  --rbf-norm              rbf: scale each coordinate's embedding by\n"
+    "  --rbf-norm, --no-rbf-norm\n"
+    "                          rbf: scale each coordinate's embedding by\n"
     "                          sqrt(s_ref / sigma(x)), s_ref the geometric mean\n"
-    "                          of the training sigma (a Gibbs kernel; off)\n"
+    "                          of the training sigma, or not (a Gibbs kernel;\n"
+    "                          on; no change for a uniform sigma)\n"
     "  --order b               rbf super-Gaussian order >= 1 (1)\n"
     "  --sigma MODE            rbf sigma: uniform:S | graph | poly[:P]\n"
-    "                          (uniform:0.04; README \"Learning sigma\")\n"
+    "                          (graph; README \"Learning sigma\")\n"
     "  --sigma-at RULE         sigma at held-out samples: nearest | smooth |\n"
     "                          poly (smooth)\n"
     "  --knn K --eps E --gamma G --lambda-n L --smin A --smax B\n"
-    "                          graph objective (8, 0.5, 0.01, 0, 0.5, 4)\n"
+    "                          graph objective (8, 0.5, 0.01, 0, 0.5, 2)\n"
     "  --sigma-iters N --sigma-lr X --sigma-tol T\n"
     "                          sigma solver: Adam cap, rate, and stop when J's\n"
     "                          change over 10 iterations is below T times its\n"
@@ -469,6 +471,8 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
       json = 1;
     } else if (!strcmp(a, "--rbf-norm")) {
       cfg.embed.rbf_norm_ref = -1.0f; /* the fit picks the reference */
+    } else if (!strcmp(a, "--no-rbf-norm")) {
+      cfg.embed.rbf_norm_ref = 0.0f;
     } else if (!strcmp(a, "--diagonals")) {
       cfg.embed.rbf_diagonals = 1;
     } else if ((r = cli_opt(argc, argv, &i, "--embed", &v))) {
