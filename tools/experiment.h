@@ -1,0 +1,132 @@
+/* `rbpe experiment`'s grid, shared by its three parts: the command
+ * (cmd_experiment.c: options, signals, fitting), the report
+ * (experiment_report.c: tables, CSV, panels) and the shards
+ * (experiment_shard.c: a grid split over processes and collected). */
+#ifndef RBPE_EXPERIMENT_H
+#define RBPE_EXPERIMENT_H
+
+#include <stdio.h>
+
+#include "cli.h"
+
+#define RBPE_PI 3.14159265358979323846
+
+enum { M_LEARNED, M_UNIFORM, M_RFF, M_NERF };
+
+/* A method of the grid. Learned sigma variants carry their recipe, a
+ * `rbpe fit` configuration written as BASE[+MOD...] (learned_apply). */
+typedef struct method {
+  int kind;
+  float param;
+  char name[64];
+  char recipe[56];
+} method;
+
+typedef struct signal_item {
+  char name[64];
+  rbpe_signal *sig;
+} signal_item;
+
+#define MAX_METHODS 40
+#define MAX_LEARNED 12
+#define MAX_SIGNALS 16
+#define MAX_LAYERS 4
+#define MAX_SEEDS 16
+#define NSPLIT_ALL 4
+
+typedef struct run_result {
+  double test, train, seconds;
+  int done;
+} run_result;
+
+typedef struct grid {
+  signal_item sig[MAX_SIGNALS];
+  int nsig;
+  method meth[MAX_METHODS];
+  int nmeth;
+  int layers[MAX_LAYERS];
+  int nlayers;
+  int seeds, steps, width;
+  float lr;
+  int diagonals;           /* every rbf method projects on the diagonals */
+  int split_id[NSPLIT_ALL];/* the splits of the grid (split_spec's index) */
+  int nsplit;
+  /* signals left out of choosing the default (tallied on their own) */
+  unsigned char heldout[MAX_SIGNALS];
+  /* --shard K/N: this process fits units u with u % N == K - 1 */
+  int shard_k, shard_n;
+  /* the device(s) the fits ran on, "; "-separated */
+  char device[1024];
+  /* a shard's journal: each unit's rows and pictures as soon as it is
+   * done, so a shard stopped early still gives what it finished */
+  FILE *jcsv, *jbin;
+  /* a partial collect: a seed of a setting (signal, depth, split) with a
+   * missing fit is left out of every table, a setting without a complete
+   * seed too; [s][l][p][k] */
+  unsigned char *bad_seed;
+  long missing;
+  /* [signal][layers][split][method][seed] */
+  run_result *res;
+  /* the same, for uniform sigmas and RFF scales: PSNR on a validation part
+   * of the training samples (SPLIT+val:VAL_FRAC), which chooses among them
+   * without the test samples; NULL with --no-validation */
+  run_result *val;
+  /* seed 0's reconstructions and sigma maps (learned recipes) for the
+   * panels */
+  rbpe_signal **recon, **sigmap;
+} grid;
+
+/* p below is an index into g->split_id */
+static inline size_t at(const grid *g, int s, int l, int p, int m, int k) {
+  return ((((size_t)s * g->nlayers + l) * g->nsplit + p) * g->nmeth + m) *
+             g->seeds + k;
+}
+static inline size_t rat(const grid *g, int s, int l, int p, int m) {
+  return (((size_t)s * g->nlayers + l) * g->nsplit + p) * g->nmeth + m;
+}
+
+/* the validation part of the training samples that baselines are chosen on */
+#define VAL_FRAC "0.1"
+
+/* every method but NeRF (which has no knob) is also fitted on the
+ * validation split: baselines and learned variants are chosen alike */
+static inline int validated(const method *m) { return m->kind != M_NERF; }
+
+extern const char *const split_names[NSPLIT_ALL];
+const char *split_spec(const grid *g, int ndim, int p);
+const char *split_label(const grid *g, int ndim, int p);
+
+/* Units (a method in one setting and seed, with its validation fit) in
+ * run_grid's order; whether this process fits unit u; the seeds of a
+ * setting that a partial collect kept. */
+long units(const grid *g);
+int mine(const grid *g, long u);
+int seed_ok(const grid *g, int s, int l, int p, int k);
+int seeds_ok(const grid *g, int s, int l, int p);
+int absent(const grid *g, int s, int l, int p);
+
+/* ---- the report (experiment_report.c) ---- */
+typedef struct report_job {
+  const grid *g;
+  const char *command;
+  const char *notes;
+  const char *device;
+} report_job;
+void csv_header(FILE *f);
+void csv_row(FILE *f, const grid *g, int s, int l, int p, int m, int k);
+int write_csv(FILE *f, void *user);  /* user: the grid */
+int write_md(FILE *f, void *user);   /* user: a report_job */
+rbpe_status write_panel(rbpe_ctx *ctx, const grid *g, int s, int l,
+                        const char *path);
+
+/* ---- shards (experiment_shard.c) ---- */
+void put_record(FILE *f, int s, int l, int p, int m, int kind,
+                const rbpe_signal *x);
+void fits_header(FILE *f, const grid *g);
+int write_fits(FILE *f, void *user); /* user: the grid */
+/* Reads the shards' folders (comma-separated) into the grid; with partial
+ * the seeds with a missing fit are marked, else any missing fit fails.
+ * EXIT_OK or an exit code after saying why. */
+int collect(rbpe_ctx *ctx, grid *g, const char *dirs, int partial);
+
+#endif
