@@ -368,7 +368,8 @@ expect 0 0 "devices --json" -- "$RBPE" devices --json
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert 'selected' in d and isinstance(d['opencl_devices'], list)" "$tmp/out" ||
   { echo "FAIL: devices --json"; fail=$((fail + 1)); }
 expect 0 0 "info --json on a model" -- "$RBPE" info "$tmp/conv1/model.rbpe" --json
-python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['kind']=='model' and d['steps']==20" "$tmp/out" ||
+# conv1: --sigma graph, normalised by default
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['kind']=='model' and d['steps']==20 and d['sigma']=='graph, normalised', d" "$tmp/out" ||
   { echo "FAIL: info --json"; fail=$((fail + 1)); }
 expect 0 0 "info --json on a signal" -- "$RBPE" info "$IMG" --json
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['kind']=='signal' and d['dims']==[64, 64]" "$tmp/out" ||

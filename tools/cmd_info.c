@@ -6,9 +6,27 @@
 
 #include "cli.h"
 
+/* How an rbf model's sigma was chosen, in words: "graph, normalised,
+ * field 4" or "uniform 0.04". */
+static void sigma_words(const rbpe_fit_config *c, char *buf, size_t len) {
+  static const char *modes[] = {"uniform", "graph", "poly"};
+  size_t o = c->sigma_mode == RBPE_SIGMA_UNIFORM
+                 ? (size_t)snprintf(buf, len, "uniform %g", (double)c->sigma)
+                 : (size_t)snprintf(buf, len, "%s", modes[c->sigma_mode]);
+  /* a uniform sigma is its own reference: the normalisation is a no-op */
+  int varies = c->sigma_mode != RBPE_SIGMA_UNIFORM || c->field.cells > 0;
+  if (o < len && varies && c->embed.rbf_norm_ref > 0.0f)
+    o += (size_t)snprintf(buf + o, len - o, ", normalised");
+  if (o < len && c->field.cells > 0)
+    snprintf(buf + o, len - o, ", field %d", c->field.cells);
+}
+
 static void model_info(const char *path, rbpe_model *m, int json) {
   const rbpe_fit_config *c = rbpe_model_config(m);
   int nd = rbpe_model_ndim(m), rate = rbpe_model_sample_rate(m);
+  int rbf = c->embed.kind == RBPE_EMBED_RBF;
+  char sw[96] = "";
+  if (rbf) sigma_words(c, sw, sizeof sw);
   if (json) {
     fputs("{\"file\": ", stdout);
     cli_json_str(stdout, path);
@@ -17,19 +35,25 @@ static void model_info(const char *path, rbpe_model *m, int json) {
       printf("%s%zu", a ? ", " : "", rbpe_model_dim(m, a));
     printf("], \"channels\": %d, \"embedding\": \"%s\", \"hidden_layers\": %d, "
            "\"width\": %d, \"out_act\": \"%s\", \"steps\": %d, "
-           "\"sample_rate\": %d}\n",
+           "\"sample_rate\": %d",
            rbpe_model_channels(m), rbpe_embed_kind_string(c->embed.kind),
            c->hidden_layers, c->width, rbpe_act_string(c->out_act), c->steps,
            rate);
+    if (rbf) {
+      fputs(", \"sigma\": ", stdout);
+      cli_json_str(stdout, sw);
+    }
+    fputs("}\n", stdout);
     return;
   }
   printf("%s: model of a %d-D", path, nd);
   for (int a = 0; a < nd; a++)
     printf("%s%zu", a ? " x " : " ", rbpe_model_dim(m, a));
-  printf(" signal, %d channel(s); %s embedding, %d hidden layer(s) of %d, "
-         "%s output, trained %d steps",
+  printf(" signal, %d channel(s); %s embedding%s%s%s, %d hidden layer(s) of "
+         "%d, %s output, trained %d steps",
          rbpe_model_channels(m), rbpe_embed_kind_string(c->embed.kind),
-         c->hidden_layers, c->width, rbpe_act_string(c->out_act), c->steps);
+         rbf ? " (sigma: " : "", sw, rbf ? ")" : "", c->hidden_layers,
+         c->width, rbpe_act_string(c->out_act), c->steps);
   if (rate) printf(", %d Hz audio", rate);
   printf("\n");
 }
