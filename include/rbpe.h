@@ -408,11 +408,11 @@ typedef struct rbpe_sigma_config {
                           L^(-1/N) instead of coordinate units */
 } rbpe_sigma_config;
 
-/* The held-back sigma field (METHOD.md 5b): sigma(x) = sigma0(x) exp(g(x)),
- * sigma0 the map of the sigma mode, g N-linear on a coarse grid of
- * cells^N nodes, updated by Adam on the loss of a held-back part of the
- * training samples while the MLP trains on the rest; the held-back samples
- * join training once g is frozen. */
+/* The held-back sigma field (beyond METHOD.md; README "Learning sigma"):
+ * sigma(x) = sigma0(x) exp(g(x)), sigma0 the map of the sigma mode, g
+ * N-linear on a coarse grid of cells^N nodes, updated by Adam on the loss
+ * of a held-back part of the training samples while the MLP trains on the
+ * rest; the held-back samples join training once g is frozen. */
 typedef struct rbpe_field_config {
   int cells;           /* nodes per axis, 0 = off (0), else 2..64 */
   float holdout;       /* fraction of training samples held back (0.1) */

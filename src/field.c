@@ -1,7 +1,8 @@
-/* The held-back sigma field (METHOD.md 5b). g lives on the host: it has
- * at most 64^N nodes and changes once every few training steps; what is
- * heavy (embedding the held-back samples, their derivative, the MLP's
- * input gradient) runs on the backend through the op table. */
+/* The held-back sigma field (beyond METHOD.md; README "Learning sigma").
+ * g lives on the host: it has at most 64^N nodes and changes once every
+ * few training steps; what is heavy (embedding the held-back samples, their
+ * derivative, the MLP's input gradient) runs on the backend through the op
+ * table. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

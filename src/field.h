@@ -1,7 +1,7 @@
-/* The held-back sigma field (METHOD.md 5b): a coarse N-linear grid g of
- * log-factors on the sigma map, learned from the loss of held-back
- * training samples through the MLP's input gradient and the rbf sigma
- * derivative. */
+/* The held-back sigma field (beyond METHOD.md, on top of its section 5
+ * map; README "Learning sigma"): a coarse N-linear grid g of log-factors
+ * on the sigma map, learned from the loss of held-back training samples
+ * through the MLP's input gradient and the rbf sigma derivative. */
 #ifndef RBPE_FIELD_H
 #define RBPE_FIELD_H
 

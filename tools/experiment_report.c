@@ -264,6 +264,13 @@ int write_csv(FILE *f, void *user) {
   return ferror(f) ? -1 : 0;
 }
 
+/* A per-setting table row's first cells: signal, split, MLP. */
+static void row_head(FILE *f, const grid *g, int s, int l, int p) {
+  fprintf(f, "| %s | %s | %dx%d |", g->sig[s].name,
+          split_label(g, rbpe_signal_ndim(g->sig[s].sig), p), g->layers[l],
+          g->width);
+}
+
 static const char *group_names[3] = {"photos used to choose the default",
                                      "photos held out from that choice",
                                      "1-D signals"};
@@ -390,9 +397,7 @@ int write_md(FILE *f, void *user) {
       for (int l = 0; l < g->nlayers; l++)
         for (int p = 0; p < g->nsplit; p++) {
           if (absent(g, s, l, p)) continue;
-          int nd = rbpe_signal_ndim(g->sig[s].sig);
-          fprintf(f, "| %s | %s | %dx%d |", g->sig[s].name,
-                  split_label(g, nd, p), g->layers[l], g->width);
+          row_head(f, g, s, l, p);
           cell(f, g, s, l, p, mg);
           picked_cell(f, g, s, l, p);
           paired_cells(f, g, s, l, p, mg, M_UNIFORM);
@@ -414,10 +419,8 @@ int write_md(FILE *f, void *user) {
     for (int l = 0; l < g->nlayers; l++)
       for (int p = 0; p < g->nsplit; p++) {
         if (absent(g, s, l, p)) continue;
-        int nd = rbpe_signal_ndim(g->sig[s].sig);
         int bu = best_of(g, s, l, p, M_UNIFORM), br = best_of(g, s, l, p, M_RFF);
-        fprintf(f, "| %s | %s | %dx%d |", g->sig[s].name, split_label(g, nd, p),
-                g->layers[l], g->width);
+        row_head(f, g, s, l, p);
         cell(f, g, s, l, p, mg);
         cell(f, g, s, l, p, bu);
         if (bu >= 0) fprintf(f, " %g |", (double)g->meth[bu].param);
