@@ -126,6 +126,14 @@ rc=$?
 if [ $rc -ne 4 ] || ! grep -q "fits missing" "$tmp/err" || [ -e "$tmp/part/RESULTS.md" ]; then
   echo "FAIL: a collect without shard 2: exit $rc"; cat "$tmp/err"; fail=1
 fi
+# tools/experiment-shards.sh: the same grid as 3 shards, 2 at a time, to a
+# deadline it does not reach, gives the same report
+# shellcheck disable=SC2086
+RBPE="$RBPE" "$RBPE_SOURCE_ROOT/tools/experiment-shards.sh" "$tmp/esh" 3 2 600 $small \
+  >/dev/null 2>"$tmp/err" || { echo "FAIL: experiment-shards.sh"; cat "$tmp/err"; fail=1; }
+grep -v '^rbpe experiment' "$tmp/esh/report/RESULTS.md" | grep -v "^Device:" >"$tmp/esh.md"
+grep -v "^Device:" "$tmp/one.md" >"$tmp/one2.md"
+cmp -s "$tmp/one2.md" "$tmp/esh.md" || { echo "FAIL: experiment-shards.sh report differs"; diff "$tmp/one2.md" "$tmp/esh.md" | head; fail=1; }
 # a shard stopped early: its journal gives the units it finished; a collect
 # needs --partial then, and the report says what is left out
 mkdir "$tmp/cut" && cp "$tmp/s2/journal.bin" "$tmp/cut/" &&
