@@ -134,6 +134,18 @@ RBPE="$RBPE" "$RBPE_SOURCE_ROOT/tools/experiment-shards.sh" "$tmp/esh" 3 2 600 $
 grep -v '^rbpe experiment' "$tmp/esh/report/RESULTS.md" | grep -v "^Device:" >"$tmp/esh.md"
 grep -v "^Device:" "$tmp/one.md" >"$tmp/one2.md"
 cmp -s "$tmp/one2.md" "$tmp/esh.md" || { echo "FAIL: experiment-shards.sh report differs"; diff "$tmp/one2.md" "$tmp/esh.md" | head; fail=1; }
+# resuming: a run stopped part-way (here: its journal cut to fewer rows)
+# fits only the rest when run again, and writes the same report
+head -n -5 "$tmp/one/journal.csv" >"$tmp/cutj.csv" && cp "$tmp/cutj.csv" "$tmp/one/journal.csv"
+# shellcheck disable=SC2086
+"$RBPE" experiment $small --out "$tmp/one" >/dev/null 2>"$tmp/err" ||
+  { echo "FAIL: resume"; cat "$tmp/err"; fail=1; }
+grep -q "unit(s) read back" "$tmp/err" || { echo "FAIL: resume says nothing"; cat "$tmp/err"; fail=1; }
+refits=$(grep -c '^\[' "$tmp/err")
+[ "$refits" -ge 1 ] && [ "$refits" -le 10 ] || { echo "FAIL: resume refitted $refits units"; fail=1; }
+grep -v '^rbpe experiment' "$tmp/one/RESULTS.md" | cmp -s - "$tmp/one.md" ||
+  { echo "FAIL: a resumed run's RESULTS.md differs"; fail=1; }
+[ ! -e "$tmp/one/journal.csv.old" ] || { echo "FAIL: the set-aside journal stayed"; fail=1; }
 # a shard stopped early: its journal gives the units it finished; a collect
 # needs --partial then, and the report says what is left out
 mkdir "$tmp/cut" && cp "$tmp/s2/journal.bin" "$tmp/cut/" &&

@@ -58,7 +58,10 @@ static const char *experiment_help =
     "                      fits its journal holds\n"
     "  --partial           collect: report the settings whose fits are all\n"
     "                      there, say which are left out\n"
-    "  --out DIR           output folder (rbpe-experiment)\n";
+    "  --out DIR           output folder (rbpe-experiment); a journal there\n"
+    "                      (journal.csv, journal.bin) keeps every finished\n"
+    "                      unit, and a run of the same grid into the same\n"
+    "                      folder fits only what is not in it (resuming)\n";
 
 
 /* ---- signals ------------------------------------------------------------ */
@@ -369,7 +372,8 @@ static int run_grid(rbpe_ctx *ctx, grid *g) {
       for (int l = 0; l < g->nlayers; l++)
         for (int p = 0; p < g->nsplit; p++)
           for (int m = 0; m < g->nmeth; m++, unit++)
-            if (mine(g, unit)) total += 1 + (g->val && validated(&g->meth[m]));
+            if (mine(g, unit) && !unit_done(g, s, l, p, m, k2))
+              total += 1 + (g->val && validated(&g->meth[m]));
   double t0 = rbpe_now_s();
   unit = 0;
   for (int k2 = 0; k2 < g->seeds; k2++)
@@ -377,7 +381,7 @@ static int run_grid(rbpe_ctx *ctx, grid *g) {
       for (int l = 0; l < g->nlayers; l++)
         for (int p = 0; p < g->nsplit; p++)
           for (int m = 0; m < g->nmeth; m++) {
-            if (!mine(g, unit++)) continue;
+            if (!mine(g, unit++) || unit_done(g, s, l, p, m, k2)) continue;
             int ndim = rbpe_signal_ndim(g->sig[s].sig);
             rbpe_fit_config c;
             method_config(g, &g->meth[m], g->layers[l], ndim, p, k2, &c);
@@ -643,8 +647,8 @@ int cmd_experiment(int argc, char **argv) {
   int nout = 0;
   if (!part) snprintf(out_names[nout++], sizeof out_names[0], "RESULTS.md");
   snprintf(out_names[nout++], sizeof out_names[0], "results.csv");
-  if (part) {
-    snprintf(out_names[nout++], sizeof out_names[0], "fits.bin");
+  if (part) snprintf(out_names[nout++], sizeof out_names[0], "fits.bin");
+  if (!collect_dirs) {
     snprintf(out_names[nout++], sizeof out_names[0], "journal.csv");
     snprintf(out_names[nout++], sizeof out_names[0], "journal.bin");
   }
@@ -654,6 +658,11 @@ int cmd_experiment(int argc, char **argv) {
                g.sig[s].name, g.layers[l]);
   for (int k = 0; k < nout; k++) out_list[k] = out_names[k];
   out_list[nout] = NULL;
+  /* a journal of this grid left by an earlier run: its units are not
+   * fitted again */
+  long resumed = 0;
+  if (rc == EXIT_OK && !collect_dirs)
+    rc = resume_load(ctx, &g, outdir, &resumed);
   if (rc == EXIT_OK && cli_outset_claim(&set, out_list, why, sizeof why) != 0) {
     fprintf(stderr, "rbpe experiment: %s\n", why);
     rc = EXIT_OUTPUT;
@@ -668,7 +677,12 @@ int cmd_experiment(int argc, char **argv) {
             (size_t)g.nsig * g.nlayers * g.nsplit * nval * g.seeds);
     if (!collect_dirs)
       snprintf(g.device, sizeof g.device, "%s", rbpe_ctx_device_description(ctx));
-    if (part) {
+    if (resumed)
+      fprintf(stderr, "rbpe experiment: %ld unit(s) read back from %s/journal.* "
+                      "(an earlier run of this grid; not fitted again: remove "
+                      "the journal to fit them anew)\n",
+              resumed, outdir);
+    if (!collect_dirs) {
       char jp[4200];
       snprintf(jp, sizeof jp, "%s/journal.csv", outdir);
       g.jcsv = fopen(jp, "w");
@@ -680,8 +694,13 @@ int cmd_experiment(int argc, char **argv) {
       } else {
         csv_header(g.jcsv);
         fits_header(g.jbin, &g);
-        fflush(g.jcsv);
-        fflush(g.jbin);
+        if (journal_replay(&g) != 0) {
+          fprintf(stderr, "rbpe experiment: cannot write the journal: %s\n",
+                  strerror(errno));
+          rc = EXIT_OUTPUT;
+        } else {
+          resume_done(outdir);
+        }
       }
     }
     if (rc == EXIT_OK)

@@ -129,4 +129,17 @@ int write_fits(FILE *f, void *user); /* user: the grid */
  * EXIT_OK or an exit code after saying why. */
 int collect(rbpe_ctx *ctx, grid *g, const char *dirs, int partial);
 
+/* ---- resuming (experiment_shard.c) ---- */
+/* Whether unit (s, l, p, m, k) has its fit, its validation fit and (seed
+ * 0) its pictures. */
+int unit_done(const grid *g, int s, int l, int p, int m, int k);
+/* Reads this grid's journal left in outdir by a run that stopped (or
+ * finished) and sets it aside as journal.*.old; *resumed: the units it
+ * gave (0: no journal of this grid there). EXIT_OK or an exit code. */
+int resume_load(rbpe_ctx *ctx, grid *g, const char *outdir, long *resumed);
+/* Writes every unit the grid has into the new journal; 0 or -1. */
+int journal_replay(grid *g);
+/* Removes the set-aside journal once the new one holds its units. */
+void resume_done(const char *outdir);
+
 #endif

@@ -243,10 +243,7 @@ int collect(rbpe_ctx *ctx, grid *g, const char *dirs, int partial) {
       for (int l = 0; l < g->nlayers; l++)
         for (int p = 0; p < g->nsplit; p++)
           for (int m = 0; m < g->nmeth; m++, unit++) {
-            size_t i = at(g, s, l, p, m, k);
-            int done = g->res[i].done &&
-                       (!g->val || !validated(&g->meth[m]) || g->val[i].done) &&
-                       (k != 0 || g->recon[rat(g, s, l, p, m)]);
+            int done = unit_done(g, s, l, p, m, k);
             if (!done && first < 0) first = unit;
             missing += !done;
             if (!done && partial)
@@ -269,4 +266,71 @@ int collect(rbpe_ctx *ctx, grid *g, const char *dirs, int partial) {
 bad:
   fprintf(stderr, "rbpe experiment: %s\n", why);
   return EXIT_BAD_INPUT;
+}
+
+/* ---- resuming ------------------------------------------------------------ */
+
+int unit_done(const grid *g, int s, int l, int p, int m, int k) {
+  size_t i = at(g, s, l, p, m, k);
+  return g->res[i].done &&
+         (!g->val || !validated(&g->meth[m]) || g->val[i].done) &&
+         (k != 0 || g->recon[rat(g, s, l, p, m)]);
+}
+
+int resume_load(rbpe_ctx *ctx, grid *g, const char *outdir, long *resumed) {
+  char jb[4200], jc[4200], old[4300], why[4400];
+  struct stat st;
+  *resumed = 0;
+  snprintf(jb, sizeof jb, "%s/journal.bin", outdir);
+  snprintf(jc, sizeof jc, "%s/journal.csv", outdir);
+  if (stat(jb, &st) != 0 || stat(jc, &st) != 0) return EXIT_OK;
+  /* not this grid's journal (or not a journal): the output rule decides
+   * what becomes of the files */
+  if (read_fits(ctx, g, jb, 1, why, sizeof why) != 0) return EXIT_OK;
+  if (read_csv(g, jc, why, sizeof why) != 0) {
+    for (size_t i = 0; i < (size_t)g->nsig * g->nlayers * g->nsplit * g->nmeth; i++) {
+      rbpe_signal_free(g->recon[i]);
+      rbpe_signal_free(g->sigmap[i]);
+      g->recon[i] = g->sigmap[i] = NULL;
+    }
+    return EXIT_OK;
+  }
+  for (int k = 0; k < g->seeds; k++)
+    for (int s = 0; s < g->nsig; s++)
+      for (int l = 0; l < g->nlayers; l++)
+        for (int p = 0; p < g->nsplit; p++)
+          for (int m = 0; m < g->nmeth; m++)
+            *resumed += unit_done(g, s, l, p, m, k);
+  /* kept aside until the new journal holds these units again */
+  snprintf(old, sizeof old, "%s.old", jb);
+  if (rename(jb, old) != 0) goto fail;
+  snprintf(old, sizeof old, "%s.old", jc);
+  if (rename(jc, old) != 0) goto fail;
+  return EXIT_OK;
+fail:
+  fprintf(stderr, "rbpe experiment: cannot set the journal aside in %s: %s\n",
+          outdir, strerror(errno));
+  return EXIT_OUTPUT;
+}
+
+int journal_replay(grid *g) {
+  for (int s = 0; s < g->nsig; s++)
+    for (int l = 0; l < g->nlayers; l++)
+      for (int p = 0; p < g->nsplit; p++)
+        for (int m = 0; m < g->nmeth; m++) {
+          size_t i = rat(g, s, l, p, m);
+          for (int k = 0; k < g->seeds; k++)
+            if (unit_done(g, s, l, p, m, k)) csv_row(g->jcsv, g, s, l, p, m, k);
+          if (g->recon[i]) put_record(g->jbin, s, l, p, m, 0, g->recon[i]);
+          if (g->sigmap[i]) put_record(g->jbin, s, l, p, m, 1, g->sigmap[i]);
+        }
+  return fflush(g->jcsv) != 0 || fflush(g->jbin) != 0 ? -1 : 0;
+}
+
+void resume_done(const char *outdir) {
+  char path[4300];
+  snprintf(path, sizeof path, "%s/journal.bin.old", outdir);
+  remove(path);
+  snprintf(path, sizeof path, "%s/journal.csv.old", outdir);
+  remove(path);
 }
