@@ -146,6 +146,19 @@ refits=$(grep -c '^\[' "$tmp/err")
 grep -v '^rbpe experiment' "$tmp/one/RESULTS.md" | cmp -s - "$tmp/one.md" ||
   { echo "FAIL: a resumed run's RESULTS.md differs"; fail=1; }
 [ ! -e "$tmp/one/journal.csv.old" ] || { echo "FAIL: the set-aside journal stayed"; fail=1; }
+# --plan: the units and their fit options, what a journal holds, nothing
+# written
+# shellcheck disable=SC2086
+"$RBPE" experiment $small --plan --out "$tmp/one" >"$tmp/plan" 2>/dev/null &&
+  tail -1 "$tmp/plan" | grep -q "# 16 units, 32 fits; 0 units to do" &&
+  [ "$(grep -c "	done	" "$tmp/plan")" = 16 ] &&
+  grep -q "	done	chirp	signal: --embed rff --scale 10 --split random:0.1 --layers 1 " "$tmp/plan" ||
+  { echo "FAIL: --plan of a finished grid"; tail -3 "$tmp/plan"; fail=1; }
+# shellcheck disable=SC2086
+"$RBPE" experiment $small --plan --shard 2/4 --out "$tmp/noplan" >"$tmp/plan" 2>/dev/null &&
+  tail -1 "$tmp/plan" | grep -q "# 16 units, 32 fits; 16 units to do" &&
+  [ "$(grep -c "	shard 2/4	" "$tmp/plan")" = 4 ] && [ ! -e "$tmp/noplan" ] ||
+  { echo "FAIL: --plan of a new grid"; tail -3 "$tmp/plan"; fail=1; }
 # a shard stopped early: its journal gives the units it finished; a collect
 # needs --partial then, and the report says what is left out
 mkdir "$tmp/cut" && cp "$tmp/s2/journal.bin" "$tmp/cut/" &&

@@ -50,6 +50,9 @@ static const char *experiment_help =
     "  --quick             one 48 x 48 image, one 1-D signal, one seed, 60 steps\n"
     "  --notes FILE        Markdown appended to RESULTS.md (docs/results_notes.md\n"
     "                      when it exists)\n"
+    "  --plan              print the grid's units (id, shard of N from --shard,\n"
+    "                      done or to do by --out's journal, and the fit's\n"
+    "                      `rbpe fit` options) and the totals; fit nothing\n"
     "  --shard K/N         fit only the K-th of N slices of the grid and write\n"
     "                      results.csv and fits.bin for a collect run\n"
     "  --collect DIRS      fit nothing: read the shards' folders (comma-\n"
@@ -364,6 +367,77 @@ int absent(const grid *g, int s, int l, int p) {
   return seeds_ok(g, s, l, p) == 0;
 }
 
+/* The `rbpe fit` options that give configuration c (what differs from
+ * fit's defaults, and the grid's fixed choices). */
+static void fit_args(const rbpe_fit_config *c, char *buf, size_t len) {
+  rbpe_fit_config d;
+  rbpe_fit_config_default(&d);
+  size_t o = 0;
+#define ARG(...)                                                              \
+  do {                                                                        \
+    if (o < len) o += (size_t)snprintf(buf + o, len - o, __VA_ARGS__);        \
+  } while (0)
+  if (c->embed.kind != RBPE_EMBED_RBF)
+    ARG(" --embed %s", rbpe_embed_kind_string(c->embed.kind));
+  if (c->embed.kind == RBPE_EMBED_RFF) ARG(" --scale %g", (double)c->embed.rff_scale);
+  if (c->embed.kind == RBPE_EMBED_RBF) {
+    static const char *modes[] = {"uniform", "graph", "poly"};
+    static const char *ats[] = {"nearest", "smooth", "poly"};
+    if (c->sigma_mode == RBPE_SIGMA_UNIFORM) ARG(" --sigma uniform:%g", (double)c->sigma);
+    else if (c->sigma_mode != d.sigma_mode) ARG(" --sigma %s", modes[c->sigma_mode]);
+    if (c->sigma_at != d.sigma_at) ARG(" --sigma-at %s", ats[c->sigma_at]);
+    if ((c->embed.rbf_norm_ref != 0.0f) != (d.embed.rbf_norm_ref != 0.0f))
+      ARG(" %s", c->embed.rbf_norm_ref != 0.0f ? "--rbf-norm" : "--no-rbf-norm");
+    if (c->embed.rbf_diagonals) ARG(" --diagonals");
+    if (c->sig.smin != d.sig.smin) ARG(" --smin %g", (double)c->sig.smin);
+    if (c->sig.smax != d.sig.smax) ARG(" --smax %g", (double)c->sig.smax);
+    if (c->sig.k != d.sig.k) ARG(" --knn %d", c->sig.k);
+    if (c->sig.eps != d.sig.eps) ARG(" --eps %g", (double)c->sig.eps);
+    if (c->sig.gamma != d.sig.gamma) ARG(" --gamma %g", (double)c->sig.gamma);
+    if (c->sig.lambda_n != d.sig.lambda_n) ARG(" --lambda-n %g", (double)c->sig.lambda_n);
+    if (c->sig.smooth_width != d.sig.smooth_width)
+      ARG(" --smooth-width %g", (double)c->sig.smooth_width);
+    if (c->field.cells) {
+      ARG(" --field %d", c->field.cells);
+      if (c->field.lr != d.field.lr) ARG(" --field-lr %g", (double)c->field.lr);
+      if (c->field.zero_mean) ARG(" --field-mean zero");
+      if (c->field.from != d.field.from || c->field.until != d.field.until)
+        ARG(" --field-window %g:%g", (double)c->field.from, (double)c->field.until);
+    }
+  }
+  ARG(" --split %s --layers %d --width %d --steps %d --lr %g --seed %llu", c->split,
+      c->hidden_layers, c->width, c->steps, (double)c->lr,
+      (unsigned long long)c->seed);
+#undef ARG
+}
+
+/* --plan: every unit of the grid, in run order, with its shard (of n),
+ * whether a journal already holds it, and the `rbpe fit` arguments of its
+ * fit; then the totals. */
+static void print_plan(const grid *g, int n) {
+  long unit = 0, todo = 0, fits = 0;
+  for (int k = 0; k < g->seeds; k++)
+    for (int s = 0; s < g->nsig; s++)
+      for (int l = 0; l < g->nlayers; l++)
+        for (int p = 0; p < g->nsplit; p++)
+          for (int m = 0; m < g->nmeth; m++, unit++) {
+            int nd = rbpe_signal_ndim(g->sig[s].sig);
+            rbpe_fit_config c;
+            method_config(g, &g->meth[m], g->layers[l], nd, p, k, &c);
+            char args[1024];
+            fit_args(&c, args, sizeof args);
+            int done = unit_done(g, s, l, p, m, k), val = g->val && validated(&g->meth[m]);
+            todo += !done;
+            fits += 1 + val;
+            printf("%ld\tshard %d/%d\t%s\t%s\t%s%s:%s%s\n", unit,
+                   (int)((double)unit * n / (double)units(g)) + 1, n,
+                   done ? "done" : "todo", g->sig[s].name,
+                   nd == 2 ? "resampled " : "", nd == 2 ? "image" : "signal",
+                   args, val ? " (and on SPLIT+val:" VAL_FRAC ")" : "");
+          }
+  printf("# %ld units, %ld fits; %ld units to do\n", unit, fits, todo);
+}
+
 static int run_grid(rbpe_ctx *ctx, grid *g) {
   int total = 0, k = 0;
   long unit = 0;
@@ -431,7 +505,7 @@ int cmd_experiment(int argc, char **argv) {
   const char *notes = NULL, *uniform = NULL, *rff = NULL, *layers = NULL;
   const char *learned = NULL, *splits = NULL, *heldout = NULL;
   const char *collect_dirs = NULL;
-  int shard_k = 1, shard_n = 1, partial = 0;
+  int shard_k = 1, shard_n = 1, partial = 0, plan = 0;
   long size = 128, samples = 1024, steps = 1000, seeds = 3, width = 256;
   float lr = 1e-3f;
   int quick = 0, nerf = 1, validate = 1, diagonals = 0;
@@ -449,6 +523,8 @@ int cmd_experiment(int argc, char **argv) {
       validate = 0;
     } else if (!strcmp(argv[i], "--partial")) {
       partial = 1;
+    } else if (!strcmp(argv[i], "--plan")) {
+      plan = 1;
     } else if (!strcmp(argv[i], "--diagonals")) {
       diagonals = 1;
     } else if ((r = cli_opt(argc, argv, &i, "--learned", &v))) {
@@ -532,7 +608,7 @@ int cmd_experiment(int argc, char **argv) {
   /* the output folder made and proved writable before any work */
   static cli_outset set;
   char why[4400];
-  if (cli_outset_prepare(&set, outdir, NULL, why, sizeof why) != 0) {
+  if (!plan && cli_outset_prepare(&set, outdir, NULL, why, sizeof why) != 0) {
     fprintf(stderr, "rbpe experiment: %s\n", why);
     return EXIT_OUTPUT;
   }
@@ -662,8 +738,12 @@ int cmd_experiment(int argc, char **argv) {
    * fitted again */
   long resumed = 0;
   if (rc == EXIT_OK && !collect_dirs)
-    rc = resume_load(ctx, &g, outdir, &resumed);
-  if (rc == EXIT_OK && cli_outset_claim(&set, out_list, why, sizeof why) != 0) {
+    rc = resume_load(ctx, &g, outdir, &resumed, !plan);
+  if (rc == EXIT_OK && plan) {
+    print_plan(&g, shard_n);
+    goto done;
+  }
+  if (rc == EXIT_OK && !plan && cli_outset_claim(&set, out_list, why, sizeof why) != 0) {
     fprintf(stderr, "rbpe experiment: %s\n", why);
     rc = EXIT_OUTPUT;
   }
@@ -749,6 +829,7 @@ int cmd_experiment(int argc, char **argv) {
   else if (rc == EXIT_OK)
     printf("results: %s/RESULTS.md, %s/results.csv, %s/panel_*.png\n", outdir,
            outdir, outdir);
+done:
   for (size_t i = 0; i < (size_t)g.nsig * g.nlayers * g.nsplit * g.nmeth; i++) {
     if (g.recon) rbpe_signal_free(g.recon[i]);
     if (g.sigmap) rbpe_signal_free(g.sigmap[i]);

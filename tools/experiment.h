@@ -134,9 +134,11 @@ int collect(rbpe_ctx *ctx, grid *g, const char *dirs, int partial);
  * 0) its pictures. */
 int unit_done(const grid *g, int s, int l, int p, int m, int k);
 /* Reads this grid's journal left in outdir by a run that stopped (or
- * finished) and sets it aside as journal.*.old; *resumed: the units it
- * gave (0: no journal of this grid there). EXIT_OK or an exit code. */
-int resume_load(rbpe_ctx *ctx, grid *g, const char *outdir, long *resumed);
+ * finished) and, with set_aside, sets it aside as journal.*.old; *resumed:
+ * the units it gave (0: no journal of this grid there). EXIT_OK or an exit
+ * code. */
+int resume_load(rbpe_ctx *ctx, grid *g, const char *outdir, long *resumed,
+                int set_aside);
 /* Writes every unit the grid has into the new journal; 0 or -1. */
 int journal_replay(grid *g);
 /* Removes the set-aside journal once the new one holds its units. */

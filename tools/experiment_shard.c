@@ -277,7 +277,8 @@ int unit_done(const grid *g, int s, int l, int p, int m, int k) {
          (k != 0 || g->recon[rat(g, s, l, p, m)]);
 }
 
-int resume_load(rbpe_ctx *ctx, grid *g, const char *outdir, long *resumed) {
+int resume_load(rbpe_ctx *ctx, grid *g, const char *outdir, long *resumed,
+                int set_aside) {
   char jb[4200], jc[4200], old[4300], why[4400];
   struct stat st;
   *resumed = 0;
@@ -301,6 +302,7 @@ int resume_load(rbpe_ctx *ctx, grid *g, const char *outdir, long *resumed) {
         for (int p = 0; p < g->nsplit; p++)
           for (int m = 0; m < g->nmeth; m++)
             *resumed += unit_done(g, s, l, p, m, k);
+  if (!set_aside) return EXIT_OK;
   /* kept aside until the new journal holds these units again */
   snprintf(old, sizeof old, "%s.old", jb);
   if (rename(jb, old) != 0) goto fail;
