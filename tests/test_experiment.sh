@@ -159,6 +159,22 @@ grep -v '^rbpe experiment' "$tmp/one/RESULTS.md" | cmp -s - "$tmp/one.md" ||
   tail -1 "$tmp/plan" | grep -q "# 16 units, 32 fits; 16 units to do" &&
   [ "$(grep -c "	shard 2/4	" "$tmp/plan")" = 4 ] && [ ! -e "$tmp/noplan" ] ||
   { echo "FAIL: --plan of a new grid"; tail -3 "$tmp/plan"; fail=1; }
+# GNU parallel (the README's recipe): 3 shards, 2 at a time, then a
+# collect, give the same report; required in CI
+if command -v parallel >/dev/null 2>&1; then
+  # shellcheck disable=SC2086
+  parallel --will-cite -j 2 --halt now,fail=1 \
+    "$RBPE experiment $small --shard {}/3 --out $tmp/gp/s{} >/dev/null 2>&1" ::: 1 2 3 &&
+    "$RBPE" experiment $small --collect "$tmp/gp/s1,$tmp/gp/s2,$tmp/gp/s3" \
+      --out "$tmp/gp/report" >/dev/null 2>&1 ||
+    { echo "FAIL: GNU parallel shards"; fail=1; }
+  grep -v '^rbpe experiment' "$tmp/gp/report/RESULTS.md" | cmp -s - "$tmp/one.md" ||
+    { echo "FAIL: the GNU parallel report differs"; fail=1; }
+elif [ "${CI:-}" = true ]; then
+  echo "FAIL: GNU parallel missing (apt-get install parallel)"; fail=1
+else
+  echo "note: GNU parallel not installed, its recipe not tested"
+fi
 # a shard stopped early: its journal gives the units it finished; a collect
 # needs --partial then, and the report says what is left out
 mkdir "$tmp/cut" && cp "$tmp/s2/journal.bin" "$tmp/cut/" &&
