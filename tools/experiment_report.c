@@ -305,10 +305,10 @@ static void summary_table(FILE *f, const grid *g, int group) {
   fputc('\n', f);
 }
 
-int write_md(FILE *f, void *user) {
-  const report_job *j = user;
+/* RESULTS.md's opening: the command, a partial grid's gaps, the settings
+ * and the protocol. */
+static void md_head(FILE *f, const report_job *j) {
   const grid *g = j->g;
-  int mg = find_kind(g, M_LEARNED), mn = find_kind(g, M_NERF);
   rbpe_fit_config d;
   rbpe_fit_config_default(&d);
   fprintf(f, "# rbpe experiment: learned sigma against uniform sigma, RFF "
@@ -368,7 +368,10 @@ int write_md(FILE *f, void *user) {
                "are paired by seed; W/L counts (setting, seed) pairs won and "
                "lost, p is the two-sided sign test.\n\n");
 
-  /* the summary */
+}
+
+/* The summary per group of signals. */
+static void md_summary(FILE *f, const grid *g) {
   if (g->val) {
     fprintf(f, "## Summary\n\n");
     for (int grp = 0; grp < 3; grp++) {
@@ -383,7 +386,11 @@ int write_md(FILE *f, void *user) {
     }
   }
 
-  /* the primary learned recipe, setting by setting */
+}
+
+/* The primary learned recipe (method mg) setting by setting against the
+ * validation-selected baselines. */
+static void md_per_setting(FILE *f, const grid *g, int mg) {
   if (g->val && mg >= 0) {
     fprintf(f, "## `%s` against validation-selected baselines, setting by "
                "setting\n\n",
@@ -407,7 +414,10 @@ int write_md(FILE *f, void *user) {
     fputc('\n', f);
   }
 
-  /* against the oracle choices */
+}
+
+/* The primary learned recipe against the oracle choices. */
+static void md_oracle(FILE *f, const grid *g, int mg, int mn) {
   fprintf(f, "## `%s` against the oracle choices\n\n"
              "The best uniform sigma and RFF scale picked per setting by "
              "their mean held-out PSNR (on the test samples).\n\n",
@@ -439,6 +449,10 @@ int write_md(FILE *f, void *user) {
       }
   fputc('\n', f);
 
+}
+
+/* What the panels show, and the panels. */
+static void md_panels(FILE *f, const grid *g, int mg, int mn) {
   fprintf(f, "## Panels\n\nOne per signal and MLP depth, seed 0. Columns: the "
              "splits, left to right:");
   for (int p = 0; p < g->nsplit; p++)
@@ -455,6 +469,10 @@ int write_md(FILE *f, void *user) {
       fprintf(f, "![%s, %d hidden layer(s)](panel_%s_%dL.png)\n\n",
               g->sig[s].name, g->layers[l], g->sig[s].name, g->layers[l]);
 
+}
+
+/* Every method in every setting. */
+static void md_every_method(FILE *f, const grid *g) {
   fprintf(f, "## Every method\n\nHeld-out PSNR (dB) of every method in every "
              "setting; all runs, seed by seed, with training PSNR, time and "
              "validation PSNR, are in `results.csv`.\n\n");
@@ -475,6 +493,18 @@ int write_md(FILE *f, void *user) {
     }
     fputc('\n', f);
   }
+}
+
+int write_md(FILE *f, void *user) {
+  const report_job *j = user;
+  const grid *g = j->g;
+  int mg = find_kind(g, M_LEARNED), mn = find_kind(g, M_NERF);
+  md_head(f, j);
+  md_summary(f, g);
+  md_per_setting(f, g, mg);
+  md_oracle(f, g, mg, mn);
+  md_panels(f, g, mg, mn);
+  md_every_method(f, g);
   if (j->notes) {
     FILE *n = fopen(j->notes, "r");
     if (n) {
