@@ -386,6 +386,11 @@ typedef enum rbpe_sigma_at {
   RBPE_SIGMA_AT_POLY = 2     /* the polynomial of the gradient norm */
 } rbpe_sigma_at;
 
+/* "uniform" / "graph" / "poly" and "nearest" / "smooth" / "poly": the
+ * names the command line and metrics.json use. */
+const char *rbpe_sigma_mode_string(rbpe_sigma_mode mode);
+const char *rbpe_sigma_at_string(rbpe_sigma_at at);
+
 /* Parameters of the sigma solve (METHOD.md 3-5); defaults in one place:
  * rbpe_fit_config_default. */
 typedef struct rbpe_sigma_config {

@@ -31,6 +31,24 @@
 /* Rows per evaluation batch unless memory asks for fewer. */
 #define PREDICT_ROWS 16384
 
+const char *rbpe_sigma_mode_string(rbpe_sigma_mode mode) {
+  switch (mode) {
+  case RBPE_SIGMA_UNIFORM: return "uniform";
+  case RBPE_SIGMA_GRAPH: return "graph";
+  case RBPE_SIGMA_POLY: return "poly";
+  }
+  return "?";
+}
+
+const char *rbpe_sigma_at_string(rbpe_sigma_at at) {
+  switch (at) {
+  case RBPE_SIGMA_AT_NEAREST: return "nearest";
+  case RBPE_SIGMA_AT_SMOOTH: return "smooth";
+  case RBPE_SIGMA_AT_POLY: return "poly";
+  }
+  return "?";
+}
+
 const char *rbpe_act_string(rbpe_act a) {
   switch (a) {
   case RBPE_ACT_NONE: return "none";

@@ -381,11 +381,9 @@ static void fit_args(const rbpe_fit_config *c, char *buf, size_t len) {
     ARG(" --embed %s", rbpe_embed_kind_string(c->embed.kind));
   if (c->embed.kind == RBPE_EMBED_RFF) ARG(" --scale %g", (double)c->embed.rff_scale);
   if (c->embed.kind == RBPE_EMBED_RBF) {
-    static const char *modes[] = {"uniform", "graph", "poly"};
-    static const char *ats[] = {"nearest", "smooth", "poly"};
     if (c->sigma_mode == RBPE_SIGMA_UNIFORM) ARG(" --sigma uniform:%g", (double)c->sigma);
-    else if (c->sigma_mode != d.sigma_mode) ARG(" --sigma %s", modes[c->sigma_mode]);
-    if (c->sigma_at != d.sigma_at) ARG(" --sigma-at %s", ats[c->sigma_at]);
+    else if (c->sigma_mode != d.sigma_mode) ARG(" --sigma %s", rbpe_sigma_mode_string(c->sigma_mode));
+    if (c->sigma_at != d.sigma_at) ARG(" --sigma-at %s", rbpe_sigma_at_string(c->sigma_at));
     if ((c->embed.rbf_norm_ref != 0.0f) != (d.embed.rbf_norm_ref != 0.0f))
       ARG(" %s", c->embed.rbf_norm_ref != 0.0f ? "--rbf-norm" : "--no-rbf-norm");
     if (c->embed.rbf_diagonals) ARG(" --diagonals");

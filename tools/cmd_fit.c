@@ -212,21 +212,19 @@ static int write_metrics(FILE *f, const metrics_job *j) {
   cli_json_str(f, rbpe_embed_kind_string(c->embed.kind));
   switch (c->embed.kind) {
   case RBPE_EMBED_RBF: {
-    static const char *modes[] = {"uniform", "graph", "poly"};
-    static const char *ats[] = {"nearest", "smooth", "poly"};
     fprintf(f, ", \"centres\": %d, \"diagonals\": %s, \"order\": ",
             c->embed.rbf_centres, c->embed.rbf_diagonals ? "true" : "false");
     cli_json_num(f, c->embed.rbf_order);
     fputs(", \"norm_ref\": ", f);
     cli_json_num(f, r->rbf_norm_ref);
-    fprintf(f, ", \"sigma\": \"%s\"", modes[c->sigma_mode]);
+    fprintf(f, ", \"sigma\": \"%s\"", rbpe_sigma_mode_string(c->sigma_mode));
     if (c->sigma_mode == RBPE_SIGMA_UNIFORM) {
       fputs(", \"sigma_value\": ", f);
       cli_json_num(f, c->sigma);
     } else {
       const rbpe_sigma_config *g = &c->sig;
       fprintf(f, ", \"sigma_at\": \"%s\", \"knn\": %d, \"eps\": ",
-              ats[c->sigma_at], g->k);
+              rbpe_sigma_at_string(c->sigma_at), g->k);
       cli_json_num(f, g->eps);
       fputs(", \"gamma\": ", f);
       cli_json_num(f, g->gamma);

@@ -9,10 +9,10 @@
 /* How an rbf model's sigma was chosen, in words: "graph, normalised,
  * field 4" or "uniform 0.04". */
 static void sigma_words(const rbpe_fit_config *c, char *buf, size_t len) {
-  static const char *modes[] = {"uniform", "graph", "poly"};
   size_t o = c->sigma_mode == RBPE_SIGMA_UNIFORM
                  ? (size_t)snprintf(buf, len, "uniform %g", (double)c->sigma)
-                 : (size_t)snprintf(buf, len, "%s", modes[c->sigma_mode]);
+                 : (size_t)snprintf(buf, len, "%s",
+                                    rbpe_sigma_mode_string(c->sigma_mode));
   /* a uniform sigma is its own reference: the normalisation is a no-op */
   int varies = c->sigma_mode != RBPE_SIGMA_UNIFORM || c->field.cells > 0;
   if (o < len && varies && c->embed.rbf_norm_ref > 0.0f)

@@ -351,9 +351,7 @@ static void md_head(FILE *f, const report_job *j) {
           d.sig.k, (double)d.sig.eps, (double)d.sig.gamma,
           (double)d.sig.lambda_n, (double)d.sig.smin, (double)d.sig.smax,
           d.sig.relative ? " times the training spacing" : "",
-          d.sigma_at == RBPE_SIGMA_AT_SMOOTH    ? "smooth"
-          : d.sigma_at == RBPE_SIGMA_AT_NEAREST ? "nearest"
-                                                : "poly");
+          rbpe_sigma_at_string(d.sigma_at));
   if (g->val)
     fprintf(f, "**Protocol.** Every method with a knob (each uniform sigma, "
                "each RFF scale, each learned recipe) is fitted twice per "
