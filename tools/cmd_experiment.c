@@ -349,9 +349,23 @@ static int fit_one(rbpe_ctx *ctx, const rbpe_signal *sig,
 long units(const grid *g) {
   return (long)g->nsig * g->seeds * g->nlayers * g->nsplit * g->nmeth;
 }
+unit_pos unit_at(const grid *g, long u) {
+  unit_pos q;
+  q.m = (int)(u % g->nmeth);
+  u /= g->nmeth;
+  q.p = (int)(u % g->nsplit);
+  u /= g->nsplit;
+  q.l = (int)(u % g->nlayers);
+  u /= g->nlayers;
+  q.s = (int)(u % g->nsig);
+  q.k = (int)(u / g->nsig);
+  return q;
+}
+int shard_of(const grid *g, long u, int n) {
+  return (int)((double)u * n / (double)units(g)) + 1;
+}
 int mine(const grid *g, long u) {
-  if (g->shard_n <= 1) return 1;
-  return (int)((double)u * g->shard_n / (double)units(g)) == g->shard_k - 1;
+  return g->shard_n <= 1 || shard_of(g, u, g->shard_n) == g->shard_k;
 }
 
 int seed_ok(const grid *g, int s, int l, int p, int k) {
@@ -413,88 +427,72 @@ static void fit_args(const rbpe_fit_config *c, char *buf, size_t len) {
  * whether a journal already holds it, and the `rbpe fit` arguments of its
  * fit; then the totals. */
 static void print_plan(const grid *g, int n) {
-  long unit = 0, todo = 0, fits = 0;
-  for (int k = 0; k < g->seeds; k++)
-    for (int s = 0; s < g->nsig; s++)
-      for (int l = 0; l < g->nlayers; l++)
-        for (int p = 0; p < g->nsplit; p++)
-          for (int m = 0; m < g->nmeth; m++, unit++) {
-            int nd = rbpe_signal_ndim(g->sig[s].sig);
-            rbpe_fit_config c;
-            method_config(g, &g->meth[m], g->layers[l], nd, p, k, &c);
-            char args[1024];
-            fit_args(&c, args, sizeof args);
-            int done = unit_done(g, s, l, p, m, k), val = g->val && validated(&g->meth[m]);
-            todo += !done;
-            fits += 1 + val;
-            printf("%ld\tshard %d/%d\t%s\t%s\t%s%s:%s%s\n", unit,
-                   (int)((double)unit * n / (double)units(g)) + 1, n,
-                   done ? "done" : "todo", g->sig[s].name,
-                   nd == 2 ? "resampled " : "", nd == 2 ? "image" : "signal",
-                   args, val ? " (and on SPLIT+val:" VAL_FRAC ")" : "");
-          }
-  printf("# %ld units, %ld fits; %ld units to do\n", unit, fits, todo);
+  long todo = 0, fits = 0;
+  for (long u = 0; u < units(g); u++) {
+    unit_pos q = unit_at(g, u);
+    int nd = rbpe_signal_ndim(g->sig[q.s].sig);
+    rbpe_fit_config c;
+    method_config(g, &g->meth[q.m], g->layers[q.l], nd, q.p, q.k, &c);
+    char args[1024];
+    fit_args(&c, args, sizeof args);
+    int done = unit_done(g, q.s, q.l, q.p, q.m, q.k);
+    int val = g->val && validated(&g->meth[q.m]);
+    todo += !done;
+    fits += 1 + val;
+    printf("%ld\tshard %d/%d\t%s\t%s\t%s%s:%s%s\n", u, shard_of(g, u, n), n,
+           done ? "done" : "todo", g->sig[q.s].name, nd == 2 ? "resampled " : "",
+           nd == 2 ? "image" : "signal", args,
+           val ? " (and on SPLIT+val:" VAL_FRAC ")" : "");
+  }
+  printf("# %ld units, %ld fits; %ld units to do\n", units(g), fits, todo);
 }
 
 static int run_grid(rbpe_ctx *ctx, grid *g) {
   int total = 0, k = 0;
-  long unit = 0;
-  for (int k2 = 0; k2 < g->seeds; k2++)
-    for (int s = 0; s < g->nsig; s++)
-      for (int l = 0; l < g->nlayers; l++)
-        for (int p = 0; p < g->nsplit; p++)
-          for (int m = 0; m < g->nmeth; m++, unit++)
-            if (mine(g, unit) && !unit_done(g, s, l, p, m, k2))
-              total += 1 + (g->val && validated(&g->meth[m]));
+  for (long u = 0; u < units(g); u++) {
+    unit_pos q = unit_at(g, u);
+    if (mine(g, u) && !unit_done(g, q.s, q.l, q.p, q.m, q.k))
+      total += 1 + (g->val && validated(&g->meth[q.m]));
+  }
   double t0 = rbpe_now_s();
-  unit = 0;
-  for (int k2 = 0; k2 < g->seeds; k2++)
-    for (int s = 0; s < g->nsig; s++)
-      for (int l = 0; l < g->nlayers; l++)
-        for (int p = 0; p < g->nsplit; p++)
-          for (int m = 0; m < g->nmeth; m++) {
-            if (!mine(g, unit++) || unit_done(g, s, l, p, m, k2)) continue;
-            int ndim = rbpe_signal_ndim(g->sig[s].sig);
-            rbpe_fit_config c;
-            method_config(g, &g->meth[m], g->layers[l], ndim, p, k2, &c);
-            run_result *r = &g->res[at(g, s, l, p, m, k2)];
-            int first = k2 == 0, learned = g->meth[m].kind == M_LEARNED;
-            int rc = fit_one(ctx, g->sig[s].sig, &c, r,
-                             first ? &g->recon[rat(g, s, l, p, m)] : NULL,
-                             first && learned ? &g->sigmap[rat(g, s, l, p, m)]
-                                              : NULL);
-            if (rc != EXIT_OK) return rc;
-            k++;
-            if (g->val && validated(&g->meth[m])) {
-              /* the same setting fitted on the training samples less a
-               * validation part, scored on that part only */
-              char spec[64];
-              snprintf(spec, sizeof spec, "%s+val:" VAL_FRAC, c.split);
-              c.split = spec;
-              rc = fit_one(ctx, g->sig[s].sig, &c,
-                           &g->val[at(g, s, l, p, m, k2)], NULL, NULL);
-              if (rc != EXIT_OK) return rc;
-              k++;
-            }
-            if (g->jcsv) {
-              size_t i = rat(g, s, l, p, m);
-              csv_row(g->jcsv, g, s, l, p, m, k2);
-              if (first && g->recon[i]) put_record(g->jbin, s, l, p, m, 0, g->recon[i]);
-              if (first && g->sigmap[i]) put_record(g->jbin, s, l, p, m, 1, g->sigmap[i]);
-              if (fflush(g->jcsv) != 0 || fflush(g->jbin) != 0) {
-                fprintf(stderr, "rbpe experiment: cannot write the journal: %s\n",
-                        strerror(errno));
-                return EXIT_OUTPUT;
-              }
-            }
-            double el = rbpe_now_s() - t0, eta = el / k * (total - k);
-            fprintf(stderr,
-                    "[%d/%d] %s, %s, %dL, %s, seed %d: %.2f dB held-out "
-                    "(%.1f s; ETA %d:%02d)\n",
-                    k, total, g->sig[s].name, split_label(g, ndim, p),
-                    g->layers[l], g->meth[m].name, k2, r->test, r->seconds,
-                    (int)eta / 60, (int)eta % 60);
-          }
+  for (long u = 0; u < units(g); u++) {
+    unit_pos q = unit_at(g, u);
+    int s = q.s, l = q.l, p = q.p, m = q.m;
+    if (!mine(g, u) || unit_done(g, s, l, p, m, q.k)) continue;
+    int ndim = rbpe_signal_ndim(g->sig[s].sig);
+    rbpe_fit_config c;
+    method_config(g, &g->meth[m], g->layers[l], ndim, p, q.k, &c);
+    run_result *r = &g->res[at(g, s, l, p, m, q.k)];
+    int first = q.k == 0, learned = g->meth[m].kind == M_LEARNED;
+    int rc = fit_one(ctx, g->sig[s].sig, &c, r,
+                     first ? &g->recon[rat(g, s, l, p, m)] : NULL,
+                     first && learned ? &g->sigmap[rat(g, s, l, p, m)] : NULL);
+    if (rc != EXIT_OK) return rc;
+    k++;
+    if (g->val && validated(&g->meth[m])) {
+      /* the same setting fitted on the training samples less a validation
+       * part, scored on that part only */
+      char spec[64];
+      snprintf(spec, sizeof spec, "%s+val:" VAL_FRAC, c.split);
+      c.split = spec;
+      rc = fit_one(ctx, g->sig[s].sig, &c, &g->val[at(g, s, l, p, m, q.k)],
+                   NULL, NULL);
+      if (rc != EXIT_OK) return rc;
+      k++;
+    }
+    if (g->jcsv && journal_unit(g, q) != 0) {
+      fprintf(stderr, "rbpe experiment: cannot write the journal: %s\n",
+              strerror(errno));
+      return EXIT_OUTPUT;
+    }
+    double el = rbpe_now_s() - t0, eta = el / k * (total - k);
+    fprintf(stderr,
+            "[%d/%d] %s, %s, %dL, %s, seed %d: %.2f dB held-out "
+            "(%.1f s; ETA %d:%02d)\n",
+            k, total, g->sig[s].name, split_label(g, ndim, p), g->layers[l],
+            g->meth[m].name, q.k, r->test, r->seconds, (int)eta / 60,
+            (int)eta % 60);
+  }
   return EXIT_OK;
 }
 

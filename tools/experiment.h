@@ -100,6 +100,14 @@ const char *split_label(const grid *g, int ndim, int p);
  * run_grid's order; whether this process fits unit u; the seeds of a
  * setting that a partial collect kept. */
 long units(const grid *g);
+/* Unit u's place in the grid: run order is seeds outermost, then signals,
+ * depths, splits and methods. */
+typedef struct unit_pos {
+  int s, l, p, m, k;
+} unit_pos;
+unit_pos unit_at(const grid *g, long u);
+/* The shard (1..n) of n contiguous runs of units that holds unit u. */
+int shard_of(const grid *g, long u, int n);
 int mine(const grid *g, long u);
 int seed_ok(const grid *g, int s, int l, int p, int k);
 int seeds_ok(const grid *g, int s, int l, int p);
@@ -112,6 +120,9 @@ typedef struct report_job {
   const char *notes;
   const char *device;
 } report_job;
+/* A method's results.csv columns "method" and "param". */
+void method_key(const method *me, char *kind, size_t klen, char *param,
+                size_t plen);
 void csv_header(FILE *f);
 void csv_row(FILE *f, const grid *g, int s, int l, int p, int m, int k);
 int write_csv(FILE *f, void *user);  /* user: the grid */
@@ -120,9 +131,10 @@ rbpe_status write_panel(rbpe_ctx *ctx, const grid *g, int s, int l,
                         const char *path);
 
 /* ---- shards (experiment_shard.c) ---- */
-void put_record(FILE *f, int s, int l, int p, int m, int kind,
-                const rbpe_signal *x);
 void fits_header(FILE *f, const grid *g);
+/* Seed 0's reconstruction and sigma map of a method in a setting, those
+ * the grid has, as fits.bin records. */
+void put_pictures(FILE *f, const grid *g, int s, int l, int p, int m);
 int write_fits(FILE *f, void *user); /* user: the grid */
 /* Reads the shards' folders (comma-separated) into the grid; with partial
  * the seeds with a missing fit are marked, else any missing fit fails.
@@ -139,6 +151,9 @@ int unit_done(const grid *g, int s, int l, int p, int m, int k);
  * code. */
 int resume_load(rbpe_ctx *ctx, grid *g, const char *outdir, long *resumed,
                 int set_aside);
+/* Writes a finished unit (its rows; seed 0: its pictures) into the
+ * journal and flushes it; 0 or -1. */
+int journal_unit(grid *g, unit_pos q);
 /* Writes every unit the grid has into the new journal; 0 or -1. */
 int journal_replay(grid *g);
 /* Removes the set-aside journal once the new one holds its units. */

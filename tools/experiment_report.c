@@ -232,22 +232,27 @@ void csv_header(FILE *f) {
         f);
 }
 
-void csv_row(FILE *f, const grid *g, int s, int l, int p, int m, int k) {
-  const run_result *r = &g->res[at(g, s, l, p, m, k)];
-  const method *me = &g->meth[m];
-  if (!r->done) return; /* another shard's */
-  char kind[64];
+void method_key(const method *me, char *kind, size_t klen, char *param,
+                size_t plen) {
   if (me->kind == M_LEARNED)
-    snprintf(kind, sizeof kind, "rbf:%s", me->recipe);
+    snprintf(kind, klen, "rbf:%s", me->recipe);
   else
-    snprintf(kind, sizeof kind, "%s",
+    snprintf(kind, klen, "%s",
              me->kind == M_UNIFORM ? "rbf_uniform"
              : me->kind == M_RFF   ? "rff"
                                    : "nerf");
-  fprintf(f, "%s,%s,%d,%s,%g,%d,%.4f,%.4f,%.2f,", g->sig[s].name,
+  snprintf(param, plen, "%g",
+           me->kind == M_UNIFORM || me->kind == M_RFF ? (double)me->param : 0.0);
+}
+
+void csv_row(FILE *f, const grid *g, int s, int l, int p, int m, int k) {
+  const run_result *r = &g->res[at(g, s, l, p, m, k)];
+  if (!r->done) return; /* another shard's */
+  char kind[80], param[32];
+  method_key(&g->meth[m], kind, sizeof kind, param, sizeof param);
+  fprintf(f, "%s,%s,%d,%s,%s,%d,%.4f,%.4f,%.2f,", g->sig[s].name,
           split_spec(g, rbpe_signal_ndim(g->sig[s].sig), p), g->layers[l], kind,
-          me->kind == M_UNIFORM || me->kind == M_RFF ? (double)me->param : 0.0,
-          k, r->test, r->train, r->seconds);
+          param, k, r->test, r->train, r->seconds);
   const run_result *v = g->val ? &g->val[at(g, s, l, p, m, k)] : NULL;
   if (v && v->done) fprintf(f, "%.4f", v->test);
   fputc('\n', f);

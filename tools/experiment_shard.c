@@ -42,7 +42,7 @@ static void fingerprint(const grid *g, char *buf, size_t len) {
 
 static void put_u32(FILE *f, uint32_t v) { fwrite(&v, 4, 1, f); }
 
-void put_record(FILE *f, int s, int l, int p, int m, int kind,
+static void put_record(FILE *f, int s, int l, int p, int m, int kind,
                        const rbpe_signal *x) {
   int nd = rbpe_signal_ndim(x);
   size_t n = (size_t)rbpe_signal_channels(x);
@@ -68,17 +68,19 @@ void fits_header(FILE *f, const grid *g) {
   fwrite(g->device, 1, strlen(g->device), f);
 }
 
+void put_pictures(FILE *f, const grid *g, int s, int l, int p, int m) {
+  size_t i = rat(g, s, l, p, m);
+  if (g->recon[i]) put_record(f, s, l, p, m, 0, g->recon[i]);
+  if (g->sigmap[i]) put_record(f, s, l, p, m, 1, g->sigmap[i]);
+}
+
 int write_fits(FILE *f, void *user) {
   const grid *g = user;
   fits_header(f, g);
   for (int s = 0; s < g->nsig; s++)
     for (int l = 0; l < g->nlayers; l++)
       for (int p = 0; p < g->nsplit; p++)
-        for (int m = 0; m < g->nmeth; m++) {
-          size_t i = rat(g, s, l, p, m);
-          if (g->recon[i]) put_record(f, s, l, p, m, 0, g->recon[i]);
-          if (g->sigmap[i]) put_record(f, s, l, p, m, 1, g->sigmap[i]);
-        }
+        for (int m = 0; m < g->nmeth; m++) put_pictures(f, g, s, l, p, m);
   return ferror(f) ? -1 : 0;
 }
 
@@ -190,14 +192,8 @@ static int read_csv(grid *g, const char *path, char *why, size_t wlen) {
     for (int i = 0; nf == 10 && i < g->nlayers; i++)
       if (g->layers[i] == atoi(fld[2])) l = i;
     for (int i = 0; nf == 10 && i < g->nmeth; i++) {
-      const method *me = &g->meth[i];
       char key[80], par[32];
-      if (me->kind == M_LEARNED) snprintf(key, sizeof key, "rbf:%s", me->recipe);
-      else snprintf(key, sizeof key, "%s", me->kind == M_UNIFORM ? "rbf_uniform"
-                                           : me->kind == M_RFF   ? "rff"
-                                                                 : "nerf");
-      snprintf(par, sizeof par, "%g",
-               me->kind == M_UNIFORM || me->kind == M_RFF ? (double)me->param : 0.0);
+      method_key(&g->meth[i], key, sizeof key, par, sizeof par);
       if (!strcmp(key, fld[3]) && !strcmp(par, fld[4])) m = i;
     }
     if (s < 0 || l < 0 || p < 0 || m < 0 || k < 0 || k >= g->seeds) {
@@ -237,19 +233,16 @@ int collect(rbpe_ctx *ctx, grid *g, const char *dirs, int partial) {
     snprintf(path, sizeof path, "%s/%s", t, done ? "results.csv" : "journal.csv");
     if (read_csv(g, path, why, sizeof why) != 0) goto bad;
   }
-  long missing = 0, first = -1, unit = 0;
-  for (int k = 0; k < g->seeds; k++)
-    for (int s = 0; s < g->nsig; s++)
-      for (int l = 0; l < g->nlayers; l++)
-        for (int p = 0; p < g->nsplit; p++)
-          for (int m = 0; m < g->nmeth; m++, unit++) {
-            int done = unit_done(g, s, l, p, m, k);
-            if (!done && first < 0) first = unit;
-            missing += !done;
-            if (!done && partial)
-              g->bad_seed[(((size_t)s * g->nlayers + l) * g->nsplit + p) *
-                              g->seeds + k] = 1;
-          }
+  long missing = 0, first = -1, unit = units(g);
+  for (long u = 0; u < unit; u++) {
+    unit_pos q = unit_at(g, u);
+    if (unit_done(g, q.s, q.l, q.p, q.m, q.k)) continue;
+    if (first < 0) first = u;
+    missing++;
+    if (partial)
+      g->bad_seed[(((size_t)q.s * g->nlayers + q.l) * g->nsplit + q.p) *
+                      g->seeds + q.k] = 1;
+  }
   g->missing = partial ? missing : 0;
   if (missing && partial)
     fprintf(stderr, "rbpe experiment: %ld of %ld fits missing; their "
@@ -296,12 +289,10 @@ int resume_load(rbpe_ctx *ctx, grid *g, const char *outdir, long *resumed,
     }
     return EXIT_OK;
   }
-  for (int k = 0; k < g->seeds; k++)
-    for (int s = 0; s < g->nsig; s++)
-      for (int l = 0; l < g->nlayers; l++)
-        for (int p = 0; p < g->nsplit; p++)
-          for (int m = 0; m < g->nmeth; m++)
-            *resumed += unit_done(g, s, l, p, m, k);
+  for (long u = 0; u < units(g); u++) {
+    unit_pos q = unit_at(g, u);
+    *resumed += unit_done(g, q.s, q.l, q.p, q.m, q.k);
+  }
   if (!set_aside) return EXIT_OK;
   /* kept aside until the new journal holds these units again */
   snprintf(old, sizeof old, "%s.old", jb);
@@ -315,18 +306,19 @@ fail:
   return EXIT_OUTPUT;
 }
 
-int journal_replay(grid *g) {
-  for (int s = 0; s < g->nsig; s++)
-    for (int l = 0; l < g->nlayers; l++)
-      for (int p = 0; p < g->nsplit; p++)
-        for (int m = 0; m < g->nmeth; m++) {
-          size_t i = rat(g, s, l, p, m);
-          for (int k = 0; k < g->seeds; k++)
-            if (unit_done(g, s, l, p, m, k)) csv_row(g->jcsv, g, s, l, p, m, k);
-          if (g->recon[i]) put_record(g->jbin, s, l, p, m, 0, g->recon[i]);
-          if (g->sigmap[i]) put_record(g->jbin, s, l, p, m, 1, g->sigmap[i]);
-        }
+int journal_unit(grid *g, unit_pos q) {
+  csv_row(g->jcsv, g, q.s, q.l, q.p, q.m, q.k);
+  if (q.k == 0) put_pictures(g->jbin, g, q.s, q.l, q.p, q.m);
   return fflush(g->jcsv) != 0 || fflush(g->jbin) != 0 ? -1 : 0;
+}
+
+int journal_replay(grid *g) {
+  for (long u = 0; u < units(g); u++) {
+    unit_pos q = unit_at(g, u);
+    if (unit_done(g, q.s, q.l, q.p, q.m, q.k) && journal_unit(g, q) != 0)
+      return -1;
+  }
+  return 0;
 }
 
 void resume_done(const char *outdir) {
