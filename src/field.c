@@ -109,16 +109,19 @@ static int corners(const rbpe_field *f, const float *x, size_t *node,
   return n;
 }
 
+double rbpe_field_at(const rbpe_field *f, const float *x) {
+  size_t node[1 << RBPE_MAX_DIMS];
+  double w[1 << RBPE_MAX_DIMS], g = 0;
+  int k = corners(f, x, node, w);
+  for (int c = 0; c < k; c++) g += w[c] * f->g[node[c]];
+  return g;
+}
+
 void rbpe_field_apply(const rbpe_field *f, size_t n, const float *coords,
                       const float *base, float *sigma) {
-  size_t node[1 << RBPE_MAX_DIMS];
-  double w[1 << RBPE_MAX_DIMS];
-  for (size_t i = 0; i < n; i++) {
-    int k = corners(f, coords + i * f->ndim, node, w);
-    double g = 0;
-    for (int c = 0; c < k; c++) g += w[c] * f->g[node[c]];
-    sigma[i] = (float)((double)base[i] * exp(g));
-  }
+  for (size_t i = 0; i < n; i++)
+    sigma[i] = (float)((double)base[i] *
+                       exp(rbpe_field_at(f, coords + i * f->ndim)));
 }
 
 void rbpe_field_node_grad(rbpe_field *f, size_t n, const float *coords,

@@ -17,6 +17,8 @@ rbpe_status rbpe_field_create(rbpe_err *err, int ndim, int cells,
                               rbpe_field **out);
 void rbpe_field_free(rbpe_field *f);
 
+/* g(x), x in [0, 1]^ndim (clamped at the border). */
+double rbpe_field_at(const rbpe_field *f, const float *x);
 /* sigma[i] = base[i] exp(g(coords[i])), n coordinates in [0, 1]^ndim. */
 void rbpe_field_apply(const rbpe_field *f, size_t n, const float *coords,
                       const float *base, float *sigma);

@@ -321,8 +321,7 @@ static rbpe_status field_finish(rbpe_ctx *ctx, const rbpe_field *field,
     if (st != RBPE_OK) break;
     float *map = m->sigma_map + s0;
     for (size_t i = 0; i < n; i++) {
-      float one = 1.0f, fac;
-      rbpe_field_apply(field, 1, xy + i * N, &one, &fac);
+      float fac = (float)exp(rbpe_field_at(field, xy + i * N));
       lo = fmin(lo, fac);
       hi = fmax(hi, fac);
     }
@@ -397,7 +396,7 @@ static rbpe_status fit_unit(rbpe_ctx *ctx, const rbpe_signal *sig,
   /* Learned sigma: the map over the whole grid, before anything else
    * takes device memory; a uniform sigma gets one when a field will
    * learn on it. */
-  int field = cfg->embed.kind == RBPE_EMBED_RBF && cfg->field.cells > 0;
+  int field = cfg->field.cells > 0; /* check_config: only with rbf */
   if (st == RBPE_OK && cfg->embed.kind == RBPE_EMBED_RBF &&
       (cfg->sigma_mode != RBPE_SIGMA_UNIFORM || field)) {
     m->sigma_map = malloc(sig->samples * sizeof(float));
@@ -421,11 +420,12 @@ static rbpe_status fit_unit(rbpe_ctx *ctx, const rbpe_signal *sig,
    * it is uniform, so a uniform embedding is unchanged). */
   if (st == RBPE_OK && m->cfg.embed.kind == RBPE_EMBED_RBF &&
       m->cfg.embed.rbf_norm_ref < 0.0f) {
-    double logs = 0;
-    for (size_t i = 0; i < L; i++) logs += log((double)f.sigma[i]);
-    float ref = m->cfg.sigma_mode == RBPE_SIGMA_UNIFORM
-                    ? m->cfg.sigma
-                    : (float)exp(logs / (double)L);
+    float ref = m->cfg.sigma;
+    if (m->cfg.sigma_mode != RBPE_SIGMA_UNIFORM) {
+      double logs = 0;
+      for (size_t i = 0; i < L; i++) logs += log((double)f.sigma[i]);
+      ref = (float)exp(logs / (double)L);
+    }
     m->cfg.embed.rbf_norm_ref = ref;
     rbpe_embedding_set_norm_ref(m->emb, ref);
   }
