@@ -21,6 +21,10 @@ static char dir[] = "/tmp/rbpe_test_fit.XXXXXX";
 static void e2e_config(rbpe_fit_config *c) {
   rbpe_fit_config_default(c);
   c->embed.rbf_centres = 32;
+  /* a uniform sigma, as the stated results were measured (fit's default
+   * became the learned one later; test_graph, test_field and test_cli
+   * fit that) */
+  c->sigma_mode = RBPE_SIGMA_UNIFORM;
   c->sigma = 0.05f;
   c->hidden_layers = 2;
   c->width = 64;
@@ -381,6 +385,7 @@ int main(void) {
     rbpe_fit_config c;
     rbpe_fit_config_default(&c);
     c.embed.rbf_centres = 64;
+    c.sigma_mode = RBPE_SIGMA_UNIFORM;
     c.sigma = 0.02f;
     c.hidden_layers = 2;
     c.width = 64;

@@ -63,6 +63,9 @@ static int train_compare(const char *spec, int *failed) {
   rbpe_fit_config cfg;
   rbpe_fit_config_default(&cfg);
   cfg.embed.rbf_centres = 32;
+  /* a uniform sigma: the training run compares the MLP's steps (the graph
+   * solve's ops are compared in the table above) */
+  cfg.sigma_mode = RBPE_SIGMA_UNIFORM;
   cfg.sigma = 0.05f;
   cfg.hidden_layers = 2;
   cfg.width = 64;
