@@ -337,7 +337,7 @@ static int write_metrics(FILE *f, const metrics_job *j) {
     cli_json_num(f, r->sigma_J);
     fputs(", \"time_s\": ", f);
     cli_json_num(f, r->time_sigma_s);
-    if (r->field_updates > 0 || c->field.cells > 0) {
+    if (c->field.cells > 0) { /* updates happen only then */
       fprintf(f, ", \"field\": {\"held_back\": %zu, \"updates\": %d, "
                  "\"held_back_mse_first\": ",
               r->field_heldback, r->field_updates);

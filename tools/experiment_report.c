@@ -29,21 +29,34 @@ const char *split_label(const grid *g, int ndim, int p) {
 }
 
 
+/* Mean and sample standard deviation of n values (NAN and 0 for none;
+ * 0 for one). */
+static void mean_sd(const double *v, int n, double *mean, double *sd) {
+  double a = 0, b = 0;
+  for (int i = 0; i < n; i++) a += v[i];
+  a = n ? a / n : NAN;
+  for (int i = 0; i < n; i++) b += (v[i] - a) * (v[i] - a);
+  *mean = a;
+  *sd = n > 1 ? sqrt(b / (n - 1)) : 0.0;
+}
+
+/* " mean ± sd |", or " mean |" for one value. */
+static void put_mean_sd(FILE *f, const char *fmt_mean, double mean, double sd,
+                        int n) {
+  fputc(' ', f);
+  fprintf(f, fmt_mean, mean);
+  if (n > 1) fprintf(f, " ± %.2f", sd);
+  fputs(" |", f);
+}
+
 /* Mean and standard deviation over the seeds (the complete ones). */
 static void stats(const grid *g, int s, int l, int p, int m, double *mean,
                   double *sd) {
-  double a = 0, b = 0;
+  double v[MAX_SEEDS];
   int n = 0;
   for (int k = 0; k < g->seeds; k++)
-    if (seed_ok(g, s, l, p, k)) a += g->res[at(g, s, l, p, m, k)].test, n++;
-  a = n ? a / n : NAN;
-  for (int k = 0; k < g->seeds; k++) {
-    if (!seed_ok(g, s, l, p, k)) continue;
-    double d = g->res[at(g, s, l, p, m, k)].test - a;
-    b += d * d;
-  }
-  *mean = a;
-  *sd = n > 1 ? sqrt(b / (n - 1)) : 0.0;
+    if (seed_ok(g, s, l, p, k)) v[n++] = g->res[at(g, s, l, p, m, k)].test;
+  mean_sd(v, n, mean, sd);
 }
 
 /* The method of the given kind with the best mean held-out PSNR (-1: none). */
@@ -84,16 +97,13 @@ static double sign_test(int w, int n) {
   return p > 1 ? 1 : p;
 }
 
-/* The learned variant that the validation part picks for seed k. */
+/* lm == PICKED: the learned recipe the validation part picks per seed */
 #define PICKED (-2)
-static int learned_pick(const grid *g, int s, int l, int p, int k) {
-  return val_pick(g, s, l, p, M_LEARNED, k);
-}
 
 /* The held-out PSNR of learned method lm (or PICKED) at seed k; NAN when
  * there is none. */
 static double learned_at(const grid *g, int s, int l, int p, int lm, int k) {
-  int m = lm == PICKED ? learned_pick(g, s, l, p, k) : lm;
+  int m = lm == PICKED ? val_pick(g, s, l, p, M_LEARNED, k) : lm;
   return m < 0 ? NAN : g->res[at(g, s, l, p, m, k)].test;
 }
 
@@ -175,13 +185,11 @@ static void paired_cells(FILE *f, const grid *g, int s, int l, int p, int lm,
     fputs(" - | - | - |", f);
     return;
   }
-  double mv = 0, md = 0, sd = 0;
-  for (int i = 0; i < n; i++) mv += v[i] / n, md += d[i] / n;
-  for (int i = 0; i < n; i++) sd += (d[i] - md) * (d[i] - md);
-  sd = n > 1 ? sqrt(sd / (n - 1)) : 0;
+  double mv, vsd, md, sd;
+  mean_sd(v, n, &mv, &vsd);
+  mean_sd(d, n, &md, &sd);
   fprintf(f, " %.2f | %s |", mv, picks);
-  if (n > 1) fprintf(f, " %+.2f ± %.2f |", md, sd);
-  else fprintf(f, " %+.2f |", md);
+  put_mean_sd(f, "%+.2f", md, sd, n);
 }
 
 static int find_kind(const grid *g, int kind) {
@@ -197,13 +205,13 @@ static void cell(FILE *f, const grid *g, int s, int l, int p, int m) {
   }
   double mean, sd;
   stats(g, s, l, p, m, &mean, &sd);
-  if (g->seeds > 1) fprintf(f, " %.2f ± %.2f |", mean, sd);
-  else fprintf(f, " %.2f |", mean);
+  /* the spread shown whenever the grid has seeds, as the header says */
+  put_mean_sd(f, "%.2f", mean, sd, g->seeds);
 }
 
 /* The validation-picked learned method's mean and spread over seeds. */
 static void picked_cell(FILE *f, const grid *g, int s, int l, int p) {
-  double v[MAX_SEEDS], mean = 0, sd = 0;
+  double v[MAX_SEEDS], mean, sd;
   int n = 0;
   for (int k = 0; k < g->seeds; k++) {
     if (!seed_ok(g, s, l, p, k)) continue;
@@ -214,10 +222,8 @@ static void picked_cell(FILE *f, const grid *g, int s, int l, int p) {
     fputs(" - |", f);
     return;
   }
-  for (int i = 0; i < n; i++) mean += v[i] / n;
-  for (int i = 0; i < n; i++) sd += (v[i] - mean) * (v[i] - mean);
-  if (n > 1) fprintf(f, " %.2f ± %.2f |", mean, sqrt(sd / (n - 1)));
-  else fprintf(f, " %.2f |", mean);
+  mean_sd(v, n, &mean, &sd);
+  put_mean_sd(f, "%.2f", mean, sd, n);
 }
 
 static double mean_of(const grid *g, int s, int l, int p, int m) {
@@ -550,7 +556,6 @@ rbpe_status write_panel(rbpe_ctx *ctx, const grid *g, int s, int l,
   int cw = nd == 1 ? 320 : (int)rbpe_signal_dim(truth, 1);
   int ch = nd == 1 ? 110 : (int)rbpe_signal_dim(truth, 0);
   const int gap = 4;
-  int C = rbpe_signal_channels(truth);
   /* rows: truth, the primary learned recipe and its sigma map, best
    * uniform, best rff, nerf (per column the best uniform / rff may differ;
    * each column uses its own) */
@@ -598,7 +603,6 @@ rbpe_status write_panel(rbpe_ctx *ctx, const grid *g, int s, int l,
       } else {
         const float *d = rbpe_signal_data(img);
         int ic = rbpe_signal_channels(img);
-        (void)C;
         for (int y = 0; y < ch; y++)
           for (int x = 0; x < cw; x++)
             for (int c = 0; c < 3; c++)
