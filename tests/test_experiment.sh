@@ -111,8 +111,17 @@ small="--quick --layers 1 --learned graph --uniform 0.04,0.1 --rff 10 --no-nerf"
 if [ -e "$tmp/s1/RESULTS.md" ] || [ ! -s "$tmp/s1/fits.bin" ]; then
   echo "FAIL: a shard writes results.csv and fits.bin, no report"; fail=1
 fi
-grep -v '^rbpe experiment' "$tmp/one/RESULTS.md" >"$tmp/one.md"
-grep -v '^rbpe experiment' "$tmp/col/RESULTS.md" >"$tmp/col.md"
+# a report's text but its command line (which names the run) and, with a
+# second argument, its device line (a shard runs one OpenMP thread)
+report_body() {
+  if [ $# -gt 1 ]; then
+    grep -v -e '^rbpe experiment' -e '^Device:' "$1/RESULTS.md"
+  else
+    grep -v '^rbpe experiment' "$1/RESULTS.md"
+  fi
+}
+report_body "$tmp/one" >"$tmp/one.md"
+report_body "$tmp/col" >"$tmp/col.md"
 cmp -s "$tmp/one.md" "$tmp/col.md" || { echo "FAIL: collected RESULTS.md differs"; diff "$tmp/one.md" "$tmp/col.md" | head; fail=1; }
 cut -d, -f1-8,10 "$tmp/one/results.csv" >"$tmp/one.csv"
 cut -d, -f1-8,10 "$tmp/col/results.csv" >"$tmp/col.csv"
@@ -131,8 +140,8 @@ fi
 # shellcheck disable=SC2086
 RBPE="$RBPE" "$RBPE_SOURCE_ROOT/tools/experiment-shards.sh" "$tmp/esh" 3 2 600 $small \
   >/dev/null 2>"$tmp/err" || { echo "FAIL: experiment-shards.sh"; cat "$tmp/err"; fail=1; }
-grep -v '^rbpe experiment' "$tmp/esh/report/RESULTS.md" | grep -v "^Device:" >"$tmp/esh.md"
-grep -v "^Device:" "$tmp/one.md" >"$tmp/one2.md"
+report_body "$tmp/esh/report" no-device >"$tmp/esh.md"
+report_body "$tmp/one" no-device >"$tmp/one2.md"
 cmp -s "$tmp/one2.md" "$tmp/esh.md" || { echo "FAIL: experiment-shards.sh report differs"; diff "$tmp/one2.md" "$tmp/esh.md" | head; fail=1; }
 # resuming: a run stopped part-way (here: its journal cut to fewer rows)
 # fits only the rest when run again, and writes the same report
@@ -143,7 +152,7 @@ head -n -5 "$tmp/one/journal.csv" >"$tmp/cutj.csv" && cp "$tmp/cutj.csv" "$tmp/o
 grep -q "unit(s) read back" "$tmp/err" || { echo "FAIL: resume says nothing"; cat "$tmp/err"; fail=1; }
 refits=$(grep -c '^\[' "$tmp/err")
 [ "$refits" -ge 1 ] && [ "$refits" -le 10 ] || { echo "FAIL: resume refitted $refits units"; fail=1; }
-grep -v '^rbpe experiment' "$tmp/one/RESULTS.md" | cmp -s - "$tmp/one.md" ||
+report_body "$tmp/one" | cmp -s - "$tmp/one.md" ||
   { echo "FAIL: a resumed run's RESULTS.md differs"; fail=1; }
 [ ! -e "$tmp/one/journal.csv.old" ] || { echo "FAIL: the set-aside journal stayed"; fail=1; }
 # --plan: the units and their fit options, what a journal holds, nothing
@@ -168,7 +177,7 @@ if command -v parallel >/dev/null 2>&1; then
     "$RBPE" experiment $small --collect "$tmp/gp/s1,$tmp/gp/s2,$tmp/gp/s3" \
       --out "$tmp/gp/report" >/dev/null 2>&1 ||
     { echo "FAIL: GNU parallel shards"; fail=1; }
-  grep -v '^rbpe experiment' "$tmp/gp/report/RESULTS.md" | cmp -s - "$tmp/one.md" ||
+  report_body "$tmp/gp/report" | cmp -s - "$tmp/one.md" ||
     { echo "FAIL: the GNU parallel report differs"; fail=1; }
 elif [ "${CI:-}" = true ]; then
   echo "FAIL: GNU parallel missing (apt-get install parallel)"; fail=1
