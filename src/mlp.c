@@ -234,48 +234,72 @@ rbpe_status rbpe_mlp_forward(rbpe_mlp_trainer *t, size_t rows,
   return RBPE_OK;
 }
 
+/* The sum of squared errors of the last forward pass against Y, read
+ * back. */
+static rbpe_status sq_sum_of(rbpe_mlp_trainer *t, size_t rows,
+                             const rbpe_buf *Y, float *sum) {
+  int L = t->shape.nlin;
+  *sum = 0.0f;
+  RBPE_TRY(rbpe_op_sq_diff_sum(t->be, rows * (size_t)t->shape.sizes[L],
+                               t->act[L - 1], Y, t->loss));
+  return rbpe_buf_read(t->be, t->loss, 0, sizeof *sum, sum);
+}
+
+/* Back-propagation after a forward pass of a loss whose gradient in the
+ * prediction is dpred_scale (pred - Y): the weight gradients into dW
+ * (with_weights; the bias gradients always land in db) and, when dX is
+ * given, the gradient with respect to the inputs X. */
+static rbpe_status backward(rbpe_mlp_trainer *t, size_t rows,
+                            const rbpe_buf *X, const rbpe_buf *Y,
+                            float dpred_scale, int with_weights, rbpe_buf *dX,
+                            double *mark) {
+  rbpe_backend *be = t->be;
+  const rbpe_mlp_shape *s = &t->shape;
+  double dummy = 0;
+  double *gemm_b = t->profile ? &t->profile->gemm_s : &dummy;
+  double *other_b = t->profile ? &t->profile->other_s : &dummy;
+  int cur = 0;
+  for (int l = s->nlin - 1; l >= 0; l--) {
+    size_t fin = (size_t)s->sizes[l], fout = (size_t)s->sizes[l + 1];
+    /* delta = dLoss/d(layer output) -> dLoss/d(pre-activation), and db its
+     * column sums; at the output layer dLoss/dpred is computed in the same
+     * pass */
+    RBPE_TRY(rbpe_op_act_grad(be, rows, fout, layer_act(s, l), t->act[l],
+                              l == s->nlin - 1 ? Y : NULL, dpred_scale,
+                              t->delta[cur], t->db[l]));
+    RBPE_TRY(charge(t, other_b, mark));
+    const rbpe_buf *in = l == 0 ? X : t->act[l - 1];
+    if (with_weights) /* dW = in^T delta (fin x fout) */
+      RBPE_TRY(rbpe_op_gemm(be, 1, 0, fin, fout, rows, 1.0f, in, fin,
+                            t->delta[cur], fout, 0.0f, t->dW[l], fout));
+    if (l > 0 || dX) /* d(input) = delta W^T (rows x fin) */
+      RBPE_TRY(rbpe_op_gemm(be, 0, 1, rows, fin, fout, 1.0f, t->delta[cur],
+                            fout, t->W[l], fout, 0.0f,
+                            l > 0 ? t->delta[1 - cur] : dX, fin));
+    RBPE_TRY(charge(t, gemm_b, mark));
+    cur = 1 - cur;
+  }
+  return RBPE_OK;
+}
+
 rbpe_status rbpe_mlp_train_step(rbpe_mlp_trainer *t, size_t rows,
                                 const rbpe_buf *X, const rbpe_buf *Y,
                                 int want_loss, float *loss) {
   rbpe_backend *be = t->be;
-  const rbpe_mlp_shape *s = &t->shape;
   RBPE_FAIL_IF(rows == 0 || rows > t->max_rows, be->err, RBPE_ERR_INTERNAL,
                "training step of %zu rows on a trainer sized for %zu", rows,
                t->max_rows);
   double mark = rbpe_now_s(), dummy = 0;
-  double *gemm_b = t->profile ? &t->profile->gemm_s : &dummy;
   double *other_b = t->profile ? &t->profile->other_s : &dummy;
   RBPE_TRY(forward(t, rows, X, &mark));
-
-  int L = s->nlin;
-  size_t C = (size_t)s->sizes[L];
-  const rbpe_buf *pred = t->act[L - 1];
+  size_t C = (size_t)t->shape.sizes[t->shape.nlin];
   if (want_loss) {
-    float sum = 0.0f;
-    RBPE_TRY(rbpe_op_sq_diff_sum(be, rows * C, pred, Y, t->loss));
-    RBPE_TRY(rbpe_buf_read(be, t->loss, 0, sizeof sum, &sum));
+    float sum;
+    RBPE_TRY(sq_sum_of(t, rows, Y, &sum));
     *loss = sum / (float)(rows * C);
   }
-  int cur = 0;
-  for (int l = L - 1; l >= 0; l--) {
-    size_t fin = (size_t)s->sizes[l], fout = (size_t)s->sizes[l + 1];
-    /* delta = dLoss/d(layer output) -> dLoss/d(pre-activation), and db its
-     * column sums; at the output layer dLoss/dpred (the mean over rows and
-     * channels) is computed in the same pass */
-    RBPE_TRY(rbpe_op_act_grad(be, rows, fout, layer_act(s, l), t->act[l],
-                              l == L - 1 ? Y : NULL, 2.0f / (float)(rows * C),
-                              t->delta[cur], t->db[l]));
-    RBPE_TRY(charge(t, other_b, &mark));
-    const rbpe_buf *in = l == 0 ? X : t->act[l - 1];
-    /* dW = in^T delta (fin x fout) */
-    RBPE_TRY(rbpe_op_gemm(be, 1, 0, fin, fout, rows, 1.0f, in, fin,
-                          t->delta[cur], fout, 0.0f, t->dW[l], fout));
-    if (l > 0) /* d(input) = delta W^T (rows x fin) */
-      RBPE_TRY(rbpe_op_gemm(be, 0, 1, rows, fin, fout, 1.0f, t->delta[cur],
-                            fout, t->W[l], fout, 0.0f, t->delta[1 - cur], fin));
-    RBPE_TRY(charge(t, gemm_b, &mark));
-    cur = 1 - cur;
-  }
+  /* the loss is the mean over rows and channels */
+  RBPE_TRY(backward(t, rows, X, Y, 2.0f / (float)(rows * C), 1, NULL, &mark));
   t->t++;
   rbpe_adam_step a = {t->lr, RBPE_ADAM_BETA1, RBPE_ADAM_BETA2, RBPE_ADAM_EPS,
                       (float)(1.0 - pow(RBPE_ADAM_BETA1, t->t)),
@@ -290,32 +314,15 @@ rbpe_status rbpe_mlp_train_step(rbpe_mlp_trainer *t, size_t rows,
 rbpe_status rbpe_mlp_input_grad(rbpe_mlp_trainer *t, size_t rows,
                                 const rbpe_buf *X, const rbpe_buf *Y,
                                 float scale, rbpe_buf *dX, float *sq_sum) {
-  rbpe_backend *be = t->be;
-  const rbpe_mlp_shape *s = &t->shape;
-  RBPE_FAIL_IF(rows == 0 || rows > t->max_rows, be->err, RBPE_ERR_INTERNAL,
+  RBPE_FAIL_IF(rows == 0 || rows > t->max_rows, t->be->err, RBPE_ERR_INTERNAL,
                "input gradient of %zu rows on a trainer sized for %zu", rows,
                t->max_rows);
   double mark = rbpe_now_s();
   RBPE_TRY(forward(t, rows, X, &mark));
-  int L = s->nlin, cur = 0;
-  if (sq_sum) {
-    RBPE_TRY(rbpe_op_sq_diff_sum(be, rows * (size_t)s->sizes[L],
-                                 t->act[L - 1], Y, t->loss));
-    RBPE_TRY(rbpe_buf_read(be, t->loss, 0, sizeof *sq_sum, sq_sum));
-  }
-  for (int l = L - 1; l >= 0; l--) {
-    size_t fin = (size_t)s->sizes[l], fout = (size_t)s->sizes[l + 1];
-    /* the bias gradients this leaves in db are overwritten by the next
-     * training step before Adam reads them */
-    RBPE_TRY(rbpe_op_act_grad(be, rows, fout, layer_act(s, l), t->act[l],
-                              l == L - 1 ? Y : NULL, 2.0f * scale,
-                              t->delta[cur], t->db[l]));
-    RBPE_TRY(rbpe_op_gemm(be, 0, 1, rows, fin, fout, 1.0f, t->delta[cur], fout,
-                          t->W[l], fout, 0.0f, l > 0 ? t->delta[1 - cur] : dX,
-                          fin));
-    cur = 1 - cur;
-  }
-  return RBPE_OK;
+  if (sq_sum) RBPE_TRY(sq_sum_of(t, rows, Y, sq_sum));
+  /* the bias gradients this leaves in db are overwritten by the next
+   * training step before Adam reads them */
+  return backward(t, rows, X, Y, 2.0f * scale, 0, dX, &mark);
 }
 
 rbpe_status rbpe_mlp_download(rbpe_mlp_trainer *t, rbpe_mlp_host *h) {
