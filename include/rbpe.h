@@ -456,6 +456,10 @@ typedef struct rbpe_fit_config {
   size_t batch;         /* 0: full batch */
   uint64_t seed;        /* split, RFF matrix, weights, shuffling */
   int log_every;        /* read the loss every N steps (progress, curve) */
+  /* Held-out samples (an evenly strided subset of the test samples, at
+   * most this many and at most the batch) evaluated at each curve point,
+   * for the held-out loss curve; never used for any choice. 0: none. */
+  size_t curve_heldout;
   rbpe_progress_fn progress;
   void *progress_user;
   /* Polled once per step: non-zero stops training after the current step;
@@ -468,7 +472,7 @@ typedef struct rbpe_fit_config {
  * (rbf_norm_ref -1: the fit's geometric mean sigma), regular:2,
  * 3 hidden layers of 256, output activation auto (sigmoid for data in
  * [0, 1], none otherwise), 1000 steps, lr 1e-3, full batch, seed 0, loss
- * read every 25 steps; sigma solve parameters as documented in
+ * read every 25 steps with a held-out curve over up to 4096 samples; sigma solve parameters as documented in
  * rbpe_sigma_config, held-out sigma by smooth. */
 void rbpe_fit_config_default(rbpe_fit_config *cfg);
 
@@ -495,6 +499,11 @@ typedef struct rbpe_fit_report {
   int curve_len;                /* loss curve: (step, batch loss) pairs */
   int *curve_step;
   float *curve_loss;
+  /* the held-out loss at the same steps (same units; NULL when the split
+   * holds nothing out or cfg->curve_heldout is 0) over curve_heldout_n
+   * test samples */
+  float *curve_heldout;
+  size_t curve_heldout_n;
   rbpe_signal *reconstruction;  /* the model on the input's grid */
   rbpe_split *split;            /* the split that was used */
   /* sigma (rbf): the map on the input's grid and its statistics */

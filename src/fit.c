@@ -31,6 +31,7 @@ void rbpe_fit_config_default(rbpe_fit_config *c) {
   c->batch = 0;
   c->seed = 0;
   c->log_every = 25;
+  c->curve_heldout = 4096;
   /* learned sigma's solve and carry (docs/RESULTS.md) */
   c->sigma_at = RBPE_SIGMA_AT_SMOOTH;
   rbpe_sigma_config *g = &c->sig;
@@ -65,6 +66,7 @@ void rbpe_fit_report_clear(rbpe_fit_report *r) {
   if (!r) return;
   free(r->curve_step);
   free(r->curve_loss);
+  free(r->curve_heldout);
   rbpe_signal_free(r->reconstruction);
   rbpe_signal_free(r->sigma_map);
   rbpe_split_free(r->split);
@@ -134,6 +136,10 @@ typedef struct fit_state {
   float *base;       /* L: sigma before the field */
   size_t LT;         /* rows the MLP trains on while the field learns */
   int field_from, field_until; /* steps */
+  /* the held-out curve's samples: embedded (H x M) and their targets */
+  rbpe_buf *Xh;
+  float *Th, *Ph;
+  size_t H;
 } fit_state;
 
 static void fit_state_free(fit_state *f) {
@@ -146,6 +152,9 @@ static void fit_state_free(fit_state *f) {
   rbpe_buf_free(f->be, f->Yb);
   rbpe_buf_free(f->be, f->xb);
   rbpe_buf_free(f->be, f->sb);
+  rbpe_buf_free(f->be, f->Xh);
+  free(f->Th);
+  free(f->Ph);
   rbpe_mlp_trainer_free(f->tr);
   rbpe_field_eval_free(&f->fe);
   rbpe_field_free(f->field);
@@ -156,10 +165,12 @@ static void fit_state_free(fit_state *f) {
   free(f->order);
 }
 
-static void curve_add(rbpe_fit_report *r, int cap, int step, float loss) {
+static void curve_add(rbpe_fit_report *r, int cap, int step, float loss,
+                      float heldout) {
   if (r->curve_len >= cap) return;
   r->curve_step[r->curve_len] = step;
   r->curve_loss[r->curve_len] = loss;
+  if (r->curve_heldout) r->curve_heldout[r->curve_len] = heldout;
   r->curve_len++;
 }
 
@@ -336,6 +347,72 @@ static rbpe_status field_finish(rbpe_ctx *ctx, const rbpe_field *field,
   return RBPE_OK;
 }
 
+/* The held-out curve's samples: every (n_test / H)-th test sample,
+ * embedded once with the sigma the model gives it. Only for a kept
+ * embedded set (a device short of memory gets no curve rather than a
+ * failed fit) and at most a batch, so the trainer's forward pass takes it. */
+static rbpe_status heldout_prepare(rbpe_ctx *ctx, fit_state *f,
+                                   const rbpe_fit_config *cfg,
+                                   const rbpe_model *m, const rbpe_signal *sig,
+                                   const rbpe_split *split, size_t batch,
+                                   rbpe_fit_report *rep) {
+  size_t nt = rbpe_split_test_count(split), C = (size_t)sig->channels;
+  size_t H = cfg->curve_heldout < nt ? cfg->curve_heldout : nt;
+  if (H > batch) H = batch;
+  if (H == 0 || f->on_the_fly) return RBPE_OK;
+  rbpe_err *err = &ctx->err;
+  const size_t *test = rbpe_split_test(split);
+  size_t *idx = malloc(H * sizeof(size_t));
+  float *xy = malloc(H * (size_t)sig->ndim * sizeof(float));
+  float *sg = malloc(H * sizeof(float));
+  f->Th = malloc(H * C * sizeof(float));
+  f->Ph = malloc(H * C * sizeof(float));
+  rep->curve_heldout = malloc(sizeof(float) * ((size_t)cfg->steps / cfg->log_every + 3));
+  rbpe_status st = RBPE_OK;
+  if (!idx || !xy || !sg || !f->Th || !f->Ph || !rep->curve_heldout)
+    st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  if (st == RBPE_OK) {
+    for (size_t i = 0; i < H; i++) idx[i] = test[(i * nt) / H];
+    for (size_t i = 0; i < H; i++)
+      memcpy(f->Th + i * C, sig->data + idx[i] * C, C * sizeof(float));
+    st = rbpe_signal_coords(ctx, sig, idx, H, xy);
+  }
+  if (st == RBPE_OK) rbpe_model_sigma(m, H, xy, sg);
+  rbpe_buf *x = NULL, *s = NULL;
+  size_t M = rbpe_embedding_dim(m->emb);
+  if (st == RBPE_OK) st = rbpe_buf_from_host(f->be, xy, H * sig->ndim, &x);
+  if (st == RBPE_OK && m->cfg.embed.kind == RBPE_EMBED_RBF)
+    st = rbpe_buf_from_host(f->be, sg, H, &s);
+  if (st == RBPE_OK) st = rbpe_buf_alloc(f->be, H * M * sizeof(float), &f->Xh);
+  if (st == RBPE_OK) st = rbpe_embedding_run(f->be, m->emb, H, x, s, f->Xh, 0);
+  rbpe_buf_free(f->be, x);
+  rbpe_buf_free(f->be, s);
+  free(idx);
+  free(xy);
+  free(sg);
+  if (st == RBPE_OK) {
+    f->H = H;
+    rep->curve_heldout_n = H;
+  }
+  return st;
+}
+
+/* The held-out samples' MSE under the weights as they stand. */
+static rbpe_status heldout_loss(fit_state *f, size_t C, float *mse) {
+  const rbpe_buf *out = NULL;
+  rbpe_status st = rbpe_mlp_forward(f->tr, f->H, f->Xh, &out);
+  if (st == RBPE_OK)
+    st = rbpe_buf_read(f->be, out, 0, f->H * C * sizeof(float), f->Ph);
+  if (st != RBPE_OK) return st;
+  double sum = 0;
+  for (size_t i = 0; i < f->H * C; i++) {
+    double d = (double)f->Ph[i] - (double)f->Th[i];
+    sum += d * d;
+  }
+  *mse = (float)(sum / (double)(f->H * C));
+  return RBPE_OK;
+}
+
 /* The fit of a signal whose values lie in [0, 1], or [-1, 1] with peak 2
  * (rbpe_fit maps others onto one of them). */
 static rbpe_status fit_unit(rbpe_ctx *ctx, const rbpe_signal *sig,
@@ -450,6 +527,8 @@ static rbpe_status fit_unit(rbpe_ctx *ctx, const rbpe_signal *sig,
   if (st == RBPE_OK && !f.on_the_fly)
     st = rbpe_embedding_run(be, m->emb, L, f.x, f.sig, f.X, 0);
   if (st == RBPE_OK) st = rbpe_buf_from_host(be, f.targets, L * C, &f.Y);
+  if (st == RBPE_OK)
+    st = heldout_prepare(ctx, &f, cfg, m, sig, rep->split, batch, rep);
   if (st == RBPE_OK) st = rbpe_backend_finish(be);
   rep->time_embed_s = rbpe_now_s() - t0;
 
@@ -528,7 +607,10 @@ static rbpe_status fit_unit(rbpe_ctx *ctx, const rbpe_signal *sig,
                           (double)loss, step);
         break;
       }
-      curve_add(rep, cap, step, loss);
+      float held = NAN;
+      if (f.H) st = heldout_loss(&f, C, &held);
+      if (st != RBPE_OK) break;
+      curve_add(rep, cap, step, loss, held);
       if (cfg->progress) {
         double el = rbpe_now_s() - t1;
         rbpe_progress p = {step, cfg->steps, loss,

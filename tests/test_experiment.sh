@@ -2,9 +2,13 @@
 # `rbpe experiment --quick` as a smoke test: the grid runs end to end and
 # its table, CSV and panels are produced and well-formed. The numbers are
 # not checked (docs/RESULTS.md discusses them).
-#   usage: test_experiment.sh PATH/TO/rbpe
+# With cairo the figures are checked too: PNG and SVG panels and summaries.
+#   usage: test_experiment.sh PATH/TO/rbpe [cairo|plain]
 set -u
 RBPE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1") # before the cd below
+FIGS=${2:-plain}
+both=""
+[ "$FIGS" = cairo ] && both="--figures both"
 cd "${RBPE_SOURCE_ROOT:?}" || exit 1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -25,13 +29,38 @@ for bad in "--learned graph+smax=x" "--learned graph+what" "--splits regular7" \
     echo "FAIL: experiment $bad: exit $rc"; cat "$tmp/err"; exit 1
   fi
 done
-"$RBPE" experiment --quick --out "$tmp/ex" >"$tmp/out" 2>"$tmp/err" ||
+# shellcheck disable=SC2086
+"$RBPE" experiment --quick $both --out "$tmp/ex" >"$tmp/out" 2>"$tmp/err" ||
   { tail -5 "$tmp/err"; echo "FAIL: rbpe experiment --quick"; exit 1; }
 fail=0
 for p in "$tmp"/ex/panel_camera256_1L.png "$tmp"/ex/panel_camera256_3L.png \
          "$tmp"/ex/panel_chirp_1L.png "$tmp"/ex/panel_chirp_3L.png; do
   "$RBPE" info "$p" >/dev/null || { echo "FAIL: $p unreadable"; fail=1; }
 done
+if [ "$FIGS" = cairo ]; then
+  python3 - "$tmp/ex" <<'PY' || fail=1
+import os, struct, sys
+import xml.etree.ElementTree as ET
+d = sys.argv[1]
+md = open(os.path.join(d, "RESULTS.md")).read()
+for sig in ("camera256", "chirp"):
+    for stem in [f"summary_{sig}"] + [f"panel_{sig}_{l}L" for l in (1, 3)]:
+        b = open(os.path.join(d, stem + ".png"), "rb").read(24)
+        assert b[:8] == b"\x89PNG\r\n\x1a\n", stem
+        w, h = struct.unpack(">II", b[16:24])
+        root = ET.parse(os.path.join(d, stem + ".svg")).getroot()
+        sw = float(root.get("width").rstrip("pt"))
+        sh = float(root.get("height").rstrip("pt"))
+        assert (round(sw), round(sh)) == (w, h), (stem, w, h, sw, sh)
+        assert w >= 500 and h >= 300, (stem, w, h)
+    assert f"](summary_{sig}.png)" in md, sig
+# a panel holds a row per method kind: truth, learned, its sigma, uniform,
+# RFF, NeRF (camera's tiles 160 high)
+b = open(os.path.join(d, "panel_camera256_1L.png"), "rb").read(24)
+assert struct.unpack(">II", b[16:24])[1] > 6 * 160, "panel rows"
+print("experiment: PNG and SVG panels and summaries of matching sizes")
+PY
+fi
 python3 - "$tmp/ex" <<'PY' || fail=1
 import csv, math, os, sys
 d = sys.argv[1]
@@ -126,7 +155,8 @@ cmp -s "$tmp/one.md" "$tmp/col.md" || { echo "FAIL: collected RESULTS.md differs
 cut -d, -f1-8,10 "$tmp/one/results.csv" >"$tmp/one.csv"
 cut -d, -f1-8,10 "$tmp/col/results.csv" >"$tmp/col.csv"
 cmp -s "$tmp/one.csv" "$tmp/col.csv" || { echo "FAIL: collected results.csv differs"; fail=1; }
-for p in "$tmp"/one/panel_*.png; do
+for p in "$tmp"/one/panel_*.png "$tmp"/one/summary_*.png; do
+  [ -e "$p" ] || continue # no summaries without cairo
   cmp -s "$p" "$tmp/col/$(basename "$p")" || { echo "FAIL: collected $(basename "$p") differs"; fail=1; }
 done
 # shellcheck disable=SC2086

@@ -162,6 +162,26 @@ int cli_flag(const char *arg, const char *name);
 void cli_json_str(FILE *f, const char *s);
 void cli_json_num(FILE *f, double v);
 
+/* The pictures of one fit (cli_figures.c): with cairo the figures of
+ * fig_fit.c (panel or plot, and curve) in the kinds of --figures (fig.h's
+ * FIG_PNG | FIG_SVG), without it the plain panel.png or plot.png. */
+typedef struct cli_fit_info {
+  const char *input, *device;
+  const rbpe_signal *sig;
+  const rbpe_fit_config *cfg;
+  const rbpe_fit_report *rep;
+  int figures;
+} cli_fit_info;
+/* Says on stderr when the figures will lack text (no font) or be the plain
+ * pictures (built without cairo; not with quiet). */
+void cli_figures_note(const char *cmd, int quiet);
+/* The names such a fit writes into its folder, NULL-terminated (out has
+ * room for 12); returns how many. */
+int cli_fit_figure_names(const char **out, int one_d, int learned,
+                         int figures);
+rbpe_status cli_fit_figures(rbpe_ctx *ctx, cli_outset *set,
+                            const cli_fit_info *in);
+
 int cmd_devices(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_fit(int argc, char **argv);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "experiment.h"
+#include "fig.h"
 #include "clock.h"
 
 static const char *experiment_help =
@@ -48,6 +49,8 @@ static const char *experiment_help =
     "  --seeds N           seeds per setting (3)\n"
     "  --device SPEC       auto | cpu | ref | cl | cl:P:D | cl:NAME\n"
     "  --quick             one 48 x 48 image, one 1-D signal, one seed, 60 steps\n"
+    "  --figures png|svg|both  the figures' formats (png); with cairo also a\n"
+    "                      summary_SIGNAL figure per signal\n"
     "  --notes FILE        Markdown appended to RESULTS.md (docs/results_notes.md\n"
     "                      when it exists)\n"
     "  --plan              print the grid's units (id, shard of N from --shard,\n"
@@ -501,7 +504,7 @@ int cmd_experiment(int argc, char **argv) {
   const char *notes = NULL, *uniform = NULL, *rff = NULL, *layers = NULL;
   const char *learned = NULL, *splits = NULL, *heldout = NULL;
   const char *collect_dirs = NULL;
-  int shard_k = 1, shard_n = 1, partial = 0, plan = 0;
+  int shard_k = 1, shard_n = 1, partial = 0, plan = 0, figures = FIG_PNG;
   long size = 128, samples = 1024, steps = 1000, seeds = 3, width = 256;
   float lr = 1e-3f;
   int quick = 0, nerf = 1, validate = 1, diagonals = 0;
@@ -582,6 +585,12 @@ int cmd_experiment(int argc, char **argv) {
     } else if ((r = cli_opt(argc, argv, &i, "--out", &v))) {
       if (r < 0) return cli_usage_error("experiment", "--out needs a folder");
       outdir = v;
+    } else if ((r = cli_opt(argc, argv, &i, "--figures", &v))) {
+      if (r < 0 || !(figures = fig_kinds_parse(v)))
+        return cli_usage_error("experiment", "--figures needs png, svg or both");
+      if ((figures & FIG_SVG) && !fig_available())
+        return cli_usage_error("experiment", "--figures %s needs cairo, and "
+                                             "this rbpe was built without it", v);
     } else {
       return cli_usage_error("experiment", "unknown argument '%s'", argv[i]);
     }
@@ -714,8 +723,8 @@ int cmd_experiment(int argc, char **argv) {
   }
   /* the files this grid writes, claimed before the fits: rbpe replaces
    * only its own (cli.h) */
-  static char out_names[4 + MAX_SIGNALS * MAX_LAYERS][96];
-  static const char *out_list[4 + MAX_SIGNALS * MAX_LAYERS + 1];
+  static char out_names[4 + 2 * MAX_SIGNALS * (MAX_LAYERS + 1)][96];
+  static const char *out_list[4 + 2 * MAX_SIGNALS * (MAX_LAYERS + 1) + 1];
   int nout = 0;
   if (!part) snprintf(out_names[nout++], sizeof out_names[0], "RESULTS.md");
   snprintf(out_names[nout++], sizeof out_names[0], "results.csv");
@@ -724,10 +733,20 @@ int cmd_experiment(int argc, char **argv) {
     snprintf(out_names[nout++], sizeof out_names[0], "journal.csv");
     snprintf(out_names[nout++], sizeof out_names[0], "journal.bin");
   }
-  for (int s = 0; rc == EXIT_OK && !part && s < g.nsig; s++)
-    for (int l = 0; l < g.nlayers; l++)
-      snprintf(out_names[nout++], sizeof out_names[0], "panel_%s_%dL.png",
-               g.sig[s].name, g.layers[l]);
+  g.figures = figures;
+  int cairo = fig_available();
+  for (int k = FIG_PNG; k <= FIG_SVG; k <<= 1) {
+    const char *ext = k == FIG_PNG ? "png" : "svg";
+    if (!(figures & k)) continue;
+    for (int s = 0; rc == EXIT_OK && !part && s < g.nsig; s++) {
+      for (int l = 0; l < g.nlayers; l++)
+        snprintf(out_names[nout++], sizeof out_names[0], "panel_%s_%dL.%s",
+                 g.sig[s].name, g.layers[l], ext);
+      if (cairo)
+        snprintf(out_names[nout++], sizeof out_names[0], "summary_%s.%s",
+                 g.sig[s].name, ext);
+    }
+  }
   for (int k = 0; k < nout; k++) out_list[k] = out_names[k];
   out_list[nout] = NULL;
   /* a journal of this grid left by an earlier run: its units are not
@@ -790,12 +809,17 @@ int cmd_experiment(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/fits.bin", outdir);
     st = rbpe_write_file(ctx, path, write_fits, &g);
   }
-  for (int s = 0; rc == EXIT_OK && !part && st == RBPE_OK && s < g.nsig; s++)
+  if (rc == EXIT_OK && !part) cli_figures_note("experiment", 0);
+  for (int s = 0; rc == EXIT_OK && !part && st == RBPE_OK && s < g.nsig; s++) {
     for (int l = 0; st == RBPE_OK && l < g.nlayers; l++) {
-      snprintf(path, sizeof path, "%s/panel_%s_%dL.png", outdir, g.sig[s].name,
-               g.layers[l]);
-      st = write_panel(ctx, &g, s, l, path);
+      snprintf(path, sizeof path, "%s/panel_%s_%dL%s", outdir, g.sig[s].name,
+               g.layers[l], cairo ? "" : ".png");
+      st = cairo ? write_panel_figure(ctx, &g, s, l, path, figures)
+                 : write_panel(ctx, &g, s, l, path);
     }
+    snprintf(path, sizeof path, "%s/summary_%s", outdir, g.sig[s].name);
+    if (cairo && st == RBPE_OK) st = write_summary_figure(ctx, &g, s, path, figures);
+  }
   if (rc == EXIT_OK && st == RBPE_OK) {
     snprintf(path, sizeof path, "%s/results.csv", outdir);
     st = rbpe_write_file(ctx, path, write_csv, &g);
@@ -823,8 +847,8 @@ int cmd_experiment(int argc, char **argv) {
            "--collect with the same options makes the report)\n",
            shard_k, shard_n, outdir, outdir);
   else if (rc == EXIT_OK)
-    printf("results: %s/RESULTS.md, %s/results.csv, %s/panel_*.png\n", outdir,
-           outdir, outdir);
+    printf("results: %s/RESULTS.md, %s/results.csv, %s/panel_*%s\n", outdir,
+           outdir, outdir, cairo ? " and summary_*" : ".png");
 done:
   for (size_t i = 0; i < (size_t)g.nsig * g.nlayers * g.nsplit * g.nmeth; i++) {
     if (g.recon) rbpe_signal_free(g.recon[i]);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fig.h"
 #include "clock.h"
 
 static const char *fit_help =
@@ -89,6 +90,8 @@ static const char *fit_help =
     "  --max-memory BYTES      cap device memory, e.g. 512M\n"
     "  -o, --out DIR           output folder (rbpe-out), made if missing; rbpe\n"
     "                          replaces only files it wrote there\n"
+    "  --figures png|svg|both  the figures' formats (png); svg needs an rbpe\n"
+    "                          built with cairo\n"
     "  -q, --quiet             no progress output\n"
     "  --json                  the summary as one JSON object on stdout\n"
     "  --config FILE           rerun the fit a metrics.json records (its\n"
@@ -100,20 +103,8 @@ static const char *fit_help =
  * (only files rbpe wrote: cli.h). The names a 1-D and a 2-D fit may write. */
 static const char *const fit_outputs[] = {
     "reconstruction.png", "reconstruction.txt", "panel.png", "plot.png",
-    "sigma.png", "sigma_train.png", "sigma.txt", "model.rbpe", "metrics.json",
-    NULL};
-static const char *const fit_outputs_1d[] = {
-    "reconstruction.txt", "plot.png", "model.rbpe", "metrics.json", NULL};
-static const char *const fit_outputs_2d[] = {
-    "reconstruction.png", "panel.png", "model.rbpe", "metrics.json", NULL};
-/* and with a learned sigma */
-static const char *const fit_outputs_1d_sigma[] = {
-    "reconstruction.txt", "plot.png", "sigma.txt", "model.rbpe",
-    "metrics.json", NULL};
-static const char *const fit_outputs_2d_sigma[] = {
-    "reconstruction.png", "panel.png", "sigma.png", "sigma_train.png",
-    "model.rbpe", "metrics.json", NULL};
-
+    "panel.svg", "plot.svg", "curve.png", "curve.svg", "sigma.png",
+    "sigma_train.png", "sigma.txt", "model.rbpe", "metrics.json", NULL};
 static volatile sig_atomic_t interrupted;
 static volatile int cancel_flag;
 
@@ -377,7 +368,20 @@ static int write_metrics(FILE *f, const metrics_job *j) {
     cli_json_num(f, r->curve_loss[i]);
     fputc(']', f);
   }
-  fputs("]\n}\n", f);
+  fputs("]", f);
+  if (r->curve_heldout) {
+    /* the same steps, after the step's update, on an evenly strided
+     * subset of the held-out samples (reported, never used to choose) */
+    fprintf(f, ",\n  \"heldout_curve_samples\": %zu,\n  \"heldout_curve\": [",
+            r->curve_heldout_n);
+    for (int i = 0; i < r->curve_len; i++) {
+      fprintf(f, "%s[%d, ", i ? ", " : "", r->curve_step[i]);
+      cli_json_num(f, r->curve_heldout[i]);
+      fputc(']', f);
+    }
+    fputc(']', f);
+  }
+  fputs("\n}\n", f);
   return ferror(f) ? -1 : 0;
 }
 
@@ -386,7 +390,8 @@ static int write_metrics_cb(FILE *f, void *user) {
 }
 
 static void print_summary(const rbpe_fit_report *r, int fitting,
-                          const char *outdir, int one_d, const char *device,
+                          const char *outdir, const char *picture,
+                          const char *device,
                           double seconds) {
   if (fitting)
     printf("fitting PSNR %.2f dB after %d steps on all %zu samples (none "
@@ -408,12 +413,12 @@ static void print_summary(const rbpe_fit_report *r, int fitting,
            r->field_updates, r->field_heldback, r->field_mse_first,
            r->field_mse_last, r->field_factor_min, r->field_factor_max);
   printf("pictures: %s/%s, model: %s/model.rbpe, metrics: %s/metrics.json\n",
-         outdir, one_d ? "plot.png" : "panel.png", outdir, outdir);
+         outdir, picture, outdir, outdir);
 }
 
 /* The same summary as one JSON object on standard output (--json). */
 static void print_summary_json(const rbpe_fit_report *r, int fitting,
-                               const char *outdir, int one_d,
+                               const char *outdir, const char *picture,
                                const char *device, double seconds) {
   FILE *f = stdout;
   fputs("{\"psnr_kind\": ", f);
@@ -443,7 +448,7 @@ static void print_summary_json(const rbpe_fit_report *r, int fitting,
   fputs(", \"out\": ", f);
   cli_json_str(f, outdir);
   fputs(", \"picture\": ", f);
-  cli_json_str(f, one_d ? "plot.png" : "panel.png");
+  cli_json_str(f, picture);
   fputs(", \"model\": \"model.rbpe\", \"metrics\": \"metrics.json\"}\n", f);
 }
 
@@ -452,7 +457,7 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
   rbpe_fit_config_default(&cfg);
   rbpe_load_options load_opt = {-1};
   const char *input = NULL, *device = NULL, *outdir = "rbpe-out";
-  int quiet = 0, json = 0, input_at = -1, dropped = -1;
+  int quiet = 0, json = 0, input_at = -1, dropped = -1, figures = FIG_PNG;
   uint64_t max_memory = 0;
   for (int i = 1; i < argc; i++) {
     const char *v = NULL;
@@ -655,6 +660,12 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
     } else if ((r = cli_opt(argc, argv, &i, "--out", &v))) {
       if (r < 0) return cli_usage_error("fit", "--out needs a folder");
       outdir = v;
+    } else if ((r = cli_opt(argc, argv, &i, "--figures", &v))) {
+      if (r < 0 || !(figures = fig_kinds_parse(v)))
+        return cli_usage_error("fit", "--figures needs png, svg or both");
+      if ((figures & FIG_SVG) && !fig_available())
+        return cli_usage_error("fit", "--figures %s needs cairo, and this rbpe "
+                                      "was built without it", v);
     } else if (a[0] == '-' && a[1]) {
       return cli_usage_error("fit", "unknown option '%s'", a);
     } else if (!input || (input_at < ca->user_from && i >= ca->user_from)) {
@@ -704,12 +715,10 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
   }
   int learned = cfg.embed.kind == RBPE_EMBED_RBF &&
                 cfg.sigma_mode != RBPE_SIGMA_UNIFORM;
-  if (st == RBPE_OK &&
-      cli_outset_claim(&set,
-                       rbpe_signal_ndim(sig) == 1
-                           ? (learned ? fit_outputs_1d_sigma : fit_outputs_1d)
-                           : (learned ? fit_outputs_2d_sigma : fit_outputs_2d),
-                       why, sizeof why) != 0) {
+  const char *names[16];
+  if (st == RBPE_OK)
+    cli_fit_figure_names(names, rbpe_signal_ndim(sig) == 1, learned, figures);
+  if (st == RBPE_OK && cli_outset_claim(&set, names, why, sizeof why) != 0) {
     fprintf(stderr, "rbpe fit: %s\n", why);
     rc = EXIT_OUTPUT;
     goto out;
@@ -776,29 +785,27 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
     int fitting = cfg.split && !strcmp(cfg.split, "all");
     cli_outset_begin(&set);
     int one_d = rbpe_signal_ndim(sig) == 1;
+    const char *picture = one_d ? (figures & FIG_PNG ? "plot.png" : "plot.svg")
+                                : (figures & FIG_PNG ? "panel.png" : "panel.svg");
     if (one_d) {
       st = cli_save_text(ctx, cli_outset_path(&set, "reconstruction.txt"),
                          rep.reconstruction);
-      if (st == RBPE_OK)
-        st = cli_save_plot(ctx, sig, rep.split, rep.reconstruction,
-                           cli_outset_path(&set, "plot.png"));
       if (st == RBPE_OK && rep.sigma_map)
         st = cli_save_text(ctx, cli_outset_path(&set, "sigma.txt"),
                            rep.sigma_map);
     } else {
       st = rbpe_signal_save_png(ctx, rep.reconstruction,
                                 cli_outset_path(&set, "reconstruction.png"), 8);
-      if (st == RBPE_OK)
-        st = cli_save_panel(ctx, sig, rep.split, rep.reconstruction,
-                            rep.sigma_map, (float)rep.sigma_lo,
-                            (float)rep.sigma_hi,
-                            cli_outset_path(&set, "panel.png"));
       if (st == RBPE_OK && rep.sigma_map)
         st = cli_save_sigma_maps(ctx, rep.sigma_map, rep.split,
                                  (float)rep.sigma_lo, (float)rep.sigma_hi,
                                  cli_outset_path(&set, "sigma.png"),
                                  cli_outset_path(&set, "sigma_train.png"));
     }
+    cli_figures_note("fit", quiet);
+    cli_fit_info fi = {input, rbpe_ctx_device_description(ctx), sig, &cfg,
+                       &rep, figures};
+    if (st == RBPE_OK) st = cli_fit_figures(ctx, &set, &fi);
     if (st == RBPE_OK)
       st = rbpe_model_save(ctx, model, cli_outset_path(&set, "model.rbpe"));
     cfg.progress = NULL;
@@ -826,10 +833,10 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
       goto out;
     }
     if (json)
-      print_summary_json(&rep, fitting, outdir, one_d,
+      print_summary_json(&rep, fitting, outdir, picture,
                          rbpe_ctx_device_description(ctx), rbpe_now_s() - t0);
     else
-      print_summary(&rep, fitting, outdir, one_d,
+      print_summary(&rep, fitting, outdir, picture,
                     rbpe_ctx_device_description(ctx), rbpe_now_s() - t0);
     if (rep.interrupted) rc = EXIT_INTERRUPTED;
   }

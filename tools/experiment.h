@@ -55,6 +55,9 @@ typedef struct grid {
   unsigned char heldout[MAX_SIGNALS];
   /* --shard K/N: this process fits units u with u % N == K - 1 */
   int shard_k, shard_n;
+  /* --figures (fig.h's FIG_PNG | FIG_SVG); with cairo the panels are
+   * labelled figures and each signal gets a summary figure */
+  int figures;
   /* the device(s) the fits ran on, "; "-separated */
   char device[1024];
   /* a shard's journal: each unit's rows and pictures as soon as it is
@@ -114,6 +117,16 @@ int seeds_ok(const grid *g, int s, int l, int p);
 int absent(const grid *g, int s, int l, int p);
 
 /* ---- the report (experiment_report.c) ---- */
+/* Mean and sample standard deviation of n values (NAN and 0 for none). */
+void mean_sd(const double *v, int n, double *mean, double *sd);
+/* A method's held-out PSNR over the complete seeds of a setting. */
+void stats(const grid *g, int s, int l, int p, int m, double *mean,
+           double *sd);
+/* The method of a kind with the best mean held-out PSNR (the oracle), the
+ * one seed k's validation picks, and the first of a kind (-1: none). */
+int best_of(const grid *g, int s, int l, int p, int kind);
+int val_pick(const grid *g, int s, int l, int p, int kind, int k);
+int find_kind(const grid *g, int kind);
 typedef struct report_job {
   const grid *g;
   const char *command;
@@ -129,6 +142,16 @@ int write_csv(FILE *f, void *user);  /* user: the grid */
 int write_md(FILE *f, void *user);   /* user: a report_job */
 rbpe_status write_panel(rbpe_ctx *ctx, const grid *g, int s, int l,
                         const char *path);
+
+/* ---- figures drawn with cairo (experiment_figures.c) ---- */
+/* Signal s's panel at depth l (methods on rows, splits on columns, each
+ * tile's held-out PSNR in its corner) into stem.png / stem.svg. */
+rbpe_status write_panel_figure(rbpe_ctx *ctx, const grid *g, int s, int l,
+                               const char *stem, int kinds);
+/* Signal s's held-out PSNR by method, depth and split, mean and spread over
+ * the seeds, into stem.png / stem.svg. */
+rbpe_status write_summary_figure(rbpe_ctx *ctx, const grid *g, int s,
+                                 const char *stem, int kinds);
 
 /* ---- shards (experiment_shard.c) ---- */
 void fits_header(FILE *f, const grid *g);

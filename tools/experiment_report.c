@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "experiment.h"
+#include "fig.h"
 
 const char *const split_names[NSPLIT_ALL] = {"regular25", "regular11",
                                               "random25", "random10"};
@@ -31,7 +32,7 @@ const char *split_label(const grid *g, int ndim, int p) {
 
 /* Mean and sample standard deviation of n values (NAN and 0 for none;
  * 0 for one). */
-static void mean_sd(const double *v, int n, double *mean, double *sd) {
+void mean_sd(const double *v, int n, double *mean, double *sd) {
   double a = 0, b = 0;
   for (int i = 0; i < n; i++) a += v[i];
   a = n ? a / n : NAN;
@@ -50,7 +51,7 @@ static void put_mean_sd(FILE *f, const char *fmt_mean, double mean, double sd,
 }
 
 /* Mean and standard deviation over the seeds (the complete ones). */
-static void stats(const grid *g, int s, int l, int p, int m, double *mean,
+void stats(const grid *g, int s, int l, int p, int m, double *mean,
                   double *sd) {
   double v[MAX_SEEDS];
   int n = 0;
@@ -60,7 +61,7 @@ static void stats(const grid *g, int s, int l, int p, int m, double *mean,
 }
 
 /* The method of the given kind with the best mean held-out PSNR (-1: none). */
-static int best_of(const grid *g, int s, int l, int p, int kind) {
+int best_of(const grid *g, int s, int l, int p, int kind) {
   int best = -1;
   double bm = -INFINITY, mean, sd;
   for (int m = 0; m < g->nmeth; m++) {
@@ -73,7 +74,7 @@ static int best_of(const grid *g, int s, int l, int p, int kind) {
 
 /* The method of the kind that the validation part picks for seed k (the
  * best validation PSNR; -1: none). */
-static int val_pick(const grid *g, int s, int l, int p, int kind, int k) {
+int val_pick(const grid *g, int s, int l, int p, int kind, int k) {
   int best = -1;
   double bv = -INFINITY;
   for (int m = 0; g->val && m < g->nmeth; m++) {
@@ -192,7 +193,7 @@ static void paired_cells(FILE *f, const grid *g, int s, int l, int p, int lm,
   put_mean_sd(f, "%+.2f", md, sd, n);
 }
 
-static int find_kind(const grid *g, int kind) {
+int find_kind(const grid *g, int kind) {
   for (int m = 0; m < g->nmeth; m++)
     if (g->meth[m].kind == kind) return m;
   return -1;
@@ -460,24 +461,37 @@ static void md_oracle(FILE *f, const grid *g, int mg, int mn) {
 
 }
 
-/* What the panels show, and the panels. */
+/* What the figures show, and the figures. */
 static void md_panels(FILE *f, const grid *g, int mg, int mn) {
-  fprintf(f, "## Panels\n\nOne per signal and MLP depth, seed 0. Columns: the "
+  int cairo = fig_available();
+  const char *ext = g->figures & FIG_PNG ? "png" : "svg";
+  fprintf(f, "## Figures\n\n");
+  if (cairo) {
+    fprintf(f, "Per signal, a summary: held-out PSNR by depth and split "
+               "(bars: mean over the seeds, whiskers: one standard deviation) "
+               "of the learned sigma, the uniform sigma picked on validation "
+               "and the best on test, RFF picked on validation and NeRF.\n\n");
+    for (int s = 0; s < g->nsig; s++)
+      fprintf(f, "![%s: held-out PSNR by method, depth and split](summary_%s.%s)\n\n",
+              g->sig[s].name, g->sig[s].name, ext);
+  }
+  fprintf(f, "Panels, one per signal and MLP depth, seed 0. Columns: the "
              "splits, left to right:");
   for (int p = 0; p < g->nsplit; p++)
     fprintf(f, "%s %s", p ? "," : "", split_label(g, 2, p));
   fprintf(f, ". Rows, top to bottom: the truth, ");
-  if (mg >= 0) fprintf(f, "`%s` and its sigma map (dark: small sigma), ",
-                       g->meth[mg].recipe);
+  if (mg >= 0) fprintf(f, "`%s` and its sigma map (%s), ", g->meth[mg].recipe,
+                       cairo ? "viridis: dark small, yellow large" : "dark: small sigma");
   fprintf(f, "the best uniform sigma, the best RFF%s. 1-D plots: truth gray, "
              "training samples blue (top row), fit red; the sigma row plots "
-             "sigma.\n\n",
-          mn >= 0 ? ", NeRF" : "");
+             "sigma.%s\n\n",
+          mn >= 0 ? ", NeRF" : "",
+          cairo ? " Each tile's corner gives that fit's held-out PSNR." : "");
   for (int s = 0; s < g->nsig; s++)
     for (int l = 0; l < g->nlayers; l++)
-      fprintf(f, "![%s, %d hidden layer(s)](panel_%s_%dL.png)\n\n",
-              g->sig[s].name, g->layers[l], g->sig[s].name, g->layers[l]);
-
+      fprintf(f, "![%s, %d hidden layer(s)](panel_%s_%dL.%s)\n\n",
+              g->sig[s].name, g->layers[l], g->sig[s].name, g->layers[l],
+              cairo ? ext : "png");
 }
 
 /* Every method in every setting. */

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES="gcc pkg-config meson ninja-build python3 ocl-icd-opencl-dev \
 opencl-headers libclblast-dev libopenblas-dev libopenblas0-openmp libpng-dev zlib1g-dev \
-libjpeg62-turbo-dev libsndfile1-dev parallel \
+libjpeg62-turbo-dev libsndfile1-dev parallel libcairo2-dev fonts-dejavu-core \
 pocl-opencl-icd mesa-opencl-icd oclgrind clinfo clang libclang-rt-14-dev"
 
 deps() {
@@ -34,7 +34,8 @@ deps() {
 
 build() {
   if [ ! -f build/build.ninja ]; then
-    meson setup build -Dwerror=true -Doclgrind_tests=enabled -Drusticl_tests=enabled
+    meson setup build -Dwerror=true -Doclgrind_tests=enabled -Drusticl_tests=enabled \
+      -Dfigures=enabled
   fi
   meson compile -C build
 }
@@ -42,7 +43,8 @@ build() {
 build_sanitized() {
   if [ ! -f build-san/build.ninja ]; then
     meson setup build-san -Dwerror=true -Db_sanitize=address,undefined \
-      -Db_lundef=false -Doclgrind_tests=disabled -Dfault_injection=true
+      -Db_lundef=false -Doclgrind_tests=disabled -Dfault_injection=true \
+      -Dfigures=disabled
   fi
   meson compile -C build-san
 }
