@@ -234,4 +234,41 @@ rc=$?
 if [ $rc -ne 4 ] || ! grep -q "a different grid" "$tmp/err"; then
   echo "FAIL: a collect with other grid options: exit $rc"; cat "$tmp/err"; fail=1
 fi
+# --devices: the cpu backend and PoCL take units from one queue; stopped
+# with Ctrl-C and run again, the grid resumes without fitting a finished
+# unit twice, and every fit says which device ran it
+dv="--quick --learned graph --uniform 0.04,0.1,0.02 --rff 10,20 --no-nerf"
+# shellcheck disable=SC2086
+"$RBPE" experiment $dv --devices cpu,cl --out "$tmp/dv" >"$tmp/dv1.log" 2>&1 &
+pid=$!
+sleep 4
+kill -INT $pid 2>/dev/null
+wait $pid
+rc=$?
+[ $rc -eq 130 ] || [ $rc -eq 0 ] || { echo "FAIL: --devices stopped: exit $rc"; fail=1; }
+# shellcheck disable=SC2086
+"$RBPE" experiment $dv --devices cpu,cl --out "$tmp/dv" >"$tmp/dv2.log" 2>&1 ||
+  { echo "FAIL: --devices resumed"; tail -5 "$tmp/dv2.log"; fail=1; }
+python3 - "$tmp" <<'PY' || fail=1
+import csv, re, sys
+t = sys.argv[1]
+first = open(t + "/dv1.log").read()
+second = open(t + "/dv2.log").read()
+done1 = len(re.findall(r"held-out \(", first))
+back = sum(int(n) for n in re.findall(r"(\d+) unit\(s\) read back", second))
+done2 = len(re.findall(r"held-out \(", second))
+rows = list(csv.DictReader(open(t + "/dv/results.csv")))
+units = len(rows)
+assert units == 2 * 2 * 2 * 6, units
+# every unit printed was journaled first; at most one more per worker
+assert done1 <= back <= done1 + 2, (done1, back)
+assert back + done2 == units, (back, done2, units)
+devs = {r["device"] for r in rows}
+assert devs <= {"cpu", "cl:0:0"} and devs, devs
+md = open(t + "/dv/RESULTS.md").read()
+assert "cpu (" in md and "cl:0:0" in md, "the report's device line"
+print(f"devices: {done1} units, stopped, {back} read back, {done2} more: {units}; on {sorted(devs)}")
+PY
+"$RBPE" experiment --quick --devices all --shard 1/2 --out "$tmp/x" >/dev/null 2>&1
+[ $? -eq 2 ] || { echo "FAIL: --devices with --shard accepted"; fail=1; }
 [ "$fail" -eq 0 ]

@@ -14,6 +14,8 @@
 
 #include "experiment.h"
 #include "fig.h"
+
+#define MAX_WORKERS_DIRS (16 * 4300)
 #include "clock.h"
 
 static const char *experiment_help =
@@ -58,6 +60,12 @@ static const char *experiment_help =
     "                      `rbpe fit` options) and the totals; fit nothing\n"
     "  --shard K/N         fit only the K-th of N slices of the grid and write\n"
     "                      results.csv and fits.bin for a collect run\n"
+    "  --devices all|LIST  fit on several devices at once: one worker process\n"
+    "                      per device (all: cpu and every usable OpenCL\n"
+    "                      device; or specs such as cpu,cl:0:0) taking fits\n"
+    "                      from one queue, the host's cores shared between\n"
+    "                      the workers on the host; their folders OUT/w-DEV\n"
+    "                      are collected into the report, and a rerun resumes\n"
     "  --collect DIRS      fit nothing: read the shards' folders (comma-\n"
     "                      separated; run with the shards' grid options) and\n"
     "                      write the report; a shard stopped early gives the\n"
@@ -312,6 +320,7 @@ static void method_config(const grid *g, const method *m, int layers, int ndim,
   c->lr = g->lr;
   c->seed = (uint64_t)seed;
   c->log_every = g->steps;
+  c->curve_heldout = 0; /* the report has no curves */
 }
 
 /* One fit; its held-out PSNR into r. */
@@ -462,6 +471,7 @@ static int run_grid(rbpe_ctx *ctx, grid *g) {
     unit_pos q = unit_at(g, u);
     int s = q.s, l = q.l, p = q.p, m = q.m;
     if (!mine(g, u) || unit_done(g, s, l, p, m, q.k)) continue;
+    if (g->queue && !claim_unit(g, u)) continue; /* another worker's */
     int ndim = rbpe_signal_ndim(g->sig[s].sig);
     rbpe_fit_config c;
     method_config(g, &g->meth[m], g->layers[l], ndim, p, q.k, &c);
@@ -471,6 +481,7 @@ static int run_grid(rbpe_ctx *ctx, grid *g) {
                      first ? &g->recon[rat(g, s, l, p, m)] : NULL,
                      first && learned ? &g->sigmap[rat(g, s, l, p, m)] : NULL);
     if (rc != EXIT_OK) return rc;
+    snprintf(r->dev, sizeof r->dev, "%s", g->dev);
     k++;
     if (g->val && validated(&g->meth[m])) {
       /* the same setting fitted on the training samples less a validation
@@ -489,12 +500,16 @@ static int run_grid(rbpe_ctx *ctx, grid *g) {
       return EXIT_OUTPUT;
     }
     double el = rbpe_now_s() - t0, eta = el / k * (total - k);
+    char when[48];
+    /* a worker shares the remaining fits with the others: no ETA */
+    if (g->worker)
+      snprintf(when, sizeof when, "on %s", g->worker);
+    else
+      snprintf(when, sizeof when, "ETA %d:%02d", (int)eta / 60, (int)eta % 60);
     fprintf(stderr,
-            "[%d/%d] %s, %s, %dL, %s, seed %d: %.2f dB held-out "
-            "(%.1f s; ETA %d:%02d)\n",
+            "[%d/%d] %s, %s, %dL, %s, seed %d: %.2f dB held-out (%.1f s; %s)\n",
             k, total, g->sig[s].name, split_label(g, ndim, p), g->layers[l],
-            g->meth[m].name, q.k, r->test, r->seconds, (int)eta / 60,
-            (int)eta % 60);
+            g->meth[m].name, q.k, r->test, r->seconds, when);
   }
   return EXIT_OK;
 }
@@ -503,7 +518,8 @@ int cmd_experiment(int argc, char **argv) {
   const char *images = NULL, *signals = NULL, *device = NULL, *outdir = NULL;
   const char *notes = NULL, *uniform = NULL, *rff = NULL, *layers = NULL;
   const char *learned = NULL, *splits = NULL, *heldout = NULL;
-  const char *collect_dirs = NULL;
+  const char *collect_dirs = NULL, *devices = NULL, *worker = NULL;
+  const char *queue = NULL;
   int shard_k = 1, shard_n = 1, partial = 0, plan = 0, figures = FIG_PNG;
   long size = 128, samples = 1024, steps = 1000, seeds = 3, width = 256;
   float lr = 1e-3f;
@@ -537,6 +553,15 @@ int cmd_experiment(int argc, char **argv) {
       if (r < 0 || sscanf(v, "%d/%d%c", &shard_k, &shard_n, &tail) != 2 ||
           shard_n < 1 || shard_n > 100000 || shard_k < 1 || shard_k > shard_n)
         return cli_usage_error("experiment", "--shard needs K/N with 1 <= K <= N");
+    } else if ((r = cli_opt(argc, argv, &i, "--devices", &v))) {
+      if (r < 0) return cli_usage_error("experiment", "--devices needs all or a list");
+      devices = v;
+    } else if ((r = cli_opt(argc, argv, &i, "--worker", &v))) {
+      if (r < 0) return cli_usage_error("experiment", "--worker needs a device");
+      worker = v;
+    } else if ((r = cli_opt(argc, argv, &i, "--queue", &v))) {
+      if (r < 0) return cli_usage_error("experiment", "--queue needs a folder");
+      queue = v;
     } else if ((r = cli_opt(argc, argv, &i, "--collect", &v))) {
       if (r < 0) return cli_usage_error("experiment", "--collect needs folders");
       collect_dirs = v;
@@ -627,8 +652,18 @@ int cmd_experiment(int argc, char **argv) {
   g.diagonals = diagonals;
   if (collect_dirs && shard_n > 1)
     return cli_usage_error("experiment", "--collect and --shard do not mix");
-  /* a shard of more than one writes its part for a collect run */
-  int part = shard_n > 1;
+  if (devices && (collect_dirs || shard_n > 1 || device || worker))
+    return cli_usage_error("experiment", "--devices runs the whole grid: not "
+                                         "with --collect, --shard or --device");
+  if (!worker != !queue)
+    return cli_usage_error("experiment", "--worker and --queue go together "
+                                         "(rbpe experiment --devices sets them)");
+  /* a shard of more than one, or a worker of --devices, writes its part
+   * for a collect run */
+  int part = shard_n > 1 || worker;
+  g.worker = worker;
+  g.queue = queue;
+  if (worker) device = worker;
   g.shard_k = shard_k;
   g.shard_n = shard_n;
   float vals[MAX_METHODS];
@@ -683,8 +718,12 @@ int cmd_experiment(int argc, char **argv) {
   g.nlayers = n;
 
   int rc = EXIT_OK;
-  rbpe_ctx *ctx = cli_open("experiment", device, 0, 0, &rc);
+  double t_start = rbpe_now_s();
+  /* --devices: this process fits nothing (its workers do) */
+  rbpe_ctx *ctx = cli_open("experiment", devices ? "ref" : device, 0,
+                           devices != NULL, &rc);
   if (!ctx) return rc;
+  short_device(rbpe_ctx_device_description(ctx), g.dev, sizeof g.dev);
   char list[4096];
   for (int pass = 0; pass < 2 && rc == EXIT_OK; pass++) {
     snprintf(list, sizeof list, "%s", pass == 0 ? images : signals);
@@ -729,7 +768,7 @@ int cmd_experiment(int argc, char **argv) {
   if (!part) snprintf(out_names[nout++], sizeof out_names[0], "RESULTS.md");
   snprintf(out_names[nout++], sizeof out_names[0], "results.csv");
   if (part) snprintf(out_names[nout++], sizeof out_names[0], "fits.bin");
-  if (!collect_dirs) {
+  if (!collect_dirs && !devices) {
     snprintf(out_names[nout++], sizeof out_names[0], "journal.csv");
     snprintf(out_names[nout++], sizeof out_names[0], "journal.bin");
   }
@@ -752,7 +791,7 @@ int cmd_experiment(int argc, char **argv) {
   /* a journal of this grid left by an earlier run: its units are not
    * fitted again */
   long resumed = 0;
-  if (rc == EXIT_OK && !collect_dirs)
+  if (rc == EXIT_OK && !collect_dirs && !devices)
     rc = resume_load(ctx, &g, outdir, &resumed, !plan);
   if (rc == EXIT_OK && plan) {
     print_plan(&g, shard_n);
@@ -765,19 +804,20 @@ int cmd_experiment(int argc, char **argv) {
   if (rc == EXIT_OK) {
     int nval = 0;
     for (int m = 0; m < g.nmeth; m++) nval += g.val && validated(&g.meth[m]);
-    fprintf(stderr, "rbpe experiment: %d signal(s) x %d depth(s) x %d splits x "
+    if (!worker) /* the parent of --devices said it */
+      fprintf(stderr, "rbpe experiment: %d signal(s) x %d depth(s) x %d splits x "
                     "%d methods x %d seed(s) = %zu fits, and %zu validation "
                     "fits of the methods with a knob\n",
             g.nsig, g.nlayers, g.nsplit, g.nmeth, g.seeds, nres,
             (size_t)g.nsig * g.nlayers * g.nsplit * nval * g.seeds);
-    if (!collect_dirs)
+    if (!collect_dirs && !devices)
       snprintf(g.device, sizeof g.device, "%s", rbpe_ctx_device_description(ctx));
     if (resumed)
       fprintf(stderr, "rbpe experiment: %ld unit(s) read back from %s/journal.* "
                       "(an earlier run of this grid; not fitted again: remove "
                       "the journal to fit them anew)\n",
               resumed, outdir);
-    if (!collect_dirs) {
+    if (!collect_dirs && !devices) {
       char jp[4200];
       snprintf(jp, sizeof jp, "%s/journal.csv", outdir);
       g.jcsv = fopen(jp, "w");
@@ -798,8 +838,14 @@ int cmd_experiment(int argc, char **argv) {
         }
       }
     }
-    if (rc == EXIT_OK)
+    static char worker_dirs[MAX_WORKERS_DIRS];
+    if (rc == EXIT_OK && devices) {
+      rc = run_devices(ctx, &g, devices, outdir, argc, argv, worker_dirs,
+                       sizeof worker_dirs);
+      if (rc == EXIT_OK) rc = collect(ctx, &g, worker_dirs, 0);
+    } else if (rc == EXIT_OK) {
       rc = collect_dirs ? collect(ctx, &g, collect_dirs, partial) : run_grid(ctx, &g);
+    }
     if (g.jcsv) fclose(g.jcsv);
     if (g.jbin) fclose(g.jbin);
   }
@@ -842,7 +888,11 @@ int cmd_experiment(int argc, char **argv) {
             outdir, CLI_MANIFEST, strerror(errno));
     rc = EXIT_OUTPUT;
   }
-  if (rc == EXIT_OK && part)
+  if (rc == EXIT_OK && devices)
+    devices_summary(&g, rbpe_now_s() - t_start);
+  if (rc == EXIT_OK && worker)
+    ; /* the parent collects and reports */
+  else if (rc == EXIT_OK && part)
     printf("shard %d/%d: %s/results.csv, %s/fits.bin (rbpe experiment "
            "--collect with the same options makes the report)\n",
            shard_k, shard_n, outdir, outdir);

@@ -37,6 +37,7 @@ typedef struct signal_item {
 typedef struct run_result {
   double test, train, seconds;
   int done;
+  char dev[24]; /* the device it ran on: cpu, ref, cl:P:D */
 } run_result;
 
 typedef struct grid {
@@ -58,6 +59,11 @@ typedef struct grid {
   /* --figures (fig.h's FIG_PNG | FIG_SVG); with cairo the panels are
    * labelled figures and each signal gets a summary figure */
   int figures;
+  /* this process's device as results.csv names it (cpu, ref, cl:P:D) */
+  char dev[24];
+  /* --devices' workers (experiment_devices.c): the queue folder where
+   * each unit is claimed by one worker, and this worker's device */
+  const char *queue, *worker;
   /* the device(s) the fits ran on, "; "-separated */
   char device[1024];
   /* a shard's journal: each unit's rows and pictures as soon as it is
@@ -163,6 +169,27 @@ int write_fits(FILE *f, void *user); /* user: the grid */
  * the seeds with a missing fit are marked, else any missing fit fails.
  * EXIT_OK or an exit code after saying why. */
 int collect(rbpe_ctx *ctx, grid *g, const char *dirs, int partial);
+
+/* Reads a results.csv or journal.csv of this grid into it; 0 or -1 with
+ * why. */
+int read_results_csv(grid *g, const char *path, char *why, size_t wlen);
+
+/* ---- every device of a machine (experiment_devices.c) ---- */
+/* "cpu", "ref" or "cl:P:D" from a device description. */
+void short_device(const char *desc, char *out, size_t n);
+/* A worker's claim of unit u in the queue: 1 when it is this worker's
+ * (newly claimed, or claimed for it from its journal), 0 when another
+ * worker has it. */
+int claim_unit(const grid *g, long u);
+/* Runs the grid on the devices of list ("all" or specs, comma-separated):
+ * one worker process per device (this command again with --worker), fed
+ * from one queue, their host threads shared out; on success dirs holds
+ * the workers' folders for collect. EXIT_OK or an exit code after saying
+ * why. */
+int run_devices(rbpe_ctx *ctx, grid *g, const char *list, const char *outdir,
+                int argc, char **argv, char *dirs, size_t dlen);
+/* Which device fitted how many of the grid's fits, and the time. */
+void devices_summary(const grid *g, double seconds);
 
 /* ---- resuming (experiment_shard.c) ---- */
 /* Whether unit (s, l, p, m, k) has its fit, its validation fit and (seed

@@ -235,7 +235,7 @@ static double mean_of(const grid *g, int s, int l, int p, int m) {
 
 void csv_header(FILE *f) {
   fputs("signal,split,hidden_layers,method,param,seed,test_psnr,train_psnr,"
-        "seconds,val_psnr\n",
+        "seconds,val_psnr,device\n",
         f);
 }
 
@@ -262,7 +262,7 @@ void csv_row(FILE *f, const grid *g, int s, int l, int p, int m, int k) {
           param, k, r->test, r->train, r->seconds);
   const run_result *v = g->val ? &g->val[at(g, s, l, p, m, k)] : NULL;
   if (v && v->done) fprintf(f, "%.4f", v->test);
-  fputc('\n', f);
+  fprintf(f, ",%s\n", r->dev);
 }
 
 int write_csv(FILE *f, void *user) {

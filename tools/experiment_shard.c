@@ -158,7 +158,7 @@ static int read_fits(rbpe_ctx *ctx, grid *g, const char *path, int journal,
 }
 
 /* Reads one shard's results.csv into the grid; 0, or -1 with why. */
-static int read_csv(grid *g, const char *path, char *why, size_t wlen) {
+int read_results_csv(grid *g, const char *path, char *why, size_t wlen) {
   FILE *f = fopen(path, "r");
   if (!f) {
     snprintf(why, wlen, "%s: %s", path, strerror(errno));
@@ -174,10 +174,11 @@ static int read_csv(grid *g, const char *path, char *why, size_t wlen) {
   while (fgets(line, sizeof line, f)) {
     row++;
     if (!strchr(line, '\n') && feof(f)) break; /* a journal's cut last row */
-    char *fld[10];
+    /* ten columns, or eleven with the device (older files have ten) */
+    char *fld[11];
     int nf = 0;
     line[strcspn(line, "\r\n")] = '\0';
-    for (char *c = line; nf < 10;) {
+    for (char *c = line; nf < 11;) {
       fld[nf++] = c;
       char *comma = strchr(c, ',');
       if (!comma) break;
@@ -185,13 +186,13 @@ static int read_csv(grid *g, const char *path, char *why, size_t wlen) {
       c = comma + 1;
     }
     int s = -1, l = -1, p = -1, m = -1, k = atoi(nf > 5 ? fld[5] : "-1");
-    for (int i = 0; nf == 10 && i < g->nsig; i++)
+    for (int i = 0; nf >= 10 && i < g->nsig; i++)
       if (!strcmp(g->sig[i].name, fld[0])) s = i;
     for (int i = 0; s >= 0 && i < g->nsplit; i++)
       if (!strcmp(split_spec(g, rbpe_signal_ndim(g->sig[s].sig), i), fld[1])) p = i;
-    for (int i = 0; nf == 10 && i < g->nlayers; i++)
+    for (int i = 0; nf >= 10 && i < g->nlayers; i++)
       if (g->layers[i] == atoi(fld[2])) l = i;
-    for (int i = 0; nf == 10 && i < g->nmeth; i++) {
+    for (int i = 0; nf >= 10 && i < g->nmeth; i++) {
       char key[80], par[32];
       method_key(&g->meth[i], key, sizeof key, par, sizeof par);
       if (!strcmp(key, fld[3]) && !strcmp(par, fld[4])) m = i;
@@ -206,6 +207,7 @@ static int read_csv(grid *g, const char *path, char *why, size_t wlen) {
     r->train = atof(fld[7]);
     r->seconds = atof(fld[8]);
     r->done = 1;
+    snprintf(r->dev, sizeof r->dev, "%s", nf > 10 ? fld[10] : "");
     if (g->val && fld[9][0]) {
       run_result *v = &g->val[at(g, s, l, p, m, k)];
       v->test = atof(fld[9]);
@@ -231,7 +233,7 @@ int collect(rbpe_ctx *ctx, grid *g, const char *dirs, int partial) {
     if (!done) snprintf(path, sizeof path, "%s/journal.bin", t);
     if (read_fits(ctx, g, path, !done, why, sizeof why) != 0) goto bad;
     snprintf(path, sizeof path, "%s/%s", t, done ? "results.csv" : "journal.csv");
-    if (read_csv(g, path, why, sizeof why) != 0) goto bad;
+    if (read_results_csv(g, path, why, sizeof why) != 0) goto bad;
   }
   long missing = 0, first = -1, unit = units(g);
   for (long u = 0; u < unit; u++) {
@@ -281,7 +283,7 @@ int resume_load(rbpe_ctx *ctx, grid *g, const char *outdir, long *resumed,
   /* not this grid's journal (or not a journal): the output rule decides
    * what becomes of the files */
   if (read_fits(ctx, g, jb, 1, why, sizeof why) != 0) return EXIT_OK;
-  if (read_csv(g, jc, why, sizeof why) != 0) {
+  if (read_results_csv(g, jc, why, sizeof why) != 0) {
     for (size_t i = 0; i < (size_t)g->nsig * g->nlayers * g->nsplit * g->nmeth; i++) {
       rbpe_signal_free(g->recon[i]);
       rbpe_signal_free(g->sigmap[i]);
