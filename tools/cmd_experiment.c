@@ -50,6 +50,11 @@ static const char *experiment_help =
     "  --steps N           Adam steps per fit (1000); --lr X (0.001)\n"
     "  --seeds N           seeds per setting (3)\n"
     "  --device SPEC       auto | cpu | ref | cl | cl:P:D | cl:NAME\n"
+    "  --preset tancik     the seed's full protocol: --size 512 --steps 2000\n"
+    "                      --seeds 3 --layers 1,3 --splits all, no 1-D\n"
+    "                      signals (options given still win); needs photos of\n"
+    "                      at least 512 x 512 (--images); with --plan it says\n"
+    "                      how many device-hours it takes\n"
     "  --quick             one 48 x 48 image, one 1-D signal, one seed, 60 steps\n"
     "  --figures png|svg|both  the figures' formats (png); with cairo also a\n"
     "                      summary_SIGNAL figure per signal\n"
@@ -57,12 +62,15 @@ static const char *experiment_help =
     "                      when it exists)\n"
     "  --plan              print the grid's units (id, shard of N from --shard,\n"
     "                      done or to do by --out's journal, and the fit's\n"
-    "                      `rbpe fit` options) and the totals; fit nothing\n"
+    "                      `rbpe fit` options), the totals and an estimate of\n"
+    "                      the device time (from a 10-step fit per signal and\n"
+    "                      depth on --device); fit nothing else\n"
     "  --shard K/N         fit only the K-th of N slices of the grid and write\n"
     "                      results.csv and fits.bin for a collect run\n"
     "  --devices all|LIST  fit on several devices at once: one worker process\n"
     "                      per device (all: cpu and every usable OpenCL\n"
-    "                      device; or specs such as cpu,cl:0:0) taking fits\n"
+    "                      device that is not a CPU; or specs such as\n"
+    "                      cpu,cl:0:0) taking fits\n"
     "                      from one queue, the host's cores shared between\n"
     "                      the workers on the host; their folders OUT/w-DEV\n"
     "                      are collected into the report, and a rerun resumes\n"
@@ -70,6 +78,8 @@ static const char *experiment_help =
     "                      separated; run with the shards' grid options) and\n"
     "                      write the report; a shard stopped early gives the\n"
     "                      fits its journal holds\n"
+    "  --no-pictures       collect from results.csv files alone (a report's\n"
+    "                      kept CSV): tables and summary figures, no panels\n"
     "  --partial           collect: report the settings whose fits are all\n"
     "                      there, say which are left out\n"
     "  --out DIR           output folder (rbpe-experiment); a journal there\n"
@@ -184,6 +194,18 @@ static int add_signal(rbpe_ctx *ctx, grid *g, const char *item, int image,
     return EXIT_BAD_INPUT;
   }
   base_name(item, s->name, sizeof s->name);
+  if (image && size && (rbpe_signal_dim(raw, 0) < size ||
+                        rbpe_signal_dim(raw, 1) < size)) {
+    /* area averaging only reduces: an enlarged photo has no detail to fit */
+    fprintf(stderr, "rbpe experiment: %s is %zux%zu, smaller than --size %zu "
+                    "(%s); give larger images or a smaller --size\n",
+            item, rbpe_signal_dim(raw, 1), rbpe_signal_dim(raw, 0), size,
+            g->preset ? "the tancik preset fits 512x512 photos, such as "
+                        "scikit-image's camera and astronaut originals"
+                      : "images are only ever reduced");
+    rbpe_signal_free(raw);
+    return EXIT_BAD_INPUT;
+  }
   if (image && size && (rbpe_signal_dim(raw, 0) != size ||
                         rbpe_signal_dim(raw, 1) != size)) {
     st = resize(ctx, raw, size, &s->sig);
@@ -451,8 +473,8 @@ static void print_plan(const grid *g, int n) {
     int val = g->val && validated(&g->meth[q.m]);
     todo += !done;
     fits += 1 + val;
-    printf("%ld\tshard %d/%d\t%s\t%s\t%s%s:%s%s\n", u, shard_of(g, u, n), n,
-           done ? "done" : "todo", g->sig[q.s].name, nd == 2 ? "resampled " : "",
+    printf("%ld\tshard %d/%d\t%s\t%s\t%s:%s%s\n", u, shard_of(g, u, n), n,
+           done ? "done" : "todo", g->sig[q.s].name,
            nd == 2 ? "image" : "signal", args,
            val ? " (and on SPLIT+val:" VAL_FRAC ")" : "");
   }
@@ -514,6 +536,59 @@ static int run_grid(rbpe_ctx *ctx, grid *g) {
   return EXIT_OK;
 }
 
+/* Device time the grid's remaining fits take on ctx's device, from a
+ * CAL_STEPS-step fit per signal and depth (the first learned recipe, or
+ * the first method, on the first split and seed 0): each fit is costed as
+ * its steps at that step time (scaled by its split's training samples:
+ * full-batch steps grow with them), plus that fit's sigma solve, embedding
+ * and evaluation. Every method is costed as the calibrated one, so grids
+ * with cheaper embeddings (NeRF) take a little less. */
+#define CAL_STEPS 10
+static int plan_estimate(rbpe_ctx *ctx, const grid *g) {
+  int cal = find_kind(g, M_LEARNED) >= 0 ? find_kind(g, M_LEARNED) : 0;
+  double total = 0;
+  fprintf(stderr, "rbpe experiment: timing a %d-step fit per signal and depth "
+                  "on %s ...\n", CAL_STEPS, rbpe_ctx_device_description(ctx));
+  for (int s = 0; s < g->nsig; s++)
+    for (int l = 0; l < g->nlayers; l++) {
+      int nd = rbpe_signal_ndim(g->sig[s].sig);
+      rbpe_fit_config c;
+      method_config(g, &g->meth[cal], g->layers[l], nd, 0, 0, &c);
+      c.steps = CAL_STEPS;
+      c.log_every = CAL_STEPS;
+      rbpe_model *model = NULL;
+      rbpe_fit_report rep;
+      rbpe_status st = rbpe_fit(ctx, g->sig[s].sig, &c, &model, &rep);
+      if (st != RBPE_OK) return cli_fail("experiment", ctx, st);
+      double step = rep.time_train_s / rep.steps_done / (double)rep.n_train;
+      double fixed = rep.time_sigma_s + rep.time_embed_s + rep.time_eval_s;
+      size_t Ls[NSPLIT_ALL];
+      for (int p = 0; p < g->nsplit; p++) {
+        rbpe_split *sp = NULL;
+        Ls[p] = rep.n_train;
+        if (rbpe_split_create(ctx, g->sig[s].sig, split_spec(g, nd, p), 0,
+                              &sp) == RBPE_OK)
+          Ls[p] = rbpe_split_train_count(sp);
+        rbpe_split_free(sp);
+      }
+      rbpe_fit_report_clear(&rep);
+      rbpe_model_free(model);
+      for (long u = 0; u < units(g); u++) {
+        unit_pos q = unit_at(g, u);
+        if (q.s != s || q.l != l || !mine(g, u) ||
+            unit_done(g, q.s, q.l, q.p, q.m, q.k))
+          continue;
+        double one = g->steps * step * (double)Ls[q.p] + fixed;
+        total += one * (1 + (g->val && validated(&g->meth[q.m])));
+      }
+    }
+  printf("# estimated device time of the fits to do: %.2f hours on %s (each "
+         "fit costed as a %s fit; %d-step calibration)\n",
+         total / 3600.0, rbpe_ctx_device_description(ctx), g->meth[cal].name,
+         CAL_STEPS);
+  return EXIT_OK;
+}
+
 int cmd_experiment(int argc, char **argv) {
   const char *images = NULL, *signals = NULL, *device = NULL, *outdir = NULL;
   const char *notes = NULL, *uniform = NULL, *rff = NULL, *layers = NULL;
@@ -523,7 +598,8 @@ int cmd_experiment(int argc, char **argv) {
   int shard_k = 1, shard_n = 1, partial = 0, plan = 0, figures = FIG_PNG;
   long size = 128, samples = 1024, steps = 1000, seeds = 3, width = 256;
   float lr = 1e-3f;
-  int quick = 0, nerf = 1, validate = 1, diagonals = 0;
+  int quick = 0, nerf = 1, validate = 1, diagonals = 0, preset = 0;
+  int no_pictures = 0;
   for (int i = 1; i < argc; i++) {
     const char *v;
     int r;
@@ -532,12 +608,18 @@ int cmd_experiment(int argc, char **argv) {
       return EXIT_OK;
     } else if (!strcmp(argv[i], "--quick")) {
       quick = 1;
+    } else if ((r = cli_opt(argc, argv, &i, "--preset", &v))) {
+      if (r < 0 || strcmp(v, "tancik"))
+        return cli_usage_error("experiment", "--preset knows tancik");
+      preset = 1;
     } else if (!strcmp(argv[i], "--no-nerf")) {
       nerf = 0;
     } else if (!strcmp(argv[i], "--no-validation")) {
       validate = 0;
     } else if (!strcmp(argv[i], "--partial")) {
       partial = 1;
+    } else if (!strcmp(argv[i], "--no-pictures")) {
+      no_pictures = 1;
     } else if (!strcmp(argv[i], "--plan")) {
       plan = 1;
     } else if (!strcmp(argv[i], "--diagonals")) {
@@ -620,6 +702,18 @@ int cmd_experiment(int argc, char **argv) {
       return cli_usage_error("experiment", "unknown argument '%s'", argv[i]);
     }
   }
+  if (quick && preset)
+    return cli_usage_error("experiment", "--quick and --preset do not mix");
+  if (preset) {
+    /* the seed's protocol at full size (Tancik et al.'s setting): 512 x 512
+     * photos, 2000 steps, 3 seeds, both depths, the four splits; options
+     * given explicitly still win */
+    if (size == 128) size = 512;
+    if (steps == 1000) steps = 2000;
+    if (!splits) splits = "all";
+    if (!layers) layers = "1,3";
+    if (!signals) signals = "none";
+  }
   if (quick) {
     if (!images) images = "tests/data/camera256.png";
     if (!signals) signals = "chirp";
@@ -650,6 +744,10 @@ int cmd_experiment(int argc, char **argv) {
   g.width = (int)width;
   g.lr = lr;
   g.diagonals = diagonals;
+  g.preset = preset;
+  g.no_pictures = no_pictures;
+  if (no_pictures && !collect_dirs)
+    return cli_usage_error("experiment", "--no-pictures goes with --collect");
   if (collect_dirs && shard_n > 1)
     return cli_usage_error("experiment", "--collect and --shard do not mix");
   if (devices && (collect_dirs || shard_n > 1 || device || worker))
@@ -778,7 +876,7 @@ int cmd_experiment(int argc, char **argv) {
     const char *ext = k == FIG_PNG ? "png" : "svg";
     if (!(figures & k)) continue;
     for (int s = 0; rc == EXIT_OK && !part && s < g.nsig; s++) {
-      for (int l = 0; l < g.nlayers; l++)
+      for (int l = 0; l < g.nlayers && !no_pictures; l++)
         snprintf(out_names[nout++], sizeof out_names[0], "panel_%s_%dL.%s",
                  g.sig[s].name, g.layers[l], ext);
       if (cairo)
@@ -795,6 +893,7 @@ int cmd_experiment(int argc, char **argv) {
     rc = resume_load(ctx, &g, outdir, &resumed, !plan);
   if (rc == EXIT_OK && plan) {
     print_plan(&g, shard_n);
+    rc = plan_estimate(ctx, &g);
     goto done;
   }
   if (rc == EXIT_OK && !plan && cli_outset_claim(&set, out_list, why, sizeof why) != 0) {
@@ -857,7 +956,7 @@ int cmd_experiment(int argc, char **argv) {
   }
   if (rc == EXIT_OK && !part) cli_figures_note("experiment", 0);
   for (int s = 0; rc == EXIT_OK && !part && st == RBPE_OK && s < g.nsig; s++) {
-    for (int l = 0; st == RBPE_OK && l < g.nlayers; l++) {
+    for (int l = 0; st == RBPE_OK && !no_pictures && l < g.nlayers; l++) {
       snprintf(path, sizeof path, "%s/panel_%s_%dL%s", outdir, g.sig[s].name,
                g.layers[l], cairo ? "" : ".png");
       st = cairo ? write_panel_figure(ctx, &g, s, l, path, figures)

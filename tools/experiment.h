@@ -50,6 +50,9 @@ typedef struct grid {
   int seeds, steps, width;
   float lr;
   int diagonals;           /* every rbf method projects on the diagonals */
+  int preset;              /* --preset tancik */
+  /* --no-pictures: a collect from results.csv files alone (no panels) */
+  int no_pictures;
   int split_id[NSPLIT_ALL];/* the splits of the grid (split_spec's index) */
   int nsplit;
   /* signals left out of choosing the default (tallied on their own) */

@@ -279,7 +279,7 @@ rbpe_status write_summary_figure(rbpe_ctx *ctx, const grid *g, int s,
   if (!nb) lo = 0, hi = 1;
   double span = hi - lo > 0.5 ? hi - lo : 0.5;
   lo = floor(lo - 0.15 * span), hi = ceil(hi + 0.1 * span);
-  double bw = 14, gw = nb * bw + 22;
+  double bw = 14, gw = fmax(nb * bw + 22, 520.0 / groups);
   double W = fmax(640, 90 + groups * gw + 40), top = 64;
   double H = top + 300 + 48 + 18 * ((nb + 1) / 2);
   fig *f = fig_new(W, H);
@@ -289,9 +289,10 @@ rbpe_status write_summary_figure(rbpe_ctx *ctx, const grid *g, int s,
            g->sig[s].name);
   fig_rgb(f, 0, 0, 0);
   fig_text(f, MARGIN, MARGIN + 13, 14, 0, 1, 0, buf);
-  snprintf(buf, sizeof buf, "bars: mean over %d seed(s); whiskers: +- one "
-                            "standard deviation; %d steps, width %d",
-           g->seeds, g->steps, g->width);
+  snprintf(buf, sizeof buf, "bars: mean over %s%d seed(s)%s; whiskers: +- one "
+                            "sd; %d steps, width %d",
+           g->missing ? "the complete seeds (up to " : "", g->seeds,
+           g->missing ? ")" : "", g->steps, g->width);
   fig_text(f, MARGIN, MARGIN + 31, 11, 0, 0, 0, buf);
   fig_axes a = {70, top, groups * gw, 300, 0, groups, lo, hi};
   /* light horizontal grid lines at the ticks */
@@ -304,17 +305,16 @@ rbpe_status write_summary_figure(rbpe_ctx *ctx, const grid *g, int s,
   for (int l = 0; l < g->nlayers; l++)
     for (int p = 0; p < g->nsplit; p++) {
       int gi = l * g->nsplit + p;
-      double x = a.x + gi * gw + 11;
+      double x = a.x + gi * gw + (gw - nb * bw) / 2;
       for (int b = 0, j = 0; b < NBARS; b++) {
         if (!have[b]) continue;
         double bx = x + j++ * bw;
-        if (absent(g, s, l, p) || !bar_value(g, s, l, p, b, &mean, &sd) ||
-            !isfinite(mean))
-          continue;
+        int nv = absent(g, s, l, p) ? 0 : bar_value(g, s, l, p, b, &mean, &sd);
+        if (!nv || !isfinite(mean)) continue;
         fig_rgb(f, bar_rgb[b][0], bar_rgb[b][1], bar_rgb[b][2]);
         double y0 = fig_ax_y(&a, fmax(mean, lo)), yb = fig_ax_y(&a, lo);
         fig_rect(f, bx + 1, y0, bw - 2, yb - y0, 1);
-        if (g->seeds > 1) {
+        if (nv > 1) {
           fig_rgb(f, 0, 0, 0);
           fig_line_width(f, 1);
           double cx = bx + bw / 2;

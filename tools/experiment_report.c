@@ -475,6 +475,11 @@ static void md_panels(FILE *f, const grid *g, int mg, int mn) {
       fprintf(f, "![%s: held-out PSNR by method, depth and split](summary_%s.%s)\n\n",
               g->sig[s].name, g->sig[s].name, ext);
   }
+  if (g->no_pictures) { /* collected from the CSV alone */
+    fprintf(f, "No panels: this report was collected from results.csv alone "
+               "(--no-pictures).\n\n");
+    return;
+  }
   fprintf(f, "Panels, one per signal and MLP depth, seed 0. Columns: the "
              "splits, left to right:");
   for (int p = 0; p < g->nsplit; p++)

@@ -231,7 +231,10 @@ int collect(rbpe_ctx *ctx, grid *g, const char *dirs, int partial) {
     snprintf(path, sizeof path, "%s/fits.bin", t);
     int done = stat(path, &st) == 0;
     if (!done) snprintf(path, sizeof path, "%s/journal.bin", t);
-    if (read_fits(ctx, g, path, !done, why, sizeof why) != 0) goto bad;
+    if (g->no_pictures) /* the CSV alone: a report's kept results.csv */
+      done = stat(path, &st) != 0 || done;
+    else if (read_fits(ctx, g, path, !done, why, sizeof why) != 0)
+      goto bad;
     snprintf(path, sizeof path, "%s/%s", t, done ? "results.csv" : "journal.csv");
     if (read_results_csv(g, path, why, sizeof why) != 0) goto bad;
   }
@@ -269,7 +272,7 @@ int unit_done(const grid *g, int s, int l, int p, int m, int k) {
   size_t i = at(g, s, l, p, m, k);
   return g->res[i].done &&
          (!g->val || !validated(&g->meth[m]) || g->val[i].done) &&
-         (k != 0 || g->recon[rat(g, s, l, p, m)]);
+         (k != 0 || g->no_pictures || g->recon[rat(g, s, l, p, m)]);
 }
 
 int resume_load(rbpe_ctx *ctx, grid *g, const char *outdir, long *resumed,
