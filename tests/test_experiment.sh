@@ -189,13 +189,14 @@ report_body "$tmp/one" | cmp -s - "$tmp/one.md" ||
 # written
 # shellcheck disable=SC2086
 "$RBPE" experiment $small --plan --out "$tmp/one" >"$tmp/plan" 2>/dev/null &&
-  tail -1 "$tmp/plan" | grep -q "# 16 units, 32 fits; 0 units to do" &&
+  grep -q "^# 16 units, 32 fits; 0 units to do" "$tmp/plan" &&
+  grep -q "^# estimated device time of the fits to do: 0.00 hours" "$tmp/plan" &&
   [ "$(grep -c "	done	" "$tmp/plan")" = 16 ] &&
   grep -q "	done	chirp	signal: --embed rff --scale 10 --split random:0.1 --layers 1 " "$tmp/plan" ||
   { echo "FAIL: --plan of a finished grid"; tail -3 "$tmp/plan"; fail=1; }
 # shellcheck disable=SC2086
 "$RBPE" experiment $small --plan --shard 2/4 --out "$tmp/noplan" >"$tmp/plan" 2>/dev/null &&
-  tail -1 "$tmp/plan" | grep -q "# 16 units, 32 fits; 16 units to do" &&
+  grep -q "^# 16 units, 32 fits; 16 units to do" "$tmp/plan" &&
   [ "$(grep -c "	shard 2/4	" "$tmp/plan")" = 4 ] && [ ! -e "$tmp/noplan" ] ||
   { echo "FAIL: --plan of a new grid"; tail -3 "$tmp/plan"; fail=1; }
 # GNU parallel (the README's recipe): 3 shards, 2 at a time, then a
@@ -271,4 +272,27 @@ print(f"devices: {done1} units, stopped, {back} read back, {done2} more: {units}
 PY
 "$RBPE" experiment --quick --devices all --shard 1/2 --out "$tmp/x" >/dev/null 2>&1
 [ $? -eq 2 ] || { echo "FAIL: --devices with --shard accepted"; fail=1; }
+# the full-protocol preset: refuses to enlarge the bundled 256 px photos;
+# its plan counts the units and estimates the device time
+"$RBPE" experiment --preset tancik --plan --out "$tmp/tk" >/dev/null 2>"$tmp/err"
+rc=$?
+[ $rc -eq 4 ] && grep -q "smaller than --size 512" "$tmp/err" ||
+  { echo "FAIL: the preset enlarged 256 px photos: exit $rc"; cat "$tmp/err"; fail=1; }
+"$RBPE" experiment --preset tancik --images tests/data/camera256.png --size 48 \
+  --seeds 1 -d cpu --plan --out "$tmp/tk" >"$tmp/plan" 2>"$tmp/err" ||
+  { echo "FAIL: preset --plan"; cat "$tmp/err"; fail=1; }
+# 1 photo x 2 depths x 4 splits x 14 methods x 1 seed
+grep -q "^# 112 units, 216 fits; 112 units to do" "$tmp/plan" &&
+  grep -q "^# estimated device time of the fits to do: [0-9.]* hours on cpu" "$tmp/plan" &&
+  grep -q -- "--steps 2000" "$tmp/plan" ||
+  { echo "FAIL: the preset's plan"; tail -3 "$tmp/plan"; fail=1; }
+# a report from results.csv alone: the same tables, no panels
+# shellcheck disable=SC2086
+"$RBPE" experiment $small --collect "$tmp/one" --no-pictures --out "$tmp/np" >/dev/null 2>"$tmp/err" ||
+  { echo "FAIL: --no-pictures"; cat "$tmp/err"; fail=1; }
+grep '^|' "$tmp/np/RESULTS.md" >"$tmp/np.tables"
+grep '^|' "$tmp/one/RESULTS.md" >"$tmp/one.tables"
+cmp -s "$tmp/np.tables" "$tmp/one.tables" &&
+  grep -q "No panels" "$tmp/np/RESULTS.md" && ! ls "$tmp"/np/panel_* >/dev/null 2>&1 ||
+  { echo "FAIL: --no-pictures report"; fail=1; }
 [ "$fail" -eq 0 ]

@@ -547,11 +547,26 @@ static int run_grid(rbpe_ctx *ctx, grid *g) {
 static int plan_estimate(rbpe_ctx *ctx, const grid *g) {
   int cal = find_kind(g, M_LEARNED) >= 0 ? find_kind(g, M_LEARNED) : 0;
   double total = 0;
+  long todo = 0;
+  for (long u = 0; u < units(g); u++) {
+    unit_pos q = unit_at(g, u);
+    todo += mine(g, u) && !unit_done(g, q.s, q.l, q.p, q.m, q.k);
+  }
+  if (!todo) {
+    printf("# estimated device time of the fits to do: 0.00 hours\n");
+    return EXIT_OK;
+  }
   fprintf(stderr, "rbpe experiment: timing a %d-step fit per signal and depth "
                   "on %s ...\n", CAL_STEPS, rbpe_ctx_device_description(ctx));
   for (int s = 0; s < g->nsig; s++)
     for (int l = 0; l < g->nlayers; l++) {
-      int nd = rbpe_signal_ndim(g->sig[s].sig);
+      int nd = rbpe_signal_ndim(g->sig[s].sig), left = 0;
+      for (long u = 0; u < units(g) && !left; u++) {
+        unit_pos q = unit_at(g, u);
+        left = q.s == s && q.l == l && mine(g, u) &&
+               !unit_done(g, q.s, q.l, q.p, q.m, q.k);
+      }
+      if (!left) continue; /* nothing of this signal and depth to do */
       rbpe_fit_config c;
       method_config(g, &g->meth[cal], g->layers[l], nd, 0, 0, &c);
       c.steps = CAL_STEPS;
