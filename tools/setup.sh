@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 PACKAGES="gcc pkg-config meson ninja-build python3 ocl-icd-opencl-dev \
 opencl-headers libclblast-dev libopenblas-dev libopenblas0-openmp libpng-dev zlib1g-dev \
 libjpeg62-turbo-dev libsndfile1-dev parallel libcairo2-dev fonts-dejavu-core \
+slurm-wlm munge \
 pocl-opencl-icd mesa-opencl-icd oclgrind clinfo clang libclang-rt-14-dev"
 
 deps() {
