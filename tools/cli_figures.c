@@ -60,18 +60,8 @@ static const char *base_name(const char *path) {
   return s && s[1] ? s + 1 : path;
 }
 
-static rbpe_status save_kinds(rbpe_ctx *ctx, cli_outset *set, fig *f,
-                              const char *stem, int figures) {
-  if (!f) return RBPE_ERR_OUT_OF_MEMORY;
-  char name[64];
-  rbpe_status st = RBPE_OK;
-  for (int k = FIG_PNG; k <= FIG_SVG && st == RBPE_OK; k <<= 1) {
-    if (!(figures & k)) continue;
-    snprintf(name, sizeof name, "%s.%s", stem, k == FIG_PNG ? "png" : "svg");
-    st = fig_save(ctx, f, cli_outset_path(set, name), k);
-  }
-  fig_free(f);
-  return st;
+static const char *staged(void *set, const char *name) {
+  return cli_outset_path(set, name);
 }
 
 rbpe_status cli_fit_figures(rbpe_ctx *ctx, cli_outset *set,
@@ -109,9 +99,10 @@ rbpe_status cli_fit_figures(rbpe_ctx *ctx, cli_outset *set,
                rep->curve_len, rep->curve_step, rep->curve_loss,
                fitting ? NULL : rep->curve_heldout, rep->curve_heldout_n,
                unit || rep->out_act != RBPE_ACT_NONE ? 1.0 : 2.0};
-  rbpe_status st = save_kinds(ctx, set, one_d ? fig_fit_plot(&d) : fig_fit_panel(&d),
-                              one_d ? "plot" : "panel", in->figures);
+  rbpe_status st =
+      fig_save_kinds(ctx, one_d ? fig_fit_plot(&d) : fig_fit_panel(&d),
+                     one_d ? "plot" : "panel", in->figures, staged, set);
   if (st == RBPE_OK)
-    st = save_kinds(ctx, set, fig_fit_curve(&d), "curve", in->figures);
+    st = fig_save_kinds(ctx, fig_fit_curve(&d), "curve", in->figures, staged, set);
   return st;
 }

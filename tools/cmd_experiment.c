@@ -708,11 +708,8 @@ int cmd_experiment(int argc, char **argv) {
       if (r < 0) return cli_usage_error("experiment", "--out needs a folder");
       outdir = v;
     } else if ((r = cli_opt(argc, argv, &i, "--figures", &v))) {
-      if (r < 0 || !(figures = fig_kinds_parse(v)))
-        return cli_usage_error("experiment", "--figures needs png, svg or both");
-      if ((figures & FIG_SVG) && !fig_available())
-        return cli_usage_error("experiment", "--figures %s needs cairo, and "
-                                             "this rbpe was built without it", v);
+      int bad = fig_kinds_option("experiment", r < 0 ? NULL : v, &figures);
+      if (bad) return bad;
     } else {
       return cli_usage_error("experiment", "unknown argument '%s'", argv[i]);
     }

@@ -661,11 +661,8 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
       if (r < 0) return cli_usage_error("fit", "--out needs a folder");
       outdir = v;
     } else if ((r = cli_opt(argc, argv, &i, "--figures", &v))) {
-      if (r < 0 || !(figures = fig_kinds_parse(v)))
-        return cli_usage_error("fit", "--figures needs png, svg or both");
-      if ((figures & FIG_SVG) && !fig_available())
-        return cli_usage_error("fit", "--figures %s needs cairo, and this rbpe "
-                                      "was built without it", v);
+      int bad = fig_kinds_option("fit", r < 0 ? NULL : v, &figures);
+      if (bad) return bad;
     } else if (a[0] == '-' && a[1]) {
       return cli_usage_error("fit", "unknown option '%s'", a);
     } else if (!input || (input_at < ca->user_from && i >= ca->user_from)) {

@@ -10,20 +10,6 @@
 
 #define MARGIN 14.0
 
-static rbpe_status save_kinds(rbpe_ctx *ctx, fig *f, const char *stem,
-                              int kinds) {
-  if (!f) return RBPE_ERR_OUT_OF_MEMORY;
-  char path[4300];
-  rbpe_status st = RBPE_OK;
-  for (int k = FIG_PNG; k <= FIG_SVG && st == RBPE_OK; k <<= 1) {
-    if (!(kinds & k)) continue;
-    snprintf(path, sizeof path, "%s.%s", stem, k == FIG_PNG ? "png" : "svg");
-    st = fig_save(ctx, f, path, k);
-  }
-  fig_free(f);
-  return st;
-}
-
 /* Row kinds beyond the methods. */
 #define ROW_TRUTH (-1)
 #define ROW_SIGMA (-2)
@@ -227,7 +213,7 @@ rbpe_status write_panel_figure(rbpe_ctx *ctx, const grid *g, int s, int l,
     fig_free(f);
     return st;
   }
-  return save_kinds(ctx, f, stem, kinds);
+  return fig_save_kinds(ctx, f, stem, kinds, NULL, NULL);
 }
 
 /* The bars of the summary: the method chosen per setting and seed. */
@@ -350,5 +336,5 @@ rbpe_status write_summary_figure(rbpe_ctx *ctx, const grid *g, int s,
   double ly = a.y + a.h + 52;
   for (int i = 0; i < nk; i += 2)
     fig_legend_row(f, a.x, ly + 18 * (i / 2), nk - i < 2 ? nk - i : 2, keys + i);
-  return save_kinds(ctx, f, stem, kinds);
+  return fig_save_kinds(ctx, f, stem, kinds, NULL, NULL);
 }

@@ -7,10 +7,20 @@
 #include <string.h>
 
 int fig_kinds_parse(const char *text) {
+  if (!text) return 0;
   if (!strcmp(text, "png")) return FIG_PNG;
   if (!strcmp(text, "svg")) return FIG_SVG;
   if (!strcmp(text, "both")) return FIG_PNG | FIG_SVG;
   return 0;
+}
+
+int fig_kinds_option(const char *cmd, const char *text, int *kinds) {
+  if (!(*kinds = fig_kinds_parse(text)))
+    return cli_usage_error(cmd, "--figures needs png, svg or both");
+  if ((*kinds & FIG_SVG) && !fig_available())
+    return cli_usage_error(cmd, "--figures %s needs cairo, and this rbpe was "
+                                "built without it", text);
+  return EXIT_OK;
 }
 
 /* viridis at t = 0, 1/8, ..., 1 (matplotlib's published table) */
@@ -332,6 +342,20 @@ void fig_unclip(fig *f) { (void)f; }
 
 /* ---- built from the primitives above ---------------------------------- */
 
+rbpe_status fig_save_kinds(rbpe_ctx *ctx, fig *f, const char *stem, int kinds,
+                           fig_path_fn path, void *user) {
+  if (!f) return RBPE_ERR_OUT_OF_MEMORY;
+  char name[4400];
+  rbpe_status st = RBPE_OK;
+  for (int k = FIG_PNG; k <= FIG_SVG && st == RBPE_OK; k <<= 1) {
+    if (!(kinds & k)) continue;
+    snprintf(name, sizeof name, "%s.%s", stem, k == FIG_PNG ? "png" : "svg");
+    st = fig_save(ctx, f, path ? path(user, name) : name, k);
+  }
+  fig_free(f);
+  return st;
+}
+
 static void tick_label(char *buf, size_t n, double v) {
   snprintf(buf, n, "%g", fabs(v) < 1e-12 ? 0.0 : v);
 }
@@ -372,6 +396,22 @@ void fig_axes_draw(fig *f, const fig_axes *a, const char *xlabel,
              a->y + a->h / 2, fs, 0.5, 0, 1, ylabel);
 }
 
+/* A key's sample (line, dots, dashes or a square) from x, centred on y. */
+static void key_sample(fig *f, const fig_key *k, double x, double y,
+                       double sample) {
+  fig_rgb(f, k->rgb[0], k->rgb[1], k->rgb[2]);
+  fig_line_width(f, 2);
+  fig_dash(f, k->style == 2 ? 4 : 0);
+  if (k->style == 1)
+    for (int d = 0; d < 3; d++) fig_dot(f, x + 2 + d * sample / 2.5, y, 2.2);
+  else if (k->style == 3)
+    fig_rect(f, x + 5, y - 6, 12, 12, 1);
+  else
+    fig_segment(f, x, y, x + sample, y);
+  fig_dash(f, 0);
+  fig_rgb(f, 0, 0, 0);
+}
+
 void fig_legend(fig *f, double x, double y, int n, const fig_key *keys) {
   const double fs = 11, row = 16, sample = 22;
   double w = 0;
@@ -387,17 +427,7 @@ void fig_legend(fig *f, double x, double y, int n, const fig_key *keys) {
   for (int i = 0; i < n; i++) {
     const fig_key *k = keys + i;
     double cy = y + 3 + row * i + row / 2;
-    fig_rgb(f, k->rgb[0], k->rgb[1], k->rgb[2]);
-    fig_line_width(f, 2);
-    fig_dash(f, k->style == 2 ? 4 : 0);
-    if (k->style == 1)
-      for (int d = 0; d < 3; d++) fig_dot(f, x + 7 + d * sample / 2.5, cy, 2.2);
-    else if (k->style == 3)
-      fig_rect(f, x + 10, cy - 6, 12, 12, 1);
-    else
-      fig_segment(f, x + 5, cy, x + 5 + sample, cy);
-    fig_dash(f, 0);
-    fig_rgb(f, 0, 0, 0);
+    key_sample(f, k, x + 5, cy, sample);
     fig_text(f, x + sample + 11, cy + fs * 0.35, fs, 0, 0, 0, k->name);
   }
   fig_line_width(f, 1);
@@ -407,17 +437,7 @@ void fig_legend_row(fig *f, double x, double y, int n, const fig_key *keys) {
   const double fs = 11, sample = 22;
   for (int i = 0; i < n; i++) {
     const fig_key *k = keys + i;
-    fig_rgb(f, k->rgb[0], k->rgb[1], k->rgb[2]);
-    fig_line_width(f, 2);
-    fig_dash(f, k->style == 2 ? 4 : 0);
-    if (k->style == 1)
-      for (int d = 0; d < 3; d++) fig_dot(f, x + 2 + d * sample / 2.5, y, 2.2);
-    else if (k->style == 3)
-      fig_rect(f, x + 5, y - 6, 12, 12, 1);
-    else
-      fig_segment(f, x, y, x + sample, y);
-    fig_dash(f, 0);
-    fig_rgb(f, 0, 0, 0);
+    key_sample(f, k, x, y, sample);
     x += sample + 6 + fig_text(f, x + sample + 6, y + fs * 0.35, fs, 0, 0, 0, k->name) + 22;
   }
   fig_line_width(f, 1);

@@ -19,6 +19,9 @@ int fig_available(void);
 const char *fig_font_problem(void);
 /* Parses png|svg|both into a kind set; 0 on anything else. */
 int fig_kinds_parse(const char *text);
+/* --figures TEXT of command cmd into *kinds: EXIT_OK, or the usage error
+ * (said) for a bad value or SVG without cairo. */
+int fig_kinds_option(const char *cmd, const char *text, int *kinds);
 
 typedef struct fig fig;
 /* A white w x h figure; NULL without memory (or without cairo). */
@@ -26,6 +29,13 @@ fig *fig_new(double w, double h);
 void fig_free(fig *f);
 /* Writes the figure to path (atomically, rbpe_write_file) as one kind. */
 rbpe_status fig_save(rbpe_ctx *ctx, fig *f, const char *path, int kind);
+
+/* Writes f as STEM.png and/or STEM.svg (kinds) at path(user, name) (the
+ * name itself without path), then frees it; a NULL f (no memory) gives
+ * RBPE_ERR_OUT_OF_MEMORY. */
+typedef const char *(*fig_path_fn)(void *user, const char *name);
+rbpe_status fig_save_kinds(rbpe_ctx *ctx, fig *f, const char *stem, int kinds,
+                           fig_path_fn path, void *user);
 
 /* Drawing state: colour, line width, dashes. */
 void fig_rgb(fig *f, double r, double g, double b);
