@@ -6,11 +6,13 @@
  * like the seed's figures (methods as rows, settings as columns). */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "experiment.h"
 #include "fig.h"
@@ -604,423 +606,478 @@ static int plan_estimate(rbpe_ctx *ctx, const grid *g) {
   return EXIT_OK;
 }
 
-int cmd_experiment(int argc, char **argv) {
-  const char *images = NULL, *signals = NULL, *device = NULL, *outdir = NULL;
-  const char *notes = NULL, *uniform = NULL, *rff = NULL, *layers = NULL;
-  const char *learned = NULL, *splits = NULL, *heldout = NULL;
-  const char *collect_dirs = NULL, *devices = NULL, *worker = NULL;
-  const char *queue = NULL;
-  int shard_k = 1, shard_n = 1, partial = 0, plan = 0, figures = FIG_PNG;
-  long size = 128, samples = 1024, steps = 1000, seeds = 3, width = 256;
-  float lr = 1e-3f;
-  int quick = 0, nerf = 1, validate = 1, diagonals = 0, preset = 0;
-  int no_pictures = 0;
+/* ---- the command ------------------------------------------------------- */
+
+/* What the command line asks for. */
+typedef struct exp_opts {
+  const char *images, *signals, *device, *outdir, *notes, *uniform, *rff;
+  const char *layers, *learned, *splits, *heldout, *collect_dirs, *devices;
+  const char *worker, *queue;
+  int shard_k, shard_n, partial, plan, figures;
+  long size, samples, steps, seeds, width;
+  float lr;
+  int quick, nerf, validate, diagonals, preset, no_pictures;
+} exp_opts;
+
+/* The options into o, the presets' and the defaults applied; -1 to go on,
+ * else the exit code (after --help, or a usage error said). */
+static int parse_options(int argc, char **argv, exp_opts *o) {
+  *o = (exp_opts){.shard_k = 1, .shard_n = 1, .figures = FIG_PNG, .size = 128,
+                  .samples = 1024, .steps = 1000, .seeds = 3, .width = 256,
+                  .lr = 1e-3f, .nerf = 1, .validate = 1};
+  /* options that take a value kept as given (checked where they are used) */
+  static const struct {
+    const char *name, *what;
+    size_t at;
+  } text[] = {
+      {"--learned", "a list", offsetof(exp_opts, learned)},
+      {"--splits", "a list", offsetof(exp_opts, splits)},
+      {"--devices", "all or a list", offsetof(exp_opts, devices)},
+      {"--worker", "a device", offsetof(exp_opts, worker)},
+      {"--queue", "a folder", offsetof(exp_opts, queue)},
+      {"--collect", "folders", offsetof(exp_opts, collect_dirs)},
+      {"--heldout", "a list", offsetof(exp_opts, heldout)},
+      {"--images", "a list", offsetof(exp_opts, images)},
+      {"--signals", "a list", offsetof(exp_opts, signals)},
+      {"--uniform", "a list", offsetof(exp_opts, uniform)},
+      {"--rff", "a list", offsetof(exp_opts, rff)},
+      {"--layers", "a list", offsetof(exp_opts, layers)},
+      {"--device", "a value", offsetof(exp_opts, device)},
+      {"--notes", "a file", offsetof(exp_opts, notes)},
+      {"--out", "a folder", offsetof(exp_opts, outdir)},
+  };
+  static const struct {
+    const char *name;
+    size_t at;
+    int value;
+  } flag[] = {
+      {"--quick", offsetof(exp_opts, quick), 1},
+      {"--no-nerf", offsetof(exp_opts, nerf), 0},
+      {"--no-validation", offsetof(exp_opts, validate), 0},
+      {"--partial", offsetof(exp_opts, partial), 1},
+      {"--no-pictures", offsetof(exp_opts, no_pictures), 1},
+      {"--plan", offsetof(exp_opts, plan), 1},
+      {"--diagonals", offsetof(exp_opts, diagonals), 1},
+  };
+  static const struct {
+    const char *name;
+    size_t at;
+    long lo, hi;
+    const char *what;
+  } number[] = {
+      {"--size", offsetof(exp_opts, size), 0, 4096, "0..4096 (0: as is)"},
+      {"--samples", offsetof(exp_opts, samples), 16, 1 << 22, "16..4194304"},
+      {"--steps", offsetof(exp_opts, steps), 1, 10000000, "an integer >= 1"},
+      {"--seeds", offsetof(exp_opts, seeds), 1, MAX_SEEDS, "1..16"},
+      {"--width", offsetof(exp_opts, width), 1, 4096, "1..4096"},
+  };
   for (int i = 1; i < argc; i++) {
     const char *v;
-    int r;
+    int r = 0, done = 0;
     if (cli_flag(argv[i], "--help")) {
       fputs(experiment_help, stdout);
       return EXIT_OK;
-    } else if (!strcmp(argv[i], "--quick")) {
-      quick = 1;
-    } else if ((r = cli_opt(argc, argv, &i, "--preset", &v))) {
+    }
+    for (size_t k = 0; !done && k < sizeof flag / sizeof flag[0]; k++)
+      if (!strcmp(argv[i], flag[k].name))
+        *(int *)((char *)o + flag[k].at) = flag[k].value, done = 1;
+    for (size_t k = 0; !done && k < sizeof text / sizeof text[0]; k++)
+      if ((r = cli_opt(argc, argv, &i, text[k].name, &v))) {
+        if (r < 0)
+          return cli_usage_error("experiment", "%s needs %s", text[k].name,
+                                 text[k].what);
+        *(const char **)((char *)o + text[k].at) = v, done = 1;
+      }
+    for (size_t k = 0; !done && k < sizeof number / sizeof number[0]; k++)
+      if ((r = cli_opt(argc, argv, &i, number[k].name, &v))) {
+        if (r < 0 || !cli_parse_long(v, number[k].lo, number[k].hi,
+                                     (long *)((char *)o + number[k].at)))
+          return cli_usage_error("experiment", "%s needs %s", number[k].name,
+                                 number[k].what);
+        done = 1;
+      }
+    if (done) continue;
+    if ((r = cli_opt(argc, argv, &i, "--preset", &v))) {
       if (r < 0 || strcmp(v, "tancik"))
         return cli_usage_error("experiment", "--preset knows tancik");
-      preset = 1;
-    } else if (!strcmp(argv[i], "--no-nerf")) {
-      nerf = 0;
-    } else if (!strcmp(argv[i], "--no-validation")) {
-      validate = 0;
-    } else if (!strcmp(argv[i], "--partial")) {
-      partial = 1;
-    } else if (!strcmp(argv[i], "--no-pictures")) {
-      no_pictures = 1;
-    } else if (!strcmp(argv[i], "--plan")) {
-      plan = 1;
-    } else if (!strcmp(argv[i], "--diagonals")) {
-      diagonals = 1;
-    } else if ((r = cli_opt(argc, argv, &i, "--learned", &v))) {
-      if (r < 0) return cli_usage_error("experiment", "--learned needs a list");
-      learned = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--splits", &v))) {
-      if (r < 0) return cli_usage_error("experiment", "--splits needs a list");
-      splits = v;
+      o->preset = 1;
     } else if ((r = cli_opt(argc, argv, &i, "--shard", &v))) {
       char tail;
-      if (r < 0 || sscanf(v, "%d/%d%c", &shard_k, &shard_n, &tail) != 2 ||
-          shard_n < 1 || shard_n > 100000 || shard_k < 1 || shard_k > shard_n)
+      if (r < 0 || sscanf(v, "%d/%d%c", &o->shard_k, &o->shard_n, &tail) != 2 ||
+          o->shard_n < 1 || o->shard_n > 100000 || o->shard_k < 1 ||
+          o->shard_k > o->shard_n)
         return cli_usage_error("experiment", "--shard needs K/N with 1 <= K <= N");
-    } else if ((r = cli_opt(argc, argv, &i, "--devices", &v))) {
-      if (r < 0) return cli_usage_error("experiment", "--devices needs all or a list");
-      devices = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--worker", &v))) {
-      if (r < 0) return cli_usage_error("experiment", "--worker needs a device");
-      worker = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--queue", &v))) {
-      if (r < 0) return cli_usage_error("experiment", "--queue needs a folder");
-      queue = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--collect", &v))) {
-      if (r < 0) return cli_usage_error("experiment", "--collect needs folders");
-      collect_dirs = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--heldout", &v))) {
-      if (r < 0) return cli_usage_error("experiment", "--heldout needs a list");
-      heldout = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--images", &v))) {
-      if (r < 0) return cli_usage_error("experiment", "--images needs a list");
-      images = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--signals", &v))) {
-      if (r < 0) return cli_usage_error("experiment", "--signals needs a list");
-      signals = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--uniform", &v))) {
-      if (r < 0) return cli_usage_error("experiment", "--uniform needs a list");
-      uniform = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--rff", &v))) {
-      if (r < 0) return cli_usage_error("experiment", "--rff needs a list");
-      rff = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--layers", &v))) {
-      if (r < 0) return cli_usage_error("experiment", "--layers needs a list");
-      layers = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--size", &v))) {
-      if (r < 0 || !cli_parse_long(v, 0, 4096, &size))
-        return cli_usage_error("experiment", "--size needs 0..4096 (0: as is)");
-    } else if ((r = cli_opt(argc, argv, &i, "--samples", &v))) {
-      if (r < 0 || !cli_parse_long(v, 16, 1 << 22, &samples))
-        return cli_usage_error("experiment", "--samples needs 16..4194304");
-    } else if ((r = cli_opt(argc, argv, &i, "--steps", &v))) {
-      if (r < 0 || !cli_parse_long(v, 1, 10000000, &steps))
-        return cli_usage_error("experiment", "--steps needs an integer >= 1");
-    } else if ((r = cli_opt(argc, argv, &i, "--seeds", &v))) {
-      if (r < 0 || !cli_parse_long(v, 1, MAX_SEEDS, &seeds))
-        return cli_usage_error("experiment", "--seeds needs 1..%d", MAX_SEEDS);
-    } else if ((r = cli_opt(argc, argv, &i, "--width", &v))) {
-      if (r < 0 || !cli_parse_long(v, 1, 4096, &width))
-        return cli_usage_error("experiment", "--width needs 1..4096");
     } else if ((r = cli_opt(argc, argv, &i, "--lr", &v))) {
-      if (r < 0 || !cli_parse_float(v, 1e-7, 1.0, &lr))
+      if (r < 0 || !cli_parse_float(v, 1e-7, 1.0, &o->lr))
         return cli_usage_error("experiment", "--lr needs a number in (0, 1]");
-    } else if ((r = cli_opt(argc, argv, &i, "--device", &v))) {
-      if (r < 0) return cli_usage_error("experiment", "--device needs a value");
-      device = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--notes", &v))) {
-      if (r < 0) return cli_usage_error("experiment", "--notes needs a file");
-      notes = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--out", &v))) {
-      if (r < 0) return cli_usage_error("experiment", "--out needs a folder");
-      outdir = v;
     } else if ((r = cli_opt(argc, argv, &i, "--figures", &v))) {
-      int bad = fig_kinds_option("experiment", r < 0 ? NULL : v, &figures);
+      int bad = fig_kinds_option("experiment", r < 0 ? NULL : v, &o->figures);
       if (bad) return bad;
     } else {
       return cli_usage_error("experiment", "unknown argument '%s'", argv[i]);
     }
   }
-  if (quick && preset)
+  if (o->quick && o->preset)
     return cli_usage_error("experiment", "--quick and --preset do not mix");
-  if (preset) {
+  if (o->preset) {
     /* the seed's protocol at full size (Tancik et al.'s setting): 512 x 512
      * photos, 2000 steps, 3 seeds, both depths, the four splits; options
      * given explicitly still win */
-    if (size == 128) size = 512;
-    if (steps == 1000) steps = 2000;
-    if (!splits) splits = "all";
-    if (!layers) layers = "1,3";
-    if (!signals) signals = "none";
+    if (o->size == 128) o->size = 512;
+    if (o->steps == 1000) o->steps = 2000;
+    if (!o->splits) o->splits = "all";
+    if (!o->layers) o->layers = "1,3";
+    if (!o->signals) o->signals = "none";
   }
-  if (quick) {
-    if (!images) images = "tests/data/camera256.png";
-    if (!signals) signals = "chirp";
-    size = 48;
-    if (seeds == 3) seeds = 1;
-    if (steps == 1000) steps = 60;
+  if (o->quick) {
+    if (!o->images) o->images = "tests/data/camera256.png";
+    if (!o->signals) o->signals = "chirp";
+    o->size = 48;
+    if (o->seeds == 3) o->seeds = 1;
+    if (o->steps == 1000) o->steps = 60;
   }
-  if (!images) images = "tests/data/camera256.png,tests/data/astronaut256.png";
-  if (!signals) signals = "sines,chirp,jumps";
-  if (!outdir) outdir = "rbpe-experiment";
-  if (!notes) {
+  if (!o->images) o->images = "tests/data/camera256.png,tests/data/astronaut256.png";
+  if (!o->signals) o->signals = "sines,chirp,jumps";
+  if (!o->outdir) o->outdir = "rbpe-experiment";
+  if (!o->notes) {
     struct stat stt;
-    if (stat("docs/results_notes.md", &stt) == 0) notes = "docs/results_notes.md";
+    if (stat("docs/results_notes.md", &stt) == 0) o->notes = "docs/results_notes.md";
   }
-  if (strlen(outdir) > 4000) return cli_usage_error("experiment", "--out too long");
-  /* the output folder made and proved writable before any work */
-  static cli_outset set;
-  char why[4400];
-  if (!plan && cli_outset_prepare(&set, outdir, NULL, why, sizeof why) != 0) {
-    fprintf(stderr, "rbpe experiment: %s\n", why);
-    return EXIT_OUTPUT;
-  }
-
-  static grid g;
-  memset(&g, 0, sizeof g);
-  g.seeds = (int)seeds;
-  g.steps = (int)steps;
-  g.width = (int)width;
-  g.lr = lr;
-  g.diagonals = diagonals;
-  g.preset = preset;
-  g.no_pictures = no_pictures;
-  if (no_pictures && !collect_dirs)
+  if (strlen(o->outdir) > 4000) return cli_usage_error("experiment", "--out too long");
+  if (o->no_pictures && !o->collect_dirs)
     return cli_usage_error("experiment", "--no-pictures goes with --collect");
-  if (collect_dirs && shard_n > 1)
+  if (o->collect_dirs && o->shard_n > 1)
     return cli_usage_error("experiment", "--collect and --shard do not mix");
-  if (devices && (collect_dirs || shard_n > 1 || device || worker))
+  if (o->devices && (o->collect_dirs || o->shard_n > 1 || o->device || o->worker))
     return cli_usage_error("experiment", "--devices runs the whole grid: not "
                                          "with --collect, --shard or --device");
-  if (!worker != !queue)
+  if (!o->worker != !o->queue)
     return cli_usage_error("experiment", "--worker and --queue go together "
                                          "(rbpe experiment --devices sets them)");
-  /* a shard of more than one, or a worker of --devices, writes its part
-   * for a collect run */
-  int part = shard_n > 1 || worker;
-  g.worker = worker;
-  g.queue = queue;
-  if (worker) device = worker;
-  g.shard_k = shard_k;
-  g.shard_n = shard_n;
+  if (o->worker) o->device = o->worker;
+  return -1;
+}
+
+/* The grid's methods, splits and depths from the options; EXIT_OK or the
+ * usage error said. */
+static int build_methods(const exp_opts *o, grid *g) {
+  char buf[1024], why[160];
   float vals[MAX_METHODS];
-  int n;
-  {
-    char buf[1024], why[160];
-    snprintf(buf, sizeof buf, "%s", learned ? learned : "default,graph,poly");
-    int nl = 0;
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t;
-         t = strtok_r(NULL, ",", &save)) {
-      rbpe_fit_config probe;
-      rbpe_fit_config_default(&probe);
-      if (strlen(t) >= sizeof g.meth[0].recipe || ++nl > MAX_LEARNED)
-        return cli_usage_error("experiment", "--learned takes up to %d recipes "
-                               "of up to %zu characters", MAX_LEARNED,
-                               sizeof g.meth[0].recipe - 1);
-      if (learned_apply(t, &probe, why, sizeof why) != 0)
-        return cli_usage_error("experiment", "--learned: %s", why);
-      add_method(&g, M_LEARNED, 0, t);
-    }
-    if (nl == 0) return cli_usage_error("experiment", "--learned needs a recipe");
-    snprintf(buf, sizeof buf, "%s", splits ? splits : "regular25,random10");
-    if (!strcmp(buf, "all")) snprintf(buf, sizeof buf, "regular25,regular11,random25,random10");
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t;
-         t = strtok_r(NULL, ",", &save)) {
-      int id = -1;
-      for (int k = 0; k < NSPLIT_ALL; k++)
-        if (!strcmp(t, split_names[k])) id = k;
-      for (int k = 0; k < g.nsplit && id >= 0; k++)
-        if (g.split_id[k] == id) id = -2;
-      if (id < 0)
-        return cli_usage_error("experiment", "--splits: '%s' (%s; each once)", t,
-                               "regular25, regular11, random25, random10 or all");
-      g.split_id[g.nsplit++] = id;
-    }
+  snprintf(buf, sizeof buf, "%s", o->learned ? o->learned : "default,graph,poly");
+  int nl = 0, n;
+  for (char *save = NULL, *t = strtok_r(buf, ",", &save); t;
+       t = strtok_r(NULL, ",", &save)) {
+    rbpe_fit_config probe;
+    rbpe_fit_config_default(&probe);
+    if (strlen(t) >= sizeof g->meth[0].recipe || ++nl > MAX_LEARNED)
+      return cli_usage_error("experiment", "--learned takes up to %d recipes "
+                             "of up to %zu characters", MAX_LEARNED,
+                             sizeof g->meth[0].recipe - 1);
+    if (learned_apply(t, &probe, why, sizeof why) != 0)
+      return cli_usage_error("experiment", "--learned: %s", why);
+    add_method(g, M_LEARNED, 0, t);
   }
-  n = parse_floats(uniform ? uniform : "0.1,0.06,0.04,0.03,0.02,0.01", vals, 12,
-                   1e-4, 10.0);
+  if (nl == 0) return cli_usage_error("experiment", "--learned needs a recipe");
+  snprintf(buf, sizeof buf, "%s", o->splits ? o->splits : "regular25,random10");
+  if (!strcmp(buf, "all")) snprintf(buf, sizeof buf, "regular25,regular11,random25,random10");
+  for (char *save = NULL, *t = strtok_r(buf, ",", &save); t;
+       t = strtok_r(NULL, ",", &save)) {
+    int id = -1;
+    for (int k = 0; k < NSPLIT_ALL; k++)
+      if (!strcmp(t, split_names[k])) id = k;
+    for (int k = 0; k < g->nsplit && id >= 0; k++)
+      if (g->split_id[k] == id) id = -2;
+    if (id < 0)
+      return cli_usage_error("experiment", "--splits: '%s' (%s; each once)", t,
+                             "regular25, regular11, random25, random10 or all");
+    g->split_id[g->nsplit++] = id;
+  }
+  n = parse_floats(o->uniform ? o->uniform : "0.1,0.06,0.04,0.03,0.02,0.01",
+                   vals, 12, 1e-4, 10.0);
   if (n < 0) return cli_usage_error("experiment", "--uniform needs up to 12 sigmas in (0, 10]");
-  for (int i = 0; i < n; i++) add_method(&g, M_UNIFORM, vals[i], NULL);
-  n = parse_floats(rff ? rff : "5,10,20,40", vals, 12, 1e-3, 1e4);
+  for (int i = 0; i < n; i++) add_method(g, M_UNIFORM, vals[i], NULL);
+  n = parse_floats(o->rff ? o->rff : "5,10,20,40", vals, 12, 1e-3, 1e4);
   if (n < 0) return cli_usage_error("experiment", "--rff needs up to 12 scales");
-  for (int i = 0; i < n; i++) add_method(&g, M_RFF, vals[i], NULL);
-  if (nerf) add_method(&g, M_NERF, 0, NULL);
-  n = parse_floats(layers ? layers : "1,3", vals, MAX_LAYERS, 0, 16);
-  if (n <= 0) return cli_usage_error("experiment", "--layers needs up to %d depths 0..16", MAX_LAYERS);
+  for (int i = 0; i < n; i++) add_method(g, M_RFF, vals[i], NULL);
+  if (o->nerf) add_method(g, M_NERF, 0, NULL);
+  n = parse_floats(o->layers ? o->layers : "1,3", vals, MAX_LAYERS, 0, 16);
+  if (n <= 0)
+    return cli_usage_error("experiment", "--layers needs up to %d depths 0..16", MAX_LAYERS);
   for (int i = 0; i < n; i++) {
-    g.layers[i] = (int)vals[i];
-    if ((float)g.layers[i] != vals[i])
+    g->layers[i] = (int)vals[i];
+    if ((float)g->layers[i] != vals[i])
       return cli_usage_error("experiment", "--layers needs whole numbers");
   }
-  g.nlayers = n;
+  g->nlayers = n;
+  return EXIT_OK;
+}
 
-  int rc = EXIT_OK;
-  double t_start = rbpe_now_s();
-  /* --devices: this process fits nothing (its workers do) */
-  rbpe_ctx *ctx = cli_open("experiment", devices ? "ref" : device, 0,
-                           devices != NULL, &rc);
-  if (!ctx) return rc;
-  short_device(rbpe_ctx_device_description(ctx), g.dev, sizeof g.dev);
+/* The images and 1-D signals, the held-out names, and the result arrays. */
+static int load_signals(rbpe_ctx *ctx, const exp_opts *o, grid *g) {
   char list[4096];
+  int rc = EXIT_OK;
   for (int pass = 0; pass < 2 && rc == EXIT_OK; pass++) {
-    snprintf(list, sizeof list, "%s", pass == 0 ? images : signals);
+    snprintf(list, sizeof list, "%s", pass == 0 ? o->images : o->signals);
     if (!strcmp(list, "none")) continue;
     for (char *save = NULL, *t = strtok_r(list, ",", &save); t && rc == EXIT_OK;
          t = strtok_r(NULL, ",", &save))
-      rc = add_signal(ctx, &g, t, pass == 0, (size_t)size, (size_t)samples);
+      rc = add_signal(ctx, g, t, pass == 0, (size_t)o->size, (size_t)o->samples);
   }
-  if (rc == EXIT_OK && g.nsig == 0)
+  if (rc == EXIT_OK && g->nsig == 0)
     rc = cli_usage_error("experiment", "no images and no signals");
-  if (rc == EXIT_OK && heldout) {
-    snprintf(list, sizeof list, "%s", heldout);
+  if (rc == EXIT_OK && o->heldout) {
+    snprintf(list, sizeof list, "%s", o->heldout);
     for (char *save = NULL, *t = strtok_r(list, ",", &save); t && rc == EXIT_OK;
          t = strtok_r(NULL, ",", &save)) {
       int found = 0;
-      for (int s = 0; s < g.nsig; s++)
-        if (!strcmp(g.sig[s].name, t) && rbpe_signal_ndim(g.sig[s].sig) == 2)
-          g.heldout[s] = 1, found = 1;
+      for (int s = 0; s < g->nsig; s++)
+        if (!strcmp(g->sig[s].name, t) && rbpe_signal_ndim(g->sig[s].sig) == 2)
+          g->heldout[s] = 1, found = 1;
       if (!found)
         rc = cli_usage_error("experiment", "--heldout: no image named '%s'", t);
     }
   }
-  size_t nres = (size_t)g.nsig * g.nlayers * g.nsplit * g.nmeth * g.seeds;
-  if (rc == EXIT_OK) {
-    g.res = calloc(nres ? nres : 1, sizeof *g.res);
-    if (validate) {
-      g.val = calloc(nres ? nres : 1, sizeof *g.val);
-      if (!g.val) rc = EXIT_FAILURE_RUN;
-    }
-    g.recon = calloc((size_t)g.nsig * g.nlayers * g.nsplit * g.nmeth + 1,
-                     sizeof *g.recon);
-    g.sigmap = calloc((size_t)g.nsig * g.nlayers * g.nsplit * g.nmeth + 1,
-                      sizeof *g.sigmap);
-    g.bad_seed = calloc((size_t)g.nsig * g.nlayers * g.nsplit * g.seeds + 1, 1);
-    if (!g.res || !g.recon || !g.sigmap || !g.bad_seed) rc = EXIT_FAILURE_RUN;
+  if (rc != EXIT_OK) return rc;
+  size_t nres = (size_t)g->nsig * g->nlayers * g->nsplit * g->nmeth * g->seeds;
+  size_t npic = (size_t)g->nsig * g->nlayers * g->nsplit * g->nmeth + 1;
+  g->res = calloc(nres ? nres : 1, sizeof *g->res);
+  if (o->validate && !(g->val = calloc(nres ? nres : 1, sizeof *g->val)))
+    rc = EXIT_FAILURE_RUN;
+  g->recon = calloc(npic, sizeof *g->recon);
+  g->sigmap = calloc(npic, sizeof *g->sigmap);
+  g->bad_seed = calloc((size_t)g->nsig * g->nlayers * g->nsplit * g->seeds + 1, 1);
+  if (!g->res || !g->recon || !g->sigmap || !g->bad_seed) rc = EXIT_FAILURE_RUN;
+  return rc;
+}
+
+#define MAX_OUT (4 + 2 * MAX_SIGNALS * (MAX_LAYERS + 1))
+/* The files this run writes into its folder (NULL-terminated in list). */
+static void output_names(const exp_opts *o, const grid *g, int part,
+                         char names[][96], const char **list) {
+  int n = 0;
+  if (!part) snprintf(names[n++], 96, "RESULTS.md");
+  snprintf(names[n++], 96, "results.csv");
+  if (part) snprintf(names[n++], 96, "fits.bin");
+  if (!o->collect_dirs && !o->devices) {
+    snprintf(names[n++], 96, "journal.csv");
+    snprintf(names[n++], 96, "journal.bin");
   }
-  /* the files this grid writes, claimed before the fits: rbpe replaces
-   * only its own (cli.h) */
-  static char out_names[4 + 2 * MAX_SIGNALS * (MAX_LAYERS + 1)][96];
-  static const char *out_list[4 + 2 * MAX_SIGNALS * (MAX_LAYERS + 1) + 1];
-  int nout = 0;
-  if (!part) snprintf(out_names[nout++], sizeof out_names[0], "RESULTS.md");
-  snprintf(out_names[nout++], sizeof out_names[0], "results.csv");
-  if (part) snprintf(out_names[nout++], sizeof out_names[0], "fits.bin");
-  if (!collect_dirs && !devices) {
-    snprintf(out_names[nout++], sizeof out_names[0], "journal.csv");
-    snprintf(out_names[nout++], sizeof out_names[0], "journal.bin");
-  }
-  g.figures = figures;
-  int cairo = fig_available();
   for (int k = FIG_PNG; k <= FIG_SVG; k <<= 1) {
     const char *ext = k == FIG_PNG ? "png" : "svg";
-    if (!(figures & k)) continue;
-    for (int s = 0; rc == EXIT_OK && !part && s < g.nsig; s++) {
-      for (int l = 0; l < g.nlayers && !no_pictures; l++)
-        snprintf(out_names[nout++], sizeof out_names[0], "panel_%s_%dL.%s",
-                 g.sig[s].name, g.layers[l], ext);
-      if (cairo)
-        snprintf(out_names[nout++], sizeof out_names[0], "summary_%s.%s",
-                 g.sig[s].name, ext);
+    if (!(o->figures & k)) continue;
+    for (int s = 0; !part && s < g->nsig; s++) {
+      for (int l = 0; l < g->nlayers && !o->no_pictures; l++)
+        snprintf(names[n++], 96, "panel_%s_%dL.%s", g->sig[s].name, g->layers[l], ext);
+      if (fig_available()) snprintf(names[n++], 96, "summary_%s.%s", g->sig[s].name, ext);
     }
   }
-  for (int k = 0; k < nout; k++) out_list[k] = out_names[k];
-  out_list[nout] = NULL;
+  for (int k = 0; k < n; k++) list[k] = names[k];
+  list[n] = NULL;
+}
+
+/* A new journal in outdir holding what the grid has (resumed units): both
+ * files written under staging names and renamed once they hold their
+ * headers, so a run stopped at any point leaves a journal a rerun can read
+ * (or none), never a torn header that would look like a stranger's file. */
+static int open_journal(grid *g, const char *outdir) {
+  char jp[2][4200], staged[2][4300];
+  const char *name[2] = {"journal.csv", "journal.bin"};
+  for (int i = 0; i < 2; i++) {
+    snprintf(jp[i], sizeof jp[i], "%s/%s", outdir, name[i]);
+    snprintf(staged[i], sizeof staged[i], "%s/.%s.staged-%ld", outdir, name[i],
+             (long)getpid());
+  }
+  g->jcsv = fopen(staged[0], "w");
+  g->jbin = fopen(staged[1], "wb");
+  int bad = !g->jcsv || !g->jbin;
+  if (!bad) {
+    csv_header(g->jcsv);
+    fits_header(g->jbin, g);
+    bad = journal_replay(g) != 0 || fflush(g->jcsv) != 0 || fflush(g->jbin) != 0 ||
+          rename(staged[0], jp[0]) != 0 || rename(staged[1], jp[1]) != 0;
+  }
+  if (bad) {
+    fprintf(stderr, "rbpe experiment: cannot write the journal in %s: %s\n",
+            outdir, strerror(errno));
+    remove(staged[0]);
+    remove(staged[1]);
+    return EXIT_OUTPUT;
+  }
+  resume_done(outdir);
+  return EXIT_OK;
+}
+
+/* Fits, collects or runs the workers: the grid's results, EXIT_OK or why not. */
+static int fill_grid(rbpe_ctx *ctx, grid *g, const exp_opts *o, int argc,
+                     char **argv) {
+  static char worker_dirs[MAX_WORKERS_DIRS];
+  int rc = EXIT_OK;
+  if (!o->collect_dirs && !o->devices) rc = open_journal(g, o->outdir);
+  if (rc == EXIT_OK && o->devices) {
+    rc = run_devices(ctx, g, o->devices, o->outdir, argc, argv, worker_dirs,
+                     sizeof worker_dirs);
+    if (rc == EXIT_OK) rc = collect(ctx, g, worker_dirs, 0);
+  } else if (rc == EXIT_OK) {
+    rc = o->collect_dirs ? collect(ctx, g, o->collect_dirs, o->partial)
+                         : run_grid(ctx, g);
+  }
+  if (g->jcsv) fclose(g->jcsv);
+  if (g->jbin) fclose(g->jbin);
+  g->jcsv = NULL;
+  g->jbin = NULL;
+  return rc;
+}
+
+/* A part's fits.bin, or the figures and RESULTS.md; results.csv always. */
+static rbpe_status write_outputs(rbpe_ctx *ctx, grid *g, const exp_opts *o,
+                                 int part, int argc, char **argv) {
+  char path[4200];
+  const char *out = o->outdir;
+  int cairo = fig_available();
+  rbpe_status st = RBPE_OK;
+  if (part) {
+    snprintf(path, sizeof path, "%s/fits.bin", out);
+    st = rbpe_write_file(ctx, path, write_fits, g);
+  } else {
+    cli_figures_note("experiment", 0);
+  }
+  for (int s = 0; !part && st == RBPE_OK && s < g->nsig; s++) {
+    for (int l = 0; st == RBPE_OK && !o->no_pictures && l < g->nlayers; l++) {
+      snprintf(path, sizeof path, "%s/panel_%s_%dL%s", out, g->sig[s].name,
+               g->layers[l], cairo ? "" : ".png");
+      st = cairo ? write_panel_figure(ctx, g, s, l, path, o->figures)
+                 : write_panel(ctx, g, s, l, path);
+    }
+    snprintf(path, sizeof path, "%s/summary_%s", out, g->sig[s].name);
+    if (cairo && st == RBPE_OK) st = write_summary_figure(ctx, g, s, path, o->figures);
+  }
+  if (st == RBPE_OK) {
+    snprintf(path, sizeof path, "%s/results.csv", out);
+    st = rbpe_write_file(ctx, path, write_csv, g);
+  }
+  if (!part && st == RBPE_OK) {
+    char command[8192];
+    int at = snprintf(command, sizeof command, "rbpe");
+    for (int i = 0; i < argc && at < (int)sizeof command - 1; i++)
+      at += snprintf(command + at, sizeof command - at, " %s", argv[i]);
+    report_job job = {g, command, o->notes, g->device};
+    snprintf(path, sizeof path, "%s/RESULTS.md", out);
+    st = rbpe_write_file(ctx, path, write_md, &job);
+  }
+  return st;
+}
+
+static void grid_free(grid *g) {
+  for (size_t i = 0; i < (size_t)g->nsig * g->nlayers * g->nsplit * g->nmeth; i++) {
+    if (g->recon) rbpe_signal_free(g->recon[i]);
+    if (g->sigmap) rbpe_signal_free(g->sigmap[i]);
+  }
+  free(g->recon);
+  free(g->sigmap);
+  free(g->bad_seed);
+  free(g->res);
+  free(g->val);
+  for (int s = 0; s < g->nsig; s++) rbpe_signal_free(g->sig[s].sig);
+}
+
+int cmd_experiment(int argc, char **argv) {
+  static exp_opts o;
+  int rc = parse_options(argc, argv, &o);
+  if (rc >= 0) return rc;
+  rc = EXIT_OK;
+  /* the output folder made and proved writable before any work */
+  static cli_outset set;
+  char why[4400];
+  if (!o.plan && cli_outset_prepare(&set, o.outdir, NULL, why, sizeof why) != 0) {
+    fprintf(stderr, "rbpe experiment: %s\n", why);
+    return EXIT_OUTPUT;
+  }
+  static grid g;
+  memset(&g, 0, sizeof g);
+  g.seeds = (int)o.seeds;
+  g.steps = (int)o.steps;
+  g.width = (int)o.width;
+  g.lr = o.lr;
+  g.diagonals = o.diagonals;
+  g.preset = o.preset;
+  g.no_pictures = o.no_pictures;
+  g.figures = o.figures;
+  g.worker = o.worker;
+  g.queue = o.queue;
+  g.shard_k = o.shard_k;
+  g.shard_n = o.shard_n;
+  /* a shard of more than one, or a worker of --devices, writes its part
+   * for a collect run */
+  int part = o.shard_n > 1 || o.worker;
+  rc = build_methods(&o, &g);
+  if (rc != EXIT_OK) return rc;
+  double t_start = rbpe_now_s();
+  /* --devices: this process fits nothing (its workers do) */
+  rbpe_ctx *ctx = cli_open("experiment", o.devices ? "ref" : o.device, 0,
+                           o.devices != NULL, &rc);
+  if (!ctx) return rc;
+  short_device(rbpe_ctx_device_description(ctx), g.dev, sizeof g.dev);
+  rc = load_signals(ctx, &o, &g);
+  /* the files this grid writes, claimed before the fits: rbpe replaces
+   * only its own (cli.h) */
+  static char out_names[MAX_OUT][96];
+  static const char *out_list[MAX_OUT + 1];
+  if (rc == EXIT_OK) output_names(&o, &g, part, out_names, out_list);
   /* a journal of this grid left by an earlier run: its units are not
    * fitted again */
   long resumed = 0;
-  if (rc == EXIT_OK && !collect_dirs && !devices)
-    rc = resume_load(ctx, &g, outdir, &resumed, !plan);
-  if (rc == EXIT_OK && plan) {
-    print_plan(&g, shard_n);
+  if (rc == EXIT_OK && !o.collect_dirs && !o.devices)
+    rc = resume_load(ctx, &g, o.outdir, &resumed, !o.plan);
+  if (rc == EXIT_OK && o.plan) {
+    print_plan(&g, o.shard_n);
     rc = plan_estimate(ctx, &g);
     goto done;
   }
-  if (rc == EXIT_OK && !plan && cli_outset_claim(&set, out_list, why, sizeof why) != 0) {
+  if (rc == EXIT_OK && cli_outset_claim(&set, out_list, why, sizeof why) != 0) {
     fprintf(stderr, "rbpe experiment: %s\n", why);
     rc = EXIT_OUTPUT;
   }
   if (rc == EXIT_OK) {
     int nval = 0;
     for (int m = 0; m < g.nmeth; m++) nval += g.val && validated(&g.meth[m]);
-    if (!worker) /* the parent of --devices said it */
+    size_t per = (size_t)g.nsig * g.nlayers * g.nsplit * g.seeds;
+    if (!o.worker) /* the parent of --devices said it */
       fprintf(stderr, "rbpe experiment: %d signal(s) x %d depth(s) x %d splits x "
-                    "%d methods x %d seed(s) = %zu fits, and %zu validation "
-                    "fits of the methods with a knob\n",
-            g.nsig, g.nlayers, g.nsplit, g.nmeth, g.seeds, nres,
-            (size_t)g.nsig * g.nlayers * g.nsplit * nval * g.seeds);
-    if (!collect_dirs && !devices)
+                      "%d methods x %d seed(s) = %zu fits, and %zu validation "
+                      "fits of the methods with a knob\n",
+              g.nsig, g.nlayers, g.nsplit, g.nmeth, g.seeds, per * g.nmeth,
+              per * nval);
+    if (!o.collect_dirs && !o.devices)
       snprintf(g.device, sizeof g.device, "%s", rbpe_ctx_device_description(ctx));
     if (resumed)
       fprintf(stderr, "rbpe experiment: %ld unit(s) read back from %s/journal.* "
                       "(an earlier run of this grid; not fitted again: remove "
                       "the journal to fit them anew)\n",
-              resumed, outdir);
-    if (!collect_dirs && !devices) {
-      char jp[4200];
-      snprintf(jp, sizeof jp, "%s/journal.csv", outdir);
-      g.jcsv = fopen(jp, "w");
-      snprintf(jp, sizeof jp, "%s/journal.bin", outdir);
-      g.jbin = fopen(jp, "wb");
-      if (!g.jcsv || !g.jbin) {
-        fprintf(stderr, "rbpe experiment: cannot write %s: %s\n", jp, strerror(errno));
-        rc = EXIT_OUTPUT;
-      } else {
-        csv_header(g.jcsv);
-        fits_header(g.jbin, &g);
-        if (journal_replay(&g) != 0) {
-          fprintf(stderr, "rbpe experiment: cannot write the journal: %s\n",
-                  strerror(errno));
-          rc = EXIT_OUTPUT;
-        } else {
-          resume_done(outdir);
-        }
-      }
-    }
-    static char worker_dirs[MAX_WORKERS_DIRS];
-    if (rc == EXIT_OK && devices) {
-      rc = run_devices(ctx, &g, devices, outdir, argc, argv, worker_dirs,
-                       sizeof worker_dirs);
-      if (rc == EXIT_OK) rc = collect(ctx, &g, worker_dirs, 0);
-    } else if (rc == EXIT_OK) {
-      rc = collect_dirs ? collect(ctx, &g, collect_dirs, partial) : run_grid(ctx, &g);
-    }
-    if (g.jcsv) fclose(g.jcsv);
-    if (g.jbin) fclose(g.jbin);
+              resumed, o.outdir);
+    rc = fill_grid(ctx, &g, &o, argc, argv);
   }
-  char path[4200];
-  rbpe_status st = RBPE_OK;
-  if (rc == EXIT_OK && part) {
-    snprintf(path, sizeof path, "%s/fits.bin", outdir);
-    st = rbpe_write_file(ctx, path, write_fits, &g);
-  }
-  if (rc == EXIT_OK && !part) cli_figures_note("experiment", 0);
-  for (int s = 0; rc == EXIT_OK && !part && st == RBPE_OK && s < g.nsig; s++) {
-    for (int l = 0; st == RBPE_OK && !no_pictures && l < g.nlayers; l++) {
-      snprintf(path, sizeof path, "%s/panel_%s_%dL%s", outdir, g.sig[s].name,
-               g.layers[l], cairo ? "" : ".png");
-      st = cairo ? write_panel_figure(ctx, &g, s, l, path, figures)
-                 : write_panel(ctx, &g, s, l, path);
-    }
-    snprintf(path, sizeof path, "%s/summary_%s", outdir, g.sig[s].name);
-    if (cairo && st == RBPE_OK) st = write_summary_figure(ctx, &g, s, path, figures);
-  }
-  if (rc == EXIT_OK && st == RBPE_OK) {
-    snprintf(path, sizeof path, "%s/results.csv", outdir);
-    st = rbpe_write_file(ctx, path, write_csv, &g);
-  }
-  if (rc == EXIT_OK && !part && st == RBPE_OK) {
-    char command[8192];
-    int o = snprintf(command, sizeof command, "rbpe");
-    for (int i = 0; i < argc && o < (int)sizeof command - 1; i++)
-      o += snprintf(command + o, sizeof command - o, " %s", argv[i]);
-    report_job job = {&g, command, notes, g.device};
-    snprintf(path, sizeof path, "%s/RESULTS.md", outdir);
-    st = rbpe_write_file(ctx, path, write_md, &job);
-  }
+  rbpe_status st = rc == EXIT_OK ? write_outputs(ctx, &g, &o, part, argc, argv) : RBPE_OK;
   if (rc == EXIT_OK && st != RBPE_OK) {
     rc = cli_fail("experiment", ctx, st);
     if (st == RBPE_ERR_IO) rc = EXIT_OUTPUT;
   }
   if (rc == EXIT_OK && cli_outset_record(&set, out_list) != 0) {
     fprintf(stderr, "rbpe experiment: cannot record the outputs in %s/%s: %s\n",
-            outdir, CLI_MANIFEST, strerror(errno));
+            o.outdir, CLI_MANIFEST, strerror(errno));
     rc = EXIT_OUTPUT;
   }
-  if (rc == EXIT_OK && devices)
-    devices_summary(&g, rbpe_now_s() - t_start);
-  if (rc == EXIT_OK && worker)
+  if (rc == EXIT_OK && o.devices) devices_summary(&g, rbpe_now_s() - t_start);
+  if (rc == EXIT_OK && o.worker)
     ; /* the parent collects and reports */
   else if (rc == EXIT_OK && part)
     printf("shard %d/%d: %s/results.csv, %s/fits.bin (rbpe experiment "
            "--collect with the same options makes the report)\n",
-           shard_k, shard_n, outdir, outdir);
+           o.shard_k, o.shard_n, o.outdir, o.outdir);
   else if (rc == EXIT_OK)
-    printf("results: %s/RESULTS.md, %s/results.csv, %s/panel_*%s\n", outdir,
-           outdir, outdir, cairo ? " and summary_*" : ".png");
+    printf("results: %s/RESULTS.md, %s/results.csv, %s/panel_*%s\n", o.outdir,
+           o.outdir, o.outdir, fig_available() ? " and summary_*" : ".png");
 done:
-  for (size_t i = 0; i < (size_t)g.nsig * g.nlayers * g.nsplit * g.nmeth; i++) {
-    if (g.recon) rbpe_signal_free(g.recon[i]);
-    if (g.sigmap) rbpe_signal_free(g.sigmap[i]);
-  }
-  free(g.recon);
-  free(g.sigmap);
-  free(g.bad_seed);
-  free(g.res);
-  free(g.val);
-  for (int s = 0; s < g.nsig; s++) rbpe_signal_free(g.sig[s].sig);
+  grid_free(&g);
   rbpe_ctx_free(ctx);
   return rc;
 }
