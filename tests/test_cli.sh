@@ -138,6 +138,10 @@ expect 2 1 "render bad size" -- "$RBPE" render "$tmp/o/model.rbpe" --size 0x5 -o
 
 # 1-D signals: plot and values
 awk 'BEGIN { for (i = 0; i < 200; i++) printf "%.5f\n", 0.5 + 0.4 * sin(i * i / 900.0) }' >"$tmp/sig.txt"
+# the learned sigma is rbf's default: another embedding fits without --sigma
+# and refuses a learned one it has no use for
+expect 0 0 "fit --embed rff" -- "$RBPE" fit "$IMG" --embed rff --steps 5 $SMALL --out "$tmp/rff"
+expect 2 1 "fit --embed nerf --sigma graph" -- "$RBPE" fit "$IMG" --embed nerf --sigma graph --steps 5 $SMALL --out "$tmp/nerfg"
 expect 0 0 "fit 1-D" -- "$RBPE" fit "$tmp/sig.txt" --steps 30 $SMALL --out "$tmp/one"
 [ -s "$tmp/one/plot.png" ] && [ -s "$tmp/one/reconstruction.txt" ] ||
   { echo "FAIL: 1-D outputs"; fail=$((fail + 1)); }

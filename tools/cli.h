@@ -35,6 +35,29 @@ int cli_parse_float(const char *text, double lo, double hi, float *out);
  * missing, 0 otherwise. */
 int cli_opt(int argc, char **argv, int *i, const char *name,
             const char **value);
+/* Tables of numeric options: an integer option stores into an int, size_t,
+ * uint64_t or long (kind), a float option into a float; the message is the
+ * usage error for a missing or out-of-range value. */
+enum { CLI_INT, CLI_SIZE, CLI_U64, CLI_LONG };
+typedef struct cli_int_opt {
+  const char *name;
+  int kind;
+  void *at;
+  long lo, hi;
+  const char *msg;
+} cli_int_opt;
+typedef struct cli_float_opt {
+  const char *name;
+  float *at;
+  double lo, hi;
+  const char *msg;
+} cli_float_opt;
+/* Matches argv[*i] against the tables: 1 when it was one of them (its value
+ * stored, *i advanced), 0 when none, or the usage error's exit code
+ * negated after saying it. */
+int cli_number_opts(const char *cmd, int argc, char **argv, int *i,
+                    const cli_int_opt *ints, size_t ni,
+                    const cli_float_opt *floats, size_t nf);
 /* Parses "123", "64K", "1M", "2G" (powers of 1024) into bytes. */
 int cli_parse_bytes(const char *text, uint64_t *out);
 /* Selects the device and announces it on stderr (unless quiet); returns

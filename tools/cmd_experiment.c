@@ -619,6 +619,8 @@ typedef struct exp_opts {
   int quick, nerf, validate, diagonals, preset, no_pictures;
 } exp_opts;
 
+static int settle_options(exp_opts *o);
+
 /* The options into o, the presets' and the defaults applied; -1 to go on,
  * else the exit code (after --help, or a usage error said). */
 static int parse_options(int argc, char **argv, exp_opts *o) {
@@ -659,17 +661,15 @@ static int parse_options(int argc, char **argv, exp_opts *o) {
       {"--plan", offsetof(exp_opts, plan), 1},
       {"--diagonals", offsetof(exp_opts, diagonals), 1},
   };
-  static const struct {
-    const char *name;
-    size_t at;
-    long lo, hi;
-    const char *what;
-  } number[] = {
-      {"--size", offsetof(exp_opts, size), 0, 4096, "0..4096 (0: as is)"},
-      {"--samples", offsetof(exp_opts, samples), 16, 1 << 22, "16..4194304"},
-      {"--steps", offsetof(exp_opts, steps), 1, 10000000, "an integer >= 1"},
-      {"--seeds", offsetof(exp_opts, seeds), 1, MAX_SEEDS, "1..16"},
-      {"--width", offsetof(exp_opts, width), 1, 4096, "1..4096"},
+  const cli_int_opt ints[] = {
+      {"--size", CLI_LONG, &o->size, 0, 4096, "--size needs 0..4096 (0: as is)"},
+      {"--samples", CLI_LONG, &o->samples, 16, 1 << 22, "--samples needs 16..4194304"},
+      {"--steps", CLI_LONG, &o->steps, 1, 10000000, "--steps needs an integer >= 1"},
+      {"--seeds", CLI_LONG, &o->seeds, 1, MAX_SEEDS, "--seeds needs 1..16"},
+      {"--width", CLI_LONG, &o->width, 1, 4096, "--width needs 1..4096"},
+  };
+  const cli_float_opt floats[] = {
+      {"--lr", &o->lr, 1e-7, 1.0, "--lr needs a number in (0, 1]"},
   };
   for (int i = 1; i < argc; i++) {
     const char *v;
@@ -688,14 +688,13 @@ static int parse_options(int argc, char **argv, exp_opts *o) {
                                  text[k].what);
         *(const char **)((char *)o + text[k].at) = v, done = 1;
       }
-    for (size_t k = 0; !done && k < sizeof number / sizeof number[0]; k++)
-      if ((r = cli_opt(argc, argv, &i, number[k].name, &v))) {
-        if (r < 0 || !cli_parse_long(v, number[k].lo, number[k].hi,
-                                     (long *)((char *)o + number[k].at)))
-          return cli_usage_error("experiment", "%s needs %s", number[k].name,
-                                 number[k].what);
-        done = 1;
-      }
+    if (!done) {
+      int num = cli_number_opts("experiment", argc, argv, &i, ints,
+                                sizeof ints / sizeof ints[0], floats,
+                                sizeof floats / sizeof floats[0]);
+      if (num < 0) return -num;
+      done = num;
+    }
     if (done) continue;
     if ((r = cli_opt(argc, argv, &i, "--preset", &v))) {
       if (r < 0 || strcmp(v, "tancik"))
@@ -707,9 +706,6 @@ static int parse_options(int argc, char **argv, exp_opts *o) {
           o->shard_n < 1 || o->shard_n > 100000 || o->shard_k < 1 ||
           o->shard_k > o->shard_n)
         return cli_usage_error("experiment", "--shard needs K/N with 1 <= K <= N");
-    } else if ((r = cli_opt(argc, argv, &i, "--lr", &v))) {
-      if (r < 0 || !cli_parse_float(v, 1e-7, 1.0, &o->lr))
-        return cli_usage_error("experiment", "--lr needs a number in (0, 1]");
     } else if ((r = cli_opt(argc, argv, &i, "--figures", &v))) {
       int bad = fig_kinds_option("experiment", r < 0 ? NULL : v, &o->figures);
       if (bad) return bad;
@@ -717,6 +713,12 @@ static int parse_options(int argc, char **argv, exp_opts *o) {
       return cli_usage_error("experiment", "unknown argument '%s'", argv[i]);
     }
   }
+  return settle_options(o);
+}
+
+/* The presets and defaults applied to o, and the combinations checked: -1
+ * to go on, else the usage error's exit code. */
+static int settle_options(exp_opts *o) {
   if (o->quick && o->preset)
     return cli_usage_error("experiment", "--quick and --preset do not mix");
   if (o->preset) {

@@ -458,13 +458,51 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
   rbpe_load_options load_opt = {-1};
   const char *input = NULL, *device = NULL, *outdir = "rbpe-out";
   int quiet = 0, json = 0, input_at = -1, dropped = -1, figures = FIG_PNG;
+  int sigma_given = 0;
   uint64_t max_memory = 0;
+  /* the numeric options: their targets, bounds and messages */
+  const cli_int_opt ints[] = {
+      {"--centres", CLI_INT, &cfg.embed.rbf_centres, 1, 65536, "--centres needs an integer 1..65536"},
+      {"--knn", CLI_INT, &cfg.sig.k, 1, 1024, "--knn needs an integer 1..1024"},
+      {"--sigma-iters", CLI_INT, &cfg.sig.iterations, 1, 1000000, "--sigma-iters needs an integer >= 1"},
+      {"--poly-subset", CLI_INT, &cfg.sig.poly_subset, 2, 4096, "--poly-subset needs an integer 2..4096"},
+      {"--poly-subsets", CLI_INT, &cfg.sig.poly_subsets, 1, 100000, "--poly-subsets needs an integer >= 1"},
+      {"--field-every", CLI_INT, &cfg.field.every, 1, 1000000, "--field-every needs an integer >= 1"},
+      {"--features", CLI_INT, &cfg.embed.rff_features, 1, 65536, "--features needs an integer 1..65536"},
+      {"--layers", CLI_INT, &cfg.hidden_layers, 0, 16, "--layers needs an integer 0..16"},
+      {"--width", CLI_INT, &cfg.width, 1, 8192, "--width needs an integer 1..8192"},
+      {"--steps", CLI_INT, &cfg.steps, 1, 100000000, "--steps needs an integer >= 1"},
+      {"--batch", CLI_SIZE, &cfg.batch, 0, 1L << 40, "--batch needs an integer >= 0"},
+      {"--seed", CLI_U64, &cfg.seed, 0, 0x7fffffffffffffffL, "--seed needs an integer >= 0"},
+      {"--log-every", CLI_INT, &cfg.log_every, 1, 100000000, "--log-every needs an integer >= 1"},
+  };
+  const cli_float_opt floats[] = {
+      {"--order", &cfg.embed.rbf_order, 1.0, 64.0, "--order needs a number in [1, 64]"},
+      {"--eps", &cfg.sig.eps, 1e-6, 1e6, "--eps needs a number > 0"},
+      {"--gamma", &cfg.sig.gamma, -1e6, 1e6, "--gamma needs a number"},
+      {"--lambda-n", &cfg.sig.lambda_n, 0.0, 100.0, "--lambda-n needs a number in [0, 100]"},
+      {"--smin", &cfg.sig.smin, 1e-6, 1e3, "--smin needs a number > 0"},
+      {"--smax", &cfg.sig.smax, 1e-6, 1e3, "--smax needs a number > 0"},
+      {"--sigma-lr", &cfg.sig.lr, 1e-9, 100.0, "--sigma-lr needs a number > 0"},
+      {"--sigma-tol", &cfg.sig.tol, 0.0, 1.0, "--sigma-tol needs a number in [0, 1]"},
+      {"--smooth-width", &cfg.sig.smooth_width, 1e-3, 1e3, "--smooth-width needs a number > 0"},
+      {"--field-holdout", &cfg.field.holdout, 1e-6, 0.999999, "--field-holdout needs a fraction in (0, 1)"},
+      {"--field-lr", &cfg.field.lr, 1e-9, 1e3, "--field-lr needs a number > 0"},
+      {"--field-range", &cfg.field.range, 1e-6, 10, "--field-range needs a number in (0, 10]"},
+      {"--scale", &cfg.embed.rff_scale, 1e-6, 1e6, "--scale needs a number > 0"},
+      {"--lr", &cfg.lr, 1e-12, 10.0, "--lr needs a number in (0, 10]"},
+  };
   for (int i = 1; i < argc; i++) {
     const char *v = NULL;
     long n;
     float x;
     int r;
     const char *a = argv[i];
+    int num = cli_number_opts("fit", argc, argv, &i, ints,
+                              sizeof ints / sizeof ints[0], floats,
+                              sizeof floats / sizeof floats[0]);
+    if (num < 0) return -num;
+    if (num > 0) continue;
     if (cli_flag(a, "--help")) {
       fputs(fit_help, stdout);
       return EXIT_OK;
@@ -484,16 +522,9 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
       cfg.embed.kind = !strcmp(v, "rbf") ? RBPE_EMBED_RBF
                        : !strcmp(v, "rff") ? RBPE_EMBED_RFF
                                            : RBPE_EMBED_NERF;
-    } else if ((r = cli_opt(argc, argv, &i, "--centres", &v))) {
-      if (r < 0 || !cli_parse_long(v, 1, 65536, &n))
-        return cli_usage_error("fit", "--centres needs an integer 1..65536");
-      cfg.embed.rbf_centres = (int)n;
-    } else if ((r = cli_opt(argc, argv, &i, "--order", &v))) {
-      if (r < 0 || !cli_parse_float(v, 1.0, 64.0, &x))
-        return cli_usage_error("fit", "--order needs a number in [1, 64]");
-      cfg.embed.rbf_order = x;
     } else if ((r = cli_opt(argc, argv, &i, "--sigma", &v))) {
       if (r < 0) return cli_usage_error("fit", "--sigma needs a mode");
+      sigma_given = 1;
       if (!strncmp(v, "uniform:", 8) && cli_parse_float(v + 8, 1e-6, 1e3, &x)) {
         cfg.sigma_mode = RBPE_SIGMA_UNIFORM;
         cfg.sigma = x;
@@ -514,76 +545,16 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
       cfg.sigma_at = !strcmp(v, "nearest") ? RBPE_SIGMA_AT_NEAREST
                      : !strcmp(v, "smooth") ? RBPE_SIGMA_AT_SMOOTH
                                             : RBPE_SIGMA_AT_POLY;
-    } else if ((r = cli_opt(argc, argv, &i, "--knn", &v))) {
-      if (r < 0 || !cli_parse_long(v, 1, 1024, &n))
-        return cli_usage_error("fit", "--knn needs an integer 1..1024");
-      cfg.sig.k = (int)n;
-    } else if ((r = cli_opt(argc, argv, &i, "--eps", &v))) {
-      if (r < 0 || !cli_parse_float(v, 1e-6, 1e6, &x))
-        return cli_usage_error("fit", "--eps needs a number > 0");
-      cfg.sig.eps = x;
-    } else if ((r = cli_opt(argc, argv, &i, "--gamma", &v))) {
-      if (r < 0 || !cli_parse_float(v, -1e6, 1e6, &x))
-        return cli_usage_error("fit", "--gamma needs a number");
-      cfg.sig.gamma = x;
-    } else if ((r = cli_opt(argc, argv, &i, "--lambda-n", &v))) {
-      if (r < 0 || !cli_parse_float(v, 0.0, 100.0, &x))
-        return cli_usage_error("fit", "--lambda-n needs a number in [0, 100]");
-      cfg.sig.lambda_n = x;
-    } else if ((r = cli_opt(argc, argv, &i, "--smin", &v))) {
-      if (r < 0 || !cli_parse_float(v, 1e-6, 1e3, &x))
-        return cli_usage_error("fit", "--smin needs a number > 0");
-      cfg.sig.smin = x;
-    } else if ((r = cli_opt(argc, argv, &i, "--smax", &v))) {
-      if (r < 0 || !cli_parse_float(v, 1e-6, 1e3, &x))
-        return cli_usage_error("fit", "--smax needs a number > 0");
-      cfg.sig.smax = x;
     } else if ((r = cli_opt(argc, argv, &i, "--range", &v))) {
       if (r < 0 || (strcmp(v, "abs") && strcmp(v, "rel")))
         return cli_usage_error("fit", "--range needs abs or rel");
       cfg.sig.relative = !strcmp(v, "rel");
-    } else if ((r = cli_opt(argc, argv, &i, "--sigma-iters", &v))) {
-      if (r < 0 || !cli_parse_long(v, 1, 1000000, &n))
-        return cli_usage_error("fit", "--sigma-iters needs an integer >= 1");
-      cfg.sig.iterations = (int)n;
-    } else if ((r = cli_opt(argc, argv, &i, "--sigma-lr", &v))) {
-      if (r < 0 || !cli_parse_float(v, 1e-9, 100.0, &x))
-        return cli_usage_error("fit", "--sigma-lr needs a number > 0");
-      cfg.sig.lr = x;
-    } else if ((r = cli_opt(argc, argv, &i, "--sigma-tol", &v))) {
-      if (r < 0 || !cli_parse_float(v, 0.0, 1.0, &x))
-        return cli_usage_error("fit", "--sigma-tol needs a number in [0, 1]");
-      cfg.sig.tol = x;
-    } else if ((r = cli_opt(argc, argv, &i, "--poly-subset", &v))) {
-      if (r < 0 || !cli_parse_long(v, 2, 4096, &n))
-        return cli_usage_error("fit", "--poly-subset needs an integer 2..4096");
-      cfg.sig.poly_subset = (int)n;
-    } else if ((r = cli_opt(argc, argv, &i, "--poly-subsets", &v))) {
-      if (r < 0 || !cli_parse_long(v, 1, 100000, &n))
-        return cli_usage_error("fit", "--poly-subsets needs an integer >= 1");
-      cfg.sig.poly_subsets = (int)n;
     } else if (!strcmp(a, "--poly-from-sparse")) {
       cfg.sig.poly_from_sparse = 1;
-    } else if ((r = cli_opt(argc, argv, &i, "--smooth-width", &v))) {
-      if (r < 0 || !cli_parse_float(v, 1e-3, 1e3, &x))
-        return cli_usage_error("fit", "--smooth-width needs a number > 0");
-      cfg.sig.smooth_width = x;
     } else if ((r = cli_opt(argc, argv, &i, "--field", &v))) {
       if (r < 0 || !cli_parse_long(v, 0, 64, &n) || n == 1)
         return cli_usage_error("fit", "--field needs 0 (off) or an integer 2..64");
       cfg.field.cells = (int)n;
-    } else if ((r = cli_opt(argc, argv, &i, "--field-holdout", &v))) {
-      if (r < 0 || !cli_parse_float(v, 1e-6, 0.999999, &x))
-        return cli_usage_error("fit", "--field-holdout needs a fraction in (0, 1)");
-      cfg.field.holdout = x;
-    } else if ((r = cli_opt(argc, argv, &i, "--field-lr", &v))) {
-      if (r < 0 || !cli_parse_float(v, 1e-9, 1e3, &x))
-        return cli_usage_error("fit", "--field-lr needs a number > 0");
-      cfg.field.lr = x;
-    } else if ((r = cli_opt(argc, argv, &i, "--field-every", &v))) {
-      if (r < 0 || !cli_parse_long(v, 1, 1000000, &n))
-        return cli_usage_error("fit", "--field-every needs an integer >= 1");
-      cfg.field.every = (int)n;
     } else if ((r = cli_opt(argc, argv, &i, "--field-window", &v))) {
       float from, until;
       char tail;
@@ -596,18 +567,6 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
       if (r < 0 || (strcmp(v, "free") && strcmp(v, "zero")))
         return cli_usage_error("fit", "--field-mean needs free or zero");
       cfg.field.zero_mean = !strcmp(v, "zero");
-    } else if ((r = cli_opt(argc, argv, &i, "--field-range", &v))) {
-      if (r < 0 || !cli_parse_float(v, 1e-6, 10, &x))
-        return cli_usage_error("fit", "--field-range needs a number in (0, 10]");
-      cfg.field.range = x;
-    } else if ((r = cli_opt(argc, argv, &i, "--features", &v))) {
-      if (r < 0 || !cli_parse_long(v, 1, 65536, &n))
-        return cli_usage_error("fit", "--features needs an integer 1..65536");
-      cfg.embed.rff_features = (int)n;
-    } else if ((r = cli_opt(argc, argv, &i, "--scale", &v))) {
-      if (r < 0 || !cli_parse_float(v, 1e-6, 1e6, &x))
-        return cli_usage_error("fit", "--scale needs a number > 0");
-      cfg.embed.rff_scale = x;
     } else if ((r = cli_opt(argc, argv, &i, "--freqs", &v))) {
       if (r < 0 || !cli_parse_long(v, 1, RBPE_MAX_NERF_FREQS, &n))
         return cli_usage_error("fit", "--freqs needs an integer 1..%d",
@@ -616,41 +575,13 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
     } else if ((r = cli_opt(argc, argv, &i, "--split", &v))) {
       if (r < 0) return cli_usage_error("fit", "--split needs a value");
       cfg.split = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--layers", &v))) {
-      if (r < 0 || !cli_parse_long(v, 0, 16, &n))
-        return cli_usage_error("fit", "--layers needs an integer 0..16");
-      cfg.hidden_layers = (int)n;
-    } else if ((r = cli_opt(argc, argv, &i, "--width", &v))) {
-      if (r < 0 || !cli_parse_long(v, 1, 8192, &n))
-        return cli_usage_error("fit", "--width needs an integer 1..8192");
-      cfg.width = (int)n;
     } else if ((r = cli_opt(argc, argv, &i, "--out-act", &v))) {
       if (r < 0 || !parse_act(v, &cfg.out_act))
         return cli_usage_error("fit", "--out-act needs none, relu or sigmoid");
-    } else if ((r = cli_opt(argc, argv, &i, "--steps", &v))) {
-      if (r < 0 || !cli_parse_long(v, 1, 100000000, &n))
-        return cli_usage_error("fit", "--steps needs an integer >= 1");
-      cfg.steps = (int)n;
-    } else if ((r = cli_opt(argc, argv, &i, "--lr", &v))) {
-      if (r < 0 || !cli_parse_float(v, 1e-12, 10.0, &x))
-        return cli_usage_error("fit", "--lr needs a number in (0, 10]");
-      cfg.lr = x;
-    } else if ((r = cli_opt(argc, argv, &i, "--batch", &v))) {
-      if (r < 0 || !cli_parse_long(v, 0, 1L << 40, &n))
-        return cli_usage_error("fit", "--batch needs an integer >= 0");
-      cfg.batch = (size_t)n;
     } else if ((r = cli_opt(argc, argv, &i, "--channel", &v))) {
       if (r < 0 || !cli_parse_long(v, 1, 65536, &n))
         return cli_usage_error("fit", "--channel needs a channel number from 1");
       load_opt.channel = (int)n - 1;
-    } else if ((r = cli_opt(argc, argv, &i, "--seed", &v))) {
-      if (r < 0 || !cli_parse_long(v, 0, 0x7fffffffffffffffL, &n))
-        return cli_usage_error("fit", "--seed needs an integer >= 0");
-      cfg.seed = (uint64_t)n;
-    } else if ((r = cli_opt(argc, argv, &i, "--log-every", &v))) {
-      if (r < 0 || !cli_parse_long(v, 1, 100000000, &n))
-        return cli_usage_error("fit", "--log-every needs an integer >= 1");
-      cfg.log_every = (int)n;
     } else if ((r = cli_opt(argc, argv, &i, "--device", &v))) {
       if (r < 0) return cli_usage_error("fit", "--device needs a value");
       device = v;
@@ -675,6 +606,10 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
     }
   }
   if (!input) return cli_usage_error("fit", "no INPUT given");
+  /* the learned sigma is the rbf embedding's default: another embedding
+   * has no sigma unless one is asked for (which the library refuses) */
+  if (cfg.embed.kind != RBPE_EMBED_RBF && !sigma_given)
+    cfg.sigma_mode = RBPE_SIGMA_UNIFORM;
   if (strlen(outdir) > 4000) return cli_usage_error("fit", "--out path too long");
 
   double t0 = rbpe_now_s();
