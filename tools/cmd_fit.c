@@ -452,166 +452,275 @@ static void print_summary_json(const rbpe_fit_report *r, int fitting,
   fputs(", \"model\": \"model.rbpe\", \"metrics\": \"metrics.json\"}\n", f);
 }
 
-static int fit_main(int argc, char **argv, const cli_args *ca) {
+/* What rbpe fit's command line asks for. */
+typedef struct fit_opts {
   rbpe_fit_config cfg;
-  rbpe_fit_config_default(&cfg);
-  rbpe_load_options load_opt = {-1};
-  const char *input = NULL, *device = NULL, *outdir = "rbpe-out";
-  int quiet = 0, json = 0, input_at = -1, dropped = -1, figures = FIG_PNG;
-  int sigma_given = 0;
-  uint64_t max_memory = 0;
+  rbpe_load_options load;
+  const char *input, *device, *outdir;
+  int quiet, json, dropped, figures, sigma_given;
+  uint64_t max_memory;
+} fit_opts;
+
+/* The embedding's and sigma's options with their own syntax: 1 when
+ * argv[*ip] was one (stored), 0 when not, else the usage error's exit code
+ * negated. */
+static int fit_method_opt(fit_opts *o, int argc, char **argv, int *ip) {
+  const char *v = NULL, *a = argv[*ip];
+  long n;
+  float x;
+  int r, i = *ip;
+  (void)a;
+  if (0) {
+    } else if ((r = cli_opt(argc, argv, &i, "--embed", &v))) {
+      if (r < 0 || (strcmp(v, "rbf") && strcmp(v, "rff") && strcmp(v, "nerf")))
+        return -cli_usage_error("fit", "--embed needs rbf, rff or nerf");
+      o->cfg.embed.kind = !strcmp(v, "rbf") ? RBPE_EMBED_RBF
+                       : !strcmp(v, "rff") ? RBPE_EMBED_RFF
+                                           : RBPE_EMBED_NERF;
+    } else if ((r = cli_opt(argc, argv, &i, "--sigma", &v))) {
+      if (r < 0) return -cli_usage_error("fit", "--sigma needs a mode");
+      o->sigma_given = 1;
+      if (!strncmp(v, "uniform:", 8) && cli_parse_float(v + 8, 1e-6, 1e3, &x)) {
+        o->cfg.sigma_mode = RBPE_SIGMA_UNIFORM;
+        o->cfg.sigma = x;
+      } else if (!strcmp(v, "graph")) {
+        o->cfg.sigma_mode = RBPE_SIGMA_GRAPH;
+      } else if (!strcmp(v, "poly")) {
+        o->cfg.sigma_mode = RBPE_SIGMA_POLY;
+      } else if (!strncmp(v, "poly:", 5) && cli_parse_long(v + 5, 0, 7, &n)) {
+        o->cfg.sigma_mode = RBPE_SIGMA_POLY;
+        o->cfg.sig.poly_degree = (int)n;
+      } else {
+        return -cli_usage_error("fit", "--sigma needs uniform:S (S > 0), graph "
+                                      "or poly[:P] (P 0..7)");
+      }
+    } else if ((r = cli_opt(argc, argv, &i, "--sigma-at", &v))) {
+      if (r < 0 || (strcmp(v, "nearest") && strcmp(v, "smooth") && strcmp(v, "poly")))
+        return -cli_usage_error("fit", "--sigma-at needs nearest, smooth or poly");
+      o->cfg.sigma_at = !strcmp(v, "nearest") ? RBPE_SIGMA_AT_NEAREST
+                     : !strcmp(v, "smooth") ? RBPE_SIGMA_AT_SMOOTH
+                                            : RBPE_SIGMA_AT_POLY;
+    } else if ((r = cli_opt(argc, argv, &i, "--range", &v))) {
+      if (r < 0 || (strcmp(v, "abs") && strcmp(v, "rel")))
+        return -cli_usage_error("fit", "--range needs abs or rel");
+      o->cfg.sig.relative = !strcmp(v, "rel");
+    } else if (!strcmp(a, "--poly-from-sparse")) {
+      o->cfg.sig.poly_from_sparse = 1;
+    } else if ((r = cli_opt(argc, argv, &i, "--field", &v))) {
+      if (r < 0 || !cli_parse_long(v, 0, 64, &n) || n == 1)
+        return -cli_usage_error("fit", "--field needs 0 (off) or an integer 2..64");
+      o->cfg.field.cells = (int)n;
+    } else if ((r = cli_opt(argc, argv, &i, "--field-window", &v))) {
+      float from, until;
+      char tail;
+      if (r < 0 || sscanf(v, "%f:%f%c", &from, &until, &tail) != 2 ||
+          !(from >= 0.0f && from < until && until <= 1.0f))
+        return -cli_usage_error("fit", "--field-window needs A:B with 0 <= A < B <= 1");
+      o->cfg.field.from = from;
+      o->cfg.field.until = until;
+    } else if ((r = cli_opt(argc, argv, &i, "--field-mean", &v))) {
+      if (r < 0 || (strcmp(v, "free") && strcmp(v, "zero")))
+        return -cli_usage_error("fit", "--field-mean needs free or zero");
+      o->cfg.field.zero_mean = !strcmp(v, "zero");
+    } else if ((r = cli_opt(argc, argv, &i, "--freqs", &v))) {
+      if (r < 0 || !cli_parse_long(v, 1, RBPE_MAX_NERF_FREQS, &n))
+        return -cli_usage_error("fit", "--freqs needs an integer 1..%d",
+                               RBPE_MAX_NERF_FREQS);
+      o->cfg.embed.nerf_freqs = (int)n;
+  } else {
+    return 0;
+  }
+  *ip = i;
+  return 1;
+}
+
+/* The options into o: -1 to go on, else the exit code (after --help, or
+ * a usage error said). */
+static int parse_fit(int argc, char **argv, const cli_args *ca, fit_opts *o) {
+  memset(o, 0, sizeof *o);
+  rbpe_fit_config_default(&o->cfg);
+  o->load = (rbpe_load_options){-1};
+  o->outdir = "rbpe-out";
+  o->dropped = -1;
+  o->figures = FIG_PNG;
+  int input_at = -1;
   /* the numeric options: their targets, bounds and messages */
   const cli_int_opt ints[] = {
-      {"--centres", CLI_INT, &cfg.embed.rbf_centres, 1, 65536, "--centres needs an integer 1..65536"},
-      {"--knn", CLI_INT, &cfg.sig.k, 1, 1024, "--knn needs an integer 1..1024"},
-      {"--sigma-iters", CLI_INT, &cfg.sig.iterations, 1, 1000000, "--sigma-iters needs an integer >= 1"},
-      {"--poly-subset", CLI_INT, &cfg.sig.poly_subset, 2, 4096, "--poly-subset needs an integer 2..4096"},
-      {"--poly-subsets", CLI_INT, &cfg.sig.poly_subsets, 1, 100000, "--poly-subsets needs an integer >= 1"},
-      {"--field-every", CLI_INT, &cfg.field.every, 1, 1000000, "--field-every needs an integer >= 1"},
-      {"--features", CLI_INT, &cfg.embed.rff_features, 1, 65536, "--features needs an integer 1..65536"},
-      {"--layers", CLI_INT, &cfg.hidden_layers, 0, 16, "--layers needs an integer 0..16"},
-      {"--width", CLI_INT, &cfg.width, 1, 8192, "--width needs an integer 1..8192"},
-      {"--steps", CLI_INT, &cfg.steps, 1, 100000000, "--steps needs an integer >= 1"},
-      {"--batch", CLI_SIZE, &cfg.batch, 0, 1L << 40, "--batch needs an integer >= 0"},
-      {"--seed", CLI_U64, &cfg.seed, 0, 0x7fffffffffffffffL, "--seed needs an integer >= 0"},
-      {"--log-every", CLI_INT, &cfg.log_every, 1, 100000000, "--log-every needs an integer >= 1"},
+      {"--centres", CLI_INT, &o->cfg.embed.rbf_centres, 1, 65536, "--centres needs an integer 1..65536"},
+      {"--knn", CLI_INT, &o->cfg.sig.k, 1, 1024, "--knn needs an integer 1..1024"},
+      {"--sigma-iters", CLI_INT, &o->cfg.sig.iterations, 1, 1000000, "--sigma-iters needs an integer >= 1"},
+      {"--poly-subset", CLI_INT, &o->cfg.sig.poly_subset, 2, 4096, "--poly-subset needs an integer 2..4096"},
+      {"--poly-subsets", CLI_INT, &o->cfg.sig.poly_subsets, 1, 100000, "--poly-subsets needs an integer >= 1"},
+      {"--field-every", CLI_INT, &o->cfg.field.every, 1, 1000000, "--field-every needs an integer >= 1"},
+      {"--features", CLI_INT, &o->cfg.embed.rff_features, 1, 65536, "--features needs an integer 1..65536"},
+      {"--layers", CLI_INT, &o->cfg.hidden_layers, 0, 16, "--layers needs an integer 0..16"},
+      {"--width", CLI_INT, &o->cfg.width, 1, 8192, "--width needs an integer 1..8192"},
+      {"--steps", CLI_INT, &o->cfg.steps, 1, 100000000, "--steps needs an integer >= 1"},
+      {"--batch", CLI_SIZE, &o->cfg.batch, 0, 1L << 40, "--batch needs an integer >= 0"},
+      {"--seed", CLI_U64, &o->cfg.seed, 0, 0x7fffffffffffffffL, "--seed needs an integer >= 0"},
+      {"--log-every", CLI_INT, &o->cfg.log_every, 1, 100000000, "--log-every needs an integer >= 1"},
   };
   const cli_float_opt floats[] = {
-      {"--order", &cfg.embed.rbf_order, 1.0, 64.0, "--order needs a number in [1, 64]"},
-      {"--eps", &cfg.sig.eps, 1e-6, 1e6, "--eps needs a number > 0"},
-      {"--gamma", &cfg.sig.gamma, -1e6, 1e6, "--gamma needs a number"},
-      {"--lambda-n", &cfg.sig.lambda_n, 0.0, 100.0, "--lambda-n needs a number in [0, 100]"},
-      {"--smin", &cfg.sig.smin, 1e-6, 1e3, "--smin needs a number > 0"},
-      {"--smax", &cfg.sig.smax, 1e-6, 1e3, "--smax needs a number > 0"},
-      {"--sigma-lr", &cfg.sig.lr, 1e-9, 100.0, "--sigma-lr needs a number > 0"},
-      {"--sigma-tol", &cfg.sig.tol, 0.0, 1.0, "--sigma-tol needs a number in [0, 1]"},
-      {"--smooth-width", &cfg.sig.smooth_width, 1e-3, 1e3, "--smooth-width needs a number > 0"},
-      {"--field-holdout", &cfg.field.holdout, 1e-6, 0.999999, "--field-holdout needs a fraction in (0, 1)"},
-      {"--field-lr", &cfg.field.lr, 1e-9, 1e3, "--field-lr needs a number > 0"},
-      {"--field-range", &cfg.field.range, 1e-6, 10, "--field-range needs a number in (0, 10]"},
-      {"--scale", &cfg.embed.rff_scale, 1e-6, 1e6, "--scale needs a number > 0"},
-      {"--lr", &cfg.lr, 1e-12, 10.0, "--lr needs a number in (0, 10]"},
+      {"--order", &o->cfg.embed.rbf_order, 1.0, 64.0, "--order needs a number in [1, 64]"},
+      {"--eps", &o->cfg.sig.eps, 1e-6, 1e6, "--eps needs a number > 0"},
+      {"--gamma", &o->cfg.sig.gamma, -1e6, 1e6, "--gamma needs a number"},
+      {"--lambda-n", &o->cfg.sig.lambda_n, 0.0, 100.0, "--lambda-n needs a number in [0, 100]"},
+      {"--smin", &o->cfg.sig.smin, 1e-6, 1e3, "--smin needs a number > 0"},
+      {"--smax", &o->cfg.sig.smax, 1e-6, 1e3, "--smax needs a number > 0"},
+      {"--sigma-lr", &o->cfg.sig.lr, 1e-9, 100.0, "--sigma-lr needs a number > 0"},
+      {"--sigma-tol", &o->cfg.sig.tol, 0.0, 1.0, "--sigma-tol needs a number in [0, 1]"},
+      {"--smooth-width", &o->cfg.sig.smooth_width, 1e-3, 1e3, "--smooth-width needs a number > 0"},
+      {"--field-holdout", &o->cfg.field.holdout, 1e-6, 0.999999, "--field-holdout needs a fraction in (0, 1)"},
+      {"--field-lr", &o->cfg.field.lr, 1e-9, 1e3, "--field-lr needs a number > 0"},
+      {"--field-range", &o->cfg.field.range, 1e-6, 10, "--field-range needs a number in (0, 10]"},
+      {"--scale", &o->cfg.embed.rff_scale, 1e-6, 1e6, "--scale needs a number > 0"},
+      {"--lr", &o->cfg.lr, 1e-12, 10.0, "--lr needs a number in (0, 10]"},
   };
   for (int i = 1; i < argc; i++) {
     const char *v = NULL;
     long n;
-    float x;
     int r;
     const char *a = argv[i];
     int num = cli_number_opts("fit", argc, argv, &i, ints,
                               sizeof ints / sizeof ints[0], floats,
                               sizeof floats / sizeof floats[0]);
+    if (!num) num = fit_method_opt(o, argc, argv, &i);
     if (num < 0) return -num;
     if (num > 0) continue;
     if (cli_flag(a, "--help")) {
       fputs(fit_help, stdout);
       return EXIT_OK;
     } else if (cli_flag(a, "--quiet")) {
-      quiet = 1;
+      o->quiet = 1;
     } else if (!strcmp(a, "--json")) {
-      json = 1;
+      o->json = 1;
     } else if (!strcmp(a, "--rbf-norm")) {
-      cfg.embed.rbf_norm_ref = -1.0f; /* the fit picks the reference */
+      o->cfg.embed.rbf_norm_ref = -1.0f; /* the fit picks the reference */
     } else if (!strcmp(a, "--no-rbf-norm")) {
-      cfg.embed.rbf_norm_ref = 0.0f;
+      o->cfg.embed.rbf_norm_ref = 0.0f;
     } else if (!strcmp(a, "--diagonals")) {
-      cfg.embed.rbf_diagonals = 1;
-    } else if ((r = cli_opt(argc, argv, &i, "--embed", &v))) {
-      if (r < 0 || (strcmp(v, "rbf") && strcmp(v, "rff") && strcmp(v, "nerf")))
-        return cli_usage_error("fit", "--embed needs rbf, rff or nerf");
-      cfg.embed.kind = !strcmp(v, "rbf") ? RBPE_EMBED_RBF
-                       : !strcmp(v, "rff") ? RBPE_EMBED_RFF
-                                           : RBPE_EMBED_NERF;
-    } else if ((r = cli_opt(argc, argv, &i, "--sigma", &v))) {
-      if (r < 0) return cli_usage_error("fit", "--sigma needs a mode");
-      sigma_given = 1;
-      if (!strncmp(v, "uniform:", 8) && cli_parse_float(v + 8, 1e-6, 1e3, &x)) {
-        cfg.sigma_mode = RBPE_SIGMA_UNIFORM;
-        cfg.sigma = x;
-      } else if (!strcmp(v, "graph")) {
-        cfg.sigma_mode = RBPE_SIGMA_GRAPH;
-      } else if (!strcmp(v, "poly")) {
-        cfg.sigma_mode = RBPE_SIGMA_POLY;
-      } else if (!strncmp(v, "poly:", 5) && cli_parse_long(v + 5, 0, 7, &n)) {
-        cfg.sigma_mode = RBPE_SIGMA_POLY;
-        cfg.sig.poly_degree = (int)n;
-      } else {
-        return cli_usage_error("fit", "--sigma needs uniform:S (S > 0), graph "
-                                      "or poly[:P] (P 0..7)");
-      }
-    } else if ((r = cli_opt(argc, argv, &i, "--sigma-at", &v))) {
-      if (r < 0 || (strcmp(v, "nearest") && strcmp(v, "smooth") && strcmp(v, "poly")))
-        return cli_usage_error("fit", "--sigma-at needs nearest, smooth or poly");
-      cfg.sigma_at = !strcmp(v, "nearest") ? RBPE_SIGMA_AT_NEAREST
-                     : !strcmp(v, "smooth") ? RBPE_SIGMA_AT_SMOOTH
-                                            : RBPE_SIGMA_AT_POLY;
-    } else if ((r = cli_opt(argc, argv, &i, "--range", &v))) {
-      if (r < 0 || (strcmp(v, "abs") && strcmp(v, "rel")))
-        return cli_usage_error("fit", "--range needs abs or rel");
-      cfg.sig.relative = !strcmp(v, "rel");
-    } else if (!strcmp(a, "--poly-from-sparse")) {
-      cfg.sig.poly_from_sparse = 1;
-    } else if ((r = cli_opt(argc, argv, &i, "--field", &v))) {
-      if (r < 0 || !cli_parse_long(v, 0, 64, &n) || n == 1)
-        return cli_usage_error("fit", "--field needs 0 (off) or an integer 2..64");
-      cfg.field.cells = (int)n;
-    } else if ((r = cli_opt(argc, argv, &i, "--field-window", &v))) {
-      float from, until;
-      char tail;
-      if (r < 0 || sscanf(v, "%f:%f%c", &from, &until, &tail) != 2 ||
-          !(from >= 0.0f && from < until && until <= 1.0f))
-        return cli_usage_error("fit", "--field-window needs A:B with 0 <= A < B <= 1");
-      cfg.field.from = from;
-      cfg.field.until = until;
-    } else if ((r = cli_opt(argc, argv, &i, "--field-mean", &v))) {
-      if (r < 0 || (strcmp(v, "free") && strcmp(v, "zero")))
-        return cli_usage_error("fit", "--field-mean needs free or zero");
-      cfg.field.zero_mean = !strcmp(v, "zero");
-    } else if ((r = cli_opt(argc, argv, &i, "--freqs", &v))) {
-      if (r < 0 || !cli_parse_long(v, 1, RBPE_MAX_NERF_FREQS, &n))
-        return cli_usage_error("fit", "--freqs needs an integer 1..%d",
-                               RBPE_MAX_NERF_FREQS);
-      cfg.embed.nerf_freqs = (int)n;
+      o->cfg.embed.rbf_diagonals = 1;
     } else if ((r = cli_opt(argc, argv, &i, "--split", &v))) {
       if (r < 0) return cli_usage_error("fit", "--split needs a value");
-      cfg.split = v;
+      o->cfg.split = v;
     } else if ((r = cli_opt(argc, argv, &i, "--out-act", &v))) {
-      if (r < 0 || !parse_act(v, &cfg.out_act))
+      if (r < 0 || !parse_act(v, &o->cfg.out_act))
         return cli_usage_error("fit", "--out-act needs none, relu or sigmoid");
     } else if ((r = cli_opt(argc, argv, &i, "--channel", &v))) {
       if (r < 0 || !cli_parse_long(v, 1, 65536, &n))
         return cli_usage_error("fit", "--channel needs a channel number from 1");
-      load_opt.channel = (int)n - 1;
+      o->load.channel = (int)n - 1;
     } else if ((r = cli_opt(argc, argv, &i, "--device", &v))) {
       if (r < 0) return cli_usage_error("fit", "--device needs a value");
-      device = v;
+      o->device = v;
     } else if ((r = cli_opt(argc, argv, &i, "--max-memory", &v))) {
-      if (r < 0 || !cli_parse_bytes(v, &max_memory))
+      if (r < 0 || !cli_parse_bytes(v, &o->max_memory))
         return cli_usage_error("fit", "--max-memory needs a size such as 512M");
     } else if ((r = cli_opt(argc, argv, &i, "--out", &v))) {
       if (r < 0) return cli_usage_error("fit", "--out needs a folder");
-      outdir = v;
+      o->outdir = v;
     } else if ((r = cli_opt(argc, argv, &i, "--figures", &v))) {
-      int bad = fig_kinds_option("fit", r < 0 ? NULL : v, &figures);
+      int bad = fig_kinds_option("fit", r < 0 ? NULL : v, &o->figures);
       if (bad) return bad;
     } else if (a[0] == '-' && a[1]) {
       return cli_usage_error("fit", "unknown option '%s'", a);
-    } else if (!input || (input_at < ca->user_from && i >= ca->user_from)) {
+    } else if (!o->input || (input_at < ca->user_from && i >= ca->user_from)) {
       /* an INPUT after --config FILE replaces the recorded one */
-      if (input) dropped = input_at;
-      input = a;
+      if (o->input) o->dropped = input_at;
+      o->input = a;
       input_at = i;
     } else {
       return cli_usage_error("fit", "more than one INPUT ('%s')", a);
     }
   }
-  if (!input) return cli_usage_error("fit", "no INPUT given");
+  if (!o->input) return cli_usage_error("fit", "no INPUT given");
   /* the learned sigma is the rbf embedding's default: another embedding
    * has no sigma unless one is asked for (which the library refuses) */
-  if (cfg.embed.kind != RBPE_EMBED_RBF && !sigma_given)
-    cfg.sigma_mode = RBPE_SIGMA_UNIFORM;
-  if (strlen(outdir) > 4000) return cli_usage_error("fit", "--out path too long");
+  if (o->cfg.embed.kind != RBPE_EMBED_RBF && !o->sigma_given)
+    o->cfg.sigma_mode = RBPE_SIGMA_UNIFORM;
+  if (strlen(o->outdir) > 4000) return cli_usage_error("fit", "--out path too long");
+  return -1;
+}
 
+/* The outputs of a finished (or interrupted) fit, staged and then moved
+ * into the folder as a set; the summary. The exit code. */
+static int fit_write(rbpe_ctx *ctx, cli_outset *set_p, const fit_opts *fo,
+                     rbpe_fit_config *cfg_p, const rbpe_signal *sig,
+                     const rbpe_model *model, rbpe_fit_report *rep_p,
+                     double t0, int argc, char **argv) {
+  int rc = EXIT_OK, figures = fo->figures, quiet = fo->quiet;
+  const char *input = fo->input, *outdir = fo->outdir;
+  rbpe_status st;
+  /* Every output is staged, then the set replaces the previous run's. */
+  int fitting = cfg_p->split && !strcmp(cfg_p->split, "all");
+  cli_outset_begin(set_p);
+  int one_d = rbpe_signal_ndim(sig) == 1;
+  const char *picture = one_d ? (figures & FIG_PNG ? "plot.png" : "plot.svg")
+                              : (figures & FIG_PNG ? "panel.png" : "panel.svg");
+  if (one_d) {
+    st = cli_save_text(ctx, cli_outset_path(set_p, "reconstruction.txt"),
+                       rep_p->reconstruction);
+    if (st == RBPE_OK && rep_p->sigma_map)
+      st = cli_save_text(ctx, cli_outset_path(set_p, "sigma.txt"),
+                         rep_p->sigma_map);
+  } else {
+    st = rbpe_signal_save_png(ctx, rep_p->reconstruction,
+                              cli_outset_path(set_p, "reconstruction.png"), 8);
+    if (st == RBPE_OK && rep_p->sigma_map)
+      st = cli_save_sigma_maps(ctx, rep_p->sigma_map, rep_p->split,
+                               (float)rep_p->sigma_lo, (float)rep_p->sigma_hi,
+                               cli_outset_path(set_p, "sigma.png"),
+                               cli_outset_path(set_p, "sigma_train.png"));
+  }
+  cli_figures_note("fit", quiet);
+  cli_fit_info fi = {input, rbpe_ctx_device_description(ctx), sig, cfg_p,
+                     rep_p, figures};
+  if (st == RBPE_OK) st = cli_fit_figures(ctx, set_p, &fi);
+  if (st == RBPE_OK)
+    st = rbpe_model_save(ctx, model, cli_outset_path(set_p, "model.rbpe"));
+  cfg_p->progress = NULL;
+  metrics_job job = {input, rbpe_ctx_device_description(ctx),
+                     rbpe_ctx_backend_kind(ctx), sig, cfg_p, rep_p,
+                     rbpe_now_s() - t0, argc, argv, fo->dropped};
+  if (st == RBPE_OK)
+    st = rbpe_write_file(ctx, cli_outset_path(set_p, "metrics.json"),
+                         write_metrics_cb, &job);
+  if (st != RBPE_OK) {
+    cli_outset_abort(set_p);
+    rc = cli_fail("fit", ctx, st);
+    if (st == RBPE_ERR_IO) rc = EXIT_OUTPUT; /* writing, not reading */
+    return rc;
+  }
+  if (cli_outset_commit(set_p) != 0) {
+    if (errno == EEXIST)
+      fprintf(stderr, "rbpe fit: a file rbpe did not write took an output's "
+                      "name in %s during the run; nothing replaced\n",
+              outdir);
+    else
+      fprintf(stderr, "rbpe fit: cannot move the outputs into %s: %s\n",
+              outdir, strerror(errno));
+    rc = EXIT_OUTPUT;
+    return rc;
+  }
+  if (fo->json)
+    print_summary_json(rep_p, fitting, outdir, picture,
+                       rbpe_ctx_device_description(ctx), rbpe_now_s() - t0);
+  else
+    print_summary(rep_p, fitting, outdir, picture,
+                  rbpe_ctx_device_description(ctx), rbpe_now_s() - t0);
+  if (rep_p->interrupted) rc = EXIT_INTERRUPTED;
+  return rc;
+}
+
+static int fit_main(int argc, char **argv, const cli_args *ca) {
+  static fit_opts fo;
+  int prc = parse_fit(argc, argv, ca, &fo);
+  if (prc >= 0) return prc;
+  rbpe_fit_config cfg = fo.cfg;
+  rbpe_load_options load_opt = fo.load;
+  const char *input = fo.input, *device = fo.device, *outdir = fo.outdir;
+  int quiet = fo.quiet, figures = fo.figures;
+  uint64_t max_memory = fo.max_memory;
   double t0 = rbpe_now_s();
   int rc = EXIT_OK;
   rbpe_ctx *ctx = rbpe_ctx_new();
@@ -712,66 +821,7 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
     fprintf(stderr, "\nrbpe fit: interrupted after %d of %d steps; writing the "
                     "outputs of the model as it stands\n",
             rep.steps_done, cfg.steps);
-  {
-    /* Every output is staged, then the set replaces the previous run's. */
-    int fitting = cfg.split && !strcmp(cfg.split, "all");
-    cli_outset_begin(&set);
-    int one_d = rbpe_signal_ndim(sig) == 1;
-    const char *picture = one_d ? (figures & FIG_PNG ? "plot.png" : "plot.svg")
-                                : (figures & FIG_PNG ? "panel.png" : "panel.svg");
-    if (one_d) {
-      st = cli_save_text(ctx, cli_outset_path(&set, "reconstruction.txt"),
-                         rep.reconstruction);
-      if (st == RBPE_OK && rep.sigma_map)
-        st = cli_save_text(ctx, cli_outset_path(&set, "sigma.txt"),
-                           rep.sigma_map);
-    } else {
-      st = rbpe_signal_save_png(ctx, rep.reconstruction,
-                                cli_outset_path(&set, "reconstruction.png"), 8);
-      if (st == RBPE_OK && rep.sigma_map)
-        st = cli_save_sigma_maps(ctx, rep.sigma_map, rep.split,
-                                 (float)rep.sigma_lo, (float)rep.sigma_hi,
-                                 cli_outset_path(&set, "sigma.png"),
-                                 cli_outset_path(&set, "sigma_train.png"));
-    }
-    cli_figures_note("fit", quiet);
-    cli_fit_info fi = {input, rbpe_ctx_device_description(ctx), sig, &cfg,
-                       &rep, figures};
-    if (st == RBPE_OK) st = cli_fit_figures(ctx, &set, &fi);
-    if (st == RBPE_OK)
-      st = rbpe_model_save(ctx, model, cli_outset_path(&set, "model.rbpe"));
-    cfg.progress = NULL;
-    metrics_job job = {input, rbpe_ctx_device_description(ctx),
-                       rbpe_ctx_backend_kind(ctx), sig, &cfg, &rep,
-                       rbpe_now_s() - t0, argc, argv, dropped};
-    if (st == RBPE_OK)
-      st = rbpe_write_file(ctx, cli_outset_path(&set, "metrics.json"),
-                           write_metrics_cb, &job);
-    if (st != RBPE_OK) {
-      cli_outset_abort(&set);
-      rc = cli_fail("fit", ctx, st);
-      if (st == RBPE_ERR_IO) rc = EXIT_OUTPUT; /* writing, not reading */
-      goto out;
-    }
-    if (cli_outset_commit(&set) != 0) {
-      if (errno == EEXIST)
-        fprintf(stderr, "rbpe fit: a file rbpe did not write took an output's "
-                        "name in %s during the run; nothing replaced\n",
-                outdir);
-      else
-        fprintf(stderr, "rbpe fit: cannot move the outputs into %s: %s\n",
-                outdir, strerror(errno));
-      rc = EXIT_OUTPUT;
-      goto out;
-    }
-    if (json)
-      print_summary_json(&rep, fitting, outdir, picture,
-                         rbpe_ctx_device_description(ctx), rbpe_now_s() - t0);
-    else
-      print_summary(&rep, fitting, outdir, picture,
-                    rbpe_ctx_device_description(ctx), rbpe_now_s() - t0);
-    if (rep.interrupted) rc = EXIT_INTERRUPTED;
-  }
+  rc = fit_write(ctx, &set, &fo, &cfg, sig, model, &rep, t0, argc, argv);
 out:
   rbpe_fit_report_clear(&rep);
   rbpe_model_free(model);
