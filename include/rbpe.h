@@ -472,8 +472,9 @@ typedef struct rbpe_fit_config {
  * (rbf_norm_ref -1: the fit's geometric mean sigma), regular:2,
  * 3 hidden layers of 256, output activation auto (sigmoid for data in
  * [0, 1], none otherwise), 1000 steps, lr 1e-3, full batch, seed 0, loss
- * read every 25 steps with a held-out curve over up to 4096 samples; sigma solve parameters as documented in
- * rbpe_sigma_config, held-out sigma by smooth. */
+ * read every 25 steps with a held-out curve over up to 4096 samples; sigma
+ * solve parameters as documented in rbpe_sigma_config, held-out sigma by
+ * smooth. */
 void rbpe_fit_config_default(rbpe_fit_config *cfg);
 
 /* A trained model: embedding, sigma model and MLP weights, independent of

@@ -137,8 +137,7 @@ typedef struct fit_state {
   size_t LT;         /* rows the MLP trains on while the field learns */
   int field_from, field_until; /* steps */
   /* the held-out curve's samples: embedded (H x M) and their targets */
-  rbpe_buf *Xh;
-  float *Th, *Ph;
+  rbpe_buf *Xh, *Yh;
   size_t H;
 } fit_state;
 
@@ -153,8 +152,7 @@ static void fit_state_free(fit_state *f) {
   rbpe_buf_free(f->be, f->xb);
   rbpe_buf_free(f->be, f->sb);
   rbpe_buf_free(f->be, f->Xh);
-  free(f->Th);
-  free(f->Ph);
+  rbpe_buf_free(f->be, f->Yh);
   rbpe_mlp_trainer_free(f->tr);
   rbpe_field_eval_free(&f->fe);
   rbpe_field_free(f->field);
@@ -165,9 +163,9 @@ static void fit_state_free(fit_state *f) {
   free(f->order);
 }
 
-static void curve_add(rbpe_fit_report *r, int cap, int step, float loss,
+static void curve_add(rbpe_fit_report *r, size_t cap, int step, float loss,
                       float heldout) {
-  if (r->curve_len >= cap) return;
+  if ((size_t)r->curve_len >= cap) return;
   r->curve_step[r->curve_len] = step;
   r->curve_loss[r->curve_len] = loss;
   if (r->curve_heldout) r->curve_heldout[r->curve_len] = heldout;
@@ -355,7 +353,7 @@ static rbpe_status heldout_prepare(rbpe_ctx *ctx, fit_state *f,
                                    const rbpe_fit_config *cfg,
                                    const rbpe_model *m, const rbpe_signal *sig,
                                    const rbpe_split *split, size_t batch,
-                                   rbpe_fit_report *rep) {
+                                   size_t cap, rbpe_fit_report *rep) {
   size_t nt = rbpe_split_test_count(split), C = (size_t)sig->channels;
   size_t H = cfg->curve_heldout < nt ? cfg->curve_heldout : nt;
   if (H > batch) H = batch;
@@ -365,16 +363,15 @@ static rbpe_status heldout_prepare(rbpe_ctx *ctx, fit_state *f,
   size_t *idx = malloc(H * sizeof(size_t));
   float *xy = malloc(H * (size_t)sig->ndim * sizeof(float));
   float *sg = malloc(H * sizeof(float));
-  f->Th = malloc(H * C * sizeof(float));
-  f->Ph = malloc(H * C * sizeof(float));
-  rep->curve_heldout = malloc(sizeof(float) * ((size_t)cfg->steps / cfg->log_every + 3));
+  float *ty = malloc(H * C * sizeof(float));
+  rep->curve_heldout = malloc(cap * sizeof(float));
   rbpe_status st = RBPE_OK;
-  if (!idx || !xy || !sg || !f->Th || !f->Ph || !rep->curve_heldout)
+  if (!idx || !xy || !sg || !ty || !rep->curve_heldout)
     st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
   if (st == RBPE_OK) {
     for (size_t i = 0; i < H; i++) idx[i] = test[(i * nt) / H];
     for (size_t i = 0; i < H; i++)
-      memcpy(f->Th + i * C, sig->data + idx[i] * C, C * sizeof(float));
+      memcpy(ty + i * C, sig->data + idx[i] * C, C * sizeof(float));
     st = rbpe_signal_coords(ctx, sig, idx, H, xy);
   }
   if (st == RBPE_OK) rbpe_model_sigma(m, H, xy, sg);
@@ -385,32 +382,18 @@ static rbpe_status heldout_prepare(rbpe_ctx *ctx, fit_state *f,
     st = rbpe_buf_from_host(f->be, sg, H, &s);
   if (st == RBPE_OK) st = rbpe_buf_alloc(f->be, H * M * sizeof(float), &f->Xh);
   if (st == RBPE_OK) st = rbpe_embedding_run(f->be, m->emb, H, x, s, f->Xh, 0);
+  if (st == RBPE_OK) st = rbpe_buf_from_host(f->be, ty, H * C, &f->Yh);
   rbpe_buf_free(f->be, x);
   rbpe_buf_free(f->be, s);
   free(idx);
   free(xy);
   free(sg);
+  free(ty);
   if (st == RBPE_OK) {
     f->H = H;
     rep->curve_heldout_n = H;
   }
   return st;
-}
-
-/* The held-out samples' MSE under the weights as they stand. */
-static rbpe_status heldout_loss(fit_state *f, size_t C, float *mse) {
-  const rbpe_buf *out = NULL;
-  rbpe_status st = rbpe_mlp_forward(f->tr, f->H, f->Xh, &out);
-  if (st == RBPE_OK)
-    st = rbpe_buf_read(f->be, out, 0, f->H * C * sizeof(float), f->Ph);
-  if (st != RBPE_OK) return st;
-  double sum = 0;
-  for (size_t i = 0; i < f->H * C; i++) {
-    double d = (double)f->Ph[i] - (double)f->Th[i];
-    sum += d * d;
-  }
-  *mse = (float)(sum / (double)(f->H * C));
-  return RBPE_OK;
 }
 
 /* The fit of a signal whose values lie in [0, 1], or [-1, 1] with peak 2
@@ -442,6 +425,8 @@ static rbpe_status fit_unit(rbpe_ctx *ctx, const rbpe_signal *sig,
   for (int a = 0; a < sig->ndim; a++) m->dims[a] = sig->dims[a];
 
   fit_state f = {.be = be};
+  /* loss-curve points: step 1, every log_every-th step and the last */
+  size_t cap = (size_t)cfg->steps / (size_t)cfg->log_every + 3;
   rbpe_status st = rbpe_split_create(ctx, sig, m->split, cfg->seed, &rep->split);
   if (st == RBPE_OK)
     st = rbpe_embedding_create(ctx, &m->cfg.embed, sig->ndim, &m->emb);
@@ -455,8 +440,8 @@ static rbpe_status fit_unit(rbpe_ctx *ctx, const rbpe_signal *sig,
     f.coords = malloc(L * sig->ndim * sizeof(float));
     f.sigma = malloc(L * sizeof(float));
     f.targets = malloc(L * C * sizeof(float));
-    rep->curve_step = malloc(sizeof(int) * ((size_t)cfg->steps / cfg->log_every + 3));
-    rep->curve_loss = malloc(sizeof(float) * ((size_t)cfg->steps / cfg->log_every + 3));
+    rep->curve_step = malloc(cap * sizeof(int));
+    rep->curve_loss = malloc(cap * sizeof(float));
     if (!f.coords || !f.sigma || !f.targets || !rep->curve_step || !rep->curve_loss)
       st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
   }
@@ -528,7 +513,7 @@ static rbpe_status fit_unit(rbpe_ctx *ctx, const rbpe_signal *sig,
     st = rbpe_embedding_run(be, m->emb, L, f.x, f.sig, f.X, 0);
   if (st == RBPE_OK) st = rbpe_buf_from_host(be, f.targets, L * C, &f.Y);
   if (st == RBPE_OK)
-    st = heldout_prepare(ctx, &f, cfg, m, sig, rep->split, batch, rep);
+    st = heldout_prepare(ctx, &f, cfg, m, sig, rep->split, batch, cap, rep);
   if (st == RBPE_OK) st = rbpe_backend_finish(be);
   rep->time_embed_s = rbpe_now_s() - t0;
 
@@ -555,7 +540,6 @@ static rbpe_status fit_unit(rbpe_ctx *ctx, const rbpe_signal *sig,
 
   /* Training. */
   double t1 = rbpe_now_s();
-  int cap = cfg->steps / cfg->log_every + 3;
   size_t pos = 0, shuffled = 0; /* rows the current order covers */
   int step = 0;
   for (step = 1; st == RBPE_OK && step <= cfg->steps; step++) {
@@ -608,7 +592,10 @@ static rbpe_status fit_unit(rbpe_ctx *ctx, const rbpe_signal *sig,
         break;
       }
       float held = NAN;
-      if (f.H) st = heldout_loss(&f, C, &held);
+      if (f.H) { /* the held-out samples' MSE under the weights as they stand */
+        st = rbpe_mlp_sq_error(f.tr, f.H, f.Xh, f.Yh, &held);
+        held /= (float)(f.H * C);
+      }
       if (st != RBPE_OK) break;
       curve_add(rep, cap, step, loss, held);
       if (cfg->progress) {

@@ -311,6 +311,17 @@ rbpe_status rbpe_mlp_train_step(rbpe_mlp_trainer *t, size_t rows,
   return RBPE_OK;
 }
 
+rbpe_status rbpe_mlp_sq_error(rbpe_mlp_trainer *t, size_t rows,
+                              const rbpe_buf *X, const rbpe_buf *Y,
+                              float *sum) {
+  RBPE_FAIL_IF(rows == 0 || rows > t->max_rows, t->be->err, RBPE_ERR_INTERNAL,
+               "evaluation of %zu rows on a trainer sized for %zu", rows,
+               t->max_rows);
+  double mark = rbpe_now_s();
+  RBPE_TRY(forward(t, rows, X, &mark));
+  return sq_sum_of(t, rows, Y, sum);
+}
+
 rbpe_status rbpe_mlp_input_grad(rbpe_mlp_trainer *t, size_t rows,
                                 const rbpe_buf *X, const rbpe_buf *Y,
                                 float scale, rbpe_buf *dX, float *sq_sum) {

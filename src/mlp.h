@@ -64,6 +64,12 @@ rbpe_status rbpe_mlp_train_step(rbpe_mlp_trainer *t, size_t rows,
 /* Forward only: returns the output buffer (rows x C) owned by the trainer. */
 rbpe_status rbpe_mlp_forward(rbpe_mlp_trainer *t, size_t rows,
                              const rbpe_buf *X, const rbpe_buf **out);
+/* The sum of squared errors of the current weights' predictions for X
+ * against Y (rows x C), read back; the weights do not change. Uses the
+ * trainer's activation buffers, so it goes between training steps. */
+rbpe_status rbpe_mlp_sq_error(rbpe_mlp_trainer *t, size_t rows,
+                              const rbpe_buf *X, const rbpe_buf *Y,
+                              float *sum);
 /* The gradient of scale * sum (pred - Y)^2 (Y rows x C; scale 1/(n C)
  * makes it the mean over n rows) with respect to the inputs X, rows x M
  * into dX (rows x M); the weights do not change. With sq_sum, the sum of
