@@ -149,6 +149,18 @@ void csv_header(FILE *f);
 void csv_row(FILE *f, const grid *g, int s, int l, int p, int m, int k);
 int write_csv(FILE *f, void *user);  /* user: the grid */
 int write_md(FILE *f, void *user);   /* user: a report_job */
+/* A panel's rows, top to bottom: the truth, the primary learned recipe and
+ * its sigma map, the best uniform sigma, the best RFF, NeRF (those the
+ * grid has; method kinds, or the two below); returns how many. */
+#define ROW_TRUTH (-1)
+#define ROW_SIGMA (-2)
+#define PANEL_ROWS 6
+int panel_rows(const grid *g, int rows[PANEL_ROWS]);
+/* What row kind shows in split p: the picture (NULL: none, a setting a
+ * partial collect left out) and in *method the method (-1: the truth; the
+ * best uniform or RFF per column). */
+const rbpe_signal *panel_tile(const grid *g, int s, int l, int p, int kind,
+                              int *method);
 rbpe_status write_panel(rbpe_ctx *ctx, const grid *g, int s, int l,
                         const char *path);
 

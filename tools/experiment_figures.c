@@ -10,10 +10,6 @@
 
 #define MARGIN 14.0
 
-/* Row kinds beyond the methods. */
-#define ROW_TRUTH (-1)
-#define ROW_SIGMA (-2)
-
 /* A label in a tile's corner, on a white box so it reads on any image. */
 static void corner(fig *f, double x, double y, const char *text) {
   double w = fig_text_width(f, 10, 0, text);
@@ -120,12 +116,8 @@ rbpe_status write_panel_figure(rbpe_ctx *ctx, const grid *g, int s, int l,
                                const char *stem, int kinds) {
   const rbpe_signal *truth = g->sig[s].sig;
   int nd = rbpe_signal_ndim(truth);
-  int mg = find_kind(g, M_LEARNED), rows[8], nrows = 0;
-  int order[6] = {ROW_TRUTH, M_LEARNED, ROW_SIGMA, M_UNIFORM, M_RFF, M_NERF};
-  for (int r = 0; r < 6; r++)
-    if (order[r] == ROW_TRUTH || (order[r] == ROW_SIGMA && mg >= 0) ||
-        find_kind(g, order[r]) >= 0)
-      rows[nrows++] = order[r];
+  int mg = find_kind(g, M_LEARNED), rows[PANEL_ROWS];
+  int nrows = panel_rows(g, rows);
   size_t ih = nd == 1 ? 1 : rbpe_signal_dim(truth, 0);
   size_t iw = nd == 1 ? rbpe_signal_dim(truth, 0) : rbpe_signal_dim(truth, 1);
   double zoom = nd == 1 ? 1 : fmax(1.0, floor(160.0 / (double)(ih > iw ? ih : iw)));
@@ -166,13 +158,8 @@ rbpe_status write_panel_figure(rbpe_ctx *ctx, const grid *g, int s, int l,
         fig_text(f, MARGIN, y + ch / 2, 12, 0, 1, 0, buf);
         if (sub[0]) fig_text(f, MARGIN, y + ch / 2 + 15, 9.5, 0, 0, 0, sub);
       }
-      int m = kind == M_UNIFORM || kind == M_RFF ? best_of(g, s, l, p, kind)
-              : kind == ROW_TRUTH                ? -1
-              : kind == ROW_SIGMA                ? mg
-                                                 : find_kind(g, kind);
-      if (kind != ROW_TRUTH && m < 0) continue;
-      const rbpe_signal *img = m < 0 ? truth : g->recon[rat(g, s, l, p, m)];
-      if (kind == ROW_SIGMA) img = g->sigmap[rat(g, s, l, p, mg)];
+      int m;
+      const rbpe_signal *img = panel_tile(g, s, l, p, kind, &m);
       if (!img) continue; /* a setting a partial collect left out */
       const float *d = rbpe_signal_data(img);
       float lo = INFINITY, hi = -INFINITY;

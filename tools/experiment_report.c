@@ -545,9 +545,29 @@ int write_md(FILE *f, void *user) {
   return ferror(f) ? -1 : 0;
 }
 
-/* Row kinds of a panel beyond the methods. */
-#define ROW_TRUTH (-1)
-#define ROW_SIGMA (-2)
+int panel_rows(const grid *g, int rows[PANEL_ROWS]) {
+  static const int order[PANEL_ROWS] = {ROW_TRUTH, M_LEARNED, ROW_SIGMA,
+                                        M_UNIFORM, M_RFF,     M_NERF};
+  int n = 0, mg = find_kind(g, M_LEARNED);
+  for (int r = 0; r < PANEL_ROWS; r++)
+    if (order[r] == ROW_TRUTH || (order[r] == ROW_SIGMA && mg >= 0) ||
+        find_kind(g, order[r]) >= 0)
+      rows[n++] = order[r];
+  return n;
+}
+
+const rbpe_signal *panel_tile(const grid *g, int s, int l, int p, int kind,
+                              int *method) {
+  int m = kind == M_UNIFORM || kind == M_RFF ? best_of(g, s, l, p, kind)
+          : kind == ROW_TRUTH                ? -1
+          : kind == ROW_SIGMA                ? find_kind(g, M_LEARNED)
+                                             : find_kind(g, kind);
+  *method = m;
+  if (kind == ROW_TRUTH) return g->sig[s].sig;
+  if (m < 0) return NULL;
+  return kind == ROW_SIGMA ? g->sigmap[rat(g, s, l, p, m)]
+                           : g->recon[rat(g, s, l, p, m)];
+}
 
 /* A copy of v scaled to [0, 1] by its own range (a constant: 0.5). */
 static rbpe_signal *unit_copy(rbpe_ctx *ctx, const rbpe_signal *v) {
@@ -571,19 +591,10 @@ rbpe_status write_panel(rbpe_ctx *ctx, const grid *g, int s, int l,
                                const char *path) {
   const rbpe_signal *truth = g->sig[s].sig;
   int nd = rbpe_signal_ndim(truth);
-  int rows_m[8], nrows = 0;
+  int rows_m[PANEL_ROWS], nrows = panel_rows(g, rows_m);
   int cw = nd == 1 ? 320 : (int)rbpe_signal_dim(truth, 1);
   int ch = nd == 1 ? 110 : (int)rbpe_signal_dim(truth, 0);
   const int gap = 4;
-  /* rows: truth, the primary learned recipe and its sigma map, best
-   * uniform, best rff, nerf (per column the best uniform / rff may differ;
-   * each column uses its own) */
-  int mg = find_kind(g, M_LEARNED);
-  int kinds[6] = {ROW_TRUTH, M_LEARNED, ROW_SIGMA, M_UNIFORM, M_RFF, M_NERF};
-  for (int r = 0; r < 6; r++)
-    if (kinds[r] == ROW_TRUTH || (kinds[r] == ROW_SIGMA && mg >= 0) ||
-        find_kind(g, kinds[r]) >= 0)
-      rows_m[nrows++] = kinds[r];
   cli_canvas cv;
   if (cli_canvas_init(&cv, g->nsplit * cw + (g->nsplit - 1) * gap,
                       nrows * ch + (nrows - 1) * gap) != 0)
@@ -596,18 +607,12 @@ rbpe_status write_panel(rbpe_ctx *ctx, const grid *g, int s, int l,
       return st;
     }
     for (int r = 0; r < nrows; r++) {
-      int kind = rows_m[r];
-      int m = kind == M_UNIFORM || kind == M_RFF ? best_of(g, s, l, p, kind)
-              : kind == ROW_TRUTH                ? -1
-              : kind == ROW_SIGMA                ? mg
-                                                 : find_kind(g, kind);
-      const rbpe_signal *img = m < 0 ? truth : g->recon[rat(g, s, l, p, m)];
+      int kind = rows_m[r], m;
+      const rbpe_signal *img = panel_tile(g, s, l, p, kind, &m);
       rbpe_signal *sig_unit = NULL;
       if (!img) continue; /* a setting a partial collect left out */
       if (kind == ROW_SIGMA) {
-        const rbpe_signal *sm = g->sigmap[rat(g, s, l, p, mg)];
-        if (!sm) continue; /* a learned recipe without a map */
-        if (!(sig_unit = unit_copy(ctx, sm))) {
+        if (!(sig_unit = unit_copy(ctx, img))) {
           rbpe_split_free(split);
           free(cv.px);
           return RBPE_ERR_OUT_OF_MEMORY;
