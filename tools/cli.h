@@ -194,6 +194,7 @@ typedef struct cli_fit_info {
   const rbpe_fit_config *cfg;
   const rbpe_fit_report *rep;
   int figures;
+  int fitting; /* split all: every sample trained on, none held out */
 } cli_fit_info;
 /* Says on stderr when the figures will lack text (no font) or be the plain
  * pictures (built without cairo; not with quiet). */

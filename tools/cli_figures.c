@@ -77,8 +77,7 @@ rbpe_status cli_fit_figures(rbpe_ctx *ctx, cli_outset *set,
                                   (float)rep->sigma_hi,
                                   cli_outset_path(set, "panel.png"));
   char title[512], sub[768], emb[256];
-  /* split all: the "held-out" samples are the training ones */
-  int fitting = in->cfg->split && !strcmp(in->cfg->split, "all");
+  int fitting = in->fitting; /* split all: "held out" = trained on */
   if (fitting)
     snprintf(title, sizeof title, "%s: training PSNR %.2f dB (every sample trained on)",
              base_name(in->input), rep->train_psnr);
@@ -90,15 +89,23 @@ rbpe_status cli_fit_figures(rbpe_ctx *ctx, cli_outset *set,
            in->cfg->split ? in->cfg->split : "regular:2", rep->n_train,
            rep->n_test, emb, in->cfg->hidden_layers, in->cfg->width,
            rep->steps_done, in->device);
-  /* the fitted units' peak: [0, 1] data, or data mapped onto [0, 1]
-   * (an output activation) or [-1, 1] (none; rbpe_fit_value_map) */
-  int unit = rep->data_min_f >= 0.0f && rep->data_max_f <= 1.0f;
+  /* the curve is in the fitted units (rbpe_fit_value_map's, which the fit
+   * used): their peak is the data's divided by the map's scale */
+  double scale, offset;
+  rbpe_fit_value_map(rep->out_act, rep->data_min_f, rep->data_max_f, &scale,
+                     &offset);
+  /* the spacing a relative sigma range is in, as the fit resolved it (the
+   * training samples', or the rbf centres' when coarser), else the
+   * training samples' */
+  const rbpe_sigma_config *sc = &in->cfg->sig;
+  double spacing = sc->relative && rep->sigma_lo > 0 && sc->smin > 0
+                       ? rep->sigma_lo / sc->smin
+                       : pow((double)rep->n_train, -1.0 / rbpe_signal_ndim(sig));
   fit_fig d = {title, sub, sig, rep->reconstruction, rep->sigma_map,
                rep->split, fitting ? NAN : rep->test_psnr, rep->train_psnr,
-               pow((double)rep->n_train, -1.0 / rbpe_signal_ndim(sig)),
-               rep->curve_len, rep->curve_step, rep->curve_loss,
+               spacing, rep->curve_len, rep->curve_step, rep->curve_loss,
                fitting ? NULL : rep->curve_heldout, rep->curve_heldout_n,
-               unit || rep->out_act != RBPE_ACT_NONE ? 1.0 : 2.0};
+               rep->psnr_peak / scale};
   rbpe_status st =
       fig_save_kinds(ctx, one_d ? fig_fit_plot(&d) : fig_fit_panel(&d),
                      one_d ? "plot" : "panel", in->figures, staged, set);

@@ -674,7 +674,7 @@ static int fit_write(rbpe_ctx *ctx, cli_outset *set_p, const fit_opts *fo,
   }
   cli_figures_note("fit", quiet);
   cli_fit_info fi = {input, rbpe_ctx_device_description(ctx), sig, cfg_p,
-                     rep_p, figures};
+                     rep_p, figures, fitting};
   if (st == RBPE_OK) st = cli_fit_figures(ctx, set_p, &fi);
   if (st == RBPE_OK)
     st = rbpe_model_save(ctx, model, cli_outset_path(set_p, "model.rbpe"));

@@ -75,8 +75,8 @@ typedef struct worker {
   int status;
 } worker;
 
-/* The workers of list: "all" (cpu and every usable OpenCL device) or
- * specs; each resolved to its device, none twice. */
+/* The workers of list: "all" (cpu and every usable OpenCL device that is
+ * not a CPU) or specs; each resolved to its device, none twice. */
 static int resolve(rbpe_ctx *ctx, const char *list, worker *w, int *n) {
   rbpe_device_info *devs = NULL;
   size_t nd = 0;
@@ -129,8 +129,8 @@ static int resolve(rbpe_ctx *ctx, const char *list, worker *w, int *n) {
       for (size_t k = 0; k < nd; k++)
         if (devs[k].platform_index == p && devs[k].device_index == d) {
           x->host = devs[k].type == RBPE_DEVICE_CPU;
-          if (!x->host) x->thread_var = NULL;
-          else if (strstr(devs[k].platform, "Portable Computing Language"))
+          if (!x->host) continue; /* a GPU: no host threads to cap */
+          if (strstr(devs[k].platform, "Portable Computing Language"))
             x->thread_var = "POCL_MAX_PTHREAD_COUNT";
           else if (strstr(devs[k].platform, "rusticl"))
             x->thread_var = "LP_NUM_THREADS";

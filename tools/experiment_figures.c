@@ -20,28 +20,6 @@ static void corner(fig *f, double x, double y, const char *text) {
   fig_text(f, x + 5, y + 13, 10, 0, 0, 0, text);
 }
 
-/* Values as a line scaled to the rectangle (every st-th of n). */
-static void line_in(fig *f, const fig_axes *a, size_t n, const float *v,
-                    const float rgb[3]) {
-  size_t st = n > 4 * (size_t)a->w ? n / (4 * (size_t)a->w) : 1, m = 0;
-  double *xs = malloc((n / st + 2) * sizeof(double));
-  double *ys = malloc((n / st + 2) * sizeof(double));
-  if (xs && ys) {
-    for (size_t i = 0; i < n; i += st, m++) {
-      xs[m] = fig_ax_x(a, (double)i);
-      ys[m] = fig_ax_y(a, v[i]);
-    }
-    fig_rgb(f, rgb[0], rgb[1], rgb[2]);
-    fig_line_width(f, 1.1);
-    fig_polyline(f, (int)m, xs, ys);
-  }
-  free(xs);
-  free(ys);
-}
-
-static const float GREY[3] = {0.6f, 0.6f, 0.6f}, RED[3] = {0.84f, 0.15f, 0.12f},
-                   GREEN[3] = {0.10f, 0.55f, 0.25f};
-
 /* A 1-D tile: the sigma map alone (green, its own range), or the truth
  * (grey) with a fit (red) or its training samples (blue dots), scaled to
  * their range. */
@@ -65,14 +43,14 @@ static void tile_1d(fig *f, double x, double y, double w, double h,
   fig_rect(f, x, y, w, h, 0);
   fig_clip(f, x, y, w, h);
   if (sg) {
-    line_in(f, &a, n, sg, GREEN);
+    fig_series(f, &a, n, sg, FIG_GREEN, 1.1, 0);
   } else {
-    line_in(f, &a, n, t, GREY);
-    if (v) line_in(f, &a, n, v, RED);
+    fig_series(f, &a, n, t, FIG_GREY, 1.1, 0);
+    if (v) fig_series(f, &a, n, v, FIG_RED, 1.1, 0);
   }
   if (split) {
-    fig_rgb(f, 0.12, 0.35, 0.85);
-    size_t L = rbpe_split_train_count(split), sk = L > (size_t)w ? L / (size_t)w : 1;
+    fig_rgb(f, FIG_BLUE[0], FIG_BLUE[1], FIG_BLUE[2]);
+    size_t L = rbpe_split_train_count(split), sk = fig_stride(L, w / 8);
     for (size_t k = 0; k < L; k += sk) {
       size_t i = rbpe_split_train(split)[k];
       fig_dot(f, fig_ax_x(&a, (double)i), fig_ax_y(&a, t[i]), 1.3);

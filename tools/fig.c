@@ -342,6 +342,34 @@ void fig_unclip(fig *f) { (void)f; }
 
 /* ---- built from the primitives above ---------------------------------- */
 
+const float FIG_GREY[3] = {0.55f, 0.55f, 0.55f}, FIG_RED[3] = {0.84f, 0.15f, 0.12f},
+            FIG_BLUE[3] = {0.12f, 0.35f, 0.85f}, FIG_GREEN[3] = {0.10f, 0.55f, 0.25f};
+
+size_t fig_stride(size_t n, double width) {
+  size_t most = (size_t)(8 * width) + 1;
+  return n > most ? (n + most - 1) / most : 1;
+}
+
+void fig_series(fig *f, const fig_axes *a, size_t n, const float *v,
+                const float rgb[3], double lw, double dash) {
+  size_t st = fig_stride(n, a->w), m = (n + st - 1) / st;
+  double *xs = malloc((m ? m : 1) * sizeof(double));
+  double *ys = malloc((m ? m : 1) * sizeof(double));
+  if (xs && ys) {
+    for (size_t i = 0, j = 0; i < n; i += st, j++) {
+      xs[j] = fig_ax_x(a, (double)i);
+      ys[j] = isfinite(v[i]) ? fig_ax_y(a, v[i]) : NAN;
+    }
+    fig_rgb(f, rgb[0], rgb[1], rgb[2]);
+    fig_line_width(f, lw);
+    fig_dash(f, dash);
+    fig_polyline(f, (int)m, xs, ys);
+    fig_dash(f, 0);
+  }
+  free(xs);
+  free(ys);
+}
+
 rbpe_status fig_save_kinds(rbpe_ctx *ctx, fig *f, const char *stem, int kinds,
                            fig_path_fn path, void *user) {
   if (!f) return RBPE_ERR_OUT_OF_MEMORY;

@@ -79,6 +79,15 @@ double fig_ax_y(const fig_axes *a, double v);
 void fig_axes_draw(fig *f, const fig_axes *a, const char *xlabel,
                    const char *ylabel, int side);
 
+/* The colours of truth, fit, training samples and sigma in every plot. */
+extern const float FIG_GREY[3], FIG_RED[3], FIG_BLUE[3], FIG_GREEN[3];
+/* The step that keeps n points to at most 8 per unit of width. */
+size_t fig_stride(size_t n, double width);
+/* n values v[i] at x = i as a line in the axes (at most 8 points per
+ * unit of width: every st-th of a longer signal; NaN breaks the line). */
+void fig_series(fig *f, const fig_axes *a, size_t n, const float *v,
+                const float rgb[3], double lw, double dash);
+
 /* A legend box at (x, y): per entry a sample (style 0 line, 1 dots,
  * 2 dashed line, 3 filled square) in its colour and the name. */
 typedef struct fig_key {

@@ -10,10 +10,6 @@
 #define MARGIN 14.0
 #define ERROR_GAIN 4.0 /* |error| is drawn amplified: white = 0.25 */
 
-static const float GREY[3] = {0.55f, 0.55f, 0.55f},
-                   RED[3] = {0.84f, 0.15f, 0.12f},
-                   BLUE[3] = {0.12f, 0.35f, 0.85f},
-                   GREEN[3] = {0.10f, 0.55f, 0.25f};
 
 /* The subtitle's parts (" | "-separated) wrapped into lines that fit
  * width; returns the count (at most max). */
@@ -98,7 +94,8 @@ fig *fig_fit_panel(const fit_fig *d) {
     for (size_t s = 0; s < h * w; s++) {
       float *o = px + 3 * s;
       double err = 0;
-      for (int c = 0; c < C; c++) err += fabs((double)t[s * C + c] - r[s * C + c]);
+      for (int c = 0; p == 3 && c < C; c++)
+        err += fabs((double)t[s * C + c] - r[s * C + c]);
       for (int c = 0; c < 3; c++) {
         int cc = C == 1 ? 0 : c;
         o[c] = p == 0   ? t[s * C + cc]
@@ -151,34 +148,6 @@ fig *fig_fit_panel(const fit_fig *d) {
   return f;
 }
 
-/* Every n-th point when a signal is longer than the plot can show. */
-static size_t stride_for(size_t n, double width) {
-  size_t most = (size_t)(8 * width);
-  return n > most ? (n + most - 1) / most : 1;
-}
-
-static void series(fig *f, const fig_axes *a, size_t n, const float *v,
-                   const float rgb[3], double lw, double dash) {
-  size_t st = stride_for(n, a->w), m = (n + st - 1) / st;
-  double *xs = malloc(m * sizeof(double)), *ys = malloc(m * sizeof(double));
-  if (!xs || !ys) {
-    free(xs);
-    free(ys);
-    return;
-  }
-  for (size_t i = 0, j = 0; i < n; i += st, j++) {
-    xs[j] = fig_ax_x(a, (double)i);
-    ys[j] = isfinite(v[i]) ? fig_ax_y(a, v[i]) : NAN;
-  }
-  fig_rgb(f, rgb[0], rgb[1], rgb[2]);
-  fig_line_width(f, lw);
-  fig_dash(f, dash);
-  fig_polyline(f, (int)m, xs, ys);
-  fig_dash(f, 0);
-  free(xs);
-  free(ys);
-}
-
 static void range_of(size_t n, const float *v, double *lo, double *hi) {
   for (size_t i = 0; v && i < n; i++)
     if (isfinite(v[i])) {
@@ -207,33 +176,32 @@ fig *fig_fit_plot(const fit_fig *d) {
   fig_axes a = {70, top, W - 70 - (d->sigma ? 90 : 30), H - top - 74,
                 0, n > 1 ? (double)(n - 1) : 1, lo, hi};
   fig_clip(f, a.x, a.y, a.w, a.h);
-  series(f, &a, n, t, GREY, 1.5, 0);
-  series(f, &a, n, r, RED, 1.2, 0);
+  fig_series(f, &a, n, t, FIG_GREY, 1.5, 0);
+  fig_series(f, &a, n, r, FIG_RED, 1.2, 0);
   size_t L = rbpe_split_train_count(d->split);
-  size_t st = stride_for(L, a.w / 4);
-  fig_rgb(f, BLUE[0], BLUE[1], BLUE[2]);
+  size_t st = fig_stride(L, a.w / 4);
+  fig_rgb(f, FIG_BLUE[0], FIG_BLUE[1], FIG_BLUE[2]);
   for (size_t k = 0; k < L; k += st) {
     size_t i = rbpe_split_train(d->split)[k];
     fig_dot(f, fig_ax_x(&a, (double)i), fig_ax_y(&a, t[i]), L > 300 ? 1.4 : 2.5);
   }
   fig_unclip(f);
   fig_axes_draw(f, &a, "sample index", "value", 0);
-  fig_key keys[4] = {{"truth", {GREY[0], GREY[1], GREY[2]}, 0},
-                     {"training samples", {BLUE[0], BLUE[1], BLUE[2]}, 1},
-                     {"fit", {RED[0], RED[1], RED[2]}, 0},
-                     {"sigma (right axis)", {GREEN[0], GREEN[1], GREEN[2]}, 2}};
+  fig_key keys[4] = {{"truth", {FIG_GREY[0], FIG_GREY[1], FIG_GREY[2]}, 0},
+                     {"training samples", {FIG_BLUE[0], FIG_BLUE[1], FIG_BLUE[2]}, 1},
+                     {"fit", {FIG_RED[0], FIG_RED[1], FIG_RED[2]}, 0},
+                     {"sigma (right axis)", {FIG_GREEN[0], FIG_GREEN[1], FIG_GREEN[2]}, 2}};
   if (d->sigma) {
     const float *s = rbpe_signal_data(d->sigma);
-    double slo = INFINITY, shi = -INFINITY;
+    double slo = 0, shi = -INFINITY; /* sigma from zero: its ratios read off directly */
     range_of(n, s, &slo, &shi);
-    slo = 0; /* sigma from zero: its ratios read off directly */
     pad_range(&slo, &shi);
     slo = 0;
     fig_axes b = a;
     b.y0 = slo;
     b.y1 = shi;
     fig_clip(f, a.x, a.y, a.w, a.h);
-    series(f, &b, n, s, GREEN, 1.4, 5);
+    fig_series(f, &b, n, s, FIG_GREEN, 1.4, 5);
     fig_unclip(f);
     fig_axes_draw(f, &b, NULL, "sigma (coordinate units)", 1);
   }
@@ -275,7 +243,7 @@ fig *fig_fit_curve(const fit_fig *d) {
         xs[i] = fig_ax_x(&a, d->step[i]);
         ys[i] = isfinite(v[i]) ? fig_ax_y(&a, v[i]) : NAN;
       }
-      const float *c = pass ? RED : BLUE;
+      const float *c = pass ? FIG_RED : FIG_BLUE;
       fig_rgb(f, c[0], c[1], c[2]);
       fig_line_width(f, 1.6);
       fig_clip(f, a.x, a.y, a.w, a.h);
@@ -288,8 +256,8 @@ fig *fig_fit_curve(const fit_fig *d) {
   fig_axes_draw(f, &a, "training step", "PSNR (dB)", 0);
   char held[96];
   snprintf(held, sizeof held, "held-out (%zu samples)", d->heldout_n);
-  fig_key keys[2] = {{"training batch (before the step)", {BLUE[0], BLUE[1], BLUE[2]}, 0},
-                     {held, {RED[0], RED[1], RED[2]}, 0}};
+  fig_key keys[2] = {{"training batch (before the step)", {FIG_BLUE[0], FIG_BLUE[1], FIG_BLUE[2]}, 0},
+                     {held, {FIG_RED[0], FIG_RED[1], FIG_RED[2]}, 0}};
   fig_legend(f, a.x + a.w - 250, a.y + a.h - 46, d->heldout ? 2 : 1, keys);
   free(pt);
   free(ph);
