@@ -164,6 +164,11 @@ typedef int (*rbpe_file_writer)(FILE *f, void *user);
 rbpe_status rbpe_write_file(rbpe_ctx *ctx, const char *path,
                             rbpe_file_writer write, void *user);
 
+/* Seconds from a monotonic clock (differences are timings). */
+double rbpe_seconds(void);
+/* Threads the host backends' loops use (OpenMP's maximum; 1 without it). */
+int rbpe_threads(void);
+
 /* ---- random numbers ----------------------------------------------------- */
 
 /* The one seeded generator (splitmix64) used for splits, RFF matrices,
@@ -195,6 +200,11 @@ typedef struct rbpe_model rbpe_model;
 #define RBPE_MAX_SAMPLES ((size_t)1 << 26)
 /* Channels of a signal (gray, RGB, audio tracks, text columns). */
 #define RBPE_MAX_CHANNELS 4
+/* Side of a grid a model renders (or an image is read) on, per axis. */
+#define RBPE_MAX_SIDE 65536
+/* The MLP: hidden layers and their width. */
+#define RBPE_MAX_HIDDEN 16
+#define RBPE_MAX_WIDTH 8192
 
 /* PNG through libpng: gray, gray+alpha, RGB, RGBA, palette; 1..16 bits.
  * Values are scaled to [0,1] (v / (2^bits - 1)). Alpha (including a
@@ -296,6 +306,8 @@ typedef enum rbpe_embed_kind {
 } rbpe_embed_kind;
 
 #define RBPE_MAX_NERF_FREQS 20
+/* RFF features and rbf centres per direction. */
+#define RBPE_MAX_FEATURES 65536
 
 typedef struct rbpe_embed_config {
   rbpe_embed_kind kind;
@@ -391,6 +403,21 @@ typedef enum rbpe_sigma_at {
 const char *rbpe_sigma_mode_string(rbpe_sigma_mode mode);
 const char *rbpe_sigma_at_string(rbpe_sigma_at at);
 
+/* The enumerations' names, one table in the library for every front end:
+ * rbpe_enum_names gives the names in value order (from 0) and their
+ * number; rbpe_enum_string one name ("?" out of range); rbpe_enum_parse
+ * the value named text, or RBPE_ERR_INVALID_ARGUMENT with the names. */
+typedef enum rbpe_enum {
+  RBPE_ENUM_EMBED = 0,      /* rbpe_embed_kind */
+  RBPE_ENUM_SIGMA_MODE = 1, /* rbpe_sigma_mode */
+  RBPE_ENUM_SIGMA_AT = 2,   /* rbpe_sigma_at */
+  RBPE_ENUM_ACT = 3         /* rbpe_act */
+} rbpe_enum;
+int rbpe_enum_names(rbpe_enum which, const char *const **names);
+const char *rbpe_enum_string(rbpe_enum which, int value);
+rbpe_status rbpe_enum_parse(rbpe_ctx *ctx, rbpe_enum which, const char *text,
+                            int *value);
+
 /* Parameters of the sigma solve (METHOD.md 3-5); defaults in one place:
  * rbpe_fit_config_default. */
 typedef struct rbpe_sigma_config {
@@ -477,6 +504,15 @@ typedef struct rbpe_fit_config {
  * smooth. */
 void rbpe_fit_config_default(rbpe_fit_config *cfg);
 
+/* Checks a configuration once, where every later stage of rbpe_fit relies
+ * on it: network, training, embedding, sigma and field settings and, with
+ * sig (NULL: skipped), the split on that signal (its syntax and that it
+ * leaves training and held-out samples) and the sigma solve against the
+ * training count. rbpe_fit calls it first; a front end may call it to
+ * refuse a setting before loading a device. */
+rbpe_status rbpe_fit_config_check(rbpe_ctx *ctx, const rbpe_fit_config *cfg,
+                                  const rbpe_signal *sig);
+
 /* A trained model: embedding, sigma model and MLP weights, independent of
  * the device it was trained on. */
 
@@ -519,7 +555,8 @@ typedef struct rbpe_fit_report {
   /* 1 when the embedded training set did not fit the device and each
    * mini-batch was embedded on the fly (same result, more work per step) */
   int embed_on_the_fly;
-  double sigma_lo, sigma_hi;    /* the sigma range used, coordinate units */
+  double sigma_lo, sigma_hi;    /* the sigma range used, coordinate units
+                                   (learned sigma; 0 otherwise) */
   /* the held-back sigma field (cfg->field.cells > 0) */
   size_t field_heldback;        /* samples held back while g learned */
   int field_updates;
@@ -550,6 +587,10 @@ int rbpe_model_channels(const rbpe_model *model);
 /* The grid the model was trained on (axis sizes). */
 size_t rbpe_model_dim(const rbpe_model *model, int axis);
 const rbpe_fit_config *rbpe_model_config(const rbpe_model *model);
+/* A learned sigma's range in coordinate units, as the fit resolved it:
+ * 1 with *lo and *hi set, 0 when the model has none (uniform sigma, other
+ * embeddings, or a file written before the range was stored). */
+int rbpe_model_sigma_range(const rbpe_model *model, double *lo, double *hi);
 /* The sample rate of the audio the model was fitted to (0: not audio). */
 int rbpe_model_sample_rate(const rbpe_model *model);
 

@@ -2,6 +2,7 @@
  * ref backend, for users (`rbpe check`) through the public API. */
 #include <string.h>
 
+#include "backend/ref.h"
 #include "internal.h"
 #include "opcheck.h"
 
@@ -36,16 +37,14 @@ rbpe_status rbpe_check_ops(rbpe_ctx *ctx, int small, const char *only,
   relay rl = {fn, user, NULL};
   rbpe_status st = rbpe_opcheck_run(ref, dev, small, only, forward_row, &rl,
                                     failures);
-  /* On OpenCL the shapes above are small enough for CLBlast's direct
-   * kernel; products of training size take its indirect route (copies
-   * into temporaries, then Xgemm with the device's tuned or default
-   * parameters). The GEMM cases again with that route forced, which stays
-   * so on this device for the rest of the process. */
-  if (st == RBPE_OK && !strcmp(dev->kind, "opencl") &&
+  /* A device with a second GEMM route (OpenCL: the shapes above are
+   * small enough for CLBlast's direct kernel; products of training size
+   * take its indirect one) checks the GEMM cases again down that route,
+   * which stays so on this device for the rest of the process. */
+  if (st == RBPE_OK && rbpe_backend_supports(dev, RBPE_HOOK_ALT_GEMM_ROUTE) &&
       (!only || !strcmp(only, "gemm"))) {
     int more = 0;
-    rl.op = "gemm indirect";
-    st = rbpe_opencl_gemm_test_route(dev, -1);
+    st = dev->ops->alt_gemm_route(dev, &rl.op);
     if (st == RBPE_OK)
       st = rbpe_opcheck_run(ref, dev, small, "gemm", forward_row, &rl, &more);
     *failures += more;

@@ -7,8 +7,6 @@
 
 #include "internal.h"
 
-#define RBPE_MAX_FEATURES 65536
-
 struct rbpe_embedding {
   rbpe_embed_config cfg;
   int ndim;
@@ -28,27 +26,6 @@ void rbpe_embed_config_default(rbpe_embed_config *c, rbpe_embed_kind kind) {
   c->rbf_diagonals = 0;
   c->rbf_order = 1.0f;
   c->seed = 0;
-}
-
-const char *rbpe_embed_kind_string(rbpe_embed_kind k) {
-  switch (k) {
-  case RBPE_EMBED_NERF: return "nerf";
-  case RBPE_EMBED_RFF: return "rff";
-  case RBPE_EMBED_RBF: return "rbf";
-  }
-  return "?";
-}
-
-rbpe_status rbpe_embed_kind_parse(rbpe_ctx *ctx, const char *text,
-                                  rbpe_embed_kind *kind) {
-  for (int k = RBPE_EMBED_NERF; k <= RBPE_EMBED_RBF; k++)
-    if (text && strcmp(text, rbpe_embed_kind_string((rbpe_embed_kind)k)) == 0) {
-      *kind = (rbpe_embed_kind)k;
-      return RBPE_OK;
-    }
-  return rbpe_err_set(&ctx->err, RBPE_ERR_INVALID_ARGUMENT,
-                      "unknown embedding '%s' (expected nerf, rff or rbf)",
-                      text ? text : "");
 }
 
 void rbpe_embedding_free(rbpe_embedding *e) {
@@ -89,6 +66,40 @@ int rbpe_rbf_directions(int ndim, int diagonals, float *d) {
   return n;
 }
 
+rbpe_status rbpe_embed_config_check(rbpe_err *err, const rbpe_embed_config *cfg) {
+  switch (cfg->kind) {
+  case RBPE_EMBED_NERF:
+    RBPE_FAIL_IF(cfg->nerf_freqs < 1 || cfg->nerf_freqs > RBPE_MAX_NERF_FREQS,
+                 err, RBPE_ERR_INVALID_ARGUMENT,
+                 "nerf: %d frequencies (must be 1..%d)", cfg->nerf_freqs,
+                 RBPE_MAX_NERF_FREQS);
+    return RBPE_OK;
+  case RBPE_EMBED_RFF:
+    RBPE_FAIL_IF(cfg->rff_features < 1 || cfg->rff_features > RBPE_MAX_FEATURES,
+                 err, RBPE_ERR_INVALID_ARGUMENT,
+                 "rff: %d features (must be 1..%d)", cfg->rff_features,
+                 RBPE_MAX_FEATURES);
+    RBPE_FAIL_IF(!(cfg->rff_scale > 0.0f) || !isfinite(cfg->rff_scale), err,
+                 RBPE_ERR_INVALID_ARGUMENT, "rff: scale %g (must be > 0)",
+                 (double)cfg->rff_scale);
+    return RBPE_OK;
+  case RBPE_EMBED_RBF:
+    RBPE_FAIL_IF(cfg->rbf_centres < 1 || cfg->rbf_centres > RBPE_MAX_FEATURES,
+                 err, RBPE_ERR_INVALID_ARGUMENT,
+                 "rbf: %d centres (must be 1..%d)", cfg->rbf_centres,
+                 RBPE_MAX_FEATURES);
+    RBPE_FAIL_IF(!(cfg->rbf_order >= 1.0f && cfg->rbf_order <= 64.0f), err,
+                 RBPE_ERR_INVALID_ARGUMENT,
+                 "rbf: super-Gaussian order %g (must be in [1, 64])",
+                 (double)cfg->rbf_order);
+    RBPE_FAIL_IF(!isfinite(cfg->rbf_norm_ref), err, RBPE_ERR_INVALID_ARGUMENT,
+                 "rbf: normalisation reference %g", (double)cfg->rbf_norm_ref);
+    return RBPE_OK;
+  }
+  return rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT, "unknown embedding %d",
+                      (int)cfg->kind);
+}
+
 rbpe_status rbpe_embedding_create(rbpe_ctx *ctx, const rbpe_embed_config *cfg,
                                   int ndim, rbpe_embedding **out) {
   rbpe_err *err = &ctx->err;
@@ -97,63 +108,31 @@ rbpe_status rbpe_embedding_create(rbpe_ctx *ctx, const rbpe_embed_config *cfg,
   RBPE_FAIL_IF(ndim < 1 || ndim > RBPE_MAX_DIMS, err,
                RBPE_ERR_INVALID_ARGUMENT, "embedding of %d-D coordinates",
                ndim);
+  RBPE_TRY(rbpe_embed_config_check(err, cfg));
   rbpe_embedding *e = calloc(1, sizeof *e);
   RBPE_FAIL_IF(!e, err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
   e->cfg = *cfg;
   e->ndim = ndim;
   rbpe_status st = RBPE_OK;
-  switch (cfg->kind) {
-  case RBPE_EMBED_NERF:
-    if (cfg->nerf_freqs < 1 || cfg->nerf_freqs > RBPE_MAX_NERF_FREQS)
-      st = rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT,
-                        "nerf: %d frequencies (must be 1..%d)",
-                        cfg->nerf_freqs, RBPE_MAX_NERF_FREQS);
+  if (cfg->kind == RBPE_EMBED_NERF) {
     e->dim = (size_t)2 * cfg->nerf_freqs * ndim;
-    break;
-  case RBPE_EMBED_RFF:
-    if (cfg->rff_features < 1 || cfg->rff_features > RBPE_MAX_FEATURES)
-      st = rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT,
-                        "rff: %d features (must be 1..%d)", cfg->rff_features,
-                        RBPE_MAX_FEATURES);
-    else if (!(cfg->rff_scale > 0.0f) || !isfinite(cfg->rff_scale))
-      st = rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT,
-                        "rff: scale %g (must be > 0)", (double)cfg->rff_scale);
-    else if (!(e->B = malloc(sizeof(float) * cfg->rff_features * ndim)))
+  } else if (cfg->kind == RBPE_EMBED_RFF) {
+    e->dim = (size_t)2 * cfg->rff_features;
+    if (!(e->B = malloc(sizeof(float) * cfg->rff_features * ndim))) {
       st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
-    else {
+    } else {
       rbpe_rng rng;
       rbpe_rng_seed(&rng, cfg->seed);
       for (int i = 0; i < cfg->rff_features * ndim; i++)
         e->B[i] = cfg->rff_scale * rbpe_rng_normal(&rng);
     }
-    e->dim = (size_t)2 * cfg->rff_features;
-    break;
-  case RBPE_EMBED_RBF:
-    if (cfg->rbf_centres < 1 || cfg->rbf_centres > RBPE_MAX_FEATURES)
-      st = rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT,
-                        "rbf: %d centres (must be 1..%d)", cfg->rbf_centres,
-                        RBPE_MAX_FEATURES);
-    else if (!(cfg->rbf_order >= 1.0f && cfg->rbf_order <= 64.0f))
-      st = rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT,
-                        "rbf: super-Gaussian order %g (must be in [1, 64])",
-                        (double)cfg->rbf_order);
-    else if (!isfinite(cfg->rbf_norm_ref))
-      st = rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT,
-                        "rbf: normalisation reference %g",
-                        (double)cfg->rbf_norm_ref);
-    else {
-      e->ndir = rbpe_rbf_directions(ndim, cfg->rbf_diagonals, NULL);
-      e->dirs = malloc(sizeof(float) * e->ndir * (ndim + 1));
-      if (!e->dirs)
-        st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
-      else
-        rbpe_rbf_directions(ndim, cfg->rbf_diagonals, e->dirs);
-      e->dim = (size_t)e->ndir * cfg->rbf_centres;
-    }
-    break;
-  default:
-    st = rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT, "unknown embedding %d",
-                      (int)cfg->kind);
+  } else {
+    e->ndir = rbpe_rbf_directions(ndim, cfg->rbf_diagonals, NULL);
+    e->dim = (size_t)e->ndir * cfg->rbf_centres;
+    if (!(e->dirs = malloc(sizeof(float) * e->ndir * (ndim + 1))))
+      st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+    else
+      rbpe_rbf_directions(ndim, cfg->rbf_diagonals, e->dirs);
   }
   if (st != RBPE_OK) {
     rbpe_embedding_free(e);

@@ -6,61 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
+#include "base/clock.h"
 #include "field.h"
 #include "model.h"
 #include "sigma.h"
-
-void rbpe_fit_config_default(rbpe_fit_config *c) {
-  memset(c, 0, sizeof *c);
-  rbpe_embed_config_default(&c->embed, RBPE_EMBED_RBF);
-  /* the learned sigma, normalised (docs/RESULTS.md: at parity with or
-   * above a uniform sigma chosen on a validation part, with no tuning and
-   * a range that follows the sampling density); --sigma uniform:S is the
-   * one-flag alternative, and 0.04 its value when asked for without a
-   * learned map */
-  c->sigma_mode = RBPE_SIGMA_GRAPH;
-  c->embed.rbf_norm_ref = -1.0f;
-  c->sigma = 0.04f;
-  c->split = "regular:2";
-  c->hidden_layers = 3;
-  c->width = 256;
-  c->out_act = RBPE_ACT_AUTO;
-  c->steps = 1000;
-  c->lr = 1e-3f;
-  c->batch = 0;
-  c->seed = 0;
-  c->log_every = 25;
-  c->curve_heldout = 4096;
-  /* learned sigma's solve and carry (docs/RESULTS.md) */
-  c->sigma_at = RBPE_SIGMA_AT_SMOOTH;
-  rbpe_sigma_config *g = &c->sig;
-  g->k = 8;
-  g->eps = 0.5f;
-  g->gamma = 0.01f;
-  g->lambda_n = 0.0f;
-  g->smin = 0.5f; /* times the training spacing L^(-1/N) */
-  g->smax = 2.0f;
-  g->relative = 1;
-  g->iterations = 200;
-  g->lr = 0.1f;
-  g->tol = 1e-3f;
-  g->check_every = 10;
-  g->poly_degree = 2;
-  g->poly_subset = 20;
-  g->poly_subsets = 64;
-  g->poly_from_sparse = 0;
-  g->smooth_width = 2.5f;
-  rbpe_field_config *fd = &c->field;
-  fd->cells = 0;
-  fd->holdout = 0.1f;
-  fd->lr = 0.05f;
-  fd->every = 10;
-  fd->from = 0.2f;
-  fd->until = 0.8f;
-  fd->range = 2.0f;
-  fd->zero_mean = 0;
-}
 
 void rbpe_fit_report_clear(rbpe_fit_report *r) {
   if (!r) return;
@@ -71,38 +20,6 @@ void rbpe_fit_report_clear(rbpe_fit_report *r) {
   rbpe_signal_free(r->sigma_map);
   rbpe_split_free(r->split);
   memset(r, 0, sizeof *r);
-}
-
-static rbpe_status check_config(rbpe_err *err, const rbpe_fit_config *c) {
-  RBPE_FAIL_IF(c->hidden_layers < 0 || c->hidden_layers > RBPE_MAX_HIDDEN, err,
-               RBPE_ERR_INVALID_ARGUMENT, "%d hidden layers (must be 0..%d)",
-               c->hidden_layers, RBPE_MAX_HIDDEN);
-  RBPE_FAIL_IF(c->width < 1 || c->width > RBPE_MAX_WIDTH, err,
-               RBPE_ERR_INVALID_ARGUMENT, "width %d (must be 1..%d)", c->width,
-               RBPE_MAX_WIDTH);
-  RBPE_FAIL_IF(c->steps < 1, err, RBPE_ERR_INVALID_ARGUMENT,
-               "%d steps (must be >= 1)", c->steps);
-  RBPE_FAIL_IF(!(c->lr > 0.0f) || !isfinite(c->lr), err,
-               RBPE_ERR_INVALID_ARGUMENT, "learning rate %g (must be > 0)",
-               (double)c->lr);
-  RBPE_FAIL_IF((unsigned)c->out_act > RBPE_ACT_AUTO, err,
-               RBPE_ERR_INVALID_ARGUMENT, "unknown output activation");
-  RBPE_FAIL_IF(c->log_every < 1, err, RBPE_ERR_INVALID_ARGUMENT,
-               "log_every %d (must be >= 1)", c->log_every);
-  RBPE_FAIL_IF((unsigned)c->sigma_mode > RBPE_SIGMA_POLY ||
-                   (unsigned)c->sigma_at > RBPE_SIGMA_AT_POLY,
-               err, RBPE_ERR_INVALID_ARGUMENT, "unknown sigma mode");
-  RBPE_FAIL_IF(c->sigma_mode != RBPE_SIGMA_UNIFORM &&
-                   c->embed.kind != RBPE_EMBED_RBF,
-               err, RBPE_ERR_INVALID_ARGUMENT,
-               "learned sigma needs the rbf embedding");
-  RBPE_FAIL_IF(c->embed.kind == RBPE_EMBED_RBF &&
-                   (!(c->sigma > 0.0f) || !isfinite(c->sigma)),
-               err, RBPE_ERR_INVALID_ARGUMENT, "sigma %g (must be > 0)",
-               (double)c->sigma);
-  RBPE_FAIL_IF(c->field.cells && c->embed.kind != RBPE_EMBED_RBF, err,
-               RBPE_ERR_INVALID_ARGUMENT, "a sigma field needs the rbf embedding");
-  return rbpe_field_check_config(err, &c->field);
 }
 
 /* A seeded permutation of 0..n-1 (Fisher-Yates). */
@@ -122,11 +39,22 @@ static void shuffle(uint32_t *p, size_t n, rbpe_rng *rng) {
 #define SEED_SHUFFLE 0x5bf03635u
 #define SEED_HOLDBACK 0x3c6ef372u
 
+/* One fit in progress: what the stages hand on, one way. */
 typedef struct fit_state {
+  rbpe_ctx *ctx;
+  rbpe_err *err;
   rbpe_backend *be;
-  rbpe_buf *x, *sig, *X, *Y, *perm, *Xb, *Yb;
+  const rbpe_signal *sig;
+  const rbpe_fit_config *cfg;
+  rbpe_model *m;       /* built up stage by stage */
+  rbpe_fit_report *rep;
+  size_t L, M, C;      /* training samples, embedded width, channels */
+  size_t batch, cap;   /* rows per step; loss-curve points */
+  rbpe_mlp_shape shape;
+  rbpe_buf *x, *dsig, *X, *Y, *perm, *Xb, *Yb;
   rbpe_buf *xb, *sb; /* a batch's coordinates and sigmas (on the fly) */
   int on_the_fly;    /* embed each mini-batch instead of keeping X */
+  size_t pos, shuffled; /* the epoch's next row; rows its order covers */
   rbpe_mlp_trainer *tr;
   float *coords, *sigma, *targets;
   uint32_t *order;
@@ -143,7 +71,7 @@ typedef struct fit_state {
 
 static void fit_state_free(fit_state *f) {
   rbpe_buf_free(f->be, f->x);
-  rbpe_buf_free(f->be, f->sig);
+  rbpe_buf_free(f->be, f->dsig);
   rbpe_buf_free(f->be, f->X);
   rbpe_buf_free(f->be, f->Y);
   rbpe_buf_free(f->be, f->perm);
@@ -161,6 +89,30 @@ static void fit_state_free(fit_state *f) {
   free(f->sigma);
   free(f->targets);
   free(f->order);
+}
+
+/* The report's statistics of a sigma map (S samples) over the grid and at
+ * the training samples (train, L indices). */
+static void sigma_stats(rbpe_fit_report *rep, const float *map, size_t S,
+                        const size_t *train, size_t L) {
+  double a = INFINITY, b = -INFINITY, s = 0;
+  for (size_t i = 0; i < S; i++) {
+    a = fmin(a, map[i]);
+    b = fmax(b, map[i]);
+    s += map[i];
+  }
+  rep->sigma_min = a;
+  rep->sigma_max = b;
+  rep->sigma_mean = S ? s / (double)S : NAN;
+  a = INFINITY, b = -INFINITY, s = 0;
+  for (size_t i = 0; i < L; i++) {
+    a = fmin(a, map[train[i]]);
+    b = fmax(b, map[train[i]]);
+    s += map[train[i]];
+  }
+  rep->sigma_train_min = a;
+  rep->sigma_train_max = b;
+  rep->sigma_train_mean = L ? s / (double)L : NAN;
 }
 
 static void curve_add(rbpe_fit_report *r, size_t cap, int step, float loss,
@@ -304,9 +256,9 @@ static rbpe_status field_update(fit_state *f, const rbpe_fit_config *cfg,
   rep->field_mse_last = mse;
   rep->field_updates++;
   rbpe_field_apply(f->field, L, f->coords, f->base, f->sigma);
-  RBPE_TRY(rbpe_buf_write(f->be, f->sig, 0, L * sizeof(float), f->sigma));
+  RBPE_TRY(rbpe_buf_write(f->be, f->dsig, 0, L * sizeof(float), f->sigma));
   if (!f->on_the_fly)
-    RBPE_TRY(rbpe_embedding_run(f->be, emb, L, f->x, f->sig, f->X, 0));
+    RBPE_TRY(rbpe_embedding_run(f->be, emb, L, f->x, f->dsig, f->X, 0));
   return RBPE_OK;
 }
 
@@ -341,7 +293,7 @@ static rbpe_status field_finish(rbpe_ctx *ctx, const rbpe_field *field,
   if (st != RBPE_OK) return st;
   rep->field_factor_min = lo;
   rep->field_factor_max = hi;
-  rbpe_sigma_report_stats(rep, m->sigma_map, sig->samples, train, L);
+  sigma_stats(rep, m->sigma_map, sig->samples, train, L);
   return RBPE_OK;
 }
 
@@ -396,18 +348,12 @@ static rbpe_status heldout_prepare(rbpe_ctx *ctx, fit_state *f,
   return st;
 }
 
-/* The fit of a signal whose values lie in [0, 1], or [-1, 1] with peak 2
- * (rbpe_fit maps others onto one of them). */
-static rbpe_status fit_unit(rbpe_ctx *ctx, const rbpe_signal *sig,
-                            const rbpe_fit_config *cfg, double peak,
-                            rbpe_model **model_out, rbpe_fit_report *rep) {
-  rbpe_err *err = &ctx->err;
-  RBPE_TRY(check_config(err, cfg));
-  rbpe_backend *be;
-  RBPE_TRY(rbpe_ctx_backend(ctx, &be));
-
-  rbpe_model *m = calloc(1, sizeof *m);
-  RBPE_FAIL_IF(!m, err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+/* Stage 1: the model's identity (what it is fitted to, with what). */
+static rbpe_status model_begin(fit_state *f, double peak) {
+  const rbpe_signal *sig = f->sig;
+  const rbpe_fit_config *cfg = f->cfg;
+  rbpe_model *m = f->m = calloc(1, sizeof *f->m);
+  RBPE_FAIL_IF(!m, f->err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
   m->cfg = *cfg;
   snprintf(m->split, sizeof m->split, "%s", cfg->split ? cfg->split : "regular:2");
   m->cfg.split = m->split;
@@ -416,232 +362,310 @@ static rbpe_status fit_unit(rbpe_ctx *ctx, const rbpe_signal *sig,
   m->cfg.cancel = NULL;
   m->cfg.embed.seed = cfg->embed.kind == RBPE_EMBED_RFF ? cfg->seed : 0;
   /* rbpe_fit resolves auto and maps the values first */
-  rep->psnr_peak = peak;
+  f->rep->psnr_peak = peak;
   m->out_scale = 1.0f;
   m->out_offset = 0.0f;
   m->ndim = sig->ndim;
   m->channels = sig->channels;
   m->sample_rate = sig->ndim == 1 ? sig->sample_rate : 0;
   for (int a = 0; a < sig->ndim; a++) m->dims[a] = sig->dims[a];
-
-  fit_state f = {.be = be};
+  f->C = (size_t)sig->channels;
   /* loss-curve points: step 1, every log_every-th step and the last */
-  size_t cap = (size_t)cfg->steps / (size_t)cfg->log_every + 3;
-  rbpe_status st = rbpe_split_create(ctx, sig, m->split, cfg->seed, &rep->split);
-  if (st == RBPE_OK)
-    st = rbpe_embedding_create(ctx, &m->cfg.embed, sig->ndim, &m->emb);
-  size_t L = 0, M = 0, C = (size_t)sig->channels;
-  if (st == RBPE_OK) {
-    L = rbpe_split_train_count(rep->split);
-    M = rbpe_embedding_dim(m->emb);
-    rep->n_train = L;
-    rep->n_test = rbpe_split_test_count(rep->split);
-    rep->embed_dim = M;
-    f.coords = malloc(L * sig->ndim * sizeof(float));
-    f.sigma = malloc(L * sizeof(float));
-    f.targets = malloc(L * C * sizeof(float));
-    rep->curve_step = malloc(cap * sizeof(int));
-    rep->curve_loss = malloc(cap * sizeof(float));
-    if (!f.coords || !f.sigma || !f.targets || !rep->curve_step || !rep->curve_loss)
-      st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  f->cap = (size_t)cfg->steps / (size_t)cfg->log_every + 3;
+  return RBPE_OK;
+}
+
+/* Stage 2: the split, the embedding, and what training will keep on the
+ * device, decided (or refused) before the sigma solve and before any
+ * device allocation. */
+static rbpe_status stage_split(fit_state *f) {
+  rbpe_fit_report *rep = f->rep;
+  rbpe_model *m = f->m;
+  const rbpe_signal *sig = f->sig;
+  RBPE_TRY(rbpe_split_create(f->ctx, sig, m->split, f->cfg->seed, &rep->split));
+  RBPE_TRY(rbpe_embedding_create(f->ctx, &m->cfg.embed, sig->ndim, &m->emb));
+  size_t L = f->L = rbpe_split_train_count(rep->split);
+  f->M = rbpe_embedding_dim(m->emb);
+  rep->n_train = L;
+  rep->n_test = rbpe_split_test_count(rep->split);
+  rep->embed_dim = f->M;
+  f->coords = malloc(L * sig->ndim * sizeof(float));
+  f->sigma = malloc(L * sizeof(float));
+  f->targets = malloc(L * f->C * sizeof(float));
+  rep->curve_step = malloc(f->cap * sizeof(int));
+  rep->curve_loss = malloc(f->cap * sizeof(float));
+  RBPE_FAIL_IF(!f->coords || !f->sigma || !f->targets || !rep->curve_step ||
+                   !rep->curve_loss,
+               f->err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  f->batch = f->cfg->batch && f->cfg->batch < L ? f->cfg->batch : L;
+  rbpe_model_shape(&m->cfg, f->M, m->channels, &f->shape);
+  RBPE_TRY(plan_memory(f->be, f->err, L, f->M, sig->ndim, f->C, &f->shape,
+                       f->batch, f->cfg->embed.kind == RBPE_EMBED_RBF,
+                       &f->on_the_fly));
+  rep->embed_on_the_fly = f->on_the_fly;
+  return RBPE_OK;
+}
+
+/* Stage 3: sigma over the whole grid, before anything else takes device
+ * memory: learned (with its range, kept in the model), or uniform when a
+ * field will learn on it; nothing for a uniform sigma alone. */
+static rbpe_status stage_sigma(fit_state *f) {
+  const rbpe_fit_config *cfg = f->cfg;
+  rbpe_model *m = f->m;
+  size_t S = f->sig->samples;
+  if (cfg->embed.kind != RBPE_EMBED_RBF ||
+      (cfg->sigma_mode == RBPE_SIGMA_UNIFORM && cfg->field.cells == 0))
+    return RBPE_OK;
+  m->sigma_map = malloc(S * sizeof(float));
+  RBPE_FAIL_IF(!m->sigma_map, f->err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  if (cfg->sigma_mode == RBPE_SIGMA_UNIFORM) {
+    for (size_t i = 0; i < S; i++) m->sigma_map[i] = cfg->sigma;
+    return RBPE_OK;
   }
-  /* What training will keep on the device, decided (or refused) before
-   * the sigma solve and before any allocation. */
-  rbpe_mlp_shape shape;
-  size_t batch = cfg->batch && cfg->batch < L ? cfg->batch : L;
-  if (st == RBPE_OK) {
-    rbpe_model_shape(&m->cfg, M, m->channels, &shape);
-    st = plan_memory(be, err, L, M, sig->ndim, C, &shape, batch,
-                     cfg->embed.kind == RBPE_EMBED_RBF, &f.on_the_fly);
-    rep->embed_on_the_fly = f.on_the_fly;
-  }
-  /* Learned sigma: the map over the whole grid, before anything else
-   * takes device memory; a uniform sigma gets one when a field will
-   * learn on it. */
-  int field = cfg->field.cells > 0; /* check_config: only with rbf */
-  if (st == RBPE_OK && cfg->embed.kind == RBPE_EMBED_RBF &&
-      (cfg->sigma_mode != RBPE_SIGMA_UNIFORM || field)) {
-    m->sigma_map = malloc(sig->samples * sizeof(float));
-    if (!m->sigma_map)
-      st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
-    else if (cfg->sigma_mode != RBPE_SIGMA_UNIFORM)
-      st = rbpe_sigma_build(ctx, be, sig, rep->split, &m->cfg, m->emb,
-                            m->sigma_map, rep);
-    else
-      for (size_t i = 0; i < sig->samples; i++) m->sigma_map[i] = cfg->sigma;
-  }
-  const size_t *train = st == RBPE_OK ? rbpe_split_train(rep->split) : NULL;
-  if (st == RBPE_OK) st = rbpe_signal_coords(ctx, sig, train, L, f.coords);
-  if (st == RBPE_OK) {
-    for (size_t i = 0; i < L; i++)
-      memcpy(f.targets + i * C, sig->data + train[i] * C, C * sizeof(float));
-    rbpe_model_sigma(m, L, f.coords, f.sigma);
-  }
-  /* The amplitude normalisation's reference, when asked for: the
-   * geometric mean of the training samples' sigma (exactly the sigma when
-   * it is uniform, so a uniform embedding is unchanged). */
-  if (st == RBPE_OK && m->cfg.embed.kind == RBPE_EMBED_RBF &&
-      m->cfg.embed.rbf_norm_ref < 0.0f) {
+  rbpe_sigma_result res;
+  RBPE_TRY(rbpe_sigma_build(f->ctx, f->be, f->sig, f->rep->split, &m->cfg,
+                            m->emb, m->sigma_map, &res));
+  rbpe_fit_report *rep = f->rep;
+  m->sigma_lo = (float)res.lo;
+  m->sigma_hi = (float)res.hi;
+  rep->sigma_lo = res.lo;
+  rep->sigma_hi = res.hi;
+  rep->sigma_iterations = res.iterations;
+  rep->sigma_J0 = res.J0;
+  rep->sigma_J = res.J;
+  rep->poly_degree = res.poly_degree;
+  memcpy(rep->poly_beta, res.poly_beta, sizeof rep->poly_beta);
+  rep->time_sigma_s = res.time_s;
+  sigma_stats(rep, m->sigma_map, S, rbpe_split_train(rep->split), f->L);
+  return RBPE_OK;
+}
+
+/* Stage 4 (host): the training samples' coordinates, targets and sigma,
+ * and the amplitude normalisation's reference when asked for: the
+ * geometric mean of the training samples' sigma (exactly the sigma when
+ * it is uniform, so a uniform embedding is unchanged). */
+static rbpe_status stage_training_rows(fit_state *f) {
+  const rbpe_signal *sig = f->sig;
+  rbpe_model *m = f->m;
+  size_t L = f->L, C = f->C;
+  const size_t *train = rbpe_split_train(f->rep->split);
+  RBPE_TRY(rbpe_signal_coords(f->ctx, sig, train, L, f->coords));
+  for (size_t i = 0; i < L; i++)
+    memcpy(f->targets + i * C, sig->data + train[i] * C, C * sizeof(float));
+  rbpe_model_sigma(m, L, f->coords, f->sigma);
+  int rbf = m->cfg.embed.kind == RBPE_EMBED_RBF;
+  if (rbf && m->cfg.embed.rbf_norm_ref < 0.0f) {
     float ref = m->cfg.sigma;
     if (m->cfg.sigma_mode != RBPE_SIGMA_UNIFORM) {
       double logs = 0;
-      for (size_t i = 0; i < L; i++) logs += log((double)f.sigma[i]);
+      for (size_t i = 0; i < L; i++) logs += log((double)f->sigma[i]);
       ref = (float)exp(logs / (double)L);
     }
     m->cfg.embed.rbf_norm_ref = ref;
     rbpe_embedding_set_norm_ref(m->emb, ref);
   }
-  rep->rbf_norm_ref = m->cfg.embed.kind == RBPE_EMBED_RBF &&
-                              m->cfg.embed.rbf_norm_ref > 0.0f
-                          ? m->cfg.embed.rbf_norm_ref
-                          : 0.0f;
+  f->rep->rbf_norm_ref =
+      rbf && m->cfg.embed.rbf_norm_ref > 0.0f ? m->cfg.embed.rbf_norm_ref : 0.0f;
+  if (f->cfg->field.cells > 0)
+    RBPE_TRY(field_prepare(f->ctx, f, f->cfg, m->emb, L, sig->ndim, C, f->batch));
+  return RBPE_OK;
+}
 
-  if (st == RBPE_OK && field)
-    st = field_prepare(ctx, &f, cfg, m->emb, L, sig->ndim, C, batch);
-
-  /* The embedded training set, built once and kept on the device. */
+/* Stage 5 (device): the embedded training set, built once and kept (or
+ * its coordinates, for embedding each batch on the fly), the targets and
+ * the held-out curve's samples. */
+static rbpe_status stage_upload(fit_state *f) {
+  rbpe_backend *be = f->be;
+  const rbpe_model *m = f->m;
+  size_t L = f->L, xbytes = 0;
+  int N = f->sig->ndim;
   double t0 = rbpe_now_s();
-  size_t xbytes = 0;
-  if (st == RBPE_OK && (!rbpe_mul_ok(L, M, &xbytes) ||
-                        !rbpe_mul_ok(xbytes, sizeof(float), &xbytes)))
-    st = rbpe_err_set(err, RBPE_ERR_TOO_LARGE, "embedded training set too large");
-  if (st == RBPE_OK) st = rbpe_buf_from_host(be, f.coords, L * sig->ndim, &f.x);
-  if (st == RBPE_OK && m->cfg.embed.kind == RBPE_EMBED_RBF)
-    st = rbpe_buf_from_host(be, f.sigma, L, &f.sig);
-  if (st == RBPE_OK && !f.on_the_fly) st = rbpe_buf_alloc(be, xbytes, &f.X);
-  if (st == RBPE_OK && !f.on_the_fly)
-    st = rbpe_embedding_run(be, m->emb, L, f.x, f.sig, f.X, 0);
-  if (st == RBPE_OK) st = rbpe_buf_from_host(be, f.targets, L * C, &f.Y);
-  if (st == RBPE_OK)
-    st = heldout_prepare(ctx, &f, cfg, m, sig, rep->split, batch, cap, rep);
-  if (st == RBPE_OK) st = rbpe_backend_finish(be);
-  rep->time_embed_s = rbpe_now_s() - t0;
-
-  /* The MLP, initialised on the host so every backend starts alike. */
-  if (st == RBPE_OK) st = rbpe_mlp_host_alloc(err, &shape, &m->mlp);
-  if (st == RBPE_OK) {
-    rbpe_mlp_host_init(&m->mlp, cfg->seed ^ SEED_WEIGHTS);
-    st = rbpe_mlp_trainer_create(be, &m->mlp, batch, cfg->lr, &f.tr);
+  RBPE_FAIL_IF(!rbpe_mul_ok(L, f->M, &xbytes) ||
+                   !rbpe_mul_ok(xbytes, sizeof(float), &xbytes),
+               f->err, RBPE_ERR_TOO_LARGE, "embedded training set too large");
+  RBPE_TRY(rbpe_buf_from_host(be, f->coords, L * N, &f->x));
+  if (m->cfg.embed.kind == RBPE_EMBED_RBF)
+    RBPE_TRY(rbpe_buf_from_host(be, f->sigma, L, &f->dsig));
+  if (!f->on_the_fly) {
+    RBPE_TRY(rbpe_buf_alloc(be, xbytes, &f->X));
+    RBPE_TRY(rbpe_embedding_run(be, m->emb, L, f->x, f->dsig, f->X, 0));
   }
-  int minibatch = batch < L;
+  RBPE_TRY(rbpe_buf_from_host(be, f->targets, L * f->C, &f->Y));
+  RBPE_TRY(heldout_prepare(f->ctx, f, f->cfg, m, f->sig, f->rep->split,
+                           f->batch, f->cap, f->rep));
+  RBPE_TRY(rbpe_backend_finish(be));
+  f->rep->time_embed_s = rbpe_now_s() - t0;
+  return RBPE_OK;
+}
+
+/* Stage 6: the MLP, initialised on the host so every backend starts
+ * alike, its trainer, and the mini-batch buffers. */
+static rbpe_status stage_trainer(fit_state *f) {
+  rbpe_backend *be = f->be;
+  size_t L = f->L, batch = f->batch;
+  RBPE_TRY(rbpe_mlp_host_alloc(f->err, &f->shape, &f->m->mlp));
+  rbpe_mlp_host_init(&f->m->mlp, f->cfg->seed ^ SEED_WEIGHTS);
+  RBPE_TRY(rbpe_mlp_trainer_create(be, &f->m->mlp, batch, f->cfg->lr, &f->tr));
+  if (batch >= L) return RBPE_OK;
+  f->order = malloc(L * sizeof(uint32_t));
+  RBPE_FAIL_IF(!f->order, f->err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  RBPE_TRY(rbpe_buf_alloc(be, L * sizeof(uint32_t), &f->perm));
+  RBPE_TRY(rbpe_buf_alloc(be, batch * f->M * sizeof(float), &f->Xb));
+  RBPE_TRY(rbpe_buf_alloc(be, batch * f->C * sizeof(float), &f->Yb));
+  if (f->on_the_fly) {
+    RBPE_TRY(rbpe_buf_alloc(be, batch * f->sig->ndim * sizeof(float), &f->xb));
+    if (f->dsig)
+      RBPE_TRY(rbpe_buf_alloc(be, batch * sizeof(float), &f->sb));
+  }
+  return RBPE_OK;
+}
+
+/* The next mini-batch of `rows` rows out of the first `active` into Xb,
+ * Yb: a new seeded shuffle each epoch (its partial tail dropped), and the
+ * batch gathered from the kept X or embedded here from its coordinates
+ * and sigmas (the same floats the kept X would hold). */
+static rbpe_status next_batch(fit_state *f, size_t active, size_t rows,
+                              rbpe_rng *rng) {
+  rbpe_backend *be = f->be;
+  if (f->shuffled != active || f->pos + rows > active) {
+    shuffle(f->order, active, rng);
+    RBPE_TRY(rbpe_buf_write(be, f->perm, 0, active * sizeof(uint32_t), f->order));
+    f->pos = 0;
+    f->shuffled = active;
+  }
+  if (f->on_the_fly) {
+    RBPE_TRY(rbpe_op_gather_rows(be, rows, (size_t)f->sig->ndim, f->x, f->perm,
+                                 f->pos, f->xb));
+    if (f->dsig)
+      RBPE_TRY(rbpe_op_gather_rows(be, rows, 1, f->dsig, f->perm, f->pos, f->sb));
+    RBPE_TRY(rbpe_embedding_run(be, f->m->emb, rows, f->xb, f->sb, f->Xb, 0));
+  } else {
+    RBPE_TRY(rbpe_op_gather_rows(be, rows, f->M, f->X, f->perm, f->pos, f->Xb));
+  }
+  RBPE_TRY(rbpe_op_gather_rows(be, rows, f->C, f->Y, f->perm, f->pos, f->Yb));
+  f->pos += rows;
+  return RBPE_OK;
+}
+
+/* A loss-curve point: the batch loss (refused when not finite), the
+ * held-out samples' MSE under the weights as they stand, progress. */
+static rbpe_status log_point(fit_state *f, int step, float loss, double t1) {
+  const rbpe_fit_config *cfg = f->cfg;
+  rbpe_fit_report *rep = f->rep;
+  RBPE_FAIL_IF(!isfinite(loss), f->err, RBPE_ERR_NUMERIC,
+               "training diverged: loss is %g at step %d (try a smaller --lr)",
+               (double)loss, step);
+  float held = NAN;
+  if (f->H) {
+    RBPE_TRY(rbpe_mlp_sq_error(f->tr, f->H, f->Xh, f->Yh, &held));
+    held /= (float)(f->H * f->C);
+  }
+  curve_add(rep, f->cap, step, loss, held);
+  if (cfg->progress) {
+    double el = rbpe_now_s() - t1;
+    rbpe_progress p = {step, cfg->steps, loss,
+                       (float)(10.0 * log10(rep->psnr_peak * rep->psnr_peak / loss)),
+                       el, el > 0 ? (double)step * f->batch / el : 0.0};
+    cfg->progress(&p, cfg->progress_user);
+  }
+  return RBPE_OK;
+}
+
+/* Stage 7: Adam steps; while a sigma field learns, the MLP trains on rows
+ * 0..LT-1 only and the field updates on the rest. The model records the
+ * training it had: an interrupted run's model says how many steps were
+ * done, not how many were asked for. */
+static rbpe_status stage_train(fit_state *f) {
+  const rbpe_fit_config *cfg = f->cfg;
+  rbpe_fit_report *rep = f->rep;
+  size_t L = f->L;
+  int minibatch = f->batch < L;
   rbpe_rng shuffle_rng;
   rbpe_rng_seed(&shuffle_rng, cfg->seed ^ SEED_SHUFFLE);
-  if (st == RBPE_OK && minibatch) {
-    f.order = malloc(L * sizeof(uint32_t));
-    if (!f.order) st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
-    if (st == RBPE_OK) st = rbpe_buf_alloc(be, L * sizeof(uint32_t), &f.perm);
-    if (st == RBPE_OK) st = rbpe_buf_alloc(be, batch * M * sizeof(float), &f.Xb);
-    if (st == RBPE_OK) st = rbpe_buf_alloc(be, batch * C * sizeof(float), &f.Yb);
-    if (st == RBPE_OK && f.on_the_fly)
-      st = rbpe_buf_alloc(be, batch * sig->ndim * sizeof(float), &f.xb);
-    if (st == RBPE_OK && f.on_the_fly && f.sig)
-      st = rbpe_buf_alloc(be, batch * sizeof(float), &f.sb);
-  }
-
-  /* Training. */
   double t1 = rbpe_now_s();
-  size_t pos = 0, shuffled = 0; /* rows the current order covers */
-  int step = 0;
+  rbpe_status st = RBPE_OK;
+  int step;
   for (step = 1; st == RBPE_OK && step <= cfg->steps; step++) {
     if (cfg->cancel && *cfg->cancel) {
       rep->interrupted = 1;
       break;
     }
-    /* while a sigma field learns, the MLP trains on rows 0..LT-1 only */
-    int learning = f.field && step <= f.field_until;
-    size_t active = learning ? f.LT : L;
-    size_t rows = batch < active ? batch : active;
-    const rbpe_buf *Xs = f.X, *Ys = f.Y;
-    if (minibatch && (rows < active || f.on_the_fly)) {
-      if (shuffled != active || pos + rows > active) {
-        /* a new epoch; the partial tail is dropped */
-        shuffle(f.order, active, &shuffle_rng);
-        st = rbpe_buf_write(be, f.perm, 0, active * sizeof(uint32_t), f.order);
-        pos = 0;
-        shuffled = active;
-      }
-      if (st == RBPE_OK && f.on_the_fly) {
-        /* the batch's coordinates and sigmas, embedded here: the same
-         * floats the kept X would hold */
-        st = rbpe_op_gather_rows(be, rows, (size_t)sig->ndim, f.x, f.perm,
-                                 pos, f.xb);
-        if (st == RBPE_OK && f.sig)
-          st = rbpe_op_gather_rows(be, rows, 1, f.sig, f.perm, pos, f.sb);
-        if (st == RBPE_OK)
-          st = rbpe_embedding_run(be, m->emb, rows, f.xb, f.sb, f.Xb, 0);
-      } else if (st == RBPE_OK) {
-        st = rbpe_op_gather_rows(be, rows, M, f.X, f.perm, pos, f.Xb);
-      }
-      if (st == RBPE_OK) st = rbpe_op_gather_rows(be, rows, C, f.Y, f.perm, pos, f.Yb);
-      pos += rows;
-      Xs = f.Xb;
-      Ys = f.Yb;
+    int learning = f->field && step <= f->field_until;
+    size_t active = learning ? f->LT : L;
+    size_t rows = f->batch < active ? f->batch : active;
+    const rbpe_buf *Xs = f->X, *Ys = f->Y;
+    if (minibatch && (rows < active || f->on_the_fly)) {
+      st = next_batch(f, active, rows, &shuffle_rng);
+      Xs = f->Xb;
+      Ys = f->Yb;
     }
     int log = step == 1 || step % cfg->log_every == 0 || step == cfg->steps;
     float loss = NAN;
-    if (st == RBPE_OK) st = rbpe_mlp_train_step(f.tr, rows, Xs, Ys, log, &loss);
-    if (st == RBPE_OK && learning && step >= f.field_from &&
-        (step - f.field_from) % cfg->field.every == 0)
-      st = field_update(&f, cfg, m->emb, L, rep);
-    if (st == RBPE_OK && log) {
-      if (!isfinite(loss)) {
-        st = rbpe_err_set(err, RBPE_ERR_NUMERIC,
-                          "training diverged: loss is %g at step %d (try a "
-                          "smaller --lr)",
-                          (double)loss, step);
-        break;
-      }
-      float held = NAN;
-      if (f.H) { /* the held-out samples' MSE under the weights as they stand */
-        st = rbpe_mlp_sq_error(f.tr, f.H, f.Xh, f.Yh, &held);
-        held /= (float)(f.H * C);
-      }
-      if (st != RBPE_OK) break;
-      curve_add(rep, cap, step, loss, held);
-      if (cfg->progress) {
-        double el = rbpe_now_s() - t1;
-        rbpe_progress p = {step, cfg->steps, loss,
-                           (float)(10.0 * log10(rep->psnr_peak *
-                                                rep->psnr_peak / loss)),
-                           el, el > 0 ? (double)step * batch / el : 0.0};
-        cfg->progress(&p, cfg->progress_user);
-      }
-    }
+    if (st == RBPE_OK) st = rbpe_mlp_train_step(f->tr, rows, Xs, Ys, log, &loss);
+    if (st == RBPE_OK && learning && step >= f->field_from &&
+        (step - f->field_from) % cfg->field.every == 0)
+      st = field_update(f, cfg, f->m->emb, L, rep);
+    if (st == RBPE_OK && log) st = log_point(f, step, loss, t1);
   }
   rep->steps_done = step - 1;
-  /* the model records the training it had: an interrupted run's model
-   * says how many steps were done, not how many were asked for */
-  m->cfg.steps = rep->steps_done;
-  if (st == RBPE_OK) st = rbpe_mlp_download(f.tr, &m->mlp);
-  if (st == RBPE_OK) st = rbpe_backend_finish(be);
+  f->m->cfg.steps = rep->steps_done;
+  if (st == RBPE_OK) st = rbpe_mlp_download(f->tr, &f->m->mlp);
+  if (st == RBPE_OK) st = rbpe_backend_finish(f->be);
   rep->time_train_s = rbpe_now_s() - t1;
   rep->train_samples_per_s =
-      rep->time_train_s > 0 ? (double)rep->steps_done * batch / rep->time_train_s : 0;
+      rep->time_train_s > 0 ? (double)rep->steps_done * f->batch / rep->time_train_s
+                            : 0;
   /* the field as the MLP last saw it, into the model's map */
-  if (st == RBPE_OK && f.field)
-    st = field_finish(ctx, f.field, m, sig, train, L, rep);
-  if (f.field) rep->field_heldback = L - f.LT;
-  /* free the training state before evaluation needs memory */
-  fit_state_free(&f);
+  if (st == RBPE_OK && f->field)
+    st = field_finish(f->ctx, f->field, f->m, f->sig,
+                      rbpe_split_train(rep->split), L, rep);
+  if (f->field) rep->field_heldback = L - f->LT;
+  return st;
+}
 
-  /* Evaluation on the whole grid. */
+/* Stage 8: the model on the whole grid, its PSNR on the training and the
+ * held-out samples, and the sigma map for the report. */
+static rbpe_status stage_evaluate(fit_state *f) {
+  const rbpe_signal *sig = f->sig;
+  rbpe_fit_report *rep = f->rep;
   double t2 = rbpe_now_s();
-  if (st == RBPE_OK) st = rbpe_model_render(ctx, m, sig->dims, &rep->reconstruction);
-  if (st == RBPE_OK) {
-    rep->train_psnr =
-        rbpe_psnr_peak(rep->reconstruction, sig, train, L, rep->psnr_peak);
-    rep->test_psnr = rbpe_psnr_peak(rep->reconstruction, sig,
-                                    rbpe_split_test(rep->split), rep->n_test,
-                                    rep->psnr_peak);
-    rep->final_loss = rep->psnr_peak * rep->psnr_peak *
-                      pow(10.0, -rep->train_psnr / 10.0);
-  }
+  RBPE_TRY(rbpe_model_render_be(f->ctx, f->be, f->m, sig->dims,
+                                &rep->reconstruction));
+  rep->train_psnr = rbpe_psnr_peak(rep->reconstruction, sig,
+                                   rbpe_split_train(rep->split), f->L,
+                                   rep->psnr_peak);
+  rep->test_psnr = rbpe_psnr_peak(rep->reconstruction, sig,
+                                  rbpe_split_test(rep->split), rep->n_test,
+                                  rep->psnr_peak);
+  rep->final_loss =
+      rep->psnr_peak * rep->psnr_peak * pow(10.0, -rep->train_psnr / 10.0);
   rep->time_eval_s = rbpe_now_s() - t2;
-  if (st == RBPE_OK && m->sigma_map) {
-    st = rbpe_signal_alloc(err, sig->ndim, sig->dims, 1, &rep->sigma_map);
-    if (st == RBPE_OK)
-      memcpy(rep->sigma_map->data, m->sigma_map, sig->samples * sizeof(float));
-  }
+  if (!f->m->sigma_map) return RBPE_OK;
+  RBPE_TRY(rbpe_signal_alloc(f->err, sig->ndim, sig->dims, 1, &rep->sigma_map));
+  memcpy(rep->sigma_map->data, f->m->sigma_map, sig->samples * sizeof(float));
+  return RBPE_OK;
+}
+
+/* The fit of a signal whose values lie in [0, 1], or [-1, 1] with peak 2
+ * (rbpe_fit maps others onto one of them), through its stages in order;
+ * the configuration was checked by rbpe_fit_config_check. */
+static rbpe_status fit_unit(rbpe_ctx *ctx, const rbpe_signal *sig,
+                            const rbpe_fit_config *cfg, double peak,
+                            rbpe_model **model_out, rbpe_fit_report *rep) {
+  fit_state f = {.ctx = ctx, .err = &ctx->err, .sig = sig, .cfg = cfg, .rep = rep};
+  rbpe_status st = rbpe_ctx_backend(ctx, &f.be);
+  if (st == RBPE_OK) st = model_begin(&f, peak);
+  if (st == RBPE_OK) st = stage_split(&f);
+  if (st == RBPE_OK) st = stage_sigma(&f);
+  if (st == RBPE_OK) st = stage_training_rows(&f);
+  if (st == RBPE_OK) st = stage_upload(&f);
+  if (st == RBPE_OK) st = stage_trainer(&f);
+  if (st == RBPE_OK) st = stage_train(&f);
+  rbpe_model *m = f.m;
+  /* the training state goes before evaluation needs memory */
+  fit_state_free(&f);
+  f.m = m;
+  if (st == RBPE_OK) st = stage_evaluate(&f);
   if (st != RBPE_OK) {
     rbpe_model_free(m);
     rbpe_fit_report_clear(rep);
@@ -679,6 +703,7 @@ rbpe_status rbpe_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
   *model_out = NULL;
   memset(rep, 0, sizeof *rep);
   RBPE_FAIL_IF(!sig || !cfg, err, RBPE_ERR_INVALID_ARGUMENT, "fit: NULL argument");
+  RBPE_TRY(rbpe_fit_config_check(ctx, cfg, sig));
   /* The data's range decides the output activation (auto: sigmoid for
    * values in [0, 1], none otherwise) and whether the values are mapped:
    * a signal outside [0, 1] (audio, signed or large values) is fitted

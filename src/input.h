@@ -7,7 +7,7 @@
 
 #include <stdio.h>
 
-#include "error.h"
+#include "base/error.h"
 
 #define RBPE_INPUT_HEAD 64
 

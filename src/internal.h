@@ -5,7 +5,9 @@
 #include <stdio.h>
 
 #include "backend/backend.h"
-#include "error.h"
+#include "base/clock.h"
+#include "base/error.h"
+#include "base/fileio.h"
 #include "rbpe.h"
 
 struct rbpe_ctx {
@@ -27,11 +29,17 @@ struct rbpe_signal {
   float *data; /* samples x channels */
 };
 
+/* The training and held-out counts split SPEC gives on sig, and its
+ * refusals (a bad spec, an empty part), without building it. */
+rbpe_status rbpe_split_counts(rbpe_err *err, const rbpe_signal *sig,
+                              const char *spec, size_t *ntrain, size_t *ntest);
+
 /* Allocates a zeroed signal after checking the size limits. */
 rbpe_status rbpe_signal_alloc(rbpe_err *err, int ndim, const size_t *dims,
                               int channels, rbpe_signal **out);
 
 /* Embedding internals shared with the fit pipeline (embed.c). */
+rbpe_status rbpe_embed_config_check(rbpe_err *err, const rbpe_embed_config *cfg);
 /* The RBF directions (rows of alpha_0..alpha_{ndim-1}, offset) into d when
  * d is not NULL; returns their number. */
 int rbpe_rbf_directions(int ndim, int diagonals, float *d);
@@ -46,10 +54,5 @@ rbpe_status rbpe_embedding_run(rbpe_backend *be, const rbpe_embedding *e,
                                const rbpe_buf *sigma, rbpe_buf *out,
                                int deriv);
 
-/* Writes a file through a temporary name in the same folder and renames
- * it; write() gets the open stream and returns a status. */
-typedef rbpe_status (*rbpe_write_fn)(FILE *f, void *user, rbpe_err *err);
-rbpe_status rbpe_write_atomic(const char *path, rbpe_write_fn write, void *user,
-                              rbpe_err *err);
 
 #endif

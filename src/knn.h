@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "error.h"
+#include "base/error.h"
 
 /* A symmetric graph in CSR form: row i owns the edges row[i]..row[i+1]-1,
  * col[] sorted ascending within a row, no self loops, no duplicates. */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
+#include "base/clock.h"
 #include "mlp.h"
 
 
@@ -67,7 +67,8 @@ struct rbpe_mlp_trainer {
   rbpe_mlp_shape shape;
   size_t max_rows;
   float lr;
-  int t; /* Adam step count */
+  int training; /* 0: a forward-only network (no gradients, no Adam) */
+  int t;        /* Adam step count */
   /* Every parameter in one buffer (W0, b0, W1, b1, ..., each starting at
    * a multiple of the backend's view alignment, zeros between), likewise
    * the gradients and Adam's two moments: one Adam launch per step.
@@ -131,20 +132,33 @@ static size_t arena_layout(const rbpe_mlp_shape *s, size_t align,
 /* the most a device's view alignment pads: 4096 bytes */
 #define ARENA_ALIGN_MAX 1024
 
-uint64_t rbpe_mlp_trainer_bytes(const rbpe_mlp_shape *s, size_t max_rows,
-                                uint64_t *largest) {
+/* Device bytes of a network for batches of max_rows rows and its largest
+ * buffer: parameters and activations, and for training the gradients,
+ * Adam's moments, two delta buffers and the loss. */
+static uint64_t net_bytes(const rbpe_mlp_shape *s, size_t max_rows,
+                          int training, uint64_t *largest) {
   size_t offW[RBPE_MAX_HIDDEN + 1], offb[RBPE_MAX_HIDDEN + 1];
   uint64_t arena = arena_layout(s, ARENA_ALIGN_MAX, offW, offb);
-  uint64_t floats = 1 + 4 * arena, big = arena, widest = 0;
+  uint64_t floats = training ? 1 + 4 * arena : arena, big = arena, widest = 0;
   for (int l = 0; l < s->nlin; l++) {
     uint64_t fout = (uint64_t)s->sizes[l + 1];
     if (fout > widest) widest = fout;
     floats += (uint64_t)max_rows * fout; /* the activations */
   }
-  floats += 2 * (uint64_t)max_rows * widest; /* the two delta buffers */
+  if (training) floats += 2 * (uint64_t)max_rows * widest; /* the deltas */
   if ((uint64_t)max_rows * widest > big) big = (uint64_t)max_rows * widest;
   *largest = big * sizeof(float);
   return floats * sizeof(float);
+}
+
+uint64_t rbpe_mlp_trainer_bytes(const rbpe_mlp_shape *s, size_t max_rows,
+                                uint64_t *largest) {
+  return net_bytes(s, max_rows, 1, largest);
+}
+
+uint64_t rbpe_mlp_net_bytes(const rbpe_mlp_shape *s, size_t max_rows,
+                            uint64_t *largest) {
+  return net_bytes(s, max_rows, 0, largest);
 }
 
 static rbpe_status zeros(rbpe_backend *be, size_t count, rbpe_buf **out) {
@@ -152,9 +166,9 @@ static rbpe_status zeros(rbpe_backend *be, size_t count, rbpe_buf **out) {
   return rbpe_buf_fill(be, *out, 0, count, 0.0f);
 }
 
-rbpe_status rbpe_mlp_trainer_create(rbpe_backend *be, const rbpe_mlp_host *h,
-                                    size_t max_rows, float lr,
-                                    rbpe_mlp_trainer **out) {
+static rbpe_status create(rbpe_backend *be, const rbpe_mlp_host *h,
+                          size_t max_rows, float lr, int training,
+                          rbpe_mlp_trainer **out) {
   *out = NULL;
   rbpe_mlp_trainer *t = calloc(1, sizeof *t);
   RBPE_FAIL_IF(!t, be->err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
@@ -162,14 +176,15 @@ rbpe_status rbpe_mlp_trainer_create(rbpe_backend *be, const rbpe_mlp_host *h,
   t->shape = h->shape;
   t->max_rows = max_rows;
   t->lr = lr;
+  t->training = training;
   size_t align = be->view_align / sizeof(float), offW[RBPE_MAX_HIDDEN + 1],
          offb[RBPE_MAX_HIDDEN + 1];
   if (align < 1) align = 1;
   t->arena = arena_layout(&h->shape, align, offW, offb);
   rbpe_status st = zeros(be, t->arena, &t->params);
-  if (st == RBPE_OK) st = zeros(be, t->arena, &t->grads);
-  if (st == RBPE_OK) st = zeros(be, t->arena, &t->m);
-  if (st == RBPE_OK) st = zeros(be, t->arena, &t->v);
+  if (st == RBPE_OK && training) st = zeros(be, t->arena, &t->grads);
+  if (st == RBPE_OK && training) st = zeros(be, t->arena, &t->m);
+  if (st == RBPE_OK && training) st = zeros(be, t->arena, &t->v);
   size_t widest = 0;
   for (int l = 0; l < h->shape.nlin && st == RBPE_OK; l++) {
     size_t fin = (size_t)h->shape.sizes[l], fout = (size_t)h->shape.sizes[l + 1];
@@ -178,21 +193,32 @@ rbpe_status rbpe_mlp_trainer_create(rbpe_backend *be, const rbpe_mlp_host *h,
     if (fout > widest) widest = fout;
     st = rbpe_buf_view(be, t->params, ow, wb, &t->W[l]);
     if (st == RBPE_OK) st = rbpe_buf_view(be, t->params, ob, bb, &t->b[l]);
-    if (st == RBPE_OK) st = rbpe_buf_view(be, t->grads, ow, wb, &t->dW[l]);
-    if (st == RBPE_OK) st = rbpe_buf_view(be, t->grads, ob, bb, &t->db[l]);
+    if (st == RBPE_OK && training) st = rbpe_buf_view(be, t->grads, ow, wb, &t->dW[l]);
+    if (st == RBPE_OK && training) st = rbpe_buf_view(be, t->grads, ob, bb, &t->db[l]);
     if (st == RBPE_OK) st = rbpe_buf_write(be, t->params, ow, wb, h->W[l]);
     if (st == RBPE_OK) st = rbpe_buf_write(be, t->params, ob, bb, h->b[l]);
     if (st == RBPE_OK) st = zeros(be, max_rows * fout, &t->act[l]);
   }
-  if (st == RBPE_OK) st = zeros(be, max_rows * widest, &t->delta[0]);
-  if (st == RBPE_OK) st = zeros(be, max_rows * widest, &t->delta[1]);
-  if (st == RBPE_OK) st = zeros(be, 1, &t->loss);
+  if (st == RBPE_OK && training) st = zeros(be, max_rows * widest, &t->delta[0]);
+  if (st == RBPE_OK && training) st = zeros(be, max_rows * widest, &t->delta[1]);
+  if (st == RBPE_OK && training) st = zeros(be, 1, &t->loss);
   if (st != RBPE_OK) {
     rbpe_mlp_trainer_free(t);
     return st;
   }
   *out = t;
   return RBPE_OK;
+}
+
+rbpe_status rbpe_mlp_trainer_create(rbpe_backend *be, const rbpe_mlp_host *h,
+                                    size_t max_rows, float lr,
+                                    rbpe_mlp_trainer **out) {
+  return create(be, h, max_rows, lr, 1, out);
+}
+
+rbpe_status rbpe_mlp_net_create(rbpe_backend *be, const rbpe_mlp_host *h,
+                                size_t max_rows, rbpe_mlp_trainer **out) {
+  return create(be, h, max_rows, 0.0f, 0, out);
 }
 
 void rbpe_mlp_trainer_profile(rbpe_mlp_trainer *t, rbpe_mlp_profile *p) {
@@ -286,6 +312,8 @@ rbpe_status rbpe_mlp_train_step(rbpe_mlp_trainer *t, size_t rows,
                                 const rbpe_buf *X, const rbpe_buf *Y,
                                 int want_loss, float *loss) {
   rbpe_backend *be = t->be;
+  RBPE_FAIL_IF(!t->training, be->err, RBPE_ERR_INTERNAL,
+               "a training step on a forward-only network");
   RBPE_FAIL_IF(rows == 0 || rows > t->max_rows, be->err, RBPE_ERR_INTERNAL,
                "training step of %zu rows on a trainer sized for %zu", rows,
                t->max_rows);
@@ -314,6 +342,8 @@ rbpe_status rbpe_mlp_train_step(rbpe_mlp_trainer *t, size_t rows,
 rbpe_status rbpe_mlp_sq_error(rbpe_mlp_trainer *t, size_t rows,
                               const rbpe_buf *X, const rbpe_buf *Y,
                               float *sum) {
+  RBPE_FAIL_IF(!t->training, t->be->err, RBPE_ERR_INTERNAL,
+               "a squared error on a forward-only network");
   RBPE_FAIL_IF(rows == 0 || rows > t->max_rows, t->be->err, RBPE_ERR_INTERNAL,
                "evaluation of %zu rows on a trainer sized for %zu", rows,
                t->max_rows);
@@ -325,6 +355,8 @@ rbpe_status rbpe_mlp_sq_error(rbpe_mlp_trainer *t, size_t rows,
 rbpe_status rbpe_mlp_input_grad(rbpe_mlp_trainer *t, size_t rows,
                                 const rbpe_buf *X, const rbpe_buf *Y,
                                 float scale, rbpe_buf *dX, float *sq_sum) {
+  RBPE_FAIL_IF(!t->training, t->be->err, RBPE_ERR_INTERNAL,
+               "an input gradient on a forward-only network");
   RBPE_FAIL_IF(rows == 0 || rows > t->max_rows, t->be->err, RBPE_ERR_INTERNAL,
                "input gradient of %zu rows on a trainer sized for %zu", rows,
                t->max_rows);

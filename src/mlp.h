@@ -5,9 +5,6 @@
 
 #include "backend/backend.h"
 
-#define RBPE_MAX_HIDDEN 16
-#define RBPE_MAX_WIDTH 8192
-
 /* Adam's constants (METHOD.md 6), for the MLP and the sigma solver. */
 #define RBPE_ADAM_BETA1 0.9f
 #define RBPE_ADAM_BETA2 0.999f
@@ -50,10 +47,17 @@ typedef struct rbpe_mlp_trainer rbpe_mlp_trainer;
 rbpe_status rbpe_mlp_trainer_create(rbpe_backend *be, const rbpe_mlp_host *h,
                                     size_t max_rows, float lr,
                                     rbpe_mlp_trainer **out);
+/* A forward-only network: the weights and the activations of batches of
+ * up to max_rows rows, no gradients or Adam state; rbpe_mlp_forward only
+ * (freed with rbpe_mlp_trainer_free). */
+rbpe_status rbpe_mlp_net_create(rbpe_backend *be, const rbpe_mlp_host *h,
+                                size_t max_rows, rbpe_mlp_trainer **out);
 void rbpe_mlp_trainer_free(rbpe_mlp_trainer *t);
 /* Device bytes rbpe_mlp_trainer_create allocates, and its largest buffer. */
 uint64_t rbpe_mlp_trainer_bytes(const rbpe_mlp_shape *s, size_t max_rows,
                                 uint64_t *largest);
+uint64_t rbpe_mlp_net_bytes(const rbpe_mlp_shape *s, size_t max_rows,
+                            uint64_t *largest);
 void rbpe_mlp_trainer_profile(rbpe_mlp_trainer *t, rbpe_mlp_profile *p);
 /* One Adam step on rows x M inputs X and rows x C targets Y. With
  * want_loss, *loss receives the batch MSE before the update (one read from

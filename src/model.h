@@ -23,6 +23,9 @@ struct rbpe_model {
    * signal with values outside [0, 1] is fitted mapped onto [0, 1]
    * (stored with header flag MODEL_FLAG_AFFINE); 1 and 0 otherwise */
   float out_scale, out_offset;
+  /* a learned sigma's range in coordinate units, as the fit resolved it
+   * (header flag MODEL_FLAG_RANGE); 0 and 0 when there is none */
+  float sigma_lo, sigma_hi;
 };
 
 size_t rbpe_model_samples(const rbpe_model *m);
@@ -33,8 +36,13 @@ void rbpe_model_shape(const rbpe_fit_config *cfg, size_t M, int channels,
 /* Per-coordinate sigma of the model at n coordinates (rbf only). */
 void rbpe_model_sigma(const rbpe_model *m, size_t n, const float *coords,
                       float *sigma);
-/* Evaluates on the backend, in row batches that fit its memory. */
+/* Evaluates on the backend, in row batches that fit its memory, through a
+ * forward-only network; the coordinates are the caller's to check. */
 rbpe_status rbpe_model_predict_be(rbpe_backend *be, const rbpe_model *m,
                                   size_t n, const float *coords, float *out);
+/* The model on a regular grid of dims (rbpe_signal_coords), on be. */
+rbpe_status rbpe_model_render_be(rbpe_ctx *ctx, rbpe_backend *be,
+                                 const rbpe_model *m, const size_t *dims,
+                                 rbpe_signal **out);
 
 #endif

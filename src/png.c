@@ -13,9 +13,6 @@
 #include "input.h"
 #include "internal.h"
 
-/* Width or height beyond this is refused by libpng before any allocation. */
-#define RBPE_PNG_MAX_SIDE 65536u
-
 typedef struct png_errctx {
   char msg[256];
 } png_errctx;
@@ -246,10 +243,10 @@ rbpe_status rbpe_signal_save_png(rbpe_ctx *ctx, const rbpe_signal *sig,
   RBPE_FAIL_IF(bit_depth != 8 && bit_depth != 16, err,
                RBPE_ERR_INVALID_ARGUMENT, "PNG bit depth %d (8 or 16)",
                bit_depth);
-  RBPE_FAIL_IF(sig->dims[0] > RBPE_PNG_MAX_SIDE ||
-                   sig->dims[1] > RBPE_PNG_MAX_SIDE,
-               err, RBPE_ERR_TOO_LARGE, "image side exceeds %u pixels",
-               RBPE_PNG_MAX_SIDE);
+  RBPE_FAIL_IF(sig->dims[0] > (size_t)RBPE_MAX_SIDE ||
+                   sig->dims[1] > (size_t)RBPE_MAX_SIDE,
+               err, RBPE_ERR_TOO_LARGE, "image side exceeds %d pixels",
+               RBPE_MAX_SIDE);
   png_job job = {sig, bit_depth, path};
   return rbpe_write_atomic(path, write_png, &job, err);
 }

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
+#include "base/clock.h"
 #include "mlp.h"
 #include "sigma.h"
 
@@ -93,17 +93,10 @@ rbpe_status rbpe_sigma_solve(rbpe_backend *be, const rbpe_embedding *emb,
     if ((uint64_t)count[i] * sizeof(float) > largest)
       largest = (uint64_t)count[i] * sizeof(float);
   }
-  const char *what;
-  uint64_t bound;
-  char b1[32], b2[32];
-  int over_budget = need > rbpe_backend_budget(be, &what, &bound);
-  RBPE_FAIL_IF(over_budget || largest > be->max_alloc, be->err,
-               RBPE_ERR_DEVICE_MEMORY,
-               "the sigma solve over %zu points (%zu edges) needs %s on %s, "
-               "above %s (%s)",
-               n, nnz, rbpe_fmt_bytes(need, b1), be->description,
-               over_budget ? what : "the largest buffer it allows",
-               rbpe_fmt_bytes(over_budget ? bound : be->max_alloc, b2));
+  char task[96];
+  snprintf(task, sizeof task, "the sigma solve over %zu points (%zu edges)", n,
+           nnz);
+  RBPE_TRY(rbpe_backend_reserve(be, need, largest, task));
   rbpe_status st = RBPE_OK;
   for (int i = 0; i < B_COUNT && st == RBPE_OK; i++) {
     st = rbpe_buf_alloc(be, count[i] * sizeof(float), &b[i]);
@@ -334,29 +327,6 @@ static rbpe_status subset_pairs(rbpe_err *err, rbpe_backend *be,
   return RBPE_OK;
 }
 
-void rbpe_sigma_report_stats(rbpe_fit_report *rep, const float *map,
-                             size_t S, const size_t *train, size_t L) {
-  double a = INFINITY, b = -INFINITY, s = 0;
-  for (size_t i = 0; i < S; i++) {
-    a = fmin(a, map[i]);
-    b = fmax(b, map[i]);
-    s += map[i];
-  }
-  rep->sigma_min = a;
-  rep->sigma_max = b;
-  rep->sigma_mean = S ? s / (double)S : NAN;
-  /* what training uses: the map at the training samples */
-  a = INFINITY, b = -INFINITY, s = 0;
-  for (size_t i = 0; i < L; i++) {
-    a = fmin(a, map[train[i]]);
-    b = fmax(b, map[train[i]]);
-    s += map[train[i]];
-  }
-  rep->sigma_train_min = a;
-  rep->sigma_train_max = b;
-  rep->sigma_train_mean = L ? s / (double)L : NAN;
-}
-
 void rbpe_sigma_absolute(rbpe_sigma_config *sc, size_t L, int ndim,
                          int centres) {
   if (!sc->relative) return;
@@ -370,159 +340,190 @@ void rbpe_sigma_absolute(rbpe_sigma_config *sc, size_t L, int ndim,
   sc->relative = 0;
 }
 
+/* What the build works on: the training coordinates and values, every
+ * grid coordinate and, for the polynomial, the gradient-magnitude field. */
+typedef struct sigma_data {
+  size_t L, S;
+  int N, C;
+  const size_t *train;
+  float *xt, *yt, *xg, *st; /* st: sigma at the training samples */
+  double *g, gscale;        /* poly: |grad| over the grid, and its max */
+  double beta[8];
+} sigma_data;
+
+static void sigma_data_free(sigma_data *d) {
+  free(d->xt);
+  free(d->yt);
+  free(d->xg);
+  free(d->st);
+  free(d->g);
+}
+
+static rbpe_status sigma_data_init(rbpe_ctx *ctx, const rbpe_signal *sig,
+                                   const rbpe_split *split, int need_poly,
+                                   sigma_data *d) {
+  rbpe_err *err = &ctx->err;
+  size_t L = rbpe_split_train_count(split), S = sig->samples;
+  int N = sig->ndim, C = sig->channels;
+  *d = (sigma_data){.L = L, .S = S, .N = N, .C = C,
+                    .train = rbpe_split_train(split), .gscale = 1.0};
+  d->xt = malloc(L * N * sizeof(float));
+  d->yt = malloc(L * C * sizeof(float));
+  d->xg = malloc(S * N * sizeof(float));
+  d->st = malloc(L * sizeof(float));
+  d->g = need_poly ? malloc(S * sizeof(double)) : NULL;
+  size_t *all = malloc(S * sizeof(size_t));
+  rbpe_status st = RBPE_OK;
+  if (!d->xt || !d->yt || !d->xg || !d->st || !all || (need_poly && !d->g))
+    st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory for sigma");
+  if (st == RBPE_OK) {
+    for (size_t i = 0; i < S; i++) all[i] = i;
+    st = rbpe_signal_coords(ctx, sig, all, S, d->xg);
+  }
+  free(all);
+  if (st != RBPE_OK) return st;
+  for (size_t i = 0; i < L; i++) {
+    memcpy(d->xt + i * N, d->xg + d->train[i] * N, N * sizeof(float));
+    memcpy(d->yt + i * C, sig->data + d->train[i] * C, C * sizeof(float));
+  }
+  if (!need_poly) return RBPE_OK;
+  RBPE_TRY(gradient_field(err, sig, d->xt, d->yt, L, d->xg, d->g));
+  double gmax = 0;
+  for (size_t i = 0; i < S; i++) gmax = fmax(gmax, d->g[i]);
+  d->gscale = gmax > 0 ? gmax : 1.0;
+  return RBPE_OK;
+}
+
+/* The seed's polynomial sigma = p(|grad| / max |grad|): beta fitted on
+ * (gradient, sigma) pairs from the sparse solve or from dense subsets. */
+static rbpe_status fit_polynomial(rbpe_err *err, rbpe_backend *be,
+                                  const rbpe_embedding *emb,
+                                  const rbpe_fit_config *cfg, int sparse,
+                                  sigma_data *d, rbpe_sigma_stats *ss) {
+  size_t L = d->L;
+  double *gt = malloc(L * sizeof(double)), *u = NULL;
+  RBPE_FAIL_IF(!gt, err, RBPE_ERR_OUT_OF_MEMORY, "out of memory for sigma");
+  for (size_t i = 0; i < L; i++) gt[i] = d->g[d->train[i]];
+  double *pg = gt;
+  float *ps = d->st;
+  size_t np = L;
+  rbpe_status st = RBPE_OK;
+  if (!sparse)
+    st = subset_pairs(err, be, emb, cfg, d->N, d->C, d->xt, d->yt, L, gt, &pg,
+                      &ps, &np, ss);
+  if (st == RBPE_OK && !(u = malloc(np * sizeof(double))))
+    st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory for sigma");
+  if (st == RBPE_OK) {
+    for (size_t i = 0; i < np; i++) u[i] = pg[i] / d->gscale;
+    poly_fit(u, ps, np, cfg->sig.poly_degree, d->beta);
+  }
+  free(u);
+  if (pg != gt) free(pg);
+  if (ps != d->st) free(ps);
+  free(gt);
+  return st;
+}
+
+/* Sigma over the grid from sigma at the training samples: the nearest
+ * one's, or a Gaussian-weighted mean of the SMOOTH_K nearest (width:
+ * smooth_width mean nearest-neighbour spacings). */
+static rbpe_status carry_to_grid(rbpe_err *err, const rbpe_fit_config *cfg,
+                                 const sigma_data *d, float *map) {
+  size_t L = d->L, S = d->S;
+  int N = d->N;
+  int K = cfg->sigma_at == RBPE_SIGMA_AT_NEAREST ? 1
+          : L < SMOOTH_K                         ? (int)L
+                                                 : SMOOTH_K;
+  double h2 = 0;
+  size_t cap = (size_t)QUERY_CHUNK * K; /* also the spacing query's 2 L */
+  if (K > 1 && 2 * L > cap) cap = 2 * L;
+  uint32_t *idx = malloc(cap * sizeof(uint32_t));
+  float *d2 = malloc(cap * sizeof(float));
+  rbpe_status st = RBPE_OK;
+  if (!idx || !d2)
+    st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory for sigma");
+  if (st == RBPE_OK && K > 1) { /* the mean nearest-neighbour spacing */
+    double sp = 0;
+    st = rbpe_knn_query(err, L, N, d->xt, L, d->xt, 2, idx, d2);
+    for (size_t i = 0; st == RBPE_OK && i < L; i++) sp += sqrt((double)d2[i * 2 + 1]);
+    sp /= (double)L;
+    h2 = (double)cfg->sig.smooth_width * sp;
+    h2 *= h2;
+  }
+  for (size_t q0 = 0; q0 < S && st == RBPE_OK; q0 += QUERY_CHUNK) {
+    size_t q = S - q0 < QUERY_CHUNK ? S - q0 : QUERY_CHUNK;
+    st = rbpe_knn_query(err, L, N, d->xt, q, d->xg + q0 * N, K, idx, d2);
+    for (size_t i = 0; i < q && st == RBPE_OK; i++) {
+      double ws = 0, v = 0;
+      for (int t = 0; t < K && K > 1; t++) {
+        double w = exp(-(double)d2[i * K + t] / (2.0 * h2));
+        ws += w;
+        v += w * d->st[idx[i * K + t]];
+      }
+      map[q0 + i] = ws > 0 ? (float)(v / ws) : d->st[idx[i * K]];
+    }
+  }
+  free(idx);
+  free(d2);
+  return st;
+}
+
 rbpe_status rbpe_sigma_build(rbpe_ctx *ctx, rbpe_backend *be,
                              const rbpe_signal *sig, const rbpe_split *split,
                              const rbpe_fit_config *cfg,
                              const rbpe_embedding *emb, float *map,
-                             rbpe_fit_report *rep) {
+                             rbpe_sigma_result *res) {
   rbpe_err *err = &ctx->err;
-  size_t L = rbpe_split_train_count(split), S = sig->samples;
-  const size_t *train = rbpe_split_train(split);
-  int N = sig->ndim, C = sig->channels;
   double t0 = rbpe_now_s();
-  RBPE_TRY(rbpe_sigma_check_config(err, &cfg->sig, L));
   /* A relative range is in units of the training spacing h = L^(-1/N), the
    * grid step of L evenly spread points in the unit cube (or of the rbf
    * centres, 1/D, when that is coarser). */
   rbpe_fit_config scaled = *cfg;
-  rbpe_sigma_absolute(&scaled.sig, L, N, cfg->embed.rbf_centres);
+  rbpe_sigma_absolute(&scaled.sig, rbpe_split_train_count(split), sig->ndim,
+                      cfg->embed.rbf_centres);
   cfg = &scaled;
   const rbpe_sigma_config *sc = &cfg->sig;
-  rep->sigma_lo = sc->smin;
-  rep->sigma_hi = sc->smax;
+  memset(res, 0, sizeof *res);
+  res->lo = sc->smin;
+  res->hi = sc->smax;
   int need_poly = cfg->sigma_mode == RBPE_SIGMA_POLY ||
                   cfg->sigma_at == RBPE_SIGMA_AT_POLY;
-
-  float *xt = malloc(L * N * sizeof(float)), *yt = malloc(L * C * sizeof(float)),
-        *xg = malloc(S * N * sizeof(float)), *st_sig = malloc(L * sizeof(float));
-  size_t *all = malloc(S * sizeof(size_t));
-  double *g = need_poly ? malloc(S * sizeof(double)) : NULL;
-  rbpe_status st = RBPE_OK;
-  if (!xt || !yt || !xg || !st_sig || !all || (need_poly && !g))
-    st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory for sigma");
-  if (st == RBPE_OK) {
-    for (size_t i = 0; i < S; i++) all[i] = i;
-    st = rbpe_signal_coords(ctx, sig, all, S, xg);
-  }
-  if (st == RBPE_OK) {
-    for (size_t i = 0; i < L; i++) {
-      memcpy(xt + i * N, xg + train[i] * N, N * sizeof(float));
-      memcpy(yt + i * C, sig->data + train[i] * C, C * sizeof(float));
-    }
-  }
-  rbpe_sigma_stats ss = {0, NAN, NAN};
-  /* 1. sigma at the training coordinates */
   int sparse = cfg->sigma_mode == RBPE_SIGMA_GRAPH ||
                (cfg->sigma_mode == RBPE_SIGMA_POLY && sc->poly_from_sparse);
+  sigma_data d;
+  rbpe_sigma_stats ss = {0, NAN, NAN};
+  rbpe_status st = sigma_data_init(ctx, sig, split, need_poly, &d);
+  /* 1. sigma at the training coordinates */
   if (st == RBPE_OK && sparse) {
     rbpe_graph graph = {0};
-    st = rbpe_knn_graph(err, L, N, xt, sc->k, &graph);
-    if (st == RBPE_OK) st = rbpe_sigma_solve(be, emb, &graph, N, xt, C, yt, sc, cfg->cancel,
-                                st_sig, &ss);
+    st = rbpe_knn_graph(err, d.L, d.N, d.xt, sc->k, &graph);
+    if (st == RBPE_OK)
+      st = rbpe_sigma_solve(be, emb, &graph, d.N, d.xt, d.C, d.yt, sc,
+                            cfg->cancel, d.st, &ss);
     rbpe_graph_free(&graph);
   }
-  if (st == RBPE_OK && need_poly) st = gradient_field(err, sig, xt, yt, L, xg, g);
-  double beta[8] = {0}, gscale = 1.0;
-  if (st == RBPE_OK && need_poly) {
-    double gmax = 0;
-    for (size_t i = 0; i < S; i++) gmax = fmax(gmax, g[i]);
-    gscale = gmax > 0 ? gmax : 1.0;
-    double *pg = NULL, *u = NULL;
-    float *ps = NULL;
-    size_t np = 0;
-    if (sparse) { /* pairs from the sparse solve */
-      pg = malloc(L * sizeof(double));
-      if (!pg) st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "oom");
-      else
-        for (size_t i = 0; i < L; i++) pg[i] = g[train[i]];
-      ps = st_sig;
-      np = L;
-    } else {
-      double *gt = malloc(L * sizeof(double));
-      if (!gt) st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "oom");
-      else {
-        for (size_t i = 0; i < L; i++) gt[i] = g[train[i]];
-        st = subset_pairs(err, be, emb, cfg, N, C, xt, yt, L, gt, &pg, &ps, &np, &ss);
-      }
-      free(gt);
-    }
-    if (st == RBPE_OK) {
-      u = malloc(np * sizeof(double));
-      if (!u) st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "oom");
-      else {
-        for (size_t i = 0; i < np; i++) u[i] = pg[i] / gscale;
-        poly_fit(u, ps, np, sc->poly_degree, beta);
-      }
-    }
-    free(u);
-    free(pg);
-    if (ps != st_sig) free(ps);
-    if (st == RBPE_OK && cfg->sigma_mode == RBPE_SIGMA_POLY)
-      for (size_t i = 0; i < L; i++)
-        st_sig[i] = poly_eval(beta, sc->poly_degree, g[train[i]] / gscale, sc->smin, sc->smax);
-  }
+  if (st == RBPE_OK && need_poly)
+    st = fit_polynomial(err, be, emb, cfg, sparse, &d, &ss);
+  if (st == RBPE_OK && cfg->sigma_mode == RBPE_SIGMA_POLY)
+    for (size_t i = 0; i < d.L; i++)
+      d.st[i] = poly_eval(d.beta, sc->poly_degree, d.g[d.train[i]] / d.gscale,
+                          sc->smin, sc->smax);
   /* 2. sigma everywhere */
+  if (st == RBPE_OK && cfg->sigma_at == RBPE_SIGMA_AT_POLY)
+    for (size_t i = 0; i < d.S; i++)
+      map[i] = poly_eval(d.beta, sc->poly_degree, d.g[i] / d.gscale, sc->smin,
+                         sc->smax);
+  else if (st == RBPE_OK)
+    st = carry_to_grid(err, cfg, &d, map);
   if (st == RBPE_OK) {
-    if (cfg->sigma_at == RBPE_SIGMA_AT_POLY) {
-      for (size_t i = 0; i < S; i++)
-        map[i] = poly_eval(beta, sc->poly_degree, g[i] / gscale, sc->smin, sc->smax);
-    } else {
-      int K = cfg->sigma_at == RBPE_SIGMA_AT_NEAREST ? 1 : (L < SMOOTH_K ? (int)L : SMOOTH_K);
-      double h2 = 0;
-      if (K > 1) { /* width: smooth_width mean nearest-neighbour spacings */
-        uint32_t *i2 = malloc(L * 2 * sizeof(uint32_t));
-        float *d2 = malloc(L * 2 * sizeof(float));
-        double sp = 0;
-        if (!i2 || !d2) st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "oom");
-        else st = rbpe_knn_query(err, L, N, xt, L, xt, 2, i2, d2);
-        if (st == RBPE_OK) {
-          for (size_t i = 0; i < L; i++) sp += sqrt((double)d2[i * 2 + 1]);
-          sp /= (double)L;
-          h2 = (double)sc->smooth_width * sp;
-          h2 *= h2;
-        }
-        free(i2);
-        free(d2);
-      }
-      uint32_t *idx = malloc((size_t)QUERY_CHUNK * K * sizeof(uint32_t));
-      float *d2 = malloc((size_t)QUERY_CHUNK * K * sizeof(float));
-      if (st == RBPE_OK && (!idx || !d2))
-        st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "oom");
-      for (size_t q0 = 0; q0 < S && st == RBPE_OK; q0 += QUERY_CHUNK) {
-        size_t q = S - q0 < QUERY_CHUNK ? S - q0 : QUERY_CHUNK;
-        st = rbpe_knn_query(err, L, N, xt, q, xg + q0 * N, K, idx, d2);
-        for (size_t i = 0; i < q && st == RBPE_OK; i++) {
-          if (K == 1) {
-            map[q0 + i] = st_sig[idx[i]];
-            continue;
-          }
-          double ws = 0, v = 0;
-          for (int t = 0; t < K; t++) {
-            double w = exp(-(double)d2[i * K + t] / (2.0 * h2));
-            ws += w;
-            v += w * st_sig[idx[i * K + t]];
-          }
-          map[q0 + i] = ws > 0 ? (float)(v / ws) : st_sig[idx[i * K]];
-        }
-      }
-      free(idx);
-      free(d2);
-    }
+    res->iterations = ss.iterations;
+    res->J0 = ss.J0;
+    res->J = ss.J;
+    res->poly_degree = need_poly ? sc->poly_degree : 0;
+    for (int p = 0; p <= sc->poly_degree && need_poly; p++)
+      res->poly_beta[p] = d.beta[p];
   }
-  if (st == RBPE_OK) {
-    rep->sigma_iterations = ss.iterations;
-    rep->sigma_J0 = ss.J0;
-    rep->sigma_J = ss.J;
-    rep->poly_degree = need_poly ? sc->poly_degree : 0;
-    for (int p = 0; p <= sc->poly_degree && need_poly; p++) rep->poly_beta[p] = beta[p];
-    rbpe_sigma_report_stats(rep, map, S, train, L);
-  }
-  rep->time_sigma_s = rbpe_now_s() - t0;
-  free(xt);
-  free(yt);
-  free(xg);
-  free(st_sig);
-  free(all);
-  free(g);
+  res->time_s = rbpe_now_s() - t0;
+  sigma_data_free(&d);
   return st;
 }

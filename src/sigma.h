@@ -31,18 +31,25 @@ rbpe_status rbpe_sigma_solve(rbpe_backend *be, const rbpe_embedding *emb,
                              const volatile int *cancel, float *sigma,
                              rbpe_sigma_stats *stats);
 
-/* The sigma map over every sample of sig for the fit configuration:
- * learns sigma at the training samples (graph or poly) and carries it to
- * the others (cfg->sigma_at). Fills the report's sigma fields. */
+/* What a sigma build resolved and did: the range in coordinate units
+ * (rbpe_sigma_absolute of the configured one), the solve's iterations and
+ * objective, the polynomial's beta (poly), its time. */
+typedef struct rbpe_sigma_result {
+  double lo, hi;
+  int iterations;
+  double J0, J;
+  int poly_degree;
+  double poly_beta[8];
+  double time_s;
+} rbpe_sigma_result;
+
+/* The sigma map over every sample of sig for a configuration that
+ * rbpe_fit_config_check accepted: learns sigma at the training samples
+ * (graph or poly) and carries it to the others (cfg->sigma_at). */
 rbpe_status rbpe_sigma_build(rbpe_ctx *ctx, rbpe_backend *be,
                              const rbpe_signal *sig, const rbpe_split *split,
                              const rbpe_fit_config *cfg,
                              const rbpe_embedding *emb, float *map,
-                             rbpe_fit_report *rep);
-
-/* The report's sigma statistics for the map (S samples) and its training
- * samples (train, L indices). */
-void rbpe_sigma_report_stats(rbpe_fit_report *rep, const float *map,
-                             size_t S, const size_t *train, size_t L);
+                             rbpe_sigma_result *res);
 
 #endif

@@ -371,9 +371,18 @@ expect 4 1 "fit --config without a command line" -- "$RBPE" fit --config "$tmp/n
 expect 0 0 "devices --json" -- "$RBPE" devices --json
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert 'selected' in d and isinstance(d['opencl_devices'], list)" "$tmp/out" ||
   { echo "FAIL: devices --json"; fail=$((fail + 1)); }
+# a refused run leaves no trace: the folders it made are gone, a folder
+# that was there stays
+expect 3 1 "fit on a missing device" -- "$RBPE" fit "$IMG" -d cl:9:9 --out "$tmp/fresh/deeper"
+[ ! -e "$tmp/fresh" ] || { echo "FAIL: a refused fit left $tmp/fresh"; fail=$((fail + 1)); }
+mkdir "$tmp/there"
+expect 2 1 "fit with a bad split" -- "$RBPE" fit "$IMG" --split regular:1 --out "$tmp/there/x"
+[ -d "$tmp/there" ] && [ ! -e "$tmp/there/x" ] ||
+  { echo "FAIL: a refused fit removed or left folders"; fail=$((fail + 1)); }
 expect 0 0 "info --json on a model" -- "$RBPE" info "$tmp/conv1/model.rbpe" --json
-# conv1: --sigma graph, normalised by default
-python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['kind']=='model' and d['steps']==20 and d['sigma']=='graph, normalised', d" "$tmp/out" ||
+# conv1: --sigma graph, normalised by default; its range as the fit
+# resolved it (0.5 and 2 training spacings of 1/32) kept in the model
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['kind']=='model' and d['steps']==20 and d['sigma']=='graph in [0.01562, 0.0625], normalised' and d['sigma_range']==[0.015625, 0.0625], d" "$tmp/out" ||
   { echo "FAIL: info --json"; fail=$((fail + 1)); }
 expect 0 0 "info --json on a signal" -- "$RBPE" info "$IMG" --json
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['kind']=='signal' and d['dims']==[64, 64]" "$tmp/out" ||

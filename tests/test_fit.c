@@ -104,6 +104,40 @@ static void expect_refused(rbpe_ctx *ctx, const char *path, const char *what,
   rbpe_model_free(m);
 }
 
+/* A learned sigma's range (coordinate units, as the fit resolved it)
+ * travels with the model file; a uniform sigma's model has none. */
+static void sigma_range_kept(rbpe_ctx *ctx, const rbpe_signal *img,
+                             const char *dir, const rbpe_model *uniform) {
+  double lo, hi;
+  CHECK(!rbpe_model_sigma_range(uniform, &lo, &hi), "uniform model has a range");
+  rbpe_fit_config cfg;
+  rbpe_fit_config_default(&cfg);
+  cfg.embed.rbf_centres = 32;
+  cfg.hidden_layers = 1;
+  cfg.width = 16;
+  cfg.steps = 3;
+  cfg.sig.smin = 0.25f;
+  cfg.sig.smax = 3.0f;
+  rbpe_model *m = NULL, *back = NULL;
+  rbpe_fit_report r;
+  CHECK(rbpe_fit(ctx, img, &cfg, &m, &r) == RBPE_OK, "%s", rbpe_last_error(ctx));
+  if (!m) return;
+  /* 64 x 64 on regular:2: 1024 training samples, spacing 1/32 (the 32
+   * centres' spacing too) */
+  CHECK(fabs(r.sigma_lo - 0.25 / 32) < 1e-7 && fabs(r.sigma_hi - 3.0 / 32) < 1e-7,
+        "resolved range [%g, %g]", r.sigma_lo, r.sigma_hi);
+  char path[600];
+  snprintf(path, sizeof path, "%s/learned.rbpe", dir);
+  CHECK(rbpe_model_save(ctx, m, path) == RBPE_OK, "%s", rbpe_last_error(ctx));
+  CHECK(rbpe_model_load(ctx, path, &back) == RBPE_OK, "%s", rbpe_last_error(ctx));
+  CHECK(back && rbpe_model_sigma_range(back, &lo, &hi) &&
+            lo == (double)(float)r.sigma_lo && hi == (double)(float)r.sigma_hi,
+        "loaded range [%g, %g], fitted [%g, %g]", lo, hi, r.sigma_lo, r.sigma_hi);
+  rbpe_model_free(m);
+  rbpe_model_free(back);
+  rbpe_fit_report_clear(&r);
+}
+
 static void model_files(rbpe_ctx *ctx, const char *model_path) {
   size_t n;
   unsigned char *good = slurp(model_path, &n);
@@ -179,6 +213,7 @@ int main(void) {
   snprintf(path, sizeof path, "%s/ref.rbpe", dir);
   CHECK(rbpe_model_save(ref, m_ref, path) == RBPE_OK, "%s", rbpe_last_error(ref));
   model_files(ref, path);
+  sigma_range_kept(ref, img, dir, m_ref);
 
   rbpe_ctx *cl = rbpe_ctx_new();
   if (rbpe_ctx_select_device(cl, "cl") == RBPE_OK) {

@@ -4,7 +4,7 @@
  * promises on a step, a constant and an edge; bad parameters refused. */
 #include <math.h>
 
-#include "backend/backend.h"
+#include "backend/ref.h"
 #include "internal.h"
 #include "knn.h"
 #include "sigma.h"

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/cpu.h"
+#include "backend/opencl.h"
+#include "backend/ref.h"
 #include "internal.h"
 #include "opcheck.h"
 #include "testutil.h"

@@ -172,6 +172,43 @@ int main(void) {
         "1-sample signal split");
   rbpe_signal_free(tiny);
 
+  /* rbpe_fit_config_check knows a split's counts without building it:
+   * it accepts exactly the splits that build, and refuses a sigma solve
+   * whose k is not below the count the built split has */
+  const char *specs[] = {"regular:2", "regular:3", "regular:7", "regular:50",
+                         "random:0.3", "random:0.999", "tancik", "all",
+                         "regular:2+val:0.1", "random:0.25+val:0.5",
+                         "tancik+val:0.9", "regular:40+val:0.5"};
+  size_t shapes[][3] = {{1, 1, 0}, {1, 2, 0}, {1, 9, 0}, {2, 1, 1},
+                        {2, 3, 3}, {2, 7, 5}, {2, 64, 64}, {1, 101, 0}};
+  for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+    rbpe_signal *g = grid(ctx, (int)shapes[k][0], shapes[k][1], shapes[k][2]);
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+      rbpe_fit_config cfg;
+      rbpe_fit_config_default(&cfg);
+      cfg.split = specs[i];
+      cfg.sig.k = 1;
+      rbpe_split *built = NULL;
+      rbpe_status want = rbpe_split_create(ctx, g, specs[i], 0, &built);
+      rbpe_status got = rbpe_fit_config_check(ctx, &cfg, g);
+      size_t n = built ? rbpe_split_train_count(built) : 0;
+      /* k = 1 needs two training samples */
+      if (want == RBPE_OK && n < 2) want = RBPE_ERR_INVALID_ARGUMENT;
+      CHECK(got == want, "split '%s' on shape %zu: check %d, build %d", specs[i],
+            k, (int)got, (int)want);
+      if (built && n >= 2) {
+        cfg.sig.k = (int)n - 1;
+        CHECK(rbpe_fit_config_check(ctx, &cfg, g) == RBPE_OK,
+              "split '%s' on shape %zu: k = n - 1 refused", specs[i], k);
+        cfg.sig.k = (int)n;
+        CHECK(rbpe_fit_config_check(ctx, &cfg, g) == RBPE_ERR_INVALID_ARGUMENT,
+              "split '%s' on shape %zu: k = n accepted", specs[i], k);
+      }
+      rbpe_split_free(built);
+    }
+    rbpe_signal_free(g);
+  }
+
   rbpe_signal_free(img);
   rbpe_signal_free(line);
   rbpe_signal_free(big);

@@ -138,6 +138,8 @@ typedef struct cli_outset {
    * name can appear twice after a commit cut short) */
   int n_owned;
   cli_owned owned[CLI_OWNED_MAX];
+  size_t made;   /* prepare created dir from this length of it on (0: none) */
+  int committed; /* a set was written here */
 } cli_outset;
 
 /* 0, or -1 with a one-line reason in why (naming the folder). */
@@ -158,6 +160,9 @@ const char *cli_outset_path(cli_outset *o, const char *name);
  * an output's name since the claim) and the staged files removed. */
 int cli_outset_commit(cli_outset *o);
 void cli_outset_abort(cli_outset *o);
+/* A run that wrote nothing: removes the folders prepare created, while
+ * they are empty (a refused run leaves no trace). */
+void cli_outset_release(cli_outset *o);
 /* Async-signal-safe, from a handler (on any thread) about to end the
  * process: returns 1 (go on and die: no set is being written), or 0 while
  * a set is staged or committed, whose thread then ends the process itself

@@ -20,8 +20,9 @@ static void say(char *why, size_t len, const char *fmt, const char *a,
   if (why && len) snprintf(why, len, fmt, a, b);
 }
 
-/* mkdir -p: each missing component of path, in turn. */
-static int make_dirs(const char *path) {
+/* mkdir -p: each missing component of path, in turn; *made gets the
+ * length of the first component it had to create (0: none). */
+static int make_dirs(const char *path, size_t *made) {
   char buf[4200];
   size_t n = strlen(path);
   if (n == 0 || n >= sizeof buf) {
@@ -29,11 +30,16 @@ static int make_dirs(const char *path) {
     return -1;
   }
   memcpy(buf, path, n + 1);
+  *made = 0;
   for (size_t i = 1; i <= n; i++) {
     if (buf[i] != '/' && buf[i] != '\0') continue;
     char keep = buf[i];
     buf[i] = '\0';
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+    if (mkdir(buf, 0777) == 0) {
+      if (!*made) *made = i;
+    } else if (errno != EEXIST) {
+      return -1;
+    }
     buf[i] = keep;
   }
   return 0;
@@ -179,7 +185,7 @@ int cli_outset_prepare(cli_outset *o, const char *dir,
     say(why, why_len, "%s exists and is not a folder%s", dir, "");
     return -1;
   }
-  if (make_dirs(dir) != 0) {
+  if (make_dirs(dir, &o->made) != 0) {
     say(why, why_len, "cannot create the output folder %s: %s", dir,
         strerror(errno));
     return -1;
@@ -268,6 +274,20 @@ const char *cli_outset_path(cli_outset *o, const char *name) {
   return o->staged_path[i];
 }
 
+void cli_outset_release(cli_outset *o) {
+  if (!o->made || o->committed) return;
+  /* the folders prepare made, deepest first, each only while empty */
+  char buf[sizeof o->dir];
+  snprintf(buf, sizeof buf, "%s", o->dir);
+  for (size_t n = strlen(buf); n >= o->made; n--) {
+    if (n < strlen(buf) && buf[n] != '/') continue;
+    buf[n] = '\0';
+    if (rmdir(buf) != 0) break;
+    if (n == o->made) break;
+  }
+  o->made = 0;
+}
+
 void cli_outset_abort(cli_outset *o) {
   remove_staged(o, o->n);
   atomic_store(&state, IDLE);
@@ -284,6 +304,7 @@ int cli_outset_on_fatal_signal(int sig) {
 }
 
 int cli_outset_commit(cli_outset *o) {
+  o->committed = 1;
   sigset_t hold, old;
   sigemptyset(&hold);
   sigaddset(&hold, SIGINT);

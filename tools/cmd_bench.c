@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <omp.h>
 
 #include "cli.h"
 
@@ -43,7 +42,6 @@ static int parse_batches(const char *v, long *lo, long *hi) {
 #define RBPE_PEER_SCRIPT "tools/peer_bench_torch.py"
 #endif
 
-static int omp_threads(void) { return omp_get_max_threads(); }
 
 static int bench_peer(int argc, char **argv) {
   const char *device = "cpu", *script = RBPE_PEER_SCRIPT,
@@ -91,7 +89,7 @@ static int bench_peer(int argc, char **argv) {
   snprintf(cmd, sizeof cmd,
            "'%s' '%s' --layers %s --width 256 --inputs 256 --batches %s "
            "--seconds %g --threads %d",
-           python, script, layers, batches, (double)seconds, omp_threads());
+           python, script, layers, batches, (double)seconds, rbpe_threads());
   FILE *p = popen(cmd, "r");
   if (!p) {
     fprintf(stderr, "rbpe bench: cannot run %s\n", script);

@@ -18,7 +18,6 @@
 #include "fig.h"
 
 #define MAX_WORKERS_DIRS (16 * 4300)
-#include "clock.h"
 
 static const char *experiment_help =
     "usage: rbpe experiment [options]\n"
@@ -353,7 +352,7 @@ static int fit_one(rbpe_ctx *ctx, const rbpe_signal *sig,
                    rbpe_signal **recon, rbpe_signal **sigmap) {
   rbpe_model *model = NULL;
   rbpe_fit_report rep;
-  double t1 = rbpe_now_s();
+  double t1 = rbpe_seconds();
   rbpe_status st = rbpe_fit(ctx, sig, c, &model, &rep);
   if (st != RBPE_OK) {
     fprintf(stderr, "\n");
@@ -363,7 +362,7 @@ static int fit_one(rbpe_ctx *ctx, const rbpe_signal *sig,
    * one a single process writes */
   r->test = round(rep.test_psnr * 1e4) / 1e4;
   r->train = round(rep.train_psnr * 1e4) / 1e4;
-  r->seconds = rbpe_now_s() - t1;
+  r->seconds = rbpe_seconds() - t1;
   r->done = 1;
   if (recon) {
     *recon = rep.reconstruction;
@@ -490,7 +489,7 @@ static int run_grid(rbpe_ctx *ctx, grid *g) {
     if (mine(g, u) && !unit_done(g, q.s, q.l, q.p, q.m, q.k))
       total += 1 + (g->val && validated(&g->meth[q.m]));
   }
-  double t0 = rbpe_now_s();
+  double t0 = rbpe_seconds();
   for (long u = 0; u < units(g); u++) {
     unit_pos q = unit_at(g, u);
     int s = q.s, l = q.l, p = q.p, m = q.m;
@@ -523,7 +522,7 @@ static int run_grid(rbpe_ctx *ctx, grid *g) {
               strerror(errno));
       return EXIT_OUTPUT;
     }
-    double el = rbpe_now_s() - t0, eta = el / k * (total - k);
+    double el = rbpe_seconds() - t0, eta = el / k * (total - k);
     char when[48];
     /* a worker shares the remaining fits with the others: no ETA */
     if (g->worker)
@@ -1013,7 +1012,7 @@ int cmd_experiment(int argc, char **argv) {
   int part = o.shard_n > 1 || o.worker;
   rc = build_methods(&o, &g);
   if (rc != EXIT_OK) return rc;
-  double t_start = rbpe_now_s();
+  double t_start = rbpe_seconds();
   /* --devices: this process fits nothing (its workers do) */
   rbpe_ctx *ctx = cli_open("experiment", o.devices ? "ref" : o.device, 0,
                            o.devices != NULL, &rc);
@@ -1068,7 +1067,7 @@ int cmd_experiment(int argc, char **argv) {
             o.outdir, CLI_MANIFEST, strerror(errno));
     rc = EXIT_OUTPUT;
   }
-  if (rc == EXIT_OK && o.devices) devices_summary(&g, rbpe_now_s() - t_start);
+  if (rc == EXIT_OK && o.devices) devices_summary(&g, rbpe_seconds() - t_start);
   if (rc == EXIT_OK && o.worker)
     ; /* the parent collects and reports */
   else if (rc == EXIT_OK && part)
@@ -1079,6 +1078,7 @@ int cmd_experiment(int argc, char **argv) {
     printf("results: %s/RESULTS.md, %s/results.csv, %s/panel_*%s\n", o.outdir,
            o.outdir, o.outdir, fig_available() ? " and summary_*" : ".png");
 done:
+  if (rc != EXIT_OK && !o.plan) cli_outset_release(&set);
   grid_free(&g);
   rbpe_ctx_free(ctx);
   return rc;

@@ -15,7 +15,6 @@
 
 #include "cli.h"
 #include "fig.h"
-#include "clock.h"
 
 static const char *fit_help =
     "usage: rbpe fit INPUT [options]\n"
@@ -681,7 +680,7 @@ static int fit_write(rbpe_ctx *ctx, cli_outset *set_p, const fit_opts *fo,
   cfg_p->progress = NULL;
   metrics_job job = {input, rbpe_ctx_device_description(ctx),
                      rbpe_ctx_backend_kind(ctx), sig, cfg_p, rep_p,
-                     rbpe_now_s() - t0, argc, argv, fo->dropped};
+                     rbpe_seconds() - t0, argc, argv, fo->dropped};
   if (st == RBPE_OK)
     st = rbpe_write_file(ctx, cli_outset_path(set_p, "metrics.json"),
                          write_metrics_cb, &job);
@@ -704,10 +703,10 @@ static int fit_write(rbpe_ctx *ctx, cli_outset *set_p, const fit_opts *fo,
   }
   if (fo->json)
     print_summary_json(rep_p, fitting, outdir, picture,
-                       rbpe_ctx_device_description(ctx), rbpe_now_s() - t0);
+                       rbpe_ctx_device_description(ctx), rbpe_seconds() - t0);
   else
     print_summary(rep_p, fitting, outdir, picture,
-                  rbpe_ctx_device_description(ctx), rbpe_now_s() - t0);
+                  rbpe_ctx_device_description(ctx), rbpe_seconds() - t0);
   if (rep_p->interrupted) rc = EXIT_INTERRUPTED;
   return rc;
 }
@@ -721,7 +720,7 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
   const char *input = fo.input, *device = fo.device, *outdir = fo.outdir;
   int quiet = fo.quiet, figures = fo.figures;
   uint64_t max_memory = fo.max_memory;
-  double t0 = rbpe_now_s();
+  double t0 = rbpe_seconds();
   int rc = EXIT_OK;
   rbpe_ctx *ctx = rbpe_ctx_new();
   if (!ctx) return EXIT_FAILURE_RUN;
@@ -764,11 +763,8 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
     rc = EXIT_OUTPUT;
     goto out;
   }
-  if (st == RBPE_OK) {
-    rbpe_split *probe = NULL;
-    st = rbpe_split_create(ctx, sig, cfg.split, cfg.seed, &probe);
-    rbpe_split_free(probe);
-  }
+  /* every setting against this signal, before a device is loaded */
+  if (st == RBPE_OK) st = rbpe_fit_config_check(ctx, &cfg, sig);
   if (st != RBPE_OK) {
     rc = cli_fail("fit", ctx, st);
     goto out;
@@ -823,6 +819,8 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
             rep.steps_done, cfg.steps);
   rc = fit_write(ctx, &set, &fo, &cfg, sig, model, &rep, t0, argc, argv);
 out:
+  if (rc != EXIT_OK && rc != EXIT_INTERRUPTED) cli_outset_release(&set);
+  if (rc == EXIT_INTERRUPTED && rep.steps_done == 0) cli_outset_release(&set);
   rbpe_fit_report_clear(&rep);
   rbpe_model_free(model);
   rbpe_signal_free(sig);

@@ -6,13 +6,17 @@
 
 #include "cli.h"
 
-/* How an rbf model's sigma was chosen, in words: "graph, normalised,
- * field 4" or "uniform 0.04". */
-static void sigma_words(const rbpe_fit_config *c, char *buf, size_t len) {
+/* How an rbf model's sigma was chosen, in words: "graph in [0.0156,
+ * 0.0625], normalised, field 4" or "uniform 0.04". */
+static void sigma_words(const rbpe_model *m, char *buf, size_t len) {
+  const rbpe_fit_config *c = rbpe_model_config(m);
+  double lo, hi;
   size_t o = c->sigma_mode == RBPE_SIGMA_UNIFORM
                  ? (size_t)snprintf(buf, len, "uniform %g", (double)c->sigma)
                  : (size_t)snprintf(buf, len, "%s",
                                     rbpe_sigma_mode_string(c->sigma_mode));
+  if (o < len && rbpe_model_sigma_range(m, &lo, &hi))
+    o += (size_t)snprintf(buf + o, len - o, " in [%.4g, %.4g]", lo, hi);
   /* a uniform sigma is its own reference: the normalisation is a no-op */
   int varies = c->sigma_mode != RBPE_SIGMA_UNIFORM || c->field.cells > 0;
   if (o < len && varies && c->embed.rbf_norm_ref > 0.0f)
@@ -26,7 +30,7 @@ static void model_info(const char *path, rbpe_model *m, int json) {
   int nd = rbpe_model_ndim(m), rate = rbpe_model_sample_rate(m);
   int rbf = c->embed.kind == RBPE_EMBED_RBF;
   char sw[96] = "";
-  if (rbf) sigma_words(c, sw, sizeof sw);
+  if (rbf) sigma_words(m, sw, sizeof sw);
   if (json) {
     fputs("{\"file\": ", stdout);
     cli_json_str(stdout, path);
@@ -42,6 +46,14 @@ static void model_info(const char *path, rbpe_model *m, int json) {
     if (rbf) {
       fputs(", \"sigma\": ", stdout);
       cli_json_str(stdout, sw);
+    }
+    double lo, hi;
+    if (rbpe_model_sigma_range(m, &lo, &hi)) {
+      fputs(", \"sigma_range\": [", stdout);
+      cli_json_num(stdout, lo);
+      fputs(", ", stdout);
+      cli_json_num(stdout, hi);
+      fputs("]", stdout);
     }
     fputs("}\n", stdout);
     return;

@@ -50,6 +50,16 @@ build_sanitized() {
   meson compile -C build-san
 }
 
+# The smallest build: no OpenCL, no OpenBLAS, no cairo (the ref backend
+# alone), proving the meson options build and run.
+build_reduced() {
+  if [ ! -f build-ref/build.ninja ]; then
+    meson setup build-ref -Dwerror=true -Dopencl=disabled -Dopenblas=disabled \
+      -Dfigures=disabled -Doclgrind_tests=disabled -Drusticl_tests=disabled
+  fi
+  meson compile -C build-ref
+}
+
 case "${1:-run}" in
 deps) deps ;;
 build) deps && build ;;
@@ -73,9 +83,12 @@ test)
   meson test -C build --print-errorlogs --timeout-multiplier "$tm" || rc=1
   build_sanitized
   meson test -C build-san --print-errorlogs --timeout-multiplier "$tm" || rc=1
+  build_reduced
+  meson test -C build-ref --print-errorlogs --timeout-multiplier "$tm" || rc=1
   tools/fuzz.sh 60 || rc=1
   python3 tools/test_summary.py build/meson-logs/testlog.json \
-    build-san/meson-logs/testlog.json build-fuzz/fuzz-results.txt || rc=1
+    build-san/meson-logs/testlog.json build-ref/meson-logs/testlog.json \
+    build-fuzz/fuzz-results.txt || rc=1
   exit $rc
   ;;
 *)

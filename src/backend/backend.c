@@ -5,6 +5,7 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include <math.h>
 
@@ -44,6 +45,66 @@ uint64_t rbpe_backend_budget(const rbpe_backend *be, const char **what,
   }
   *bound = cap;
   return cap > be->mem_used ? cap - be->mem_used : 0;
+}
+
+/* The op table's slots, required first (every backend fills them), then
+ * the optional hooks in rbpe_hook order. */
+#define SLOT(name) {#name, offsetof(rbpe_backend_ops, name)}
+static const struct {
+  const char *name;
+  size_t offset;
+} slots[] = {
+    SLOT(destroy), SLOT(buf_alloc), SLOT(buf_free), SLOT(buf_view),
+    SLOT(buf_write), SLOT(buf_read), SLOT(buf_fill), SLOT(finish),
+    SLOT(embed_nerf), SLOT(embed_rff), SLOT(embed_rbf),
+    SLOT(embed_rbf_dsigma), SLOT(gemm), SLOT(bias_act), SLOT(act_grad),
+    SLOT(sq_diff_sum), SLOT(adam), SLOT(gather_rows), SLOT(sum),
+    SLOT(graph_edges), SLOT(graph_degree), SLOT(graph_nodes),
+    SLOT(graph_grad), SLOT(sigma_param),
+    /* optional */
+    SLOT(tune_gemm), SLOT(alt_gemm_route)};
+#define SLOTS ((int)(sizeof slots / sizeof slots[0]))
+#define REQUIRED (SLOTS - 2)
+
+static int slot_filled(const rbpe_backend_ops *ops, int i) {
+  void (*fn)(void);
+  memcpy(&fn, (const char *)ops + slots[i].offset, sizeof fn);
+  return fn != NULL;
+}
+
+rbpe_status rbpe_backend_ops_check(const rbpe_backend_ops *ops, const char *kind,
+                                   rbpe_err *err) {
+  for (int i = 0; i < REQUIRED; i++)
+    RBPE_FAIL_IF(!slot_filled(ops, i), err, RBPE_ERR_INTERNAL,
+                 "the %s backend leaves the required op '%s' empty", kind,
+                 slots[i].name);
+  return RBPE_OK;
+}
+
+int rbpe_backend_supports(const rbpe_backend *be, rbpe_hook hook) {
+  int i = REQUIRED + (int)hook;
+  return i >= REQUIRED && i < SLOTS && slot_filled(be->ops, i);
+}
+
+int rbpe_backend_fits(const rbpe_backend *be, uint64_t need, uint64_t largest) {
+  const char *what;
+  uint64_t bound;
+  return need <= rbpe_backend_budget(be, &what, &bound) &&
+         largest <= be->max_alloc;
+}
+
+rbpe_status rbpe_backend_reserve(rbpe_backend *be, uint64_t need,
+                                 uint64_t largest, const char *task) {
+  const char *what;
+  uint64_t bound;
+  int over = need > rbpe_backend_budget(be, &what, &bound);
+  if (!over && largest <= be->max_alloc) return RBPE_OK;
+  char b1[32], b2[32];
+  return rbpe_err_set(be->err, RBPE_ERR_DEVICE_MEMORY,
+                      "%s needs %s on %s, above %s (%s)", task,
+                      rbpe_fmt_bytes(need, b1), be->description,
+                      over ? what : "the largest buffer it allows",
+                      rbpe_fmt_bytes(over ? bound : be->max_alloc, b2));
 }
 
 const char *rbpe_fmt_bytes(uint64_t bytes, char buf[32]) {

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "error.h"
+#include "../base/error.h"
 #include "rbpe.h"
 
 typedef struct rbpe_backend rbpe_backend;
@@ -140,10 +140,25 @@ typedef struct rbpe_backend_ops {
   rbpe_status (*sigma_param)(rbpe_backend *be, size_t count, float smin,
                              float smax, const rbpe_buf *s, rbpe_buf *sigma,
                              rbpe_buf *dsig);
-  /* optional: GEMM tuning (OpenCL only; rbpe_tune) */
+
+  /* ---- optional device hooks: NULL where a backend has no such thing;
+   * callers ask through rbpe_backend_supports, never by kind ---- */
+  /* GEMM tuning (rbpe_tune) */
   rbpe_status (*tune_gemm)(rbpe_backend *be, const rbpe_tune_request *req,
                            rbpe_tune_report *rep);
+  /* Sends every later GEMM on this device down its other route (OpenCL:
+   * CLBlast's indirect kernel, which training-size products take), so a
+   * check with small shapes covers it too; names the route. Not undone. */
+  rbpe_status (*alt_gemm_route)(rbpe_backend *be, const char **name);
 } rbpe_backend_ops;
+
+/* The op table's slots by name: required ones must be filled by every
+ * backend (checked when a device is opened), optional ones may be NULL. */
+typedef enum rbpe_hook { RBPE_HOOK_TUNE_GEMM, RBPE_HOOK_ALT_GEMM_ROUTE } rbpe_hook;
+int rbpe_backend_supports(const rbpe_backend *be, rbpe_hook hook);
+/* RBPE_ERR_INTERNAL naming the first required slot a table leaves NULL. */
+rbpe_status rbpe_backend_ops_check(const rbpe_backend_ops *ops, const char *kind,
+                                   rbpe_err *err);
 
 struct rbpe_backend {
   const rbpe_backend_ops *ops;
@@ -164,23 +179,10 @@ rbpe_status rbpe_backend_open(const char *spec, rbpe_err *err,
                               rbpe_backend **out);
 void rbpe_backend_close(rbpe_backend *be);
 
-/* Backends. */
-rbpe_status rbpe_ref_backend_create(rbpe_err *err, rbpe_backend **out);
-rbpe_status rbpe_cpu_backend_create(rbpe_err *err, rbpe_backend **out);
-rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
-                                       rbpe_backend **out);
-/* Tests only (opencl_tune.c): every later GEMM on this OpenCL device takes
- * CLBlast's indirect route, with its own parameters (gemmk < 0) or a fixed
- * set of its kernel 0 or 1; process-wide, not undone. */
-rbpe_status rbpe_opencl_gemm_test_route(rbpe_backend *be, int gemmk);
-/* Every OpenCL device (opencl_devices.c); see rbpe_list_devices. */
-rbpe_status rbpe_opencl_list_devices(rbpe_err *err, rbpe_device_info **devices,
-                                     size_t *count, int *platforms_found);
-/* Resolves an OpenCL spec ("cl", "cl:P:D", "cl:TEXT", or "auto" which may
- * answer *found = 0) to indices (opencl_devices.c). */
-rbpe_status rbpe_opencl_resolve(const char *spec, rbpe_err *err, int *found,
-                                int *platform, int *device,
-                                rbpe_device_type *type);
+/* Every device the registry knows (OpenCL's; none in a build without
+ * it); see rbpe_list_devices. */
+rbpe_status rbpe_backend_list_devices(rbpe_err *err, rbpe_device_info **devices,
+                                      size_t *count, int *platforms_found);
 
 /* ---- checked wrappers: what pipeline code calls -------------------------- */
 
@@ -203,6 +205,14 @@ rbpe_status rbpe_backend_finish(rbpe_backend *be);
  * ("the device's memory" or "the memory limit") and *bound its size. */
 uint64_t rbpe_backend_budget(const rbpe_backend *be, const char **what,
                              uint64_t *bound);
+/* Whether `need` bytes in all, none of them in a buffer above `largest`,
+ * fit what the device (or the memory limit) has left. */
+int rbpe_backend_fits(const rbpe_backend *be, uint64_t need, uint64_t largest);
+/* The one refusal of work that does not fit: RBPE_OK when it does, else
+ * RBPE_ERR_DEVICE_MEMORY with "TASK needs NEED on DEVICE, above BOUND"
+ * (the budget, or the largest buffer the device allows). */
+rbpe_status rbpe_backend_reserve(rbpe_backend *be, uint64_t need,
+                                 uint64_t largest, const char *task);
 /* "1.5 GiB", "12.0 MiB", "512 bytes" */
 const char *rbpe_fmt_bytes(uint64_t bytes, char buf[32]);
 /* Physical RAM (0 when unknown), for the host backends' mem_total. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "host.h"
 
 /* Rows per parallel task: enough work to amortise scheduling. */

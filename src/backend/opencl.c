@@ -598,6 +598,11 @@ static void ocl_destroy(rbpe_backend *be) {
   rbpe_fault_report();
 }
 
+static rbpe_status ocl_alt_gemm_route(rbpe_backend *be, const char **name) {
+  *name = "gemm indirect";
+  return rbpe_opencl_gemm_test_route(be, -1);
+}
+
 static const rbpe_backend_ops ocl_ops = {
     .destroy = ocl_destroy,
     .buf_alloc = ocl_alloc,
@@ -624,6 +629,7 @@ static const rbpe_backend_ops ocl_ops = {
     .graph_grad = ocl_graph_grad,
     .sigma_param = ocl_sigma_param,
     .tune_gemm = ocl_tune,
+    .alt_gemm_route = ocl_alt_gemm_route,
 };
 
 rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,

@@ -21,8 +21,8 @@
 
 #include <clblast_c.h>
 
-#include "../clock.h"
-#include "../internal.h"
+#include "../base/clock.h"
+#include "../base/fileio.h"
 #include "opencl_util.h"
 
 #define NPARAM 16

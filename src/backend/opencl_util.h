@@ -4,7 +4,7 @@
 
 #include <CL/cl.h>
 
-#include "backend.h"
+#include "opencl.h"
 
 const char *rbpe_cl_error_name(cl_int code);
 /* Maps an OpenCL error to an rbpe status (resource errors -> DEVICE_MEMORY). */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "host.h"
+#include "ref.h"
 
 static void ref_destroy(rbpe_backend *be) { free(be); }
 

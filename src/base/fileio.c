@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "fileio.h"
 
 rbpe_status rbpe_write_atomic(const char *path, rbpe_write_fn write, void *user,
                               rbpe_err *err) {
@@ -56,26 +56,4 @@ rbpe_status rbpe_write_atomic(const char *path, rbpe_write_fn write, void *user,
   if (st != RBPE_OK) unlink(tmp);
   free(tmp);
   return st;
-}
-
-typedef struct user_writer {
-  rbpe_file_writer fn;
-  void *user;
-  const char *path;
-} user_writer;
-
-static rbpe_status call_user(FILE *f, void *u, rbpe_err *err) {
-  user_writer *w = u;
-  if (w->fn(f, w->user) != 0)
-    return rbpe_err_set(err, RBPE_ERR_IO, "writing %s failed%s%s", w->path,
-                        errno ? ": " : "", errno ? strerror(errno) : "");
-  return RBPE_OK;
-}
-
-rbpe_status rbpe_write_file(rbpe_ctx *ctx, const char *path,
-                            rbpe_file_writer write, void *user) {
-  rbpe_err_clear(&ctx->err);
-  user_writer w = {write, user, path};
-  errno = 0;
-  return rbpe_write_atomic(path, call_user, &w, &ctx->err);
 }
