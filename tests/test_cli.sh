@@ -352,6 +352,25 @@ expect 0 0 "-V" -- "$RBPE" -V
 grep -q "^rbpe [0-9]" "$tmp/out" || { echo "FAIL: -V"; fail=$((fail + 1)); }
 "$RBPE" fit --help | grep -q "auto | cpu | ref | cl" || { echo "FAIL: fit --help lacks cpu"; fail=$((fail + 1)); }
 "$RBPE" --help | grep -q "auto, cpu, ref" || { echo "FAIL: rbpe --help lacks cpu"; fail=$((fail + 1)); }
+# --help comes from each command's options table: every option the table
+# parses is listed, defaults as the library sets them, enumerations' names
+# from the library; a bad value's message from the same entry
+"$RBPE" fit --help >"$tmp/help"
+for want in "--embed nerf|rff|rbf  *positional embedding (rbf)" \
+            "--width W  *hidden width (256)" "--layers H  *hidden layers (3)" \
+            "--out-act none|relu|sigmoid|auto" "--sigma-at nearest|smooth|poly" \
+            "--knn K  *graph: neighbours per training point (8)" \
+            "-d, --device SPEC" "-o, --out DIR" "--range abs|rel"; do
+  grep -q -- "$want" "$tmp/help" || { echo "FAIL: fit --help lacks '$want'"; fail=$((fail + 1)); }
+done
+for cmd in fit render info devices check bench tune experiment; do
+  "$RBPE" $cmd --help | grep -q -- "-h, --help" ||
+    { echo "FAIL: $cmd --help is not from its table"; fail=$((fail + 1)); }
+done
+expect 2 1 "an enumeration by the library's names" -- "$RBPE" fit "$IMG" --embed rbff
+grep -q "needs one of nerf, rff, rbf" "$tmp/err" || { echo "FAIL: --embed message"; fail=$((fail + 1)); }
+expect 2 1 "a limit from the library" -- "$RBPE" fit "$IMG" --width 8193
+grep -q "needs an integer 1..8192" "$tmp/err" || { echo "FAIL: --width message"; fail=$((fail + 1)); }
 ! "$RBPE" fit --help | grep -q "METHOD.md" || { echo "FAIL: fit --help names a document outside the repository"; fail=$((fail + 1)); }
 expect 0 0 "fit with -d -o -q --json" -- "$RBPE" fit "$IMG" --steps 20 --layers 1 --width 32 \
   --sigma graph -d ref -o "$tmp/conv1" -q --json

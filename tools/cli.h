@@ -35,29 +35,49 @@ int cli_parse_float(const char *text, double lo, double hi, float *out);
  * missing, 0 otherwise. */
 int cli_opt(int argc, char **argv, int *i, const char *name,
             const char **value);
-/* Tables of numeric options: an integer option stores into an int, size_t,
- * uint64_t or long (kind), a float option into a float; the message is the
- * usage error for a missing or out-of-range value. */
-enum { CLI_INT, CLI_SIZE, CLI_U64, CLI_LONG };
-typedef struct cli_int_opt {
+/* A command's options, one table (cli_opts.c): the table parses, says
+ * what a bad value needs ("--width needs an integer 1..8192", from the
+ * bounds, or the entry's own needs), and writes --help, with each
+ * option's default read from its target ("%D" in its help) and the names
+ * of library enumerations from the library. A table ends with a NULL
+ * name. */
+typedef enum cli_kind {
+  CLI_SECTION, /* a heading in --help: name is its text */
+  CLI_FLAG,    /* no value: stores (int)lo */
+  CLI_FLAGF,   /* no value: stores (float)lo */
+  CLI_INT, CLI_SIZE, CLI_U64, CLI_LONG, /* integers in [lo, hi] */
+  CLI_FLOAT,   /* a float in [lo, hi] */
+  CLI_STRING,  /* the text itself (const char *) */
+  CLI_ENUM,    /* a library enumeration (rbpe_enum lo) by name, as int */
+  CLI_CHOICE,  /* one of meta's names ("a|b"), its index as int */
+  CLI_BYTES,   /* "512M" into a uint64_t */
+  CLI_CUSTOM   /* parse(at, value): 0, or -1 when the value is bad */
+} cli_kind;
+typedef struct cli_option {
   const char *name;
-  int kind;
+  cli_kind kind;
   void *at;
-  long lo, hi;
-  const char *msg;
-} cli_int_opt;
-typedef struct cli_float_opt {
-  const char *name;
-  float *at;
   double lo, hi;
-  const char *msg;
-} cli_float_opt;
-/* Matches argv[*i] against the tables: 1 when it was one of them (its value
- * stored, *i advanced), 0 when none, or the usage error's exit code
+  const char *meta;  /* the value's name in --help */
+  const char *help;
+  const char *needs; /* what a bad value needs, when the bounds do not say */
+  int (*parse)(void *at, const char *value);
+} cli_option;
+/* Matches argv[*i]: 1 when it is an option of the table (its value stored,
+ * *i advanced past it), 0 when not, or the usage error's exit code
  * negated after saying it. */
-int cli_number_opts(const char *cmd, int argc, char **argv, int *i,
-                    const cli_int_opt *ints, size_t ni,
-                    const cli_float_opt *floats, size_t nf);
+int cli_options_parse(const char *cmd, const cli_option *opts, int argc,
+                      char **argv, int *i);
+/* The options part of --help. */
+void cli_options_help(FILE *f, const cli_option *opts);
+/* A whole command line: the table's options, -h/--help (usage, then the
+ * table's help), and up to npos other arguments into pos (unset ones left
+ * as they were). -1 to go on, else the exit code (after --help, or a usage
+ * error said). */
+int cli_options_run(const char *cmd, const char *usage, const cli_option *opts,
+                    int argc, char **argv, const char **pos, int npos);
+/* --channel K (from 1) into a 0-based int. */
+int cli_channel_opt(void *at, const char *value);
 /* Parses "123", "64K", "1M", "2G" (powers of 1024) into bytes. */
 int cli_parse_bytes(const char *text, uint64_t *out);
 /* Selects the device and announces it on stderr (unless quiet); returns

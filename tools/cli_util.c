@@ -84,34 +84,6 @@ void cli_json_num(FILE *f, double v) {
   else fputs("null", f);
 }
 
-int cli_number_opts(const char *cmd, int argc, char **argv, int *i,
-                    const cli_int_opt *ints, size_t ni,
-                    const cli_float_opt *floats, size_t nf) {
-  const char *v;
-  long n;
-  for (size_t k = 0; k < ni; k++) {
-    int r = cli_opt(argc, argv, i, ints[k].name, &v);
-    if (!r) continue;
-    if (r < 0 || !cli_parse_long(v, ints[k].lo, ints[k].hi, &n))
-      return -cli_usage_error(cmd, "%s", ints[k].msg);
-    switch (ints[k].kind) {
-    case CLI_INT: *(int *)ints[k].at = (int)n; break;
-    case CLI_SIZE: *(size_t *)ints[k].at = (size_t)n; break;
-    case CLI_U64: *(uint64_t *)ints[k].at = (uint64_t)n; break;
-    default: *(long *)ints[k].at = n; break;
-    }
-    return 1;
-  }
-  for (size_t k = 0; k < nf; k++) {
-    int r = cli_opt(argc, argv, i, floats[k].name, &v);
-    if (!r) continue;
-    if (r < 0 || !cli_parse_float(v, floats[k].lo, floats[k].hi, floats[k].at))
-      return -cli_usage_error(cmd, "%s", floats[k].msg);
-    return 1;
-  }
-  return 0;
-}
-
 int cli_opt(int argc, char **argv, int *i, const char *name,
             const char **value) {
   size_t n = strlen(name);

@@ -5,37 +5,97 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "cli.h"
 
-static const char *bench_help =
+static const char *bench_usage =
     "usage: rbpe bench [--device SPEC] [--batches LO:HI] [--layers LIST]\n"
     "                  [--seconds S] [--json]\n"
     "Times training steps (forward, backward, Adam; the embedded training set\n"
     "stays on the device) and inference (embedding + forward) of an MLP of\n"
     "width 256 on an rbf embedding with 128 centres per axis of 2-D\n"
-    "coordinates (M = 256), for batch sizes 2^LO..2^HI (default 12:18; sizes\n"
-    "that do not fit the device are reported and skipped) and hidden layer\n"
-    "counts LIST (default 1,3). GEMM share: a step's time spent in GEMM, from\n"
-    "a run synchronised around every op. --seconds: minimum timed time per\n"
-    "point (default 1).\n"
+    "coordinates (M = 256), for batch sizes 2^LO..2^HI (sizes that do not\n"
+    "fit the device are reported and skipped) and hidden layer counts LIST.\n"
+    "GEMM share: a step's time spent in GEMM, from a run synchronised around\n"
+    "every op.\n"
     "\n"
     "rbpe bench --sigma [--sides LIST] [--sigma-iters N] [--centres D] [--knn K]\n"
-    "times the sparse sigma solve on side x side grids of 2-D points (default\n"
-    "sides 64,128,256,512,1024: L = 4k..1M; D = 128 per axis, k = 8, 20\n"
-    "iterations) and reports time per iteration and peak device memory.\n"
+    "times the sparse sigma solve on side x side grids of 2-D points and\n"
+    "reports time per iteration and peak device memory.\n"
     "\n"
     "rbpe bench --peer [--device SPEC] [--batches LO:HI] [--layers LIST]\n"
     "              [--seconds S] [--peer-script PATH] [--python PATH]\n"
     "trains the same model with PyTorch (tools/peer_bench_torch.py, Debian's\n"
     "python3-torch, as many threads as the cpu backend) in the same run and\n"
-    "prints rbpe's training samples/s beside it, as a ratio.\n";
+    "prints rbpe's training samples/s beside it, as a ratio.\n"
+    "\n";
+
+#define MAX_LIST 8
+
+/* What the three benchmarks are asked for. */
+typedef struct bench_opts {
+  int sigma, peer, json;
+  const char *device, *script, *python;
+  long lo, hi; /* batch sizes 2^lo..2^hi; lo < 0: the mode's default */
+  int layers[MAX_LIST], nlayers;
+  float seconds;
+  int sides[MAX_LIST], nsides;
+  int iters, centres, k;
+} bench_opts;
 
 /* "LO:HI": batch sizes 2^LO..2^HI, 0 <= LO <= HI <= 24 */
-static int parse_batches(const char *v, long *lo, long *hi) {
+static int batches_opt(void *at, const char *v) {
+  bench_opts *o = at;
   char tail;
-  return sscanf(v, "%ld:%ld%c", lo, hi, &tail) == 2 && *lo >= 0 && *hi <= 24 &&
-         *lo <= *hi;
+  long lo, hi;
+  if (sscanf(v, "%ld:%ld%c", &lo, &hi, &tail) != 2 || lo < 0 || hi > 24 || lo > hi)
+    return -1;
+  o->lo = lo;
+  o->hi = hi;
+  return 0;
+}
+
+/* "1,3": up to MAX_LIST integers in [lo, hi] into out. */
+static int int_list(const char *v, long lo, long hi, int *out, int *n) {
+  char buf[128];
+  if (strlen(v) >= sizeof buf) return -1;
+  snprintf(buf, sizeof buf, "%s", v);
+  *n = 0;
+  for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+    long x;
+    if (*n == MAX_LIST || !cli_parse_long(t, lo, hi, &x)) return -1;
+    out[(*n)++] = (int)x;
+  }
+  return *n ? 0 : -1;
+}
+
+static int layers_opt(void *at, const char *v) {
+  bench_opts *o = at;
+  return int_list(v, 0, RBPE_MAX_HIDDEN, o->layers, &o->nlayers);
+}
+
+static int sides_opt(void *at, const char *v) {
+  bench_opts *o = at;
+  return int_list(v, 2, 4096, o->sides, &o->nsides);
+}
+
+static void bench_table(bench_opts *o, cli_option *t, size_t cap) {
+  const cli_option table[] = {
+      {"--device", CLI_STRING, &o->device, 0, 0, "SPEC", "auto | cpu | ref | cl | cl:P:D | cl:NAME (--peer: cpu)"},
+      {"--json", CLI_FLAG, &o->json, 1, 0, NULL, "the results as JSON (training benchmark)"},
+      {"--batches", CLI_CUSTOM, o, 0, 0, "LO:HI", "batch sizes 2^LO..2^HI (12:18; --peer 12:16)", "LO:HI with 0 <= LO <= HI <= 24", batches_opt},
+      {"--layers", CLI_CUSTOM, o, 0, 0, "LIST", "hidden layer counts (1,3)", "up to 8 counts 0..16", layers_opt},
+      {"--seconds", CLI_FLOAT, &o->seconds, 0, 600, "S", "minimum timed time per point (%D)"},
+      {"--sigma", CLI_FLAG, &o->sigma, 1, 0, NULL, "time the sparse sigma solve instead"},
+      {"--sides", CLI_CUSTOM, o, 0, 0, "LIST", "--sigma: grid sides (64,128,256,512,1024: L = 4k..1M)", "up to 8 sizes 2..4096", sides_opt},
+      {"--sigma-iters", CLI_INT, &o->iters, 1, 1e5, "N", "--sigma: solver iterations (%D)"},
+      {"--centres", CLI_INT, &o->centres, 1, RBPE_MAX_FEATURES, "D", "--sigma: rbf centres per axis (%D)"},
+      {"--knn", CLI_INT, &o->k, 1, 1024, "K", "--sigma: neighbours per point (%D)"},
+      {"--peer", CLI_FLAG, &o->peer, 1, 0, NULL, "race PyTorch on the same model"},
+      {"--peer-script", CLI_STRING, &o->script, 0, 0, "PATH", "--peer: the PyTorch script (%D)"},
+      {"--python", CLI_STRING, &o->python, 0, 0, "PATH", "--peer: the Python (%D)"},
+      {NULL}};
+  size_t n = sizeof table / sizeof table[0];
+  memcpy(t, table, (n < cap ? n : cap) * sizeof table[0]);
 }
 
 #ifndef RBPE_PEER_SCRIPT
@@ -43,41 +103,15 @@ static int parse_batches(const char *v, long *lo, long *hi) {
 #endif
 
 
-static int bench_peer(int argc, char **argv) {
-  const char *device = "cpu", *script = RBPE_PEER_SCRIPT,
-             *python = "/usr/bin/python3";
-  long lo = 12, hi = 16;
-  char layers[64] = "1,3";
-  float seconds = 1.0f;
-  for (int i = 1; i < argc; i++) {
-    const char *v;
-    int r;
-    if (!strcmp(argv[i], "--peer")) {
-      continue;
-    } else if ((r = cli_opt(argc, argv, &i, "--device", &v))) {
-      if (r < 0) return cli_usage_error("bench", "--device needs a value");
-      device = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--peer-script", &v))) {
-      if (r < 0) return cli_usage_error("bench", "--peer-script needs a path");
-      script = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--python", &v))) {
-      if (r < 0) return cli_usage_error("bench", "--python needs a path");
-      python = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--batches", &v))) {
-      if (r < 0 || !parse_batches(v, &lo, &hi))
-        return cli_usage_error("bench", "--batches needs LO:HI with 0 <= LO <= HI <= 24");
-    } else if ((r = cli_opt(argc, argv, &i, "--layers", &v))) {
-      if (r < 0 || !*v || strlen(v) >= sizeof layers ||
-          strspn(v, "0123456789,") != strlen(v))
-        return cli_usage_error("bench", "--layers needs a list such as 1,3");
-      snprintf(layers, sizeof layers, "%s", v);
-    } else if ((r = cli_opt(argc, argv, &i, "--seconds", &v))) {
-      if (r < 0 || !cli_parse_float(v, 0.0, 600.0, &seconds))
-        return cli_usage_error("bench", "--seconds needs a number in [0, 600]");
-    } else {
-      return cli_usage_error("bench", "unexpected argument '%s'", argv[i]);
-    }
-  }
+static int bench_peer(const bench_opts *o) {
+  const char *script = o->script, *python = o->python;
+  const char *device = o->device ? o->device : "cpu";
+  long lo = o->lo, hi = o->hi;
+  double seconds = o->seconds;
+  char layers[64] = "";
+  for (int i = 0; i < o->nlayers; i++)
+    snprintf(layers + strlen(layers), sizeof layers - strlen(layers), "%s%d",
+             i ? "," : "", o->layers[i]);
   int rc = EXIT_OK;
   rbpe_ctx *ctx = cli_open("bench", device, 0, 0, &rc);
   if (!ctx) return rc;
@@ -89,7 +123,7 @@ static int bench_peer(int argc, char **argv) {
   snprintf(cmd, sizeof cmd,
            "'%s' '%s' --layers %s --width 256 --inputs 256 --batches %s "
            "--seconds %g --threads %d",
-           python, script, layers, batches, (double)seconds, rbpe_threads());
+           python, script, layers, batches, seconds, rbpe_threads());
   FILE *p = popen(cmd, "r");
   if (!p) {
     fprintf(stderr, "rbpe bench: cannot run %s\n", script);
@@ -123,7 +157,7 @@ static int bench_peer(int argc, char **argv) {
   for (int i = 0; i < np; i++) {
     rbpe_bench_result r;
     rbpe_status st = rbpe_bench_mlp(ctx, peer[i].layers, 256, 128,
-                                    (size_t)peer[i].batch, seconds, &r);
+                                    (size_t)peer[i].batch, o->seconds, &r);
     if (st != RBPE_OK) {
       rc = cli_fail("bench", ctx, st);
       break;
@@ -136,51 +170,20 @@ static int bench_peer(int argc, char **argv) {
   return rc;
 }
 
-static int bench_sigma(int argc, char **argv) {
-  const char *device = NULL;
-  long sides[8] = {64, 128, 256, 512, 1024}, iters = 20, centres = 128, k = 8;
-  int nsides = 5;
-  for (int i = 1; i < argc; i++) {
-    const char *v;
-    int r;
-    if (!strcmp(argv[i], "--sigma")) continue;
-    if ((r = cli_opt(argc, argv, &i, "--device", &v))) {
-      if (r < 0) return cli_usage_error("bench", "--device needs a value");
-      device = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--sides", &v))) {
-      char buf[128];
-      nsides = 0;
-      snprintf(buf, sizeof buf, "%s", r > 0 ? v : "");
-      for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
-        if (nsides == 8 || !cli_parse_long(t, 2, 4096, &sides[nsides]))
-          return cli_usage_error("bench", "--sides needs up to 8 sizes 2..4096");
-        nsides++;
-      }
-      if (!nsides) return cli_usage_error("bench", "--sides is empty");
-    } else if ((r = cli_opt(argc, argv, &i, "--sigma-iters", &v))) {
-      if (r < 0 || !cli_parse_long(v, 1, 100000, &iters))
-        return cli_usage_error("bench", "--sigma-iters needs an integer >= 1");
-    } else if ((r = cli_opt(argc, argv, &i, "--centres", &v))) {
-      if (r < 0 || !cli_parse_long(v, 1, 65536, &centres))
-        return cli_usage_error("bench", "--centres needs an integer >= 1");
-    } else if ((r = cli_opt(argc, argv, &i, "--knn", &v))) {
-      if (r < 0 || !cli_parse_long(v, 1, 1024, &k))
-        return cli_usage_error("bench", "--knn needs an integer >= 1");
-    } else {
-      return cli_usage_error("bench", "unexpected argument '%s'", argv[i]);
-    }
-  }
+static int bench_sigma(const bench_opts *o) {
+  const char *device = o->device;
+  int iters = o->iters, centres = o->centres, k = o->k;
   int rc = EXIT_OK;
   rbpe_ctx *ctx = cli_open("bench", device, 0, 0, &rc);
   if (!ctx) return rc;
-  printf("device: %s\nsigma solve, D = %ld per axis, k = %ld, %ld iterations\n",
+  printf("device: %s\nsigma solve, D = %d per axis, k = %d, %d iterations\n",
          rbpe_ctx_device_description(ctx), centres, k, iters);
   printf("%9s %10s %9s %9s %12s %13s %12s\n", "L", "edges", "graph s",
          "solve s", "s/iteration", "device MiB", "graph MiB");
-  for (int i = 0; i < nsides; i++) {
+  for (int i = 0; i < o->nsides; i++) {
     rbpe_bench_sigma_result r;
-    rbpe_status st = rbpe_bench_sigma(ctx, (size_t)sides[i], (int)centres,
-                                      (int)k, (int)iters, &r);
+    rbpe_status st = rbpe_bench_sigma(ctx, (size_t)o->sides[i], centres, k,
+                                      iters, &r);
     if (st != RBPE_OK) {
       rc = cli_fail("bench", ctx, st);
       break;
@@ -194,48 +197,36 @@ static int bench_sigma(int argc, char **argv) {
   return rc;
 }
 
+/* The options into o: -1 to go on, else the exit code. */
+static int parse_bench(int argc, char **argv, bench_opts *o) {
+  *o = (bench_opts){.script = RBPE_PEER_SCRIPT, .python = "/usr/bin/python3",
+                    .lo = -1, .layers = {1, 3}, .nlayers = 2, .seconds = 1.0f,
+                    .sides = {64, 128, 256, 512, 1024}, .nsides = 5,
+                    .iters = 20, .centres = 128, .k = 8};
+  static cli_option table[24];
+  bench_table(o, table, sizeof table / sizeof table[0]);
+  int prc = cli_options_run("bench", bench_usage, table, argc, argv, NULL, 0);
+  if (prc >= 0) return prc;
+  if (o->sigma && o->peer)
+    return cli_usage_error("bench", "--sigma and --peer do not mix");
+  if (o->lo < 0) {
+    o->lo = 12;
+    o->hi = o->peer ? 16 : 18;
+  }
+  return -1;
+}
+
 int cmd_bench(int argc, char **argv) {
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--sigma")) return bench_sigma(argc, argv);
-    if (!strcmp(argv[i], "--peer")) return bench_peer(argc, argv);
-  }
-  const char *device = NULL;
-  long lo = 12, hi = 18;
-  int layers[8] = {1, 3}, nlayers = 2, json = 0;
-  float seconds = 1.0f;
-  for (int i = 1; i < argc; i++) {
-    const char *v;
-    int r;
-    if (cli_flag(argv[i], "--help")) {
-      fputs(bench_help, stdout);
-      return EXIT_OK;
-    } else if (!strcmp(argv[i], "--json")) {
-      json = 1;
-    } else if ((r = cli_opt(argc, argv, &i, "--device", &v))) {
-      if (r < 0) return cli_usage_error("bench", "--device needs a value");
-      device = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--batches", &v))) {
-      if (r < 0 || !parse_batches(v, &lo, &hi))
-        return cli_usage_error("bench", "--batches needs LO:HI with 0 <= LO <= HI <= 24");
-    } else if ((r = cli_opt(argc, argv, &i, "--layers", &v))) {
-      if (r < 0) return cli_usage_error("bench", "--layers needs a list");
-      nlayers = 0;
-      char buf[64];
-      snprintf(buf, sizeof buf, "%s", v);
-      for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-        long n;
-        if (nlayers == 8 || !cli_parse_long(tok, 0, 16, &n))
-          return cli_usage_error("bench", "--layers needs up to 8 counts 0..16");
-        layers[nlayers++] = (int)n;
-      }
-      if (!nlayers) return cli_usage_error("bench", "--layers is empty");
-    } else if ((r = cli_opt(argc, argv, &i, "--seconds", &v))) {
-      if (r < 0 || !cli_parse_float(v, 0.0, 600.0, &seconds))
-        return cli_usage_error("bench", "--seconds needs a number in [0, 600]");
-    } else {
-      return cli_usage_error("bench", "unexpected argument '%s'", argv[i]);
-    }
-  }
+  bench_opts o;
+  int prc = parse_bench(argc, argv, &o);
+  if (prc >= 0) return prc;
+  if (o.sigma) return bench_sigma(&o);
+  if (o.peer) return bench_peer(&o);
+  const char *device = o.device;
+  long lo = o.lo, hi = o.hi;
+  int json = o.json, nlayers = o.nlayers;
+  const int *layers = o.layers;
+  float seconds = o.seconds;
   int rc = EXIT_OK;
   rbpe_ctx *ctx = cli_open("bench", device, 0, json, &rc);
   if (!ctx) return rc;

@@ -14,9 +14,8 @@ static const char *check_help =
     "prints, per op and shape, the worst absolute and relative error, the\n"
     "tolerance and pass/fail; then trains the same small model for 50 steps\n"
     "on both and compares the loss at every step (relative tolerance 1e-3)\n"
-    "and the final held-out PSNR (0.05 dB). --device all checks every usable\n"
-    "OpenCL device; --op checks one op only (e.g. gemm); --small keeps\n"
-    "small shapes. Exit status 5 when anything fails.\n";
+    "and the final held-out PSNR (0.05 dB). Exit status 5 when anything\n"
+    "fails.\n";
 
 /* Training comparison tolerances (see README "Cross-checking"). */
 #define TRAIN_LOSS_RTOL 1e-3
@@ -140,24 +139,13 @@ static int check_one(const char *spec, int small, int *failed) {
 int cmd_check(int argc, char **argv) {
   const char *spec = NULL;
   int small = 0;
-  for (int i = 1; i < argc; i++) {
-    const char *v;
-    int r;
-    if (cli_flag(argv[i], "--help")) {
-      fputs(check_help, stdout);
-      return EXIT_OK;
-    } else if (!strcmp(argv[i], "--small")) {
-      small = 1;
-    } else if ((r = cli_opt(argc, argv, &i, "--op", &v))) {
-      if (r < 0) return cli_usage_error("check", "--op needs an op name");
-      only_op = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--device", &v))) {
-      if (r < 0) return cli_usage_error("check", "--device needs a value");
-      spec = v;
-    } else {
-      return cli_usage_error("check", "unexpected argument '%s'", argv[i]);
-    }
-  }
+  const cli_option table[] = {
+      {"--device", CLI_STRING, &spec, 0, 0, "SPEC|all", "the device to check (auto); all: cpu and every usable OpenCL device"},
+      {"--small", CLI_FLAG, &small, 1, 0, NULL, "small shapes only"},
+      {"--op", CLI_STRING, &only_op, 0, 0, "NAME", "check one op only (e.g. gemm)"},
+      {NULL}};
+  int prc = cli_options_run("check", check_help, table, argc, argv, NULL, 0);
+  if (prc >= 0) return prc;
   int failed = 0, rc = EXIT_OK;
   if (spec && !strcmp(spec, "all")) {
     rbpe_ctx *ctx = rbpe_ctx_new();

@@ -10,10 +10,7 @@ static const char *devices_help =
     "usage: rbpe devices [--device SPEC] [--json]\n"
     "Lists every OpenCL platform and device with its type, vendor, driver,\n"
     "OpenCL version, compute units, memory and whether rbpe can use it,\n"
-    "then the device that SPEC (or $RBPE_DEVICE, or auto) selects.\n"
-    "SPEC: auto | cpu | ref | cl | cl:P:D | cl:NAME (substring of platform,\n"
-    "vendor or device name, case-insensitive). --json: the same as one JSON\n"
-    "object on stdout.\n";
+    "then the device that SPEC (or $RBPE_DEVICE, or auto) selects.\n";
 
 static void mib(char *buf, size_t n, uint64_t bytes) {
   if (bytes >= ((uint64_t)1 << 30))
@@ -70,21 +67,12 @@ static void print_json(const rbpe_device_info *list, size_t n, int nplat,
 int cmd_devices(int argc, char **argv) {
   const char *spec = NULL;
   int json = 0;
-  for (int i = 1; i < argc; i++) {
-    const char *v;
-    int r;
-    if (cli_flag(argv[i], "--help")) {
-      fputs(devices_help, stdout);
-      return EXIT_OK;
-    } else if (!strcmp(argv[i], "--json")) {
-      json = 1;
-    } else if ((r = cli_opt(argc, argv, &i, "--device", &v))) {
-      if (r < 0) return cli_usage_error("devices", "--device needs a SPEC");
-      spec = v;
-    } else {
-      return cli_usage_error("devices", "unexpected argument '%s'", argv[i]);
-    }
-  }
+  const cli_option table[] = {
+      {"--device", CLI_STRING, &spec, 0, 0, "SPEC", "the device to select: auto | cpu | ref | cl | cl:P:D | cl:NAME (substring of platform, vendor or device name, case-insensitive; $RBPE_DEVICE, else auto)"},
+      {"--json", CLI_FLAG, &json, 1, 0, NULL, "the same as one JSON object on stdout"},
+      {NULL}};
+  int prc = cli_options_run("devices", devices_help, table, argc, argv, NULL, 0);
+  if (prc >= 0) return prc;
   rbpe_ctx *ctx = rbpe_ctx_new();
   if (!ctx) return cli_usage_error("devices", "out of memory");
   /* Resolve the spec first: a mistake is one line, not a listing. */

@@ -19,75 +19,10 @@
 
 #define MAX_WORKERS_DIRS (16 * 4300)
 
-static const char *experiment_help =
+static const char *experiment_usage =
     "usage: rbpe experiment [options]\n"
     "Fits every method of the grid to every signal, split, depth and seed and\n"
-    "writes OUT/RESULTS.md, OUT/results.csv and OUT/panel_*.png.\n"
-    "  --images LIST       comma-separated images (tests/data/camera256.png,\n"
-    "                      tests/data/astronaut256.png); 'none' for no image\n"
-    "  --heldout LIST      names (file names without folder and extension) of\n"
-    "                      images left out of choosing the default: tallied\n"
-    "                      apart from the others (none)\n"
-    "  --size N            images resampled to N x N by area averaging (128)\n"
-    "  --signals LIST      1-D signals: sines, chirp, jumps (built in) or text\n"
-    "                      files; 'none' for none (sines,chirp,jumps)\n"
-    "  --samples N         samples of the built-in 1-D signals (1024)\n"
-    "  --splits LIST       regular25, regular11, random25, random10 or all\n"
-    "                      (regular25,random10; 1-D: regular 10 % for 11)\n"
-    "  --learned LIST      learned-sigma recipes, the first one primary:\n"
-    "                      BASE[+MOD..], BASE graph|poly|default|uniform=S,\n"
-    "                      MOD norm|nonorm|smin=A|smax=B|k=K|eps=E|gamma=G|\n"
-    "                      lambda=L|sw=W|nearest|field=N|flr=X|zero|fwin=A:B\n"
-    "                      (default,graph,poly; RESULTS.md says what each is)\n"
-    "  --uniform LIST      uniform sigmas (0.1,0.06,0.04,0.03,0.02,0.01)\n"
-    "  --rff LIST          RFF scales (5,10,20,40)\n"
-    "  --diagonals         every rbf method also projects on the diagonals\n"
-    "  --no-nerf           leave out the NeRF embedding\n"
-    "  --no-validation     skip the validation fits (one more fit per method\n"
-    "                      with a knob, on the training samples less a seeded\n"
-    "                      10 %: they choose among candidates without the test\n"
-    "                      samples; on by default)\n"
-    "  --layers LIST       hidden layers of the MLPs (1,3); width --width (256)\n"
-    "  --steps N           Adam steps per fit (1000); --lr X (0.001)\n"
-    "  --seeds N           seeds per setting (3)\n"
-    "  --device SPEC       auto | cpu | ref | cl | cl:P:D | cl:NAME\n"
-    "  --preset tancik     the seed's full protocol: --size 512 --steps 2000\n"
-    "                      --seeds 3 --layers 1,3 --splits all, no 1-D\n"
-    "                      signals (options given still win); needs photos of\n"
-    "                      at least 512 x 512 (--images); with --plan it says\n"
-    "                      how many device-hours it takes\n"
-    "  --quick             one 48 x 48 image, one 1-D signal, one seed, 60 steps\n"
-    "  --figures png|svg|both  the figures' formats (png); with cairo also a\n"
-    "                      summary_SIGNAL figure per signal\n"
-    "  --notes FILE        Markdown appended to RESULTS.md (docs/results_notes.md\n"
-    "                      when it exists)\n"
-    "  --plan              print the grid's units (id, shard of N from --shard,\n"
-    "                      done or to do by --out's journal, and the fit's\n"
-    "                      `rbpe fit` options), the totals and an estimate of\n"
-    "                      the device time (from a 10-step fit per signal and\n"
-    "                      depth on --device); fit nothing else\n"
-    "  --shard K/N         fit only the K-th of N slices of the grid and write\n"
-    "                      results.csv and fits.bin for a collect run\n"
-    "  --devices all|LIST  fit on several devices at once: one worker process\n"
-    "                      per device (all: cpu and every usable OpenCL\n"
-    "                      device that is not a CPU; or specs such as\n"
-    "                      cpu,cl:0:0) taking fits\n"
-    "                      from one queue, the host's cores shared between\n"
-    "                      the workers on the host; their folders OUT/w-DEV\n"
-    "                      are collected into the report, and a rerun resumes\n"
-    "  --collect DIRS      fit nothing: read the shards' folders (comma-\n"
-    "                      separated; run with the shards' grid options) and\n"
-    "                      write the report; a shard stopped early gives the\n"
-    "                      fits its journal holds\n"
-    "  --no-pictures       collect from results.csv files alone (a report's\n"
-    "                      kept CSV): tables and summary figures, no panels\n"
-    "  --partial           collect: report the settings whose fits are all\n"
-    "                      there, say which are left out\n"
-    "  --out DIR           output folder (rbpe-experiment); a journal there\n"
-    "                      (journal.csv, journal.bin) keeps every finished\n"
-    "                      unit, and a run of the same grid into the same\n"
-    "                      folder fits only what is not in it (resuming)\n";
-
+    "writes OUT/RESULTS.md, OUT/results.csv and OUT/panel_*.png.\n";
 
 /* ---- signals ------------------------------------------------------------ */
 
@@ -620,98 +555,75 @@ typedef struct exp_opts {
 
 static int settle_options(exp_opts *o);
 
+static int preset_opt(void *at, const char *v) {
+  if (strcmp(v, "tancik")) return -1;
+  *(int *)at = 1;
+  return 0;
+}
+
+static int shard_opt(void *at, const char *v) {
+  exp_opts *o = at;
+  char tail;
+  if (sscanf(v, "%d/%d%c", &o->shard_k, &o->shard_n, &tail) != 2 ||
+      o->shard_n < 1 || o->shard_n > 100000 || o->shard_k < 1 ||
+      o->shard_k > o->shard_n)
+    return -1;
+  return 0;
+}
+
+/* experiment's options: parsing, messages and --help. The lists' defaults
+ * are settled after parsing (settle_options), so their help says them. */
+static void exp_table(exp_opts *o, cli_option *t, size_t cap) {
+  const cli_option table[] = {
+      {"--images", CLI_STRING, &o->images, 0, 0, "LIST", "comma-separated images (tests/data/camera256.png, tests/data/astronaut256.png); 'none' for no image"},
+      {"--heldout", CLI_STRING, &o->heldout, 0, 0, "LIST", "names (file names without folder and extension) of images left out of choosing the default: tallied apart from the others (none)"},
+      {"--size", CLI_LONG, &o->size, 0, 4096, "N", "images resampled to N x N by area averaging (%D; 0: as they are)"},
+      {"--signals", CLI_STRING, &o->signals, 0, 0, "LIST", "1-D signals: sines, chirp, jumps (built in) or text files; 'none' for none (sines,chirp,jumps)"},
+      {"--samples", CLI_LONG, &o->samples, 16, 1 << 22, "N", "samples of the built-in 1-D signals (%D)"},
+      {"--splits", CLI_STRING, &o->splits, 0, 0, "LIST", "regular25, regular11, random25, random10 or all (regular25,random10; 1-D: regular 10 % for 11)"},
+      {"--learned", CLI_STRING, &o->learned, 0, 0, "LIST", "learned-sigma recipes, the first one primary: BASE[+MOD..], BASE graph|poly|default|uniform=S, MOD norm|nonorm|smin=A|smax=B|k=K|eps=E|gamma=G|lambda=L|sw=W|nearest|field=N|flr=X|zero|fwin=A:B (default,graph,poly; RESULTS.md says what each is)"},
+      {"--uniform", CLI_STRING, &o->uniform, 0, 0, "LIST", "uniform sigmas (0.1,0.06,0.04,0.03,0.02,0.01)"},
+      {"--rff", CLI_STRING, &o->rff, 0, 0, "LIST", "RFF scales (5,10,20,40)"},
+      {"--diagonals", CLI_FLAG, &o->diagonals, 1, 0, NULL, "every rbf method also projects on the diagonals"},
+      {"--no-nerf", CLI_FLAG, &o->nerf, 0, 0, NULL, "leave out the NeRF embedding"},
+      {"--no-validation", CLI_FLAG, &o->validate, 0, 0, NULL, "skip the validation fits (one more fit per method with a knob, on the training samples less a seeded 10 %: they choose among candidates without the test samples; on by default)"},
+      {"--layers", CLI_STRING, &o->layers, 0, 0, "LIST", "hidden layers of the MLPs (1,3)"},
+      {"--width", CLI_LONG, &o->width, 1, RBPE_MAX_WIDTH, "W", "hidden width (%D)"},
+      {"--steps", CLI_LONG, &o->steps, 1, 1e7, "N", "Adam steps per fit (%D)"},
+      {"--lr", CLI_FLOAT, &o->lr, 1e-7, 1, "X", "learning rate (%D)", "a number in (0, 1]"},
+      {"--seeds", CLI_LONG, &o->seeds, 1, MAX_SEEDS, "N", "seeds per setting (%D)"},
+      {"--device", CLI_STRING, &o->device, 0, 0, "SPEC", "auto | cpu | ref | cl | cl:P:D | cl:NAME"},
+      {"--preset", CLI_CUSTOM, &o->preset, 0, 0, "tancik", "the seed's full protocol: --size 512 --steps 2000 --seeds 3 --layers 1,3 --splits all, no 1-D signals (options given still win); needs photos of at least 512 x 512 (--images); with --plan it says how many device-hours it takes", "tancik", preset_opt},
+      {"--quick", CLI_FLAG, &o->quick, 1, 0, NULL, "one 48 x 48 image, one 1-D signal, one seed, 60 steps"},
+      {"--figures", CLI_CUSTOM, &o->figures, 0, 0, "png|svg|both", "the figures' formats (png); with cairo also a summary_SIGNAL figure per signal", "png, svg or both", fig_kinds_opt},
+      {"--notes", CLI_STRING, &o->notes, 0, 0, "FILE", "Markdown appended to RESULTS.md (docs/results_notes.md when it exists)"},
+      {"--plan", CLI_FLAG, &o->plan, 1, 0, NULL, "print the grid's units (id, shard of N from --shard, done or to do by --out's journal, and the fit's `rbpe fit` options), the totals and an estimate of the device time (from a 10-step fit per signal and depth on --device); fit nothing else"},
+      {"--shard", CLI_CUSTOM, o, 0, 0, "K/N", "fit only the K-th of N slices of the grid and write results.csv and fits.bin for a collect run", "K/N with 1 <= K <= N", shard_opt},
+      {"--devices", CLI_STRING, &o->devices, 0, 0, "all|LIST", "fit on several devices at once: one worker process per device (all: cpu and every usable OpenCL device that is not a CPU; or specs such as cpu,cl:0:0) taking fits from one queue, the host's cores shared between the workers on the host; their folders OUT/w-DEV are collected into the report, and a rerun resumes"},
+      {"--worker", CLI_STRING, &o->worker, 0, 0, "SPEC", "(internal: one --devices worker)"},
+      {"--queue", CLI_STRING, &o->queue, 0, 0, "DIR", "(internal: the --devices queue)"},
+      {"--collect", CLI_STRING, &o->collect_dirs, 0, 0, "DIRS", "fit nothing: read the shards' folders (comma-separated; run with the shards' grid options) and write the report; a shard stopped early gives the fits its journal holds"},
+      {"--no-pictures", CLI_FLAG, &o->no_pictures, 1, 0, NULL, "collect from results.csv files alone (a report's kept CSV): tables and summary figures, no panels"},
+      {"--partial", CLI_FLAG, &o->partial, 1, 0, NULL, "collect: report the settings whose fits are all there, say which are left out"},
+      {"--out", CLI_STRING, &o->outdir, 0, 0, "DIR", "output folder (rbpe-experiment); a journal there (journal.csv, journal.bin) keeps every finished unit, and a run of the same grid into the same folder fits only what is not in it (resuming)"},
+      {NULL}};
+  size_t n = sizeof table / sizeof table[0];
+  memcpy(t, table, (n < cap ? n : cap) * sizeof table[0]);
+}
+
 /* The options into o, the presets' and the defaults applied; -1 to go on,
  * else the exit code (after --help, or a usage error said). */
 static int parse_options(int argc, char **argv, exp_opts *o) {
   *o = (exp_opts){.shard_k = 1, .shard_n = 1, .figures = FIG_PNG, .size = 128,
                   .samples = 1024, .steps = 1000, .seeds = 3, .width = 256,
                   .lr = 1e-3f, .nerf = 1, .validate = 1};
-  /* options that take a value kept as given (checked where they are used) */
-  static const struct {
-    const char *name, *what;
-    size_t at;
-  } text[] = {
-      {"--learned", "a list", offsetof(exp_opts, learned)},
-      {"--splits", "a list", offsetof(exp_opts, splits)},
-      {"--devices", "all or a list", offsetof(exp_opts, devices)},
-      {"--worker", "a device", offsetof(exp_opts, worker)},
-      {"--queue", "a folder", offsetof(exp_opts, queue)},
-      {"--collect", "folders", offsetof(exp_opts, collect_dirs)},
-      {"--heldout", "a list", offsetof(exp_opts, heldout)},
-      {"--images", "a list", offsetof(exp_opts, images)},
-      {"--signals", "a list", offsetof(exp_opts, signals)},
-      {"--uniform", "a list", offsetof(exp_opts, uniform)},
-      {"--rff", "a list", offsetof(exp_opts, rff)},
-      {"--layers", "a list", offsetof(exp_opts, layers)},
-      {"--device", "a value", offsetof(exp_opts, device)},
-      {"--notes", "a file", offsetof(exp_opts, notes)},
-      {"--out", "a folder", offsetof(exp_opts, outdir)},
-  };
-  static const struct {
-    const char *name;
-    size_t at;
-    int value;
-  } flag[] = {
-      {"--quick", offsetof(exp_opts, quick), 1},
-      {"--no-nerf", offsetof(exp_opts, nerf), 0},
-      {"--no-validation", offsetof(exp_opts, validate), 0},
-      {"--partial", offsetof(exp_opts, partial), 1},
-      {"--no-pictures", offsetof(exp_opts, no_pictures), 1},
-      {"--plan", offsetof(exp_opts, plan), 1},
-      {"--diagonals", offsetof(exp_opts, diagonals), 1},
-  };
-  const cli_int_opt ints[] = {
-      {"--size", CLI_LONG, &o->size, 0, 4096, "--size needs 0..4096 (0: as is)"},
-      {"--samples", CLI_LONG, &o->samples, 16, 1 << 22, "--samples needs 16..4194304"},
-      {"--steps", CLI_LONG, &o->steps, 1, 10000000, "--steps needs an integer >= 1"},
-      {"--seeds", CLI_LONG, &o->seeds, 1, MAX_SEEDS, "--seeds needs 1..16"},
-      {"--width", CLI_LONG, &o->width, 1, 4096, "--width needs 1..4096"},
-  };
-  const cli_float_opt floats[] = {
-      {"--lr", &o->lr, 1e-7, 1.0, "--lr needs a number in (0, 1]"},
-  };
-  for (int i = 1; i < argc; i++) {
-    const char *v;
-    int r = 0, done = 0;
-    if (cli_flag(argv[i], "--help")) {
-      fputs(experiment_help, stdout);
-      return EXIT_OK;
-    }
-    for (size_t k = 0; !done && k < sizeof flag / sizeof flag[0]; k++)
-      if (!strcmp(argv[i], flag[k].name))
-        *(int *)((char *)o + flag[k].at) = flag[k].value, done = 1;
-    for (size_t k = 0; !done && k < sizeof text / sizeof text[0]; k++)
-      if ((r = cli_opt(argc, argv, &i, text[k].name, &v))) {
-        if (r < 0)
-          return cli_usage_error("experiment", "%s needs %s", text[k].name,
-                                 text[k].what);
-        *(const char **)((char *)o + text[k].at) = v, done = 1;
-      }
-    if (!done) {
-      int num = cli_number_opts("experiment", argc, argv, &i, ints,
-                                sizeof ints / sizeof ints[0], floats,
-                                sizeof floats / sizeof floats[0]);
-      if (num < 0) return -num;
-      done = num;
-    }
-    if (done) continue;
-    if ((r = cli_opt(argc, argv, &i, "--preset", &v))) {
-      if (r < 0 || strcmp(v, "tancik"))
-        return cli_usage_error("experiment", "--preset knows tancik");
-      o->preset = 1;
-    } else if ((r = cli_opt(argc, argv, &i, "--shard", &v))) {
-      char tail;
-      if (r < 0 || sscanf(v, "%d/%d%c", &o->shard_k, &o->shard_n, &tail) != 2 ||
-          o->shard_n < 1 || o->shard_n > 100000 || o->shard_k < 1 ||
-          o->shard_k > o->shard_n)
-        return cli_usage_error("experiment", "--shard needs K/N with 1 <= K <= N");
-    } else if ((r = cli_opt(argc, argv, &i, "--figures", &v))) {
-      int bad = fig_kinds_option("experiment", r < 0 ? NULL : v, &o->figures);
-      if (bad) return bad;
-    } else {
-      return cli_usage_error("experiment", "unknown argument '%s'", argv[i]);
-    }
-  }
+  static cli_option table[48];
+  exp_table(o, table, sizeof table / sizeof table[0]);
+  int prc = cli_options_run("experiment", experiment_usage, table, argc, argv,
+                            NULL, 0);
+  if (prc >= 0) return prc;
+  int bad = fig_kinds_check("experiment", o->figures);
+  if (bad) return bad;
   return settle_options(o);
 }
 

@@ -16,7 +16,7 @@
 #include "cli.h"
 #include "fig.h"
 
-static const char *fit_help =
+static const char *fit_usage =
     "usage: rbpe fit INPUT [options]\n"
     "Fits a coordinate-MLP to INPUT and writes to --out DIR. INPUT (read once:\n"
     "a pipe works, - is standard input) is a PNG or JPEG image, audio\n"
@@ -26,73 +26,9 @@ static const char *fit_help =
     "reconstruction | 4x |error| [| sigma]), metrics.json and model.rbpe;\n"
     "with a learned sigma also sigma.png (the map, smin black .. smax white)\n"
     "and sigma_train.png (the training samples' sigma; 1-D: sigma.txt).\n"
-    "\n"
-    "embedding:\n"
-    "  --embed rbf|rff|nerf    positional embedding (rbf)\n"
-    "  --centres D             rbf centres per direction (128)\n"
-    "  --diagonals             rbf: also project on the diagonals\n"
-    "  --rbf-norm, --no-rbf-norm\n"
-    "                          rbf: scale each coordinate's embedding by\n"
-    "                          sqrt(s_ref / sigma(x)), s_ref the geometric mean\n"
-    "                          of the training sigma, or not (a Gibbs kernel;\n"
-    "                          on; no change for a uniform sigma)\n"
-    "  --order b               rbf super-Gaussian order >= 1 (1)\n"
-    "  --sigma MODE            rbf sigma: uniform:S | graph | poly[:P]\n"
-    "                          (graph; README \"Learning sigma\")\n"
-    "  --sigma-at RULE         sigma at held-out samples: nearest | smooth |\n"
-    "                          poly (smooth)\n"
-    "  --knn K --eps E --gamma G --lambda-n L --smin A --smax B\n"
-    "                          graph objective (8, 0.5, 0.01, 0, 0.5, 2)\n"
-    "  --sigma-iters N --sigma-lr X --sigma-tol T\n"
-    "                          sigma solver: Adam cap, rate, and stop when J's\n"
-    "                          change over 10 iterations is below T times its\n"
-    "                          change so far (200, 0.1, 1e-3)\n"
-    "  --poly-subset M --poly-subsets B --poly-from-sparse\n"
-    "                          poly: B dense subsets of M points (64 x 20), or\n"
-    "                          fit beta on the sparse solve\n"
-    "  --smooth-width W        smooth: Gaussian width in training spacings (2.5)\n"
-    "  --range abs|rel         smin/smax in coordinate units, or in units of\n"
-    "                          the training spacing L^(-1/N) (rel)\n"
-    "  --field N               learn a sigma field on held-back samples: a\n"
-    "                          grid of N nodes per axis of log-factors on the\n"
-    "                          sigma map (0 = off; README \"Learning sigma\")\n"
-    "  --field-holdout P --field-lr X --field-every K --field-window A:B\n"
-    "  --field-range R --field-mean free|zero\n"
-    "                          field: fraction of training samples held back,\n"
-    "                          Adam rate, steps between updates, the part of\n"
-    "                          training it learns in, |log factor| bound, and\n"
-    "                          whether its mean is kept at 0 (0.1, 0.05, 10,\n"
-    "                          0.2:0.8, 2, free)\n"
-    "  --features F            rff features (256)\n"
-    "  --scale s               rff scale (10)\n"
-    "  --freqs L               nerf frequencies per axis (10)\n"
-    "data and model:\n"
-    "  --split SPEC            regular:S | random:P | tancik | all (regular:2);\n"
-    "                          all: train and evaluate on every sample (a\n"
-    "                          fitting PSNR, not a held-out one)\n"
-    "  --layers H              hidden layers (3)\n"
-    "  --width W               hidden width (256)\n"
-    "  --out-act auto|none|relu|sigmoid\n"
-    "                          output activation; auto: sigmoid when every\n"
-    "                          value lies in [0, 1], none otherwise (auto)\n"
-    "training:\n"
-    "  --steps N               Adam steps (1000)\n"
-    "  --lr X                  learning rate (1e-3)\n"
-    "  --batch N               mini-batch size, 0 = full batch (0)\n"
-    "  --seed N                seed of split, RFF matrix, weights, shuffling (0)\n"
-    "  --channel K             fit only channel K (from 1) of an image, audio\n"
-    "                          file or text table (all)\n"
-    "  --log-every N           read the loss every N steps (25)\n"
-    "run:\n"
-    "  -d, --device SPEC       auto | cpu | ref | cl | cl:P:D | cl:NAME\n"
-    "                          ($RBPE_DEVICE; rbpe devices lists them)\n"
-    "  --max-memory BYTES      cap device memory, e.g. 512M\n"
-    "  -o, --out DIR           output folder (rbpe-out), made if missing; rbpe\n"
-    "                          replaces only files it wrote there\n"
-    "  --figures png|svg|both  the figures' formats (png); svg needs an rbpe\n"
-    "                          built with cairo\n"
-    "  -q, --quiet             no progress output\n"
-    "  --json                  the summary as one JSON object on stdout\n"
+    "Defaults in parentheses.\n"
+    "\n";
+static const char *fit_usage_tail =
     "  --config FILE           rerun the fit a metrics.json records (its\n"
     "                          command_line); options after it override, and\n"
     "                          an INPUT after it replaces the recorded one\n"
@@ -148,15 +84,6 @@ static void on_progress(const rbpe_progress *p, void *user) {
             p->step, p->steps, (double)p->loss, (double)p->train_psnr,
             p->samples_per_s, eta);
   }
-}
-
-static int parse_act(const char *t, rbpe_act *a) {
-  for (int i = RBPE_ACT_NONE; i <= RBPE_ACT_AUTO; i++)
-    if (!strcmp(t, rbpe_act_string((rbpe_act)i))) {
-      *a = (rbpe_act)i;
-      return 1;
-    }
-  return 0;
 }
 
 
@@ -460,77 +387,106 @@ typedef struct fit_opts {
   uint64_t max_memory;
 } fit_opts;
 
-/* The embedding's and sigma's options with their own syntax: 1 when
- * argv[*ip] was one (stored), 0 when not, else the usage error's exit code
- * negated. */
-static int fit_method_opt(fit_opts *o, int argc, char **argv, int *ip) {
-  const char *v = NULL, *a = argv[*ip];
+/* The options with a syntax of their own: 0, or -1 for a bad value. */
+static int sigma_opt(void *at, const char *v) {
+  fit_opts *o = at;
   long n;
   float x;
-  int r, i = *ip;
-  (void)a;
-  if (0) {
-    } else if ((r = cli_opt(argc, argv, &i, "--embed", &v))) {
-      if (r < 0 || (strcmp(v, "rbf") && strcmp(v, "rff") && strcmp(v, "nerf")))
-        return -cli_usage_error("fit", "--embed needs rbf, rff or nerf");
-      o->cfg.embed.kind = !strcmp(v, "rbf") ? RBPE_EMBED_RBF
-                       : !strcmp(v, "rff") ? RBPE_EMBED_RFF
-                                           : RBPE_EMBED_NERF;
-    } else if ((r = cli_opt(argc, argv, &i, "--sigma", &v))) {
-      if (r < 0) return -cli_usage_error("fit", "--sigma needs a mode");
-      o->sigma_given = 1;
-      if (!strncmp(v, "uniform:", 8) && cli_parse_float(v + 8, 1e-6, 1e3, &x)) {
-        o->cfg.sigma_mode = RBPE_SIGMA_UNIFORM;
-        o->cfg.sigma = x;
-      } else if (!strcmp(v, "graph")) {
-        o->cfg.sigma_mode = RBPE_SIGMA_GRAPH;
-      } else if (!strcmp(v, "poly")) {
-        o->cfg.sigma_mode = RBPE_SIGMA_POLY;
-      } else if (!strncmp(v, "poly:", 5) && cli_parse_long(v + 5, 0, 7, &n)) {
-        o->cfg.sigma_mode = RBPE_SIGMA_POLY;
-        o->cfg.sig.poly_degree = (int)n;
-      } else {
-        return -cli_usage_error("fit", "--sigma needs uniform:S (S > 0), graph "
-                                      "or poly[:P] (P 0..7)");
-      }
-    } else if ((r = cli_opt(argc, argv, &i, "--sigma-at", &v))) {
-      if (r < 0 || (strcmp(v, "nearest") && strcmp(v, "smooth") && strcmp(v, "poly")))
-        return -cli_usage_error("fit", "--sigma-at needs nearest, smooth or poly");
-      o->cfg.sigma_at = !strcmp(v, "nearest") ? RBPE_SIGMA_AT_NEAREST
-                     : !strcmp(v, "smooth") ? RBPE_SIGMA_AT_SMOOTH
-                                            : RBPE_SIGMA_AT_POLY;
-    } else if ((r = cli_opt(argc, argv, &i, "--range", &v))) {
-      if (r < 0 || (strcmp(v, "abs") && strcmp(v, "rel")))
-        return -cli_usage_error("fit", "--range needs abs or rel");
-      o->cfg.sig.relative = !strcmp(v, "rel");
-    } else if (!strcmp(a, "--poly-from-sparse")) {
-      o->cfg.sig.poly_from_sparse = 1;
-    } else if ((r = cli_opt(argc, argv, &i, "--field", &v))) {
-      if (r < 0 || !cli_parse_long(v, 0, 64, &n) || n == 1)
-        return -cli_usage_error("fit", "--field needs 0 (off) or an integer 2..64");
-      o->cfg.field.cells = (int)n;
-    } else if ((r = cli_opt(argc, argv, &i, "--field-window", &v))) {
-      float from, until;
-      char tail;
-      if (r < 0 || sscanf(v, "%f:%f%c", &from, &until, &tail) != 2 ||
-          !(from >= 0.0f && from < until && until <= 1.0f))
-        return -cli_usage_error("fit", "--field-window needs A:B with 0 <= A < B <= 1");
-      o->cfg.field.from = from;
-      o->cfg.field.until = until;
-    } else if ((r = cli_opt(argc, argv, &i, "--field-mean", &v))) {
-      if (r < 0 || (strcmp(v, "free") && strcmp(v, "zero")))
-        return -cli_usage_error("fit", "--field-mean needs free or zero");
-      o->cfg.field.zero_mean = !strcmp(v, "zero");
-    } else if ((r = cli_opt(argc, argv, &i, "--freqs", &v))) {
-      if (r < 0 || !cli_parse_long(v, 1, RBPE_MAX_NERF_FREQS, &n))
-        return -cli_usage_error("fit", "--freqs needs an integer 1..%d",
-                               RBPE_MAX_NERF_FREQS);
-      o->cfg.embed.nerf_freqs = (int)n;
+  o->sigma_given = 1;
+  if (!strncmp(v, "uniform:", 8) && cli_parse_float(v + 8, 1e-6, 1e3, &x)) {
+    o->cfg.sigma_mode = RBPE_SIGMA_UNIFORM;
+    o->cfg.sigma = x;
+  } else if (!strcmp(v, "graph")) {
+    o->cfg.sigma_mode = RBPE_SIGMA_GRAPH;
+  } else if (!strcmp(v, "poly")) {
+    o->cfg.sigma_mode = RBPE_SIGMA_POLY;
+  } else if (!strncmp(v, "poly:", 5) && cli_parse_long(v + 5, 0, 7, &n)) {
+    o->cfg.sigma_mode = RBPE_SIGMA_POLY;
+    o->cfg.sig.poly_degree = (int)n;
   } else {
-    return 0;
+    return -1;
   }
-  *ip = i;
-  return 1;
+  return 0;
+}
+
+static int field_opt(void *at, const char *v) {
+  long n;
+  if (!cli_parse_long(v, 0, 64, &n) || n == 1) return -1;
+  *(int *)at = (int)n;
+  return 0;
+}
+
+static int window_opt(void *at, const char *v) {
+  rbpe_field_config *fc = at;
+  float from, until;
+  char tail;
+  if (sscanf(v, "%f:%f%c", &from, &until, &tail) != 2 ||
+      !(from >= 0.0f && from < until && until <= 1.0f))
+    return -1;
+  fc->from = from;
+  fc->until = until;
+  return 0;
+}
+
+/* fit's options: parsing, messages and --help (defaults from o). */
+static void fit_table(fit_opts *o, cli_option *t, size_t cap) {
+  rbpe_fit_config *c = &o->cfg;
+  const cli_option table[] = {
+      {"embedding", CLI_SECTION},
+      {"--embed", CLI_ENUM, &c->embed.kind, RBPE_ENUM_EMBED, 0, NULL, "positional embedding (%D)"},
+      {"--centres", CLI_INT, &c->embed.rbf_centres, 1, RBPE_MAX_FEATURES, "D", "rbf centres per direction (%D)"},
+      {"--diagonals", CLI_FLAG, &c->embed.rbf_diagonals, 1, 0, NULL, "rbf: also project on the diagonals"},
+      {"--rbf-norm", CLI_FLAGF, &c->embed.rbf_norm_ref, -1, 0, NULL, "rbf: scale each coordinate's embedding by sqrt(s_ref / sigma(x)), s_ref the geometric mean of the training sigma (on; no change for a uniform sigma)"},
+      {"--no-rbf-norm", CLI_FLAGF, &c->embed.rbf_norm_ref, 0, 0, NULL, "rbf: no amplitude normalisation (a Gibbs kernel)"},
+      {"--order", CLI_FLOAT, &c->embed.rbf_order, 1, 64, "b", "rbf super-Gaussian order (%D)"},
+      {"--sigma", CLI_CUSTOM, o, 0, 0, "MODE", "rbf sigma: uniform:S | graph | poly[:P] (graph; README \"Learning sigma\")", "uniform:S (S > 0), graph or poly[:P] (P 0..7)", sigma_opt},
+      {"--sigma-at", CLI_ENUM, &c->sigma_at, RBPE_ENUM_SIGMA_AT, 0, NULL, "sigma at held-out samples (%D)"},
+      {"--knn", CLI_INT, &c->sig.k, 1, 1024, "K", "graph: neighbours per training point (%D)"},
+      {"--eps", CLI_FLOAT, &c->sig.eps, 1e-6, 1e6, "E", "graph: edge kernel width (%D)"},
+      {"--gamma", CLI_FLOAT, &c->sig.gamma, -1e6, 1e6, "G", "graph: value-difference offset (%D)", "a number"},
+      {"--lambda-n", CLI_FLOAT, &c->sig.lambda_n, 0, 100, "L", "graph: degree regulariser (%D)"},
+      {"--smin", CLI_FLOAT, &c->sig.smin, 1e-6, 1e3, "A", "smallest sigma (%D)"},
+      {"--smax", CLI_FLOAT, &c->sig.smax, 1e-6, 1e3, "B", "largest sigma (%D)"},
+      {"--range", CLI_CHOICE, &c->sig.relative, 0, 0, "abs|rel", "smin/smax in coordinate units, or in units of the training spacing L^(-1/N) (%D)"},
+      {"--sigma-iters", CLI_INT, &c->sig.iterations, 1, 1e6, "N", "sigma solver: Adam iterations at most (%D)"},
+      {"--sigma-lr", CLI_FLOAT, &c->sig.lr, 1e-9, 100, "X", "sigma solver: Adam rate (%D)", "a number > 0"},
+      {"--sigma-tol", CLI_FLOAT, &c->sig.tol, 0, 1, "T", "sigma solver: stop when J's change over 10 iterations is below T times its change so far (%D)"},
+      {"--poly-subset", CLI_INT, &c->sig.poly_subset, 2, 4096, "M", "poly: points per dense subset (%D)"},
+      {"--poly-subsets", CLI_INT, &c->sig.poly_subsets, 1, 1e5, "B", "poly: dense subsets (%D)", "an integer >= 1"},
+      {"--poly-from-sparse", CLI_FLAG, &c->sig.poly_from_sparse, 1, 0, NULL, "poly: fit beta on the sparse solve"},
+      {"--smooth-width", CLI_FLOAT, &c->sig.smooth_width, 1e-3, 1e3, "W", "smooth: Gaussian width in training spacings (%D)", "a number > 0"},
+      {"--field", CLI_CUSTOM, &c->field.cells, 0, 0, "N", "learn a sigma field on held-back samples: a grid of N nodes per axis of log-factors on the sigma map (0 = off; README \"Learning sigma\")", "0 (off) or an integer 2..64", field_opt},
+      {"--field-holdout", CLI_FLOAT, &c->field.holdout, 1e-6, 0.999999, "P", "field: fraction of training samples held back (%D)", "a fraction in (0, 1)"},
+      {"--field-lr", CLI_FLOAT, &c->field.lr, 1e-9, 1e3, "X", "field: Adam rate (%D)", "a number > 0"},
+      {"--field-every", CLI_INT, &c->field.every, 1, 1e6, "K", "field: steps between updates (%D)"},
+      {"--field-window", CLI_CUSTOM, &c->field, 0, 0, "A:B", "field: the part of training it learns in (0.2:0.8)", "A:B with 0 <= A < B <= 1", window_opt},
+      {"--field-range", CLI_FLOAT, &c->field.range, 1e-6, 10, "R", "field: |log factor| bound (%D)", "a number in (0, 10]"},
+      {"--field-mean", CLI_CHOICE, &c->field.zero_mean, 0, 0, "free|zero", "field: whether its mean is kept at 0 (%D)"},
+      {"--features", CLI_INT, &c->embed.rff_features, 1, RBPE_MAX_FEATURES, "F", "rff features (%D)"},
+      {"--scale", CLI_FLOAT, &c->embed.rff_scale, 1e-6, 1e6, "s", "rff scale (%D)"},
+      {"--freqs", CLI_INT, &c->embed.nerf_freqs, 1, RBPE_MAX_NERF_FREQS, "L", "nerf frequencies per axis (%D)"},
+      {"data and model", CLI_SECTION},
+      {"--split", CLI_STRING, &c->split, 0, 0, "SPEC", "regular:S | random:P | tancik | all, +val:P for a validation part (%D); all: train and evaluate on every sample (a fitting PSNR, not a held-out one)"},
+      {"--layers", CLI_INT, &c->hidden_layers, 0, RBPE_MAX_HIDDEN, "H", "hidden layers (%D)"},
+      {"--width", CLI_INT, &c->width, 1, RBPE_MAX_WIDTH, "W", "hidden width (%D)"},
+      {"--out-act", CLI_ENUM, &c->out_act, RBPE_ENUM_ACT, 0, NULL, "output activation; auto: sigmoid when every value lies in [0, 1], none otherwise (%D)"},
+      {"training", CLI_SECTION},
+      {"--steps", CLI_INT, &c->steps, 1, 1e8, "N", "Adam steps (%D)"},
+      {"--lr", CLI_FLOAT, &c->lr, 1e-12, 10, "X", "learning rate (%D)", "a number in (0, 10]"},
+      {"--batch", CLI_SIZE, &c->batch, 0, (double)(1L << 40), "N", "mini-batch size, 0 = full batch (%D)"},
+      {"--seed", CLI_U64, &c->seed, 0, 9.2e18, "N", "seed of split, RFF matrix, weights, shuffling (%D)"},
+      {"--channel", CLI_CUSTOM, &o->load.channel, 0, 0, "K", "fit only channel K (from 1) of an image, audio file or text table (all)", "a channel number 1..4", cli_channel_opt},
+      {"--log-every", CLI_INT, &c->log_every, 1, 1e8, "N", "read the loss every N steps (%D)"},
+      {"run", CLI_SECTION},
+      {"--device", CLI_STRING, &o->device, 0, 0, "SPEC", "auto | cpu | ref | cl | cl:P:D | cl:NAME ($RBPE_DEVICE; rbpe devices lists them)"},
+      {"--max-memory", CLI_BYTES, &o->max_memory, 0, 0, "BYTES", "cap device memory, e.g. 512M"},
+      {"--out", CLI_STRING, &o->outdir, 0, 0, "DIR", "output folder (%D), made if missing; rbpe replaces only files it wrote there"},
+      {"--figures", CLI_CUSTOM, &o->figures, 0, 0, "png|svg|both", "the figures' formats (png); svg needs an rbpe built with cairo", "png, svg or both", fig_kinds_opt},
+      {"--quiet", CLI_FLAG, &o->quiet, 1, 0, NULL, "no progress output"},
+      {"--json", CLI_FLAG, &o->json, 1, 0, NULL, "the summary as one JSON object on stdout"},
+      {NULL}};
+  size_t n = sizeof table / sizeof table[0];
+  memcpy(t, table, (n < cap ? n : cap) * sizeof table[0]);
 }
 
 /* The options into o: -1 to go on, else the exit code (after --help, or
@@ -542,85 +498,19 @@ static int parse_fit(int argc, char **argv, const cli_args *ca, fit_opts *o) {
   o->outdir = "rbpe-out";
   o->dropped = -1;
   o->figures = FIG_PNG;
+  static cli_option table[64];
+  fit_table(o, table, sizeof table / sizeof table[0]);
   int input_at = -1;
-  /* the numeric options: their targets, bounds and messages */
-  const cli_int_opt ints[] = {
-      {"--centres", CLI_INT, &o->cfg.embed.rbf_centres, 1, 65536, "--centres needs an integer 1..65536"},
-      {"--knn", CLI_INT, &o->cfg.sig.k, 1, 1024, "--knn needs an integer 1..1024"},
-      {"--sigma-iters", CLI_INT, &o->cfg.sig.iterations, 1, 1000000, "--sigma-iters needs an integer >= 1"},
-      {"--poly-subset", CLI_INT, &o->cfg.sig.poly_subset, 2, 4096, "--poly-subset needs an integer 2..4096"},
-      {"--poly-subsets", CLI_INT, &o->cfg.sig.poly_subsets, 1, 100000, "--poly-subsets needs an integer >= 1"},
-      {"--field-every", CLI_INT, &o->cfg.field.every, 1, 1000000, "--field-every needs an integer >= 1"},
-      {"--features", CLI_INT, &o->cfg.embed.rff_features, 1, 65536, "--features needs an integer 1..65536"},
-      {"--layers", CLI_INT, &o->cfg.hidden_layers, 0, 16, "--layers needs an integer 0..16"},
-      {"--width", CLI_INT, &o->cfg.width, 1, 8192, "--width needs an integer 1..8192"},
-      {"--steps", CLI_INT, &o->cfg.steps, 1, 100000000, "--steps needs an integer >= 1"},
-      {"--batch", CLI_SIZE, &o->cfg.batch, 0, 1L << 40, "--batch needs an integer >= 0"},
-      {"--seed", CLI_U64, &o->cfg.seed, 0, 0x7fffffffffffffffL, "--seed needs an integer >= 0"},
-      {"--log-every", CLI_INT, &o->cfg.log_every, 1, 100000000, "--log-every needs an integer >= 1"},
-  };
-  const cli_float_opt floats[] = {
-      {"--order", &o->cfg.embed.rbf_order, 1.0, 64.0, "--order needs a number in [1, 64]"},
-      {"--eps", &o->cfg.sig.eps, 1e-6, 1e6, "--eps needs a number > 0"},
-      {"--gamma", &o->cfg.sig.gamma, -1e6, 1e6, "--gamma needs a number"},
-      {"--lambda-n", &o->cfg.sig.lambda_n, 0.0, 100.0, "--lambda-n needs a number in [0, 100]"},
-      {"--smin", &o->cfg.sig.smin, 1e-6, 1e3, "--smin needs a number > 0"},
-      {"--smax", &o->cfg.sig.smax, 1e-6, 1e3, "--smax needs a number > 0"},
-      {"--sigma-lr", &o->cfg.sig.lr, 1e-9, 100.0, "--sigma-lr needs a number > 0"},
-      {"--sigma-tol", &o->cfg.sig.tol, 0.0, 1.0, "--sigma-tol needs a number in [0, 1]"},
-      {"--smooth-width", &o->cfg.sig.smooth_width, 1e-3, 1e3, "--smooth-width needs a number > 0"},
-      {"--field-holdout", &o->cfg.field.holdout, 1e-6, 0.999999, "--field-holdout needs a fraction in (0, 1)"},
-      {"--field-lr", &o->cfg.field.lr, 1e-9, 1e3, "--field-lr needs a number > 0"},
-      {"--field-range", &o->cfg.field.range, 1e-6, 10, "--field-range needs a number in (0, 10]"},
-      {"--scale", &o->cfg.embed.rff_scale, 1e-6, 1e6, "--scale needs a number > 0"},
-      {"--lr", &o->cfg.lr, 1e-12, 10.0, "--lr needs a number in (0, 10]"},
-  };
   for (int i = 1; i < argc; i++) {
-    const char *v = NULL;
-    long n;
-    int r;
     const char *a = argv[i];
-    int num = cli_number_opts("fit", argc, argv, &i, ints,
-                              sizeof ints / sizeof ints[0], floats,
-                              sizeof floats / sizeof floats[0]);
-    if (!num) num = fit_method_opt(o, argc, argv, &i);
-    if (num < 0) return -num;
-    if (num > 0) continue;
+    int r = cli_options_parse("fit", table, argc, argv, &i);
+    if (r < 0) return -r;
+    if (r > 0) continue;
     if (cli_flag(a, "--help")) {
-      fputs(fit_help, stdout);
+      fputs(fit_usage, stdout);
+      cli_options_help(stdout, table);
+      fputs(fit_usage_tail, stdout);
       return EXIT_OK;
-    } else if (cli_flag(a, "--quiet")) {
-      o->quiet = 1;
-    } else if (!strcmp(a, "--json")) {
-      o->json = 1;
-    } else if (!strcmp(a, "--rbf-norm")) {
-      o->cfg.embed.rbf_norm_ref = -1.0f; /* the fit picks the reference */
-    } else if (!strcmp(a, "--no-rbf-norm")) {
-      o->cfg.embed.rbf_norm_ref = 0.0f;
-    } else if (!strcmp(a, "--diagonals")) {
-      o->cfg.embed.rbf_diagonals = 1;
-    } else if ((r = cli_opt(argc, argv, &i, "--split", &v))) {
-      if (r < 0) return cli_usage_error("fit", "--split needs a value");
-      o->cfg.split = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--out-act", &v))) {
-      if (r < 0 || !parse_act(v, &o->cfg.out_act))
-        return cli_usage_error("fit", "--out-act needs none, relu or sigmoid");
-    } else if ((r = cli_opt(argc, argv, &i, "--channel", &v))) {
-      if (r < 0 || !cli_parse_long(v, 1, 65536, &n))
-        return cli_usage_error("fit", "--channel needs a channel number from 1");
-      o->load.channel = (int)n - 1;
-    } else if ((r = cli_opt(argc, argv, &i, "--device", &v))) {
-      if (r < 0) return cli_usage_error("fit", "--device needs a value");
-      o->device = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--max-memory", &v))) {
-      if (r < 0 || !cli_parse_bytes(v, &o->max_memory))
-        return cli_usage_error("fit", "--max-memory needs a size such as 512M");
-    } else if ((r = cli_opt(argc, argv, &i, "--out", &v))) {
-      if (r < 0) return cli_usage_error("fit", "--out needs a folder");
-      o->outdir = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--figures", &v))) {
-      int bad = fig_kinds_option("fit", r < 0 ? NULL : v, &o->figures);
-      if (bad) return bad;
     } else if (a[0] == '-' && a[1]) {
       return cli_usage_error("fit", "unknown option '%s'", a);
     } else if (!o->input || (input_at < ca->user_from && i >= ca->user_from)) {
@@ -632,6 +522,8 @@ static int parse_fit(int argc, char **argv, const cli_args *ca, fit_opts *o) {
       return cli_usage_error("fit", "more than one INPUT ('%s')", a);
     }
   }
+  int bad = fig_kinds_check("fit", o->figures);
+  if (bad) return bad;
   if (!o->input) return cli_usage_error("fit", "no INPUT given");
   /* the learned sigma is the rbf embedding's default: another embedding
    * has no sigma unless one is asked for (which the library refuses) */

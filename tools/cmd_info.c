@@ -99,38 +99,23 @@ static void signal_info(const char *path, const rbpe_signal *sig, int json) {
   printf(", values in [%g, %g]\n", (double)lo, (double)hi);
 }
 
+static const char *info_usage =
+    "usage: rbpe info FILE [--channel K] [--json]\n"
+    "Loads FILE (a PNG or JPEG image, WAV/FLAC/AIFF/Ogg audio, a 1-D text\n"
+    "signal: one sample per line, columns as channels, # comments; or a\n"
+    "model file written by `rbpe fit`) and prints its shape. FILE is read\n"
+    "once, as a stream: a pipe or FIFO works, and - is standard input.\n";
+
 int cmd_info(int argc, char **argv) {
-  if (argc == 2 && cli_flag(argv[1], "--help")) {
-    printf("usage: rbpe info FILE [--channel K] [--json]\nLoads FILE (a PNG or JPEG "
-           "image, WAV/FLAC/AIFF/Ogg audio, a 1-D text signal: one sample "
-           "per line, columns as channels, # comments; or a model file "
-           "written by `rbpe fit`) and prints its shape. FILE is read once, "
-           "as a stream: a pipe or FIFO works, and - is standard input. "
-           "--channel K keeps channel K (from 1) only; --json prints one "
-           "JSON object.\n");
-    return EXIT_OK;
-  }
   const char *file = NULL;
   rbpe_load_options opt = {-1};
   int json = 0;
-  for (int i = 1; i < argc; i++) {
-    const char *v;
-    int r;
-    long n;
-    if (!strcmp(argv[i], "--json")) {
-      json = 1;
-    } else if ((r = cli_opt(argc, argv, &i, "--channel", &v))) {
-      if (r < 0 || !cli_parse_long(v, 1, 65536, &n))
-        return cli_usage_error("info", "--channel needs a channel number from 1");
-      opt.channel = (int)n - 1;
-    } else if (argv[i][0] == '-' && argv[i][1]) {
-      return cli_usage_error("info", "unknown option '%s'", argv[i]);
-    } else if (!file) {
-      file = argv[i];
-    } else {
-      return cli_usage_error("info", "expected one FILE");
-    }
-  }
+  const cli_option table[] = {
+      {"--channel", CLI_CUSTOM, &opt.channel, 0, 0, "K", "keep channel K (from 1) only", "a channel number 1..4", cli_channel_opt},
+      {"--json", CLI_FLAG, &json, 1, 0, NULL, "one JSON object"},
+      {NULL}};
+  int prc = cli_options_run("info", info_usage, table, argc, argv, &file, 1);
+  if (prc >= 0) return prc;
   if (!file) return cli_usage_error("info", "expected one FILE");
   rbpe_ctx *ctx = rbpe_ctx_new();
   if (!ctx) return EXIT_FAILURE_RUN;

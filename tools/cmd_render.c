@@ -7,18 +7,22 @@
 
 #include "cli.h"
 
-static const char *render_help =
-    "usage: rbpe render MODEL -o OUT [--size WxH | --size N] [--device SPEC]\n"
-    "                        [--bits 8|16] [--quiet]\n"
+static const char *render_usage =
+    "usage: rbpe render MODEL -o OUT [options]\n"
     "Renders MODEL on a regular grid (default: the grid it was trained on).\n"
-    "                        [--rate HZ]\n"
     "The output name says the format: 2-D models write OUT.png (8-bit,\n"
     "--bits 16 for 16-bit); 1-D models write OUT.wav (32-bit float WAV at\n"
     "the sample rate of the audio they were fitted to, or --rate HZ) or text\n"
     "(OUT.txt or OUT.csv: one sample per line, channels as columns). -o -\n"
     "writes PNG (2-D) or text (1-D) to standard output; MODEL - reads\n"
-    "standard input. SPEC: auto | cpu | ref | cl | cl:P:D | cl:NAME\n"
-    "(rbpe devices lists them). Short forms: -o, -d, -q, -h.\n";
+    "standard input.\n";
+
+static int bits_opt(void *at, const char *v) {
+  long b;
+  if (!cli_parse_long(v, 8, 16, &b) || (b != 8 && b != 16)) return -1;
+  *(long *)at = b;
+  return 0;
+}
 
 /* Whether name ends with ext, ignoring case. */
 static int ends_with(const char *name, const char *ext) {
@@ -33,38 +37,17 @@ int cmd_render(int argc, char **argv) {
   const char *model_path = NULL, *out = NULL, *size = NULL, *device = NULL;
   long bits = 8, rate = 0;
   int quiet = 0;
-  for (int i = 1; i < argc; i++) {
-    const char *v;
-    int r;
-    if (cli_flag(argv[i], "--help")) {
-      fputs(render_help, stdout);
-      return EXIT_OK;
-    } else if ((r = cli_opt(argc, argv, &i, "-o", &v)) ||
-               (r = cli_opt(argc, argv, &i, "--output", &v))) {
-      if (r < 0) return cli_usage_error("render", "-o needs a file");
-      out = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--size", &v))) {
-      if (r < 0) return cli_usage_error("render", "--size needs WxH or N");
-      size = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--rate", &v))) {
-      if (r < 0 || !cli_parse_long(v, 1, 1000000, &rate))
-        return cli_usage_error("render", "--rate needs samples per second, 1..1000000");
-    } else if ((r = cli_opt(argc, argv, &i, "--bits", &v))) {
-      if (r < 0 || !cli_parse_long(v, 8, 16, &bits) || (bits != 8 && bits != 16))
-        return cli_usage_error("render", "--bits needs 8 or 16");
-    } else if (cli_flag(argv[i], "--quiet")) {
-      quiet = 1;
-    } else if ((r = cli_opt(argc, argv, &i, "--device", &v))) {
-      if (r < 0) return cli_usage_error("render", "--device needs a value");
-      device = v;
-    } else if (argv[i][0] == '-' && argv[i][1]) {
-      return cli_usage_error("render", "unknown option '%s'", argv[i]);
-    } else if (!model_path) {
-      model_path = argv[i];
-    } else {
-      return cli_usage_error("render", "more than one MODEL");
-    }
-  }
+  const cli_option table[] = {
+      {"--output", CLI_STRING, &out, 0, 0, "OUT", "the file to write (.png, .wav, .txt, .csv, or -)"},
+      {"--size", CLI_STRING, &size, 0, 0, "WxH|N", "the grid (2-D: WxH, 1-D: N; 1..65536 per axis)"},
+      {"--bits", CLI_CUSTOM, &bits, 0, 0, "8|16", "PNG bit depth (8)", "8 or 16", bits_opt},
+      {"--rate", CLI_LONG, &rate, 1, 1e6, "HZ", "WAV samples per second (the model's)", "samples per second, 1..1000000"},
+      {"--device", CLI_STRING, &device, 0, 0, "SPEC", "auto | cpu | ref | cl | cl:P:D | cl:NAME (rbpe devices lists them)"},
+      {"--quiet", CLI_FLAG, &quiet, 1, 0, NULL, "no device line"},
+      {NULL}};
+  int prc = cli_options_run("render", render_usage, table, argc, argv,
+                            &model_path, 1);
+  if (prc >= 0) return prc;
   if (!model_path || !out) return cli_usage_error("render", "needs MODEL and -o OUT");
   if (!strcmp(out, "-") && isatty(STDOUT_FILENO))
     return cli_usage_error("render", "-o - writes to standard output, which "
@@ -110,9 +93,10 @@ int cmd_render(int argc, char **argv) {
     char tail;
     int ok = nd == 2 ? sscanf(size, "%ldx%ld%c", &w, &h, &tail) == 2
                      : sscanf(size, "%ld%c", &w, &tail) == 1;
-    if (!ok || w < 1 || w > 65536 || (nd == 2 && (h < 1 || h > 65536))) {
-      rc = cli_usage_error("render", "--size needs %s (1..65536)",
-                           nd == 2 ? "WxH" : "N");
+    if (!ok || w < 1 || w > RBPE_MAX_SIDE ||
+        (nd == 2 && (h < 1 || h > RBPE_MAX_SIDE))) {
+      rc = cli_usage_error("render", "--size needs %s (1..%d)",
+                           nd == 2 ? "WxH" : "N", RBPE_MAX_SIDE);
       goto done;
     }
     if (nd == 2) {

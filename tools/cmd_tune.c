@@ -6,18 +6,16 @@
 
 #include "cli.h"
 
-static const char *tune_help =
-    "usage: rbpe tune [--device SPEC] [--batch N] [--width W] [--candidates N]\n"
-    "                 [--seconds S] [--dry-run]\n"
-    "Times up to N valid CLBlast GEMM parameter sets (48; half for each of\n"
-    "CLBlast's two GEMM kernels) on the training step's products for batch\n"
-    "N (16384) and width W (256), about S seconds each (0.3) after building\n"
-    "it (minutes in all on a CPU device: every set is compiled), rejects\n"
-    "any whose result differs from the untuned one, and caches the fastest\n"
-    "if it beats CLBlast's defaults by 5 % there and is no slower at 4x the\n"
-    "batch ($RBPE_CACHE_DIR, else $XDG_CACHE_HOME/rbpe, else\n"
-    "~/.cache/rbpe). OpenCL devices only; the device defaults to cl (the\n"
-    "first usable OpenCL device).\n";
+static const char *tune_usage =
+    "usage: rbpe tune [options]\n"
+    "Times up to N valid CLBlast GEMM parameter sets (half for each of\n"
+    "CLBlast's two GEMM kernels) on the training step's products for the\n"
+    "batch and width, about S seconds each after building it (minutes in\n"
+    "all on a CPU device: every set is compiled), rejects any whose result\n"
+    "differs from the untuned one, and caches the fastest if it beats\n"
+    "CLBlast's defaults by 5 % there and is no slower at 4x the batch\n"
+    "($RBPE_CACHE_DIR, else $XDG_CACHE_HOME/rbpe, else ~/.cache/rbpe).\n"
+    "OpenCL devices only.\n";
 
 static void on_progress(int done, int total, double gflops, void *user) {
   (void)user;
@@ -33,35 +31,17 @@ int cmd_tune(int argc, char **argv) {
   long batch = 16384, width = 256, cand = 48;
   float seconds = 0.3f;
   int dry = 0, quiet = 0;
-  for (int i = 1; i < argc; i++) {
-    const char *v;
-    int r;
-    if (cli_flag(argv[i], "--help")) {
-      fputs(tune_help, stdout);
-      return EXIT_OK;
-    } else if (!strcmp(argv[i], "--dry-run")) {
-      dry = 1;
-    } else if (cli_flag(argv[i], "--quiet")) {
-      quiet = 1;
-    } else if ((r = cli_opt(argc, argv, &i, "--device", &v))) {
-      if (r < 0) return cli_usage_error("tune", "--device needs a value");
-      device = v;
-    } else if ((r = cli_opt(argc, argv, &i, "--batch", &v))) {
-      if (r < 0 || !cli_parse_long(v, 1, 1 << 24, &batch))
-        return cli_usage_error("tune", "--batch needs 1..16777216");
-    } else if ((r = cli_opt(argc, argv, &i, "--width", &v))) {
-      if (r < 0 || !cli_parse_long(v, 1, 8192, &width))
-        return cli_usage_error("tune", "--width needs 1..8192");
-    } else if ((r = cli_opt(argc, argv, &i, "--candidates", &v))) {
-      if (r < 0 || !cli_parse_long(v, 0, 100000, &cand))
-        return cli_usage_error("tune", "--candidates needs 0.. (0: all)");
-    } else if ((r = cli_opt(argc, argv, &i, "--seconds", &v))) {
-      if (r < 0 || !cli_parse_float(v, 0.001, 60.0, &seconds))
-        return cli_usage_error("tune", "--seconds needs a number in (0, 60]");
-    } else {
-      return cli_usage_error("tune", "unknown argument '%s'", argv[i]);
-    }
-  }
+  const cli_option table[] = {
+      {"--device", CLI_STRING, &device, 0, 0, "SPEC", "an OpenCL device (%D: the first usable one)"},
+      {"--batch", CLI_LONG, &batch, 1, 1 << 24, "N", "the training batch (%D)"},
+      {"--width", CLI_LONG, &width, 1, RBPE_MAX_WIDTH, "W", "the hidden width (%D)"},
+      {"--candidates", CLI_LONG, &cand, 0, 1e5, "N", "parameter sets to time, 0: all (%D)", "an integer >= 0 (0: all)"},
+      {"--seconds", CLI_FLOAT, &seconds, 0.001, 60, "S", "timing per set (%D)", "a number in (0, 60]"},
+      {"--dry-run", CLI_FLAG, &dry, 1, 0, NULL, "time, but cache nothing"},
+      {"--quiet", CLI_FLAG, &quiet, 1, 0, NULL, "no progress output"},
+      {NULL}};
+  int prc = cli_options_run("tune", tune_usage, table, argc, argv, NULL, 0);
+  if (prc >= 0) return prc;
   int rc = EXIT_OK;
   rbpe_ctx *ctx = cli_open("tune", device, 0, quiet, &rc);
   if (!ctx) return rc;

@@ -14,12 +14,18 @@ int fig_kinds_parse(const char *text) {
   return 0;
 }
 
-int fig_kinds_option(const char *cmd, const char *text, int *kinds) {
-  if (!(*kinds = fig_kinds_parse(text)))
-    return cli_usage_error(cmd, "--figures needs png, svg or both");
-  if ((*kinds & FIG_SVG) && !fig_available())
+int fig_kinds_opt(void *at, const char *text) {
+  int k = fig_kinds_parse(text);
+  if (!k) return -1;
+  *(int *)at = k;
+  return 0;
+}
+
+int fig_kinds_check(const char *cmd, int kinds) {
+  if ((kinds & FIG_SVG) && !fig_available())
     return cli_usage_error(cmd, "--figures %s needs cairo, and this rbpe was "
-                                "built without it", text);
+                                "built without it",
+                           kinds & FIG_PNG ? "both" : "svg");
   return EXIT_OK;
 }
 

@@ -19,9 +19,11 @@ int fig_available(void);
 const char *fig_font_problem(void);
 /* Parses png|svg|both into a kind set; 0 on anything else. */
 int fig_kinds_parse(const char *text);
-/* --figures TEXT of command cmd into *kinds: EXIT_OK, or the usage error
- * (said) for a bad value or SVG without cairo. */
-int fig_kinds_option(const char *cmd, const char *text, int *kinds);
+/* --figures png|svg|both: a cli_option parser (0, or -1 for a bad
+ * value), and after parsing the refusal of SVG in a build without cairo
+ * (the exit code, or EXIT_OK). */
+int fig_kinds_opt(void *at, const char *text);
+int fig_kinds_check(const char *cmd, int kinds);
 
 typedef struct fig fig;
 /* A white w x h figure; NULL without memory (or without cairo). */
