@@ -120,12 +120,7 @@ rbpe_status rbpe_audio_read(rbpe_err *err, rbpe_input *in, int channel,
   sf_close(sf);
   free(frame);
   free(bytes);
-  if (st != RBPE_OK) {
-    rbpe_signal_free(s);
-    return st;
-  }
-  *out = s;
-  return RBPE_OK;
+  return rbpe_signal_hand_over(st, s, out);
 }
 
 /* ---- WAV output ------------------------------------------------------------ */

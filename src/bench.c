@@ -11,6 +11,52 @@
 #include "model.h"
 #include "sigma.h"
 
+/* The seed's image model (2-D, one channel, rbf with a uniform sigma,
+ * the normalisation on) in the configuration's shape. */
+static void bench_model(rbpe_model *model, int hidden_layers, int width,
+                        int centres) {
+  memset(model, 0, sizeof *model);
+  rbpe_fit_config_default(&model->cfg);
+  model->cfg.out_act = RBPE_ACT_SIGMOID; /* what a fit of an image resolves */
+  model->cfg.hidden_layers = hidden_layers;
+  model->cfg.width = width;
+  model->cfg.embed.rbf_centres = centres;
+  /* the normalisation on, as in a default fit, with the reference a fit of
+   * a uniform sigma resolves (the sigma itself) */
+  model->cfg.embed.rbf_norm_ref = model->cfg.sigma;
+  model->ndim = 2;
+  model->channels = 1;
+  model->dims[0] = model->dims[1] = 256;
+  snprintf(model->split, sizeof model->split, "regular:2");
+  model->cfg.split = model->split;
+}
+
+/* Training steps, unsynchronised inside a step as in training, for at
+ * least min_seconds (and 3 steps), after two warm-up steps. */
+static rbpe_status time_steps(rbpe_backend *be, rbpe_mlp_trainer *tr,
+                              size_t batch, const rbpe_buf *X, const rbpe_buf *Y,
+                              double min_seconds, int *steps_out, double *el_out) {
+  rbpe_status st = RBPE_OK;
+  float loss;
+  /* warm-up: kernel builds, CLBlast's first call */
+  for (int i = 0; i < 2 && st == RBPE_OK; i++)
+    st = rbpe_mlp_train_step(tr, batch, X, Y, i == 1, &loss);
+  int steps = 0;
+  double t0 = rbpe_now_s(), el = 0;
+  while (st == RBPE_OK && (el < min_seconds || steps < 3)) {
+    st = rbpe_mlp_train_step(tr, batch, X, Y, 0, &loss);
+    steps++;
+    if (st == RBPE_OK && (steps & 1) == 0) st = rbpe_backend_finish(be);
+    el = rbpe_now_s() - t0;
+    if (steps >= 1000) break;
+  }
+  if (st == RBPE_OK) st = rbpe_backend_finish(be);
+  el = rbpe_now_s() - t0;
+  *steps_out = steps;
+  *el_out = el;
+  return st;
+}
+
 rbpe_status rbpe_bench_mlp(rbpe_ctx *ctx, int hidden_layers, int width,
                            int centres, size_t batch, double min_seconds,
                            rbpe_bench_result *out) {
@@ -24,20 +70,7 @@ rbpe_status rbpe_bench_mlp(rbpe_ctx *ctx, int hidden_layers, int width,
   RBPE_TRY(rbpe_ctx_backend(ctx, &be));
 
   rbpe_model model;
-  memset(&model, 0, sizeof model);
-  rbpe_fit_config_default(&model.cfg);
-  model.cfg.out_act = RBPE_ACT_SIGMOID; /* what a fit of an image resolves */
-  model.cfg.hidden_layers = hidden_layers;
-  model.cfg.width = width;
-  model.cfg.embed.rbf_centres = centres;
-  /* the normalisation on, as in a default fit, with the reference a fit of
-   * a uniform sigma resolves (the sigma itself) */
-  model.cfg.embed.rbf_norm_ref = model.cfg.sigma;
-  model.ndim = 2;
-  model.channels = 1;
-  model.dims[0] = model.dims[1] = 256;
-  snprintf(model.split, sizeof model.split, "regular:2");
-  model.cfg.split = model.split;
+  bench_model(&model, hidden_layers, width, centres);
 
   size_t M = 0;
   rbpe_mlp_trainer *tr = NULL;
@@ -72,21 +105,10 @@ rbpe_status rbpe_bench_mlp(rbpe_ctx *ctx, int hidden_layers, int width,
       if (st == RBPE_OK) st = rbpe_buf_from_host(be, hx, batch, &Y);
     }
   }
-  float loss;
-  /* warm-up: kernel builds, CLBlast's first call */
-  for (int i = 0; i < 2 && st == RBPE_OK; i++)
-    st = rbpe_mlp_train_step(tr, batch, X, Y, i == 1, &loss);
   int steps = 0;
-  double t0 = rbpe_now_s(), el = 0;
-  while (st == RBPE_OK && (el < min_seconds || steps < 3)) {
-    st = rbpe_mlp_train_step(tr, batch, X, Y, 0, &loss);
-    steps++;
-    if (st == RBPE_OK && (steps & 1) == 0) st = rbpe_backend_finish(be);
-    el = rbpe_now_s() - t0;
-    if (steps >= 1000) break;
-  }
-  if (st == RBPE_OK) st = rbpe_backend_finish(be);
-  el = rbpe_now_s() - t0;
+  double el = 0;
+  float loss;
+  if (st == RBPE_OK) st = time_steps(be, tr, batch, X, Y, min_seconds, &steps, &el);
   if (st == RBPE_OK) {
     const rbpe_mlp_shape *s = &model.mlp.shape;
     double fwd = rbpe_mlp_flops_forward(s);

@@ -34,6 +34,11 @@ struct rbpe_signal {
 rbpe_status rbpe_split_counts(rbpe_err *err, const rbpe_signal *sig,
                               const char *spec, size_t *ntrain, size_t *ntest);
 
+/* The end of a function that built a signal: on success *out = s, else
+ * s is freed; returns st. */
+rbpe_status rbpe_signal_hand_over(rbpe_status st, rbpe_signal *s,
+                                  rbpe_signal **out);
+
 /* Allocates a zeroed signal after checking the size limits. */
 rbpe_status rbpe_signal_alloc(rbpe_err *err, int ndim, const size_t *dims,
                               int channels, rbpe_signal **out);

@@ -153,10 +153,5 @@ done:
   if (created) jpeg_destroy_decompress(&cinfo);
   free(row);
   free(src);
-  if (st != RBPE_OK) {
-    rbpe_signal_free(sig);
-    return st;
-  }
-  *out = sig;
-  return RBPE_OK;
+  return rbpe_signal_hand_over(st, sig, out);
 }

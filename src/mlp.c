@@ -225,6 +225,18 @@ void rbpe_mlp_trainer_profile(rbpe_mlp_trainer *t, rbpe_mlp_profile *p) {
   t->profile = p;
 }
 
+/* The checks of every pass that trains or needs gradients: a trainer (not
+ * a forward-only network) and 1..max_rows rows. */
+static rbpe_status check_pass(const rbpe_mlp_trainer *t, size_t rows,
+                              const char *what) {
+  RBPE_FAIL_IF(!t->training, t->be->err, RBPE_ERR_INTERNAL,
+               "%s on a forward-only network", what);
+  RBPE_FAIL_IF(rows == 0 || rows > t->max_rows, t->be->err, RBPE_ERR_INTERNAL,
+               "%s of %zu rows on a trainer sized for %zu", what, rows,
+               t->max_rows);
+  return RBPE_OK;
+}
+
 static rbpe_act layer_act(const rbpe_mlp_shape *s, int l) {
   return l == s->nlin - 1 ? s->out_act : RBPE_ACT_RELU;
 }
@@ -312,11 +324,7 @@ rbpe_status rbpe_mlp_train_step(rbpe_mlp_trainer *t, size_t rows,
                                 const rbpe_buf *X, const rbpe_buf *Y,
                                 int want_loss, float *loss) {
   rbpe_backend *be = t->be;
-  RBPE_FAIL_IF(!t->training, be->err, RBPE_ERR_INTERNAL,
-               "a training step on a forward-only network");
-  RBPE_FAIL_IF(rows == 0 || rows > t->max_rows, be->err, RBPE_ERR_INTERNAL,
-               "training step of %zu rows on a trainer sized for %zu", rows,
-               t->max_rows);
+  RBPE_TRY(check_pass(t, rows, "a training step"));
   double mark = rbpe_now_s(), dummy = 0;
   double *other_b = t->profile ? &t->profile->other_s : &dummy;
   RBPE_TRY(forward(t, rows, X, &mark));
@@ -342,11 +350,7 @@ rbpe_status rbpe_mlp_train_step(rbpe_mlp_trainer *t, size_t rows,
 rbpe_status rbpe_mlp_sq_error(rbpe_mlp_trainer *t, size_t rows,
                               const rbpe_buf *X, const rbpe_buf *Y,
                               float *sum) {
-  RBPE_FAIL_IF(!t->training, t->be->err, RBPE_ERR_INTERNAL,
-               "a squared error on a forward-only network");
-  RBPE_FAIL_IF(rows == 0 || rows > t->max_rows, t->be->err, RBPE_ERR_INTERNAL,
-               "evaluation of %zu rows on a trainer sized for %zu", rows,
-               t->max_rows);
+  RBPE_TRY(check_pass(t, rows, "a squared error"));
   double mark = rbpe_now_s();
   RBPE_TRY(forward(t, rows, X, &mark));
   return sq_sum_of(t, rows, Y, sum);
@@ -355,11 +359,7 @@ rbpe_status rbpe_mlp_sq_error(rbpe_mlp_trainer *t, size_t rows,
 rbpe_status rbpe_mlp_input_grad(rbpe_mlp_trainer *t, size_t rows,
                                 const rbpe_buf *X, const rbpe_buf *Y,
                                 float scale, rbpe_buf *dX, float *sq_sum) {
-  RBPE_FAIL_IF(!t->training, t->be->err, RBPE_ERR_INTERNAL,
-               "an input gradient on a forward-only network");
-  RBPE_FAIL_IF(rows == 0 || rows > t->max_rows, t->be->err, RBPE_ERR_INTERNAL,
-               "input gradient of %zu rows on a trainer sized for %zu", rows,
-               t->max_rows);
+  RBPE_TRY(check_pass(t, rows, "an input gradient"));
   double mark = rbpe_now_s();
   RBPE_TRY(forward(t, rows, X, &mark));
   if (sq_sum) RBPE_TRY(sq_sum_of(t, rows, Y, sq_sum));

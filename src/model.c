@@ -187,12 +187,7 @@ rbpe_status rbpe_model_render_be(rbpe_ctx *ctx, rbpe_backend *be,
     st = rbpe_model_predict_be(be, m, s->samples, coords, s->data);
   free(coords);
   free(idx);
-  if (st != RBPE_OK) {
-    rbpe_signal_free(s);
-    return st;
-  }
-  *out = s;
-  return RBPE_OK;
+  return rbpe_signal_hand_over(st, s, out);
 }
 
 rbpe_status rbpe_model_render(rbpe_ctx *ctx, const rbpe_model *m,

@@ -377,160 +377,172 @@ static void describe(const op_case *c, int ndir, char *buf, size_t len) {
   }
 }
 
+/* A case's inputs (in[0..nin), sizes in floats), the output's count and
+ * its initial values (out_init, or NULL), drawn from the case's seed. */
+typedef struct case_data {
+  float *in[MAX_IN], *out_init;
+  size_t sizes[MAX_IN];
+  int nin, ndir;
+  size_t count;
+} case_data;
+
+/* The embeddings: coordinates in [0,1]^N; RFF's matrix; rbf's sigma and
+ * the directions rbpe_embedding uses. */
+static void inputs_embed(const op_case *c, rbpe_rng *rng, case_data *d) {
+  d->sizes[0] = c->n * c->ndim;
+  d->in[0] = randoms(rng, d->sizes[0], 0.0f, 1.0f);
+  d->nin = 1;
+  if (c->op == OP_NERF) {
+    d->count = c->n * 2 * c->p * c->ndim;
+  } else if (c->op == OP_RFF) {
+    d->count = c->n * 2 * c->p;
+    d->sizes[1] = (size_t)c->p * c->ndim;
+    d->in[1] = malloc(d->sizes[1] * sizeof(float));
+    d->nin = 2;
+    if (d->in[1])
+      for (size_t i = 0; i < d->sizes[1]; i++)
+        d->in[1][i] = 10.0f * rbpe_rng_normal(rng);
+  } else {
+    d->ndir = rbpe_rbf_directions(c->ndim, c->diagonals & 1, NULL);
+    d->count = c->n * d->ndir * c->p;
+    d->sizes[1] = c->n;
+    d->sizes[2] = (size_t)d->ndir * (c->ndim + 1);
+    d->in[1] = randoms(rng, c->n, 0.01f, 0.2f);
+    d->in[2] = malloc(d->sizes[2] * sizeof(float));
+    d->nin = 3;
+    if (d->in[2]) rbpe_rbf_directions(c->ndim, c->diagonals & 1, d->in[2]);
+  }
+}
+
+/* The graph passes: random points (with one duplicate), their 8-NN graph,
+ * random sigma in [0.015, 0.05] and values in [0, 1]. */
+static void inputs_graph(rbpe_backend *ref, const op_case *c, rbpe_rng *rng,
+                         case_data *d) {
+  size_t rows = c->n;
+  int C = (c->diagonals & 8) ? 3 : 1, N = c->ndim;
+  d->sizes[0] = rows * N;
+  d->in[0] = randoms(rng, d->sizes[0], 0.0f, 1.0f);
+  if (d->in[0] && rows > 2) memcpy(d->in[0] + N, d->in[0], N * sizeof(float));
+  d->sizes[1] = rows;
+  d->in[1] = randoms(rng, rows, 0.015f, 0.05f);
+  d->sizes[2] = rows * C;
+  d->in[2] = randoms(rng, d->sizes[2], 0.0f, 1.0f);
+  d->sizes[3] = (size_t)N * (N + 1);
+  d->in[3] = calloc(d->sizes[3], sizeof(float));
+  if (d->in[3])
+    for (int a = 0; a < N; a++) d->in[3][a * (N + 1) + a] = 1.0f;
+  rbpe_graph g = {0};
+  if (d->in[0] && rbpe_knn_graph(ref->err, rows, N, d->in[0],
+                                 rows > 8 ? 8 : (int)rows - 1, &g) == RBPE_OK) {
+    d->sizes[4] = rows + 1;
+    d->sizes[5] = g.nnz;
+    d->in[4] = malloc(d->sizes[4] * sizeof(float));
+    d->in[5] = malloc((g.nnz ? g.nnz : 1) * sizeof(float));
+    if (d->in[4]) memcpy(d->in[4], g.row, d->sizes[4] * sizeof(uint32_t));
+    if (d->in[5]) memcpy(d->in[5], g.col, g.nnz * sizeof(uint32_t));
+  }
+  int variant = c->diagonals & 3;
+  d->count = variant <= GRAPH_DD ? g.nnz : variant == GRAPH_GRAD ? rows : 1;
+  rbpe_graph_free(&g);
+  d->nin = 6;
+}
+
+/* The MLP's and the solver's elementwise and reduction ops. */
+static void inputs_mlp(const op_case *c, rbpe_rng *rng, case_data *d) {
+  size_t rows = c->n, cols = (size_t)c->p;
+  switch (c->op) {
+  case OP_GEMM: {
+    gemm_shape g = gemm_of(c);
+    d->sizes[0] = g.asize;
+    d->sizes[1] = g.bsize;
+    d->in[0] = randoms(rng, g.asize, -1.0f, 1.0f);
+    d->in[1] = randoms(rng, g.bsize, -1.0f, 1.0f);
+    d->nin = 2;
+    d->count = g.csize;
+    d->out_init = randoms(rng, d->count, -1.0f, 1.0f);
+    break;
+  }
+  case OP_BIAS_ACT:
+    d->sizes[0] = cols;
+    d->in[0] = randoms(rng, cols, -1.0f, 1.0f);
+    d->nin = 1;
+    d->count = rows * cols;
+    d->out_init = randoms(rng, d->count, -4.0f, 4.0f);
+    break;
+  case OP_ACT_GRAD: /* y: an activation's output; the target */
+    d->sizes[0] = d->sizes[1] = rows * cols;
+    d->in[0] = randoms(rng, rows * cols,
+                       (rbpe_act)c->ndim == RBPE_ACT_RELU ? -1.0f : 0.0f, 1.0f);
+    d->in[1] = randoms(rng, rows * cols, 0.0f, 1.0f);
+    d->nin = 2;
+    d->count = rows * cols + cols; /* the gradient, then db */
+    d->out_init = randoms(rng, d->count, -1.0f, 1.0f);
+    break;
+  case OP_SQ_DIFF_SUM:
+    d->sizes[0] = d->sizes[1] = rows * cols;
+    d->in[0] = randoms(rng, d->sizes[0], 0.0f, 1.0f);
+    d->in[1] = randoms(rng, d->sizes[1], 0.0f, 1.0f);
+    d->nin = 2;
+    d->count = 1;
+    break;
+  case OP_ADAM:
+    d->count = rows * cols;
+    for (int t = 0; t < 5; t++) {
+      d->sizes[t] = d->count;
+      d->in[t] = t < 3 ? randoms(rng, d->count, -0.1f, 0.1f)
+                       : randoms(rng, d->count, 0.0f, 0.0f);
+    }
+    d->nin = 5;
+    d->out_init = randoms(rng, d->count, -1.0f, 1.0f);
+    break;
+  case OP_SUM:
+    d->sizes[0] = rows * cols;
+    d->in[0] = randoms(rng, d->sizes[0], -1.0f, 1.0f);
+    d->nin = 1;
+    d->count = 1;
+    break;
+  case OP_SIGMA_PARAM:
+    d->sizes[0] = rows;
+    d->in[0] = randoms(rng, rows, -6.0f, 6.0f);
+    d->nin = 1;
+    d->count = 2 * rows;
+    break;
+  default: /* OP_GATHER: rows of a larger source, indices from offset 2 */
+    d->sizes[0] = (rows + 5) * cols;
+    d->in[0] = randoms(rng, d->sizes[0], -1.0f, 1.0f);
+    d->sizes[1] = rows + 2;
+    d->in[1] = malloc(d->sizes[1] * sizeof(float));
+    d->nin = 2;
+    for (size_t i = 0; d->in[1] && i < d->sizes[1]; i++) {
+      uint32_t v = (uint32_t)rbpe_rng_below(rng, rows + 5);
+      memcpy(&d->in[1][i], &v, sizeof v);
+    }
+    d->count = rows * cols;
+  }
+}
+
 static rbpe_status run_case(rbpe_backend *ref, rbpe_backend *dev,
                             const op_case *c, uint64_t seed,
                             rbpe_opcheck_result *r) {
   rbpe_rng rng;
   rbpe_rng_seed(&rng, seed);
-  float *in[MAX_IN] = {0}, *out_init = NULL;
-  size_t sizes[MAX_IN] = {0};
-  int nin = 0, ndir = 0;
-  size_t count = 0, rows = c->n, cols = (size_t)c->p;
-  switch (c->op) {
-  case OP_NERF:
-  case OP_RFF:
-  case OP_RBF:
-  case OP_RBF_DSIGMA:
-    sizes[0] = c->n * c->ndim; /* coordinates in [0,1]^N */
-    in[0] = randoms(&rng, sizes[0], 0.0f, 1.0f);
-    nin = 1;
-    if (c->op == OP_NERF) {
-      count = c->n * 2 * c->p * c->ndim;
-    } else if (c->op == OP_RFF) {
-      count = c->n * 2 * c->p;
-      sizes[1] = (size_t)c->p * c->ndim;
-      in[1] = malloc(sizes[1] * sizeof(float));
-      nin = 2;
-      if (in[1])
-        for (size_t i = 0; i < sizes[1]; i++)
-          in[1][i] = 10.0f * rbpe_rng_normal(&rng);
-    } else {
-      /* the directions rbpe_embedding uses */
-      ndir = rbpe_rbf_directions(c->ndim, c->diagonals & 1, NULL);
-      count = c->n * ndir * c->p;
-      sizes[1] = c->n;
-      sizes[2] = (size_t)ndir * (c->ndim + 1);
-      in[1] = randoms(&rng, c->n, 0.01f, 0.2f);
-      in[2] = malloc(sizes[2] * sizeof(float));
-      nin = 3;
-      if (in[2]) rbpe_rbf_directions(c->ndim, c->diagonals & 1, in[2]);
-    }
-    break;
-  case OP_GEMM: {
-    gemm_shape g = gemm_of(c);
-    sizes[0] = g.asize;
-    sizes[1] = g.bsize;
-    in[0] = randoms(&rng, g.asize, -1.0f, 1.0f);
-    in[1] = randoms(&rng, g.bsize, -1.0f, 1.0f);
-    nin = 2;
-    count = g.csize;
-    out_init = randoms(&rng, count, -1.0f, 1.0f);
-    break;
-  }
-  case OP_BIAS_ACT:
-    sizes[0] = cols;
-    in[0] = randoms(&rng, cols, -1.0f, 1.0f);
-    nin = 1;
-    count = rows * cols;
-    out_init = randoms(&rng, count, -4.0f, 4.0f);
-    break;
-  case OP_ACT_GRAD: {
-    size_t total = rows * cols;
-    sizes[0] = sizes[1] = total; /* y: an activation's output; target */
-    in[0] = randoms(&rng, total, (rbpe_act)c->ndim == RBPE_ACT_RELU ? -1.0f : 0.0f,
-                    1.0f);
-    in[1] = randoms(&rng, total, 0.0f, 1.0f);
-    nin = 2;
-    count = total + cols; /* the gradient, then db */
-    out_init = randoms(&rng, count, -1.0f, 1.0f);
-    break;
-  }
-  case OP_SQ_DIFF_SUM:
-    sizes[0] = sizes[1] = rows * cols;
-    in[0] = randoms(&rng, sizes[0], 0.0f, 1.0f);
-    in[1] = randoms(&rng, sizes[1], 0.0f, 1.0f);
-    nin = 2;
-    count = 1;
-    break;
-  case OP_ADAM:
-    count = rows * cols;
-    for (int t = 0; t < 3; t++) {
-      sizes[t] = count;
-      in[t] = randoms(&rng, count, -0.1f, 0.1f);
-    }
-    sizes[3] = sizes[4] = count;
-    in[3] = randoms(&rng, count, 0.0f, 0.0f);
-    in[4] = randoms(&rng, count, 0.0f, 0.0f);
-    nin = 5;
-    out_init = randoms(&rng, count, -1.0f, 1.0f);
-    break;
-  case OP_SUM:
-    sizes[0] = rows * cols;
-    in[0] = randoms(&rng, sizes[0], -1.0f, 1.0f);
-    nin = 1;
-    count = 1;
-    break;
-  case OP_SIGMA_PARAM:
-    sizes[0] = rows;
-    in[0] = randoms(&rng, rows, -6.0f, 6.0f);
-    nin = 1;
-    count = 2 * rows;
-    break;
-  case OP_GRAPH: {
-    /* random points (with one duplicate), their 8-NN graph, random sigma
-     * in [0.015, 0.05] and values in [0, 1] */
-    int C = (c->diagonals & 8) ? 3 : 1, N = c->ndim;
-    sizes[0] = rows * N;
-    in[0] = randoms(&rng, sizes[0], 0.0f, 1.0f);
-    if (in[0] && rows > 2) memcpy(in[0] + N, in[0], N * sizeof(float));
-    sizes[1] = rows;
-    in[1] = randoms(&rng, rows, 0.015f, 0.05f);
-    sizes[2] = rows * C;
-    in[2] = randoms(&rng, sizes[2], 0.0f, 1.0f);
-    sizes[3] = (size_t)N * (N + 1);
-    in[3] = calloc(sizes[3], sizeof(float));
-    if (in[3])
-      for (int a = 0; a < N; a++) in[3][a * (N + 1) + a] = 1.0f;
-    rbpe_graph g = {0};
-    if (in[0] && rbpe_knn_graph(ref->err, rows, N, in[0], rows > 8 ? 8 : (int)rows - 1, &g) == RBPE_OK) {
-      sizes[4] = rows + 1;
-      sizes[5] = g.nnz;
-      in[4] = malloc(sizes[4] * sizeof(float));
-      in[5] = malloc((g.nnz ? g.nnz : 1) * sizeof(float));
-      if (in[4]) memcpy(in[4], g.row, sizes[4] * sizeof(uint32_t));
-      if (in[5]) memcpy(in[5], g.col, g.nnz * sizeof(uint32_t));
-    }
-    int variant = c->diagonals & 3;
-    count = variant <= GRAPH_DD ? g.nnz : variant == GRAPH_GRAD ? rows : 1;
-    rbpe_graph_free(&g);
-    nin = 6;
-    break;
-  }
-  case OP_GATHER: {
-    size_t src_rows = rows + 5;
-    sizes[0] = src_rows * cols;
-    in[0] = randoms(&rng, sizes[0], -1.0f, 1.0f);
-    sizes[1] = rows + 2; /* used from offset 2 */
-    in[1] = malloc(sizes[1] * sizeof(float));
-    nin = 2;
-    if (in[1])
-      for (size_t i = 0; i < sizes[1]; i++) {
-        uint32_t v = (uint32_t)rbpe_rng_below(&rng, src_rows);
-        memcpy(&in[1][i], &v, sizeof v);
-      }
-    count = rows * cols;
-    break;
-  }
-  }
+  case_data d = {0};
+  if (c->op == OP_NERF || c->op == OP_RFF || c->op == OP_RBF ||
+      c->op == OP_RBF_DSIGMA)
+    inputs_embed(c, &rng, &d);
+  else if (c->op == OP_GRAPH)
+    inputs_graph(ref, c, &rng, &d);
+  else
+    inputs_mlp(c, &rng, &d);
   rbpe_status st = RBPE_OK;
-  for (int i = 0; i < nin; i++)
-    if (!in[i]) st = rbpe_err_set(ref->err, RBPE_ERR_OUT_OF_MEMORY, "oom");
-
+  for (int i = 0; i < d.nin; i++)
+    if (!d.in[i]) st = rbpe_err_set(ref->err, RBPE_ERR_OUT_OF_MEMORY, "oom");
   side a = {.be = ref}, b = {.be = dev};
-  if (st == RBPE_OK) st = side_prepare(&a, in, sizes, nin, count, out_init);
-  if (st == RBPE_OK) st = side_prepare(&b, in, sizes, nin, count, out_init);
-  if (st == RBPE_OK) st = run_op(&a, c, ndir);
-  if (st == RBPE_OK) st = run_op(&b, c, ndir);
+  size_t count = d.count;
+  if (st == RBPE_OK) st = side_prepare(&a, d.in, d.sizes, d.nin, count, d.out_init);
+  if (st == RBPE_OK) st = side_prepare(&b, d.in, d.sizes, d.nin, count, d.out_init);
+  if (st == RBPE_OK) st = run_op(&a, c, d.ndir);
+  if (st == RBPE_OK) st = run_op(&b, c, d.ndir);
   if (st == RBPE_OK) st = side_fetch(&a, count);
   if (st == RBPE_OK) st = side_fetch(&b, count);
   if (st == RBPE_OK) {
@@ -541,13 +553,13 @@ static rbpe_status run_case(rbpe_backend *ref, rbpe_backend *dev,
       r->op = names[c->diagonals & 3];
     }
     tolerance(r->op, &r->atol, &r->rtol);
-    describe(c, ndir, r->shape, sizeof r->shape);
+    describe(c, d.ndir, r->shape, sizeof r->shape);
     compare(a.host, b.host, count, r);
   }
   side_free(&a);
   side_free(&b);
-  for (int i = 0; i < nin; i++) free(in[i]);
-  free(out_init);
+  for (int i = 0; i < d.nin; i++) free(d.in[i]);
+  free(d.out_init);
   return st;
 }
 

@@ -46,17 +46,16 @@ rbpe_status rbpe_signal_load_png(rbpe_ctx *ctx, const char *path,
   return st;
 }
 
-rbpe_status rbpe_png_read(rbpe_err *err, rbpe_input *in, rbpe_signal **out) {
-  *out = NULL;
+/* The signature, and absurd sizes refused from the IHDR itself, before
+ * libpng reads further or anything is allocated (a valid PNG starts with
+ * IHDR). Sizes PNG itself forbids (0, >= 2^31) are left to libpng. */
+static rbpe_status check_head(rbpe_err *err, const rbpe_input *in) {
   const char *path = in->name;
   const unsigned char *head = in->head;
   size_t got = in->head_n;
   RBPE_FAIL_IF(got == 0, err, RBPE_ERR_BAD_FORMAT, "%s: empty file", path);
   RBPE_FAIL_IF(got < 8 || png_sig_cmp(head, 0, 8) != 0, err,
                RBPE_ERR_BAD_FORMAT, "%s: not a PNG file", path);
-  /* Refuse absurd sizes from the IHDR itself, before libpng reads further
-   * or anything is allocated (a valid PNG starts with IHDR). Sizes PNG
-   * itself forbids (0, >= 2^31) are left to libpng's own checks. */
   if (got >= 24 && memcmp(head + 12, "IHDR", 4) == 0) {
     uint32_t w = (uint32_t)head[16] << 24 | (uint32_t)head[17] << 16 |
                  (uint32_t)head[18] << 8 | head[19];
@@ -68,6 +67,23 @@ rbpe_status rbpe_png_read(rbpe_err *err, rbpe_input *in, rbpe_signal **out) {
                  "%s: %ux%u pixels exceed the limit of %zu samples", path,
                  (unsigned)w, (unsigned)h, RBPE_MAX_SAMPLES);
   }
+  return RBPE_OK;
+}
+
+/* 8- or 16-bit big-endian samples to [0, 1]. */
+static void to_unit(const unsigned char *px, size_t count, int depth, float *d) {
+  if (depth == 8) {
+    for (size_t i = 0; i < count; i++) d[i] = px[i] / 255.0f;
+  } else {
+    for (size_t i = 0; i < count; i++)
+      d[i] = (float)((px[2 * i] << 8) | px[2 * i + 1]) / 65535.0f;
+  }
+}
+
+rbpe_status rbpe_png_read(rbpe_err *err, rbpe_input *in, rbpe_signal **out) {
+  *out = NULL;
+  const char *path = in->name;
+  RBPE_TRY(check_head(err, in));
   in->head_pos = 8; /* the signature is read */
   png_errctx ectx = {{0}};
   png_structp png =
@@ -146,28 +162,14 @@ rbpe_status rbpe_png_read(rbpe_err *err, rbpe_input *in, rbpe_signal **out) {
   png_read_image(png, rows);
   png_read_end(png, NULL);
 
-  {
-    size_t count = (size_t)w * h * channels;
-    float *d = sig->data;
-    if (outdepth == 8) {
-      for (size_t i = 0; i < count; i++) d[i] = pixels[i] / 255.0f;
-    } else {
-      for (size_t i = 0; i < count; i++)
-        d[i] = (float)((pixels[2 * i] << 8) | pixels[2 * i + 1]) / 65535.0f;
-    }
-    sig->source_bits = outdepth;
-  }
+  to_unit(pixels, (size_t)w * h * channels, outdepth, sig->data);
+  sig->source_bits = outdepth;
 
 done:
   png_destroy_read_struct(&png, &info, NULL);
   free(pixels);
   free(rows);
-  if (st != RBPE_OK) {
-    rbpe_signal_free(sig);
-    return st;
-  }
-  *out = sig;
-  return RBPE_OK;
+  return rbpe_signal_hand_over(st, sig, out);
 }
 
 typedef struct png_job {

@@ -81,6 +81,16 @@ int rbpe_signal_source_bits(const rbpe_signal *s) { return s->source_bits; }
 const float *rbpe_signal_data(const rbpe_signal *s) { return s->data; }
 float *rbpe_signal_data_mut(rbpe_signal *s) { return s->data; }
 
+rbpe_status rbpe_signal_hand_over(rbpe_status st, rbpe_signal *s,
+                                  rbpe_signal **out) {
+  if (st != RBPE_OK) {
+    rbpe_signal_free(s);
+    return st;
+  }
+  *out = s;
+  return RBPE_OK;
+}
+
 rbpe_status rbpe_signal_coords(rbpe_ctx *ctx, const rbpe_signal *s,
                                const size_t *idx, size_t n, float *out) {
   for (size_t i = 0; i < n; i++) {

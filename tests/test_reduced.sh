@@ -11,19 +11,19 @@ fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# expect CODE DESCRIPTION -- COMMAND...
+# result OK DESCRIPTION: counts a check (OK 1: passed), says a failure
+result() {
+  if [ "$1" -eq 1 ]; then pass=$((pass + 1)); else echo "FAIL: $2"; fail=$((fail + 1)); fi
+}
+# expect CODE DESCRIPTION -- COMMAND...: the exit status, stderr shown on failure
 expect() {
   code=$1 what=$2
   shift 3
   "$@" >"$tmp/out" 2>"$tmp/err"
   rc=$?
-  if [ "$rc" -ne "$code" ]; then
-    echo "FAIL: $what: exit $rc (want $code)"
-    sed 's/^/  stderr: /' "$tmp/err"
-    fail=$((fail + 1))
-  else
-    pass=$((pass + 1))
-  fi
+  [ "$rc" -eq "$code" ] && ok=1 || ok=0
+  result $ok "$what: exit $rc (want $code)"
+  [ $ok -eq 1 ] || sed 's/^/  stderr: /' "$tmp/err"
 }
 has() { # has FILE TEXT DESCRIPTION
   if grep -q "$2" "$1"; then pass=$((pass + 1)); else

@@ -86,7 +86,6 @@ static void on_progress(const rbpe_progress *p, void *user) {
   }
 }
 
-
 typedef struct metrics_job {
   const char *input, *device, *backend;
   const rbpe_signal *sig;
@@ -98,9 +97,14 @@ typedef struct metrics_job {
   int dropped;    /* one of them left out (a replaced INPUT), or -1 */
 } metrics_job;
 
-static int write_metrics(FILE *f, const metrics_job *j) {
-  const rbpe_fit_config *c = j->cfg;
-  const rbpe_fit_report *r = j->rep;
+/* pre, then v as a JSON number ("null" when not finite) */
+static void num(FILE *f, const char *pre, double v) {
+  fputs(pre, f);
+  cli_json_num(f, v);
+}
+
+/* metrics.json: what ran, where, on what (and what reruns it). */
+static void metrics_head(FILE *f, const metrics_job *j) {
   fprintf(f, "{\n  \"rbpe_version\": \"%d.%d.%d\",\n", RBPE_VERSION_MAJOR,
           RBPE_VERSION_MINOR, RBPE_VERSION_PATCH);
   /* what reruns this fit: rbpe fit --config metrics.json */
@@ -125,76 +129,74 @@ static int write_metrics(FILE *f, const metrics_job *j) {
   for (int a = 0; a < rbpe_signal_ndim(j->sig); a++)
     fprintf(f, "%s%zu", a ? ", " : "", rbpe_signal_dim(j->sig, a));
   fprintf(f, "], \"channels\": %d},\n", rbpe_signal_channels(j->sig));
+}
+
+/* The rbf embedding's settings: sigma (uniform, or the solve's) and the
+ * field. */
+static void metrics_rbf(FILE *f, const rbpe_fit_config *c, const rbpe_fit_report *r) {
+  fprintf(f, ", \"centres\": %d, \"diagonals\": %s", c->embed.rbf_centres,
+          c->embed.rbf_diagonals ? "true" : "false");
+  num(f, ", \"order\": ", c->embed.rbf_order);
+  num(f, ", \"norm_ref\": ", r->rbf_norm_ref);
+  fprintf(f, ", \"sigma\": \"%s\"", rbpe_sigma_mode_string(c->sigma_mode));
+  if (c->sigma_mode == RBPE_SIGMA_UNIFORM) {
+    num(f, ", \"sigma_value\": ", c->sigma);
+  } else {
+    const rbpe_sigma_config *g = &c->sig;
+    fprintf(f, ", \"sigma_at\": \"%s\", \"knn\": %d",
+            rbpe_sigma_at_string(c->sigma_at), g->k);
+    num(f, ", \"eps\": ", g->eps);
+    num(f, ", \"gamma\": ", g->gamma);
+    num(f, ", \"lambda_n\": ", g->lambda_n);
+    num(f, ", \"smin\": ", g->smin);
+    num(f, ", \"smax\": ", g->smax);
+    fprintf(f, ", \"sigma_iterations_cap\": %d", g->iterations);
+    num(f, ", \"sigma_lr\": ", g->lr);
+    num(f, ", \"sigma_tol\": ", g->tol);
+    fprintf(f, ", \"poly_degree\": %d, \"poly_subset\": %d, "
+               "\"poly_subsets\": %d, \"poly_from_sparse\": %s, "
+               "\"range\": \"%s\"",
+            g->poly_degree, g->poly_subset, g->poly_subsets,
+            g->poly_from_sparse ? "true" : "false", g->relative ? "rel" : "abs");
+    num(f, ", \"smooth_width\": ", g->smooth_width);
+  }
+  if (c->field.cells > 0) {
+    const rbpe_field_config *fd = &c->field;
+    fprintf(f, ", \"field\": {\"nodes_per_axis\": %d", fd->cells);
+    num(f, ", \"holdout\": ", fd->holdout);
+    num(f, ", \"lr\": ", fd->lr);
+    fprintf(f, ", \"every\": %d", fd->every);
+    num(f, ", \"window\": [", fd->from);
+    num(f, ", ", fd->until);
+    num(f, "], \"range\": ", fd->range);
+    fprintf(f, ", \"mean\": \"%s\"}", fd->zero_mean ? "zero" : "free");
+  }
+}
+
+/* The configuration the model was fitted with. */
+static void metrics_config(FILE *f, const rbpe_fit_config *c, const rbpe_fit_report *r) {
   fputs("  \"config\": {\"embed\": ", f);
   cli_json_str(f, rbpe_embed_kind_string(c->embed.kind));
-  switch (c->embed.kind) {
-  case RBPE_EMBED_RBF: {
-    fprintf(f, ", \"centres\": %d, \"diagonals\": %s, \"order\": ",
-            c->embed.rbf_centres, c->embed.rbf_diagonals ? "true" : "false");
-    cli_json_num(f, c->embed.rbf_order);
-    fputs(", \"norm_ref\": ", f);
-    cli_json_num(f, r->rbf_norm_ref);
-    fprintf(f, ", \"sigma\": \"%s\"", rbpe_sigma_mode_string(c->sigma_mode));
-    if (c->sigma_mode == RBPE_SIGMA_UNIFORM) {
-      fputs(", \"sigma_value\": ", f);
-      cli_json_num(f, c->sigma);
-    } else {
-      const rbpe_sigma_config *g = &c->sig;
-      fprintf(f, ", \"sigma_at\": \"%s\", \"knn\": %d, \"eps\": ",
-              rbpe_sigma_at_string(c->sigma_at), g->k);
-      cli_json_num(f, g->eps);
-      fputs(", \"gamma\": ", f);
-      cli_json_num(f, g->gamma);
-      fputs(", \"lambda_n\": ", f);
-      cli_json_num(f, g->lambda_n);
-      fputs(", \"smin\": ", f);
-      cli_json_num(f, g->smin);
-      fputs(", \"smax\": ", f);
-      cli_json_num(f, g->smax);
-      fprintf(f, ", \"sigma_iterations_cap\": %d, \"sigma_lr\": ", g->iterations);
-      cli_json_num(f, g->lr);
-      fputs(", \"sigma_tol\": ", f);
-      cli_json_num(f, g->tol);
-      fprintf(f, ", \"poly_degree\": %d, \"poly_subset\": %d, "
-                 "\"poly_subsets\": %d, \"poly_from_sparse\": %s, "
-                 "\"range\": \"%s\", \"smooth_width\": ",
-              g->poly_degree, g->poly_subset, g->poly_subsets,
-              g->poly_from_sparse ? "true" : "false", g->relative ? "rel" : "abs");
-      cli_json_num(f, g->smooth_width);
-    }
-    if (c->field.cells > 0) {
-      const rbpe_field_config *fd = &c->field;
-      fprintf(f, ", \"field\": {\"nodes_per_axis\": %d, \"holdout\": ",
-              fd->cells);
-      cli_json_num(f, fd->holdout);
-      fputs(", \"lr\": ", f);
-      cli_json_num(f, fd->lr);
-      fprintf(f, ", \"every\": %d, \"window\": [", fd->every);
-      cli_json_num(f, fd->from);
-      fputs(", ", f);
-      cli_json_num(f, fd->until);
-      fputs("], \"range\": ", f);
-      cli_json_num(f, fd->range);
-      fprintf(f, ", \"mean\": \"%s\"}", fd->zero_mean ? "zero" : "free");
-    }
-    break;
-  }
-  case RBPE_EMBED_RFF:
-    fprintf(f, ", \"features\": %d, \"scale\": ", c->embed.rff_features);
-    cli_json_num(f, c->embed.rff_scale);
-    break;
-  case RBPE_EMBED_NERF:
+  if (c->embed.kind == RBPE_EMBED_RBF) {
+    metrics_rbf(f, c, r);
+  } else if (c->embed.kind == RBPE_EMBED_RFF) {
+    fprintf(f, ", \"features\": %d", c->embed.rff_features);
+    num(f, ", \"scale\": ", c->embed.rff_scale);
+  } else {
     fprintf(f, ", \"freqs\": %d", c->embed.nerf_freqs);
-    break;
   }
   fputs(", \"split\": ", f);
   cli_json_str(f, c->split);
   fprintf(f, ", \"hidden_layers\": %d, \"width\": %d, \"out_act\": \"%s\", "
-             "\"steps\": %d, \"lr\": ",
+             "\"steps\": %d",
           c->hidden_layers, c->width, rbpe_act_string(c->out_act), c->steps);
-  cli_json_num(f, c->lr);
+  num(f, ", \"lr\": ", c->lr);
   fprintf(f, ", \"batch\": %zu, \"seed\": %llu},\n", c->batch,
           (unsigned long long)c->seed);
+}
+
+/* What the fit measured: counts, the values' range and PSNR. */
+static void metrics_results(FILE *f, const rbpe_fit_config *c, const rbpe_fit_report *r) {
   fprintf(f, "  \"embedded_set\": \"%s\",\n",
           r->embed_on_the_fly ? "on the fly per batch" : "kept on the device");
   fprintf(f, "  \"n_train\": %zu,\n  \"n_test\": %zu,\n  \"embed_dim\": %zu,\n",
@@ -204,11 +206,9 @@ static int write_metrics(FILE *f, const metrics_job *j) {
   int unit = r->data_min_f >= 0 && r->data_max_f <= 1;
   double scale, offset;
   rbpe_fit_value_map(r->out_act, r->data_min_f, r->data_max_f, &scale, &offset);
-  fprintf(f, "  \"out_act_used\": \"%s\",\n  \"data_range\": [",
-          rbpe_act_string(r->out_act));
-  cli_json_num(f, r->data_min_f);
-  fputs(", ", f);
-  cli_json_num(f, r->data_max_f);
+  fprintf(f, "  \"out_act_used\": \"%s\",\n", rbpe_act_string(r->out_act));
+  num(f, "  \"data_range\": [", r->data_min_f);
+  num(f, ", ", r->data_max_f);
   if (unit)
     fputs("],\n  \"values_fitted\": \"as they are (in [0, 1])\",\n", f);
   else
@@ -216,8 +216,7 @@ static int write_metrics(FILE *f, const metrics_job *j) {
                "curve is in those units); the model maps predictions back\",\n",
             ((double)r->data_min_f - offset) / scale,
             ((double)r->data_max_f - offset) / scale);
-  fputs("  \"psnr_peak\": ", f);
-  cli_json_num(f, r->psnr_peak);
+  num(f, "  \"psnr_peak\": ", r->psnr_peak);
   fprintf(f, ",\n  \"psnr_peak_rule\": \"%s\",\n",
           unit ? "1: every value lies in [0, 1]"
                : "the data's peak-to-peak range (max - min)");
@@ -225,87 +224,73 @@ static int write_metrics(FILE *f, const metrics_job *j) {
           c->split && !strcmp(c->split, "all")
               ? "fitting: every sample trained and evaluated (split all)"
               : "held-out: test_psnr over samples never trained on");
-  fputs("  \"train_psnr\": ", f);
-  cli_json_num(f, r->train_psnr);
-  fputs(",\n  \"test_psnr\": ", f);
-  cli_json_num(f, r->test_psnr);
-  fputs(",\n  \"final_train_mse\": ", f);
-  cli_json_num(f, r->final_loss);
-  if (r->sigma_map) {
-    fputs(",\n  \"sigma_stats\": {\"range\": [", f);
-    cli_json_num(f, r->sigma_lo);
-    fputs(", ", f);
-    cli_json_num(f, r->sigma_hi);
-    fputs("], \"grid_min\": ", f);
-    cli_json_num(f, r->sigma_min);
-    fputs(", \"grid_max\": ", f);
-    cli_json_num(f, r->sigma_max);
-    fputs(", \"grid_mean\": ", f);
-    cli_json_num(f, r->sigma_mean);
-    fputs(", \"train_min\": ", f);
-    cli_json_num(f, r->sigma_train_min);
-    fputs(", \"train_max\": ", f);
-    cli_json_num(f, r->sigma_train_max);
-    fputs(", \"train_mean\": ", f);
-    cli_json_num(f, r->sigma_train_mean);
-    fprintf(f, ", \"solve_iterations\": %d, \"J_initial\": ", r->sigma_iterations);
-    cli_json_num(f, r->sigma_J0);
-    fputs(", \"J_final\": ", f);
-    cli_json_num(f, r->sigma_J);
-    fputs(", \"time_s\": ", f);
-    cli_json_num(f, r->time_sigma_s);
-    if (c->field.cells > 0) { /* updates happen only then */
-      fprintf(f, ", \"field\": {\"held_back\": %zu, \"updates\": %d, "
-                 "\"held_back_mse_first\": ",
-              r->field_heldback, r->field_updates);
-      cli_json_num(f, r->field_mse_first);
-      fputs(", \"held_back_mse_last\": ", f);
-      cli_json_num(f, r->field_mse_last);
-      fputs(", \"factor_min\": ", f);
-      cli_json_num(f, r->field_factor_min);
-      fputs(", \"factor_max\": ", f);
-      cli_json_num(f, r->field_factor_max);
-      fputc('}', f);
-    }
-    if (r->poly_degree > 0 || c->sigma_mode == RBPE_SIGMA_POLY ||
-        c->sigma_at == RBPE_SIGMA_AT_POLY) {
-      fputs(", \"poly_beta_of_g_over_gmax\": [", f);
-      for (int p = 0; p <= r->poly_degree; p++) {
-        if (p) fputs(", ", f);
-        cli_json_num(f, r->poly_beta[p]);
-      }
-      fputc(']', f);
-    }
+  num(f, "  \"train_psnr\": ", r->train_psnr);
+  num(f, ",\n  \"test_psnr\": ", r->test_psnr);
+  num(f, ",\n  \"final_train_mse\": ", r->final_loss);
+}
+
+/* The learned sigma: its range, statistics, solve, field and polynomial. */
+static void metrics_sigma(FILE *f, const rbpe_fit_config *c, const rbpe_fit_report *r) {
+  num(f, ",\n  \"sigma_stats\": {\"range\": [", r->sigma_lo);
+  num(f, ", ", r->sigma_hi);
+  num(f, "], \"grid_min\": ", r->sigma_min);
+  num(f, ", \"grid_max\": ", r->sigma_max);
+  num(f, ", \"grid_mean\": ", r->sigma_mean);
+  num(f, ", \"train_min\": ", r->sigma_train_min);
+  num(f, ", \"train_max\": ", r->sigma_train_max);
+  num(f, ", \"train_mean\": ", r->sigma_train_mean);
+  fprintf(f, ", \"solve_iterations\": %d", r->sigma_iterations);
+  num(f, ", \"J_initial\": ", r->sigma_J0);
+  num(f, ", \"J_final\": ", r->sigma_J);
+  num(f, ", \"time_s\": ", r->time_sigma_s);
+  if (c->field.cells > 0) { /* updates happen only then */
+    fprintf(f, ", \"field\": {\"held_back\": %zu, \"updates\": %d",
+            r->field_heldback, r->field_updates);
+    num(f, ", \"held_back_mse_first\": ", r->field_mse_first);
+    num(f, ", \"held_back_mse_last\": ", r->field_mse_last);
+    num(f, ", \"factor_min\": ", r->field_factor_min);
+    num(f, ", \"factor_max\": ", r->field_factor_max);
     fputc('}', f);
   }
-  fputs(",\n  \"timings_s\": {\"embed\": ", f);
-  cli_json_num(f, r->time_embed_s);
-  fputs(", \"train\": ", f);
-  cli_json_num(f, r->time_train_s);
-  fputs(", \"eval\": ", f);
-  cli_json_num(f, r->time_eval_s);
-  fputs(", \"total\": ", f);
-  cli_json_num(f, j->wall_s);
-  fputs("},\n  \"train_samples_per_s\": ", f);
-  cli_json_num(f, r->train_samples_per_s);
-  fputs(",\n  \"loss_curve\": [", f);
-  for (int i = 0; i < r->curve_len; i++) {
-    fprintf(f, "%s[%d, ", i ? ", " : "", r->curve_step[i]);
-    cli_json_num(f, r->curve_loss[i]);
+  if (r->poly_degree > 0 || c->sigma_mode == RBPE_SIGMA_POLY ||
+      c->sigma_at == RBPE_SIGMA_AT_POLY) {
+    fputs(", \"poly_beta_of_g_over_gmax\": [", f);
+    for (int p = 0; p <= r->poly_degree; p++) num(f, p ? ", " : "", r->poly_beta[p]);
     fputc(']', f);
   }
-  fputs("]", f);
+  fputc('}', f);
+}
+
+/* name: [[step, value], ...] at the loss curve's steps. */
+static void curve(FILE *f, const char *name, const rbpe_fit_report *r,
+                  const float *v) {
+  fprintf(f, ",\n  \"%s\": [", name);
+  for (int i = 0; i < r->curve_len; i++) {
+    fprintf(f, "%s[%d", i ? ", " : "", r->curve_step[i]);
+    num(f, ", ", v[i]);
+    fputc(']', f);
+  }
+  fputc(']', f);
+}
+
+static int write_metrics(FILE *f, const metrics_job *j) {
+  const rbpe_fit_config *c = j->cfg;
+  const rbpe_fit_report *r = j->rep;
+  metrics_head(f, j);
+  metrics_config(f, c, r);
+  metrics_results(f, c, r);
+  if (r->sigma_map) metrics_sigma(f, c, r);
+  num(f, ",\n  \"timings_s\": {\"embed\": ", r->time_embed_s);
+  num(f, ", \"train\": ", r->time_train_s);
+  num(f, ", \"eval\": ", r->time_eval_s);
+  num(f, ", \"total\": ", j->wall_s);
+  num(f, "},\n  \"train_samples_per_s\": ", r->train_samples_per_s);
+  curve(f, "loss_curve", r, r->curve_loss);
   if (r->curve_heldout) {
     /* the same steps, after the step's update, on an evenly strided
      * subset of the held-out samples (reported, never used to choose) */
-    fprintf(f, ",\n  \"heldout_curve_samples\": %zu,\n  \"heldout_curve\": [",
-            r->curve_heldout_n);
-    for (int i = 0; i < r->curve_len; i++) {
-      fprintf(f, "%s[%d, ", i ? ", " : "", r->curve_step[i]);
-      cli_json_num(f, r->curve_heldout[i]);
-      fputc(']', f);
-    }
-    fputc(']', f);
+    fprintf(f, ",\n  \"heldout_curve_samples\": %zu", r->curve_heldout_n);
+    curve(f, "heldout_curve", r, r->curve_heldout);
   }
   fputs("\n}\n", f);
   return ferror(f) ? -1 : 0;

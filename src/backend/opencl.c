@@ -632,9 +632,9 @@ static const rbpe_backend_ops ocl_ops = {
     .alt_gemm_route = ocl_alt_gemm_route,
 };
 
-rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
-                                       rbpe_backend **out) {
-  *out = NULL;
+/* The platform's and device's handles for indices from rbpe devices. */
+static rbpe_status pick_device(int platform, int device, rbpe_err *err,
+                               cl_platform_id *plat, cl_device_id *dev) {
   cl_platform_id *plats = NULL;
   cl_device_id *devs = NULL;
   cl_uint np = 0, nd = 0;
@@ -644,32 +644,27 @@ rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
     return rbpe_err_set(err, RBPE_ERR_NO_DEVICE, "no OpenCL platform %d",
                         platform);
   }
-  cl_platform_id plat = plats[platform];
+  *plat = plats[platform];
   free(plats);
-  RBPE_TRY(rbpe_cl_devices(err, plat, &devs, &nd));
+  RBPE_TRY(rbpe_cl_devices(err, *plat, &devs, &nd));
   if (device < 0 || (cl_uint)device >= nd) {
     free(devs);
     return rbpe_err_set(err, RBPE_ERR_NO_DEVICE,
                         "no device %d on OpenCL platform %d", device, platform);
   }
-  cl_device_id dev = devs[device];
+  *dev = devs[device];
   free(devs);
 
-  cl_backend *b = calloc(1, sizeof *b);
-  RBPE_FAIL_IF(!b, err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  return RBPE_OK;
+}
+
+/* The device's full name and driver (the tuning cache's key), the
+ * description, buffer alignment, work-group cap and build options. */
+static rbpe_status backend_identity(cl_backend *b, const rbpe_device_info *info,
+                                    int platform, int device) {
   rbpe_backend *be = &b->base;
-  be->ops = &ocl_ops;
-  be->err = err;
-  be->kind = "opencl";
-  b->platform = plat;
-  b->device = dev;
-  rbpe_device_info info;
-  rbpe_status dst = rbpe_cl_describe(plat, dev, platform, device, err, &info);
-  if (dst != RBPE_OK) {
-    free(b);
-    return dst;
-  }
-  b->info = info;
+  cl_device_id dev = b->device;
+  rbpe_device_info i0 = *info;
   b->full_name = rbpe_cl_device_string(dev, CL_DEVICE_NAME);
   b->full_driver = rbpe_cl_device_string(dev, CL_DRIVER_VERSION);
   if (!b->full_name || !b->full_driver) {
@@ -677,27 +672,24 @@ rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
      * display copies rather than fail */
     free(b->full_name);
     free(b->full_driver);
-    b->full_name = strdup(info.name);
-    b->full_driver = strdup(info.driver_version);
+    b->full_name = strdup(i0.name);
+    b->full_driver = strdup(i0.driver_version);
     if (!b->full_name || !b->full_driver) {
-      free(b->full_name);
-      free(b->full_driver);
-      free(b);
-      return rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+      return rbpe_err_set(be->err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
     }
   }
   snprintf(be->description, sizeof be->description,
-           "opencl cl:%d:%d %.100s (%.100s, %s)", platform, device, info.name,
-           info.platform, rbpe_device_type_string(info.type));
-  be->max_alloc = info.max_alloc_bytes;
-  be->mem_total = info.global_mem_bytes;
+           "opencl cl:%d:%d %.100s (%.100s, %s)", platform, device, i0.name,
+           i0.platform, rbpe_device_type_string(i0.type));
+  be->max_alloc = i0.max_alloc_bytes;
+  be->mem_total = i0.global_mem_bytes;
   cl_uint align_bits = 0;
   be->view_align =
       clGetDeviceInfo(dev, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits,
                       &align_bits, NULL) == CL_SUCCESS && align_bits >= 32
           ? align_bits / 8
           : 4096; /* the most any device asks for in practice */
-  b->max_wg = info.max_work_group_size ? info.max_work_group_size : 1;
+  b->max_wg = i0.max_work_group_size ? i0.max_work_group_size : 1;
   /* OpenCL lets single-precision division and sqrt be off by 2.5 and 3 ulp
    * unless this option is given, and NVIDIA's driver uses that freedom:
    * q = d^2 / (2 sigma^2) then differed from ref by enough to fail the rbf
@@ -715,41 +707,53 @@ rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
     if ((unsigned char)*c < 32) *c = ' ';
   for (char *c = b->full_driver; *c; c++)
     if ((unsigned char)*c < 32) *c = ' ';
-  if (!info.usable) {
-    rbpe_status st = rbpe_err_set(err, RBPE_ERR_NO_DEVICE,
-                                  "%s is not usable: %s", be->description,
-                                  info.why_not);
-    free(b->full_name);
-    free(b->full_driver);
-    free(b);
-    return st;
-  }
+  return RBPE_OK;
+}
+
+/* Context, queue and the reduction scratch, made once for the
+ * context's life. */
+static rbpe_status open_queue(cl_backend *b) {
+  rbpe_backend *be = &b->base;
   cl_int rc;
   cl_context_properties props[] = {CL_CONTEXT_PLATFORM,
-                                   (cl_context_properties)plat, 0};
-  b->context = clCreateContext(props, 1, &dev, NULL, NULL, &rc);
-  if (rc != CL_SUCCESS) {
-    rbpe_status st = cl_fail(be, rc, "clCreateContext");
-    ocl_destroy(be);
-    return st;
-  }
-  b->queue = clCreateCommandQueue(b->context, dev, 0, &rc);
-  if (rc != CL_SUCCESS) {
-    rbpe_status st = cl_fail(be, rc, "clCreateCommandQueue");
-    ocl_destroy(be);
-    return st;
-  }
-  /* Reduction scratch, made once up front for the context's life: 4 KiB
-   * for sums, 256 KiB for act_grad's column partials. */
+                                   (cl_context_properties)b->platform, 0};
+  b->context = clCreateContext(props, 1, &b->device, NULL, NULL, &rc);
+  if (rc != CL_SUCCESS) return cl_fail(be, rc, "clCreateContext");
+  b->queue = clCreateCommandQueue(b->context, b->device, 0, &rc);
+  if (rc != CL_SUCCESS) return cl_fail(be, rc, "clCreateCommandQueue");
+  /* 4 KiB for sums, 256 KiB for act_grad's column partials */
   cl_mem *scr[2] = {&b->scratch, &b->colpart};
   size_t scr_floats[2] = {RBPE_CL_REDUCE_PARTS, RBPE_CL_COLPART};
   for (int i = 0; i < 2; i++) {
     *scr[i] = create_buffer(b, scr_floats[i] * sizeof(float), &rc);
-    if (!*scr[i]) {
-      rbpe_status st = cl_fail(be, rc, "allocating reduction scratch");
-      ocl_destroy(be);
-      return st;
-    }
+    if (!*scr[i]) return cl_fail(be, rc, "allocating reduction scratch");
+  }
+  return RBPE_OK;
+}
+
+rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
+                                       rbpe_backend **out) {
+  *out = NULL;
+  cl_platform_id plat = NULL;
+  cl_device_id dev = NULL;
+  RBPE_TRY(pick_device(platform, device, err, &plat, &dev));
+  cl_backend *b = calloc(1, sizeof *b);
+  RBPE_FAIL_IF(!b, err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  rbpe_backend *be = &b->base;
+  be->ops = &ocl_ops;
+  be->err = err;
+  be->kind = "opencl";
+  b->platform = plat;
+  b->device = dev;
+  rbpe_status st = rbpe_cl_describe(plat, dev, platform, device, err, &b->info);
+  if (st == RBPE_OK) st = backend_identity(b, &b->info, platform, device);
+  if (st == RBPE_OK && !b->info.usable)
+    st = rbpe_err_set(err, RBPE_ERR_NO_DEVICE, "%s is not usable: %s",
+                      be->description, b->info.why_not);
+  if (st == RBPE_OK) st = open_queue(b);
+  if (st != RBPE_OK) {
+    ocl_destroy(be);
+    return st;
   }
   be->tuned = rbpe_cl_tuning_apply(be, b->full_name, b->full_driver);
   if (be->tuned) {

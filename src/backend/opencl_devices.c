@@ -152,6 +152,92 @@ char *rbpe_cl_device_string(cl_device_id d, cl_device_info what) {
  * version text cannot be read. Not in the 1.2 headers rbpe targets. */
 #define RBPE_CL_DEVICE_NUMERIC_VERSION 0x105E
 
+/* The device's type, sizes and availability, into info. */
+static void device_numbers(cl_device_id d, rbpe_device_info *info, int *available,
+                           int *has_compiler) {
+  cl_device_type t = 0;
+  cl_bool unified = CL_FALSE, avail = CL_FALSE, compiler = CL_FALSE;
+  cl_uint cu = 0;
+  cl_ulong gmem = 0, lmem = 0, maxalloc = 0;
+  size_t wg = 0;
+  clGetDeviceInfo(d, CL_DEVICE_TYPE, sizeof t, &t, NULL);
+  clGetDeviceInfo(d, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified,
+                  NULL);
+  clGetDeviceInfo(d, CL_DEVICE_AVAILABLE, sizeof avail, &avail, NULL);
+  clGetDeviceInfo(d, CL_DEVICE_COMPILER_AVAILABLE, sizeof compiler, &compiler,
+                  NULL);
+  clGetDeviceInfo(d, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
+  clGetDeviceInfo(d, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof gmem, &gmem, NULL);
+  clGetDeviceInfo(d, CL_DEVICE_LOCAL_MEM_SIZE, sizeof lmem, &lmem, NULL);
+  clGetDeviceInfo(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof maxalloc, &maxalloc,
+                  NULL);
+  clGetDeviceInfo(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
+
+  if (t & CL_DEVICE_TYPE_GPU)
+    info->type = unified ? RBPE_DEVICE_INTEGRATED_GPU : RBPE_DEVICE_GPU;
+  else if (t & CL_DEVICE_TYPE_ACCELERATOR)
+    info->type = RBPE_DEVICE_ACCELERATOR;
+  else if (t & CL_DEVICE_TYPE_CPU)
+    info->type = RBPE_DEVICE_CPU;
+  else
+    info->type = RBPE_DEVICE_OTHER;
+  info->compute_units = cu;
+  info->global_mem_bytes = gmem;
+  info->local_mem_bytes = lmem;
+  info->max_alloc_bytes = maxalloc;
+  info->max_work_group_size = wg;
+  *available = avail == CL_TRUE;
+  *has_compiler = compiler == CL_TRUE;
+
+}
+
+/* Whether rbpe can use the device, and if not, why, in words that say
+ * what to do. */
+static void device_verdict(rbpe_device_info *info, int avail, int compiler,
+                           int version_ok, int c_ok, const char *version) {
+  int major = info->opencl_major, minor = info->opencl_minor;
+  int cmajor = info->opencl_c_major, cminor = info->opencl_c_minor;
+  uint64_t maxalloc = info->max_alloc_bytes;
+  info->usable = 0;
+  char *why = info->why_not;
+  size_t wn = sizeof info->why_not;
+  char amount[32];
+  if (!avail)
+    snprintf(why, wn,
+             "the driver reports it unavailable (CL_DEVICE_AVAILABLE is "
+             "false: in use elsewhere, disabled, or its driver is not set "
+             "up); `clinfo` should show the same");
+  else if (!compiler)
+    snprintf(why, wn,
+             "its driver has no OpenCL C compiler, and rbpe builds its "
+             "kernels at run time: install the vendor's full OpenCL runtime, "
+             "not only its ICD");
+  else if (!version_ok)
+    snprintf(why, wn,
+             "its version string \"%.80s%s\" does not read as \"OpenCL "
+             "<major>.<minor> ...\"; please report it to rbpe with the "
+             "output of `clinfo`",
+             version ? version : "",
+             version && strlen(version) > 80 ? "..." : "");
+  else if (major * 100 + minor < 102)
+    snprintf(why, wn,
+             "it offers OpenCL %d.%d and rbpe needs 1.2 or later: a newer "
+             "driver for this device may offer it",
+             major, minor);
+  else if (c_ok && cmajor * 100 + cminor < 102)
+    snprintf(why, wn,
+             "its kernel compiler offers OpenCL C %d.%d and rbpe's kernels "
+             "need 1.2: a newer driver for this device may offer it",
+             cmajor, cminor);
+  else if (maxalloc < ((uint64_t)16 << 20))
+    snprintf(why, wn,
+             "its largest buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE) is %s, under "
+             "the 16 MiB rbpe needs",
+             rbpe_fmt_bytes(maxalloc, amount));
+  else
+    info->usable = 1;
+}
+
 rbpe_status rbpe_cl_describe(cl_platform_id p, cl_device_id d, int pi, int di,
                              rbpe_err *err, rbpe_device_info *info) {
   memset(info, 0, sizeof *info);
@@ -190,38 +276,8 @@ rbpe_status rbpe_cl_describe(cl_platform_id p, cl_device_id d, int pi, int di,
                         "out of memory reading the OpenCL device's strings");
   }
 
-  cl_device_type t = 0;
-  cl_bool unified = CL_FALSE, avail = CL_FALSE, compiler = CL_FALSE;
-  cl_uint cu = 0;
-  cl_ulong gmem = 0, lmem = 0, maxalloc = 0;
-  size_t wg = 0;
-  clGetDeviceInfo(d, CL_DEVICE_TYPE, sizeof t, &t, NULL);
-  clGetDeviceInfo(d, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified,
-                  NULL);
-  clGetDeviceInfo(d, CL_DEVICE_AVAILABLE, sizeof avail, &avail, NULL);
-  clGetDeviceInfo(d, CL_DEVICE_COMPILER_AVAILABLE, sizeof compiler, &compiler,
-                  NULL);
-  clGetDeviceInfo(d, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
-  clGetDeviceInfo(d, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof gmem, &gmem, NULL);
-  clGetDeviceInfo(d, CL_DEVICE_LOCAL_MEM_SIZE, sizeof lmem, &lmem, NULL);
-  clGetDeviceInfo(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof maxalloc, &maxalloc,
-                  NULL);
-  clGetDeviceInfo(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
-
-  if (t & CL_DEVICE_TYPE_GPU)
-    info->type = unified ? RBPE_DEVICE_INTEGRATED_GPU : RBPE_DEVICE_GPU;
-  else if (t & CL_DEVICE_TYPE_ACCELERATOR)
-    info->type = RBPE_DEVICE_ACCELERATOR;
-  else if (t & CL_DEVICE_TYPE_CPU)
-    info->type = RBPE_DEVICE_CPU;
-  else
-    info->type = RBPE_DEVICE_OTHER;
-  info->compute_units = cu;
-  info->global_mem_bytes = gmem;
-  info->local_mem_bytes = lmem;
-  info->max_alloc_bytes = maxalloc;
-  info->max_work_group_size = wg;
-
+  int avail = 0, compiler = 0;
+  device_numbers(d, info, &avail, &compiler);
   int major, minor, cmajor, cminor;
   int version_ok = rbpe_cl_parse_version(version, &major, &minor) == 0;
   if (!version_ok) {
@@ -240,44 +296,7 @@ rbpe_status rbpe_cl_describe(cl_platform_id p, cl_device_id d, int pi, int di,
   info->opencl_c_major = cmajor;
   info->opencl_c_minor = cminor;
 
-  info->usable = 0;
-  char *why = info->why_not;
-  size_t wn = sizeof info->why_not;
-  char amount[32];
-  if (!avail)
-    snprintf(why, wn,
-             "the driver reports it unavailable (CL_DEVICE_AVAILABLE is "
-             "false: in use elsewhere, disabled, or its driver is not set "
-             "up); `clinfo` should show the same");
-  else if (!compiler)
-    snprintf(why, wn,
-             "its driver has no OpenCL C compiler, and rbpe builds its "
-             "kernels at run time: install the vendor's full OpenCL runtime, "
-             "not only its ICD");
-  else if (!version_ok)
-    snprintf(why, wn,
-             "its version string \"%.80s%s\" does not read as \"OpenCL "
-             "<major>.<minor> ...\"; please report it to rbpe with the "
-             "output of `clinfo`",
-             version ? version : "",
-             version && strlen(version) > 80 ? "..." : "");
-  else if (major * 100 + minor < 102)
-    snprintf(why, wn,
-             "it offers OpenCL %d.%d and rbpe needs 1.2 or later: a newer "
-             "driver for this device may offer it",
-             major, minor);
-  else if (c_ok && cmajor * 100 + cminor < 102)
-    snprintf(why, wn,
-             "its kernel compiler offers OpenCL C %d.%d and rbpe's kernels "
-             "need 1.2: a newer driver for this device may offer it",
-             cmajor, cminor);
-  else if (maxalloc < ((cl_ulong)16 << 20))
-    snprintf(why, wn,
-             "its largest buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE) is %s, under "
-             "the 16 MiB rbpe needs",
-             rbpe_fmt_bytes(maxalloc, amount));
-  else
-    info->usable = 1;
+  device_verdict(info, avail, compiler, version_ok, c_ok, version);
   free(version);
   free(c_version);
   return RBPE_OK;
