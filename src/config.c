@@ -105,5 +105,13 @@ rbpe_status rbpe_fit_config_check(rbpe_ctx *ctx, const rbpe_fit_config *cfg,
                              &ntrain, &ntest));
   if (cfg->embed.kind == RBPE_EMBED_RBF && cfg->sigma_mode != RBPE_SIGMA_UNIFORM)
     RBPE_TRY(rbpe_sigma_check_config(err, &cfg->sig, ntrain));
+  if (cfg->field.cells > 0) {
+    size_t nv = (size_t)llround((double)cfg->field.holdout * (double)ntrain);
+    RBPE_FAIL_IF(nv < 1 || nv >= ntrain, err, RBPE_ERR_INVALID_ARGUMENT,
+                 "a sigma field holding back %g of %zu training samples has "
+                 "%s",
+                 (double)cfg->field.holdout, ntrain,
+                 nv < 1 ? "none to learn from" : "none to train on");
+  }
   return RBPE_OK;
 }

@@ -144,12 +144,11 @@ static rbpe_status plan_memory(rbpe_backend *be, rbpe_err *err, size_t L,
   uint64_t X = 4 * (uint64_t)L * M;
   char b1[32], b2[32], b3[32], hint[64];
   *on_the_fly = 0;
-  if (base + X <= budget && X <= be->max_alloc && largest <= be->max_alloc)
-    return RBPE_OK;
+  if (rbpe_backend_fits(be, base + X, X > largest ? X : largest)) return RBPE_OK;
   if (mini) {
     uint64_t fly = base + 4 * (uint64_t)batch * (ndim + 1);
-    if (fly <= budget && largest <= be->max_alloc &&
-        4 * (uint64_t)batch * M <= be->max_alloc) {
+    uint64_t Xb = 4 * (uint64_t)batch * M;
+    if (rbpe_backend_fits(be, fly, Xb > largest ? Xb : largest)) {
       *on_the_fly = 1;
       return RBPE_OK;
     }
@@ -165,9 +164,8 @@ static rbpe_status plan_memory(rbpe_backend *be, rbpe_err *err, size_t L,
     uint64_t big, t = rbpe_mlp_trainer_bytes(shape, b, &big);
     uint64_t need = 4 * per_row * L + t +
                     4 * ((uint64_t)L + (uint64_t)b * (M + C + ndim + 1));
-    if (need > budget || big > be->max_alloc ||
-        4 * (uint64_t)b * M > be->max_alloc)
-      break;
+    uint64_t Xb = 4 * (uint64_t)b * M;
+    if (!rbpe_backend_fits(be, need, Xb > big ? Xb : big)) break;
     fits = b;
   }
   if (X > be->max_alloc && base + X <= budget)
@@ -198,11 +196,8 @@ static rbpe_status field_prepare(rbpe_ctx *ctx, fit_state *f,
                                  size_t C, size_t rows) {
   rbpe_err *err = &ctx->err;
   const rbpe_field_config *fc = &cfg->field;
+  /* 1 <= nv < L: rbpe_fit_config_check */
   size_t nv = (size_t)llround((double)fc->holdout * (double)L);
-  RBPE_FAIL_IF(nv < 1 || nv >= L, err, RBPE_ERR_INVALID_ARGUMENT,
-               "a sigma field holding back %g of %zu training samples has "
-               "%s",
-               (double)fc->holdout, L, nv < 1 ? "none to learn from" : "none to train on");
   uint32_t *p = malloc(L * sizeof *p);
   unsigned char *held = calloc(L, 1);
   float *tmp = malloc(L * (N > (int)C ? (size_t)N : C) * sizeof(float));

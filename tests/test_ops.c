@@ -88,6 +88,19 @@ int main(int argc, char **argv) {
   CHECK(rbpe_ref_backend_create(&err, &ref) == RBPE_OK, "%s", err.msg);
   if (!ref) return test_summary("test_ops");
   check_views(ref);
+  /* the seam: required slots checked, optional hooks asked for */
+  CHECK(rbpe_backend_ops_check(ref->ops, "ref", &err) == RBPE_OK, "ref's table");
+  CHECK(!rbpe_backend_supports(ref, RBPE_HOOK_TUNE_GEMM) &&
+            !rbpe_backend_supports(ref, RBPE_HOOK_ALT_GEMM_ROUTE),
+        "ref claims an OpenCL hook");
+  {
+    rbpe_backend_ops holed = *ref->ops;
+    holed.adam = NULL;
+    CHECK(rbpe_backend_ops_check(&holed, "test", &err) == RBPE_ERR_INTERNAL &&
+              strstr(err.msg, "'adam'"),
+          "a table without adam accepted: %s", err.msg);
+    rbpe_err_clear(&err);
+  }
 
   /* the threaded host backend, always present; with --host, once for each
    * build of its vectorised loops that this processor runs (RBPE_CPU_ISA),
@@ -141,6 +154,9 @@ int main(int argc, char **argv) {
         list[i].platform_index, list[i].device_index, &err, &dev);
     CHECK(st == RBPE_OK, "opening %s: %s", list[i].name, err.msg);
     if (st != RBPE_OK) continue;
+    CHECK(rbpe_backend_supports(dev, RBPE_HOOK_TUNE_GEMM) &&
+              rbpe_backend_supports(dev, RBPE_HOOK_ALT_GEMM_ROUTE),
+          "%s lacks its hooks", dev->description);
     int failures = -1;
     if (!indirect_only) {
       printf("== %s\n", dev->description);
