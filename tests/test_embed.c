@@ -4,6 +4,8 @@
  * refusal of bad parameters and inputs. Also device-spec errors. */
 #include <math.h>
 
+#include <string.h>
+
 #include "rbpe.h"
 #include "testutil.h"
 
@@ -224,6 +226,28 @@ static void check_config_errors(void) {
         "parse rbf");
   CHECK(rbpe_embed_kind_parse(ctx, "siren", &k) == RBPE_ERR_INVALID_ARGUMENT,
         "parse siren");
+  /* the enumerations' one table: every name parses back to its value
+   * and prints as itself; a bad one is refused with the names */
+  for (int w = RBPE_ENUM_EMBED; w <= RBPE_ENUM_ACT; w++) {
+    const char *const *names;
+    int n = rbpe_enum_names((rbpe_enum)w, &names);
+    CHECK(n >= 3, "enumeration %d has %d names", w, n);
+    for (int v = 0; v < n; v++) {
+      int back = -1;
+      CHECK(rbpe_enum_parse(ctx, (rbpe_enum)w, names[v], &back) == RBPE_OK &&
+                back == v && !strcmp(rbpe_enum_string((rbpe_enum)w, v), names[v]),
+            "enumeration %d: '%s'", w, names[v]);
+    }
+    CHECK(!strcmp(rbpe_enum_string((rbpe_enum)w, n), "?"), "out of range");
+  }
+  int v = -1;
+  CHECK(rbpe_enum_parse(ctx, RBPE_ENUM_ACT, "tanh", &v) == RBPE_ERR_INVALID_ARGUMENT &&
+            strstr(rbpe_last_error(ctx), "none, relu, sigmoid or auto"),
+        "bad activation: %s", rbpe_last_error(ctx));
+  CHECK(!strcmp(rbpe_act_string(RBPE_ACT_SIGMOID), "sigmoid") &&
+            !strcmp(rbpe_sigma_at_string(RBPE_SIGMA_AT_SMOOTH), "smooth") &&
+            !strcmp(rbpe_sigma_mode_string(RBPE_SIGMA_GRAPH), "graph"),
+        "typed names");
   /* same seed, same RFF matrix; another seed, another */
   rbpe_embedding *a, *b, *c;
   rbpe_embed_config_default(&cfg, RBPE_EMBED_RFF);

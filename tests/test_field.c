@@ -234,7 +234,50 @@ static void fit(void) {
   rbpe_ctx_free(ctx);
 }
 
+/* The forward-only network (prediction): the trainer's outputs exactly,
+ * fewer bytes, and no training through it. */
+static void forward_only(void) {
+  rbpe_err err = {0};
+  rbpe_backend *be = NULL;
+  CHECK(rbpe_backend_open("ref", &err, &be) == RBPE_OK, "%s", err.msg);
+  if (!be) return;
+  rbpe_mlp_shape shape = {2, {12, 16, 3}, RBPE_ACT_SIGMOID};
+  rbpe_mlp_host h;
+  CHECK(rbpe_mlp_host_alloc(&err, &shape, &h) == RBPE_OK, "%s", err.msg);
+  rbpe_mlp_host_init(&h, 7);
+  float x[5 * 12], a[5 * 3], b[5 * 3], loss;
+  for (int i = 0; i < 5 * 12; i++) x[i] = (float)(i % 7) / 7.0f;
+  rbpe_mlp_trainer *tr = NULL, *net = NULL;
+  rbpe_buf *X = NULL;
+  const rbpe_buf *y;
+  CHECK(rbpe_mlp_trainer_create(be, &h, 5, 1e-3f, &tr) == RBPE_OK &&
+            rbpe_mlp_net_create(be, &h, 5, &net) == RBPE_OK &&
+            rbpe_buf_from_host(be, x, 5 * 12, &X) == RBPE_OK,
+        "%s", err.msg);
+  if (tr && net && X) {
+    CHECK(rbpe_mlp_forward(tr, 5, X, &y) == RBPE_OK &&
+              rbpe_buf_read(be, y, 0, sizeof a, a) == RBPE_OK &&
+              rbpe_mlp_forward(net, 5, X, &y) == RBPE_OK &&
+              rbpe_buf_read(be, y, 0, sizeof b, b) == RBPE_OK &&
+              !memcmp(a, b, sizeof a),
+          "forward-only output differs");
+    CHECK(rbpe_mlp_train_step(net, 5, X, X, 0, &loss) == RBPE_ERR_INTERNAL,
+          "a training step through a forward-only network");
+    uint64_t big, t_bytes = rbpe_mlp_trainer_bytes(&shape, 5, &big),
+                  n_bytes = rbpe_mlp_net_bytes(&shape, 5, &big);
+    CHECK(n_bytes < t_bytes / 2, "forward-only %llu bytes, trainer %llu",
+          (unsigned long long)n_bytes, (unsigned long long)t_bytes);
+  }
+  rbpe_mlp_trainer_free(tr);
+  rbpe_mlp_trainer_free(net);
+  rbpe_buf_free(be, X);
+  rbpe_mlp_host_free(&h);
+  rbpe_backend_close(be);
+  rbpe_err_clear(&err);
+}
+
 int main(void) {
+  forward_only();
   interpolation();
   gradient("ref", 0);
   gradient("ref", 1);
