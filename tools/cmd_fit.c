@@ -588,116 +588,124 @@ static int fit_write(rbpe_ctx *ctx, cli_outset *set_p, const fit_opts *fo,
   return rc;
 }
 
+/* The input, checked before any device: a signal of 1 or 2 dimensions,
+ * the output names claimed, every setting against it
+ * (rbpe_fit_config_check). The exit code. */
+static int fit_input(rbpe_ctx *ctx, const fit_opts *fo, cli_outset *set,
+                     rbpe_signal **sig) {
+  const char *input = fo->input;
+  rbpe_model *not_signal = NULL;
+  char why[4400];
+  rbpe_status st = rbpe_load_ex(ctx, input, &fo->load, sig, &not_signal);
+  if (st == RBPE_OK && not_signal) {
+    rbpe_model_free(not_signal);
+    fprintf(stderr, "rbpe fit: %s is an rbpe model, not a signal (rbpe "
+                    "render draws it)\n", input);
+    return EXIT_BAD_INPUT;
+  }
+  if (st == RBPE_OK && rbpe_signal_ndim(*sig) > 2) {
+    fprintf(stderr, "rbpe fit: %s: only 1-D and 2-D signals are supported\n", input);
+    return EXIT_BAD_INPUT;
+  }
+  int learned = fo->cfg.embed.kind == RBPE_EMBED_RBF &&
+                fo->cfg.sigma_mode != RBPE_SIGMA_UNIFORM;
+  const char *names[16];
+  if (st == RBPE_OK) {
+    cli_fit_figure_names(names, rbpe_signal_ndim(*sig) == 1, learned, fo->figures);
+    if (cli_outset_claim(set, names, why, sizeof why) != 0) {
+      fprintf(stderr, "rbpe fit: %s\n", why);
+      return EXIT_OUTPUT;
+    }
+    st = rbpe_fit_config_check(ctx, &fo->cfg, *sig);
+  }
+  return st == RBPE_OK ? EXIT_OK : cli_fail("fit", ctx, st);
+}
+
+/* What the data's range means for the output activation, said before the
+ * work, by the rule rbpe_fit itself follows. */
+static void say_value_map(const rbpe_signal *sig, const rbpe_fit_config *cfg) {
+  float lo, hi;
+  double scale, offset;
+  rbpe_signal_range(sig, &lo, &hi);
+  rbpe_act act = rbpe_fit_value_map(cfg->out_act, lo, hi, &scale, &offset);
+  if (lo >= 0.0f && hi <= 1.0f) return;
+  fprintf(stderr, "rbpe fit: values in [%g, %g], fitted mapped onto "
+                  "[%g, %g] with output activation %s%s; PSNR over their "
+                  "peak-to-peak range, %g\n",
+          (double)lo, (double)hi, ((double)lo - offset) / scale,
+          ((double)hi - offset) / scale, rbpe_act_string(act),
+          cfg->out_act == RBPE_ACT_AUTO ? " (auto)" : "", (double)hi - (double)lo);
+}
+
+/* The fit itself, with progress on stderr and Ctrl-C stopping it early. */
+static rbpe_status run_fit(rbpe_ctx *ctx, const rbpe_signal *sig,
+                           rbpe_fit_config *cfg, int quiet, rbpe_model **model,
+                           rbpe_fit_report *rep) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  progress_state ps = {isatty(2), quiet, -1};
+  cfg->progress = on_progress;
+  cfg->progress_user = &ps;
+  cfg->cancel = &cancel_flag;
+  rbpe_status st = rbpe_fit(ctx, sig, cfg, model, rep);
+  cfg->progress = NULL;
+  cfg->progress_user = NULL;
+  return st;
+}
+
 static int fit_main(int argc, char **argv, const cli_args *ca) {
   static fit_opts fo;
-  int prc = parse_fit(argc, argv, ca, &fo);
-  if (prc >= 0) return prc;
+  int rc = parse_fit(argc, argv, ca, &fo);
+  if (rc >= 0) return rc;
   rbpe_fit_config cfg = fo.cfg;
-  rbpe_load_options load_opt = fo.load;
-  const char *input = fo.input, *device = fo.device, *outdir = fo.outdir;
-  int quiet = fo.quiet, figures = fo.figures;
-  uint64_t max_memory = fo.max_memory;
+  const char *outdir = fo.outdir;
   double t0 = rbpe_seconds();
-  int rc = EXIT_OK;
   rbpe_ctx *ctx = rbpe_ctx_new();
   if (!ctx) return EXIT_FAILURE_RUN;
-  rbpe_ctx_set_memory_limit(ctx, max_memory);
+  rbpe_ctx_set_memory_limit(ctx, fo.max_memory);
   rbpe_signal *sig = NULL;
   rbpe_model *model = NULL;
   rbpe_fit_report rep;
   memset(&rep, 0, sizeof rep);
   /* The output folder first: made, proved writable and its files' owner
-   * known before any work, so a run never trains only to fail there. */
+   * known before any work, so a run never trains only to fail there;
+   * then the input and the settings, which need no device. */
   static cli_outset set;
   char why[4400];
   if (cli_outset_prepare(&set, outdir, fit_outputs, why, sizeof why) != 0) {
     fprintf(stderr, "rbpe fit: %s\n", why);
     rc = EXIT_OUTPUT;
-    goto out;
+  } else {
+    rc = fit_input(ctx, &fo, &set, &sig);
   }
-  /* Input and split next: a mistake there needs no device. */
-  rbpe_model *not_signal = NULL;
-  rbpe_status st = rbpe_load_ex(ctx, input, &load_opt, &sig, &not_signal);
-  if (st == RBPE_OK && not_signal) {
-    rbpe_model_free(not_signal);
-    fprintf(stderr, "rbpe fit: %s is an rbpe model, not a signal (rbpe "
-                    "render draws it)\n", input);
-    rc = EXIT_BAD_INPUT;
-    goto out;
+  if (rc == EXIT_OK) rc = cli_select("fit", ctx, fo.device, fo.quiet);
+  if (rc == EXIT_OK) {
+    if (!fo.quiet) say_value_map(sig, &cfg);
+    rbpe_status st = run_fit(ctx, sig, &cfg, fo.quiet, &model, &rep);
+    if (st != RBPE_OK) rc = cli_fail("fit", ctx, st);
   }
-  if (st == RBPE_OK && rbpe_signal_ndim(sig) > 2) {
-    fprintf(stderr, "rbpe fit: %s: only 1-D and 2-D signals are supported\n", input);
-    rc = EXIT_BAD_INPUT;
-    goto out;
-  }
-  int learned = cfg.embed.kind == RBPE_EMBED_RBF &&
-                cfg.sigma_mode != RBPE_SIGMA_UNIFORM;
-  const char *names[16];
-  if (st == RBPE_OK)
-    cli_fit_figure_names(names, rbpe_signal_ndim(sig) == 1, learned, figures);
-  if (st == RBPE_OK && cli_outset_claim(&set, names, why, sizeof why) != 0) {
-    fprintf(stderr, "rbpe fit: %s\n", why);
-    rc = EXIT_OUTPUT;
-    goto out;
-  }
-  /* every setting against this signal, before a device is loaded */
-  if (st == RBPE_OK) st = rbpe_fit_config_check(ctx, &cfg, sig);
-  if (st != RBPE_OK) {
-    rc = cli_fail("fit", ctx, st);
-    goto out;
-  }
-  rc = cli_select("fit", ctx, device, quiet);
-  if (rc != EXIT_OK) goto out;
-  if (st == RBPE_OK) {
-    /* what the data's range means for the output activation, said before
-     * the work, by the rule rbpe_fit itself follows */
-    float lo, hi;
-    double scale, offset;
-    rbpe_signal_range(sig, &lo, &hi);
-    rbpe_act act = rbpe_fit_value_map(cfg.out_act, lo, hi, &scale, &offset);
-    if (!(lo >= 0.0f && hi <= 1.0f) && !quiet)
-      fprintf(stderr, "rbpe fit: values in [%g, %g], fitted mapped onto "
-                      "[%g, %g] with output activation %s%s; PSNR over their "
-                      "peak-to-peak range, %g\n",
-              (double)lo, (double)hi, ((double)lo - offset) / scale,
-              ((double)hi - offset) / scale, rbpe_act_string(act),
-              cfg.out_act == RBPE_ACT_AUTO ? " (auto)" : "",
-              (double)hi - (double)lo);
-  }
-  if (st == RBPE_OK) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    progress_state ps = {isatty(2), quiet, -1};
-    cfg.progress = on_progress;
-    cfg.progress_user = &ps;
-    cfg.cancel = &cancel_flag;
-    st = rbpe_fit(ctx, sig, &cfg, &model, &rep);
-  }
-  if (st != RBPE_OK) {
-    rc = cli_fail("fit", ctx, st);
-    goto out;
-  }
-  if (rep.embed_on_the_fly && !quiet)
+  if (rc == EXIT_OK && rep.embed_on_the_fly && !fo.quiet)
     fprintf(stderr, "rbpe fit: the embedded training set did not fit the "
                     "device: each batch was embedded on the fly\n");
-  if (rep.interrupted && rep.steps_done == 0) {
+  if (rc == EXIT_OK && rep.interrupted && rep.steps_done == 0) {
     /* nothing trained: nothing to write, the previous outputs stay */
     fprintf(stderr, "\nrbpe fit: interrupted before the first training step; "
                     "nothing written, %s left as it was\n", outdir);
     rc = EXIT_INTERRUPTED;
-    goto out;
+  } else if (rc == EXIT_OK) {
+    if (rep.interrupted && !fo.quiet)
+      fprintf(stderr, "\nrbpe fit: interrupted after %d of %d steps; writing "
+                      "the outputs of the model as it stands\n",
+              rep.steps_done, cfg.steps);
+    rc = fit_write(ctx, &set, &fo, &cfg, sig, model, &rep, t0, argc, argv);
   }
-  if (rep.interrupted && !quiet)
-    fprintf(stderr, "\nrbpe fit: interrupted after %d of %d steps; writing the "
-                    "outputs of the model as it stands\n",
-            rep.steps_done, cfg.steps);
-  rc = fit_write(ctx, &set, &fo, &cfg, sig, model, &rep, t0, argc, argv);
-out:
-  if (rc != EXIT_OK && rc != EXIT_INTERRUPTED) cli_outset_release(&set);
-  if (rc == EXIT_INTERRUPTED && rep.steps_done == 0) cli_outset_release(&set);
+  /* a run that wrote nothing leaves no folder it made */
+  if ((rc != EXIT_OK && rc != EXIT_INTERRUPTED) ||
+      (rc == EXIT_INTERRUPTED && rep.steps_done == 0))
+    cli_outset_release(&set);
   rbpe_fit_report_clear(&rep);
   rbpe_model_free(model);
   rbpe_signal_free(sig);
