@@ -506,9 +506,9 @@ void rbpe_fit_config_default(rbpe_fit_config *cfg);
 
 /* Checks a configuration once, where every later stage of rbpe_fit relies
  * on it: network, training, embedding, sigma and field settings and, with
- * sig (NULL: skipped), the split on that signal (its syntax and that it
- * leaves training and held-out samples) and the sigma solve against the
- * training count. rbpe_fit calls it first; a front end may call it to
+ * sig (NULL: the settings alone), the split on that signal (its syntax and
+ * that it leaves training and held-out samples), the sigma solve's k and
+ * the field's hold-back against the training count. rbpe_fit calls it first; a front end may call it to
  * refuse a setting before loading a device. */
 rbpe_status rbpe_fit_config_check(rbpe_ctx *ctx, const rbpe_fit_config *cfg,
                                   const rbpe_signal *sig);

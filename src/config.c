@@ -1,6 +1,7 @@
 /* The fit configuration: its defaults and the one check of it
  * (rbpe_fit_config_check), which every stage after it relies on. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "field.h"
@@ -97,14 +98,17 @@ rbpe_status rbpe_fit_config_check(rbpe_ctx *ctx, const rbpe_fit_config *cfg,
   RBPE_TRY(check_training(err, cfg));
   RBPE_TRY(rbpe_embed_config_check(err, &cfg->embed));
   RBPE_TRY(rbpe_field_check_config(err, &cfg->field));
+  int learned = cfg->embed.kind == RBPE_EMBED_RBF &&
+                cfg->sigma_mode != RBPE_SIGMA_UNIFORM;
+  /* without a signal the solve's settings alone, k against no count */
+  if (!sig && learned) RBPE_TRY(rbpe_sigma_check_config(err, &cfg->sig, SIZE_MAX));
   if (!sig) return RBPE_OK;
   RBPE_FAIL_IF(sig->ndim < 1 || sig->ndim > RBPE_MAX_DIMS, err,
                RBPE_ERR_INVALID_ARGUMENT, "a %d-D signal", sig->ndim);
   size_t ntrain, ntest;
   RBPE_TRY(rbpe_split_counts(err, sig, cfg->split ? cfg->split : "regular:2",
                              &ntrain, &ntest));
-  if (cfg->embed.kind == RBPE_EMBED_RBF && cfg->sigma_mode != RBPE_SIGMA_UNIFORM)
-    RBPE_TRY(rbpe_sigma_check_config(err, &cfg->sig, ntrain));
+  if (learned) RBPE_TRY(rbpe_sigma_check_config(err, &cfg->sig, ntrain));
   if (cfg->field.cells > 0) {
     size_t nv = (size_t)llround((double)cfg->field.holdout * (double)ntrain);
     RBPE_FAIL_IF(nv < 1 || nv >= ntrain, err, RBPE_ERR_INVALID_ARGUMENT,

@@ -223,11 +223,13 @@ static int learned_apply(const char *recipe, rbpe_fit_config *c, char *why,
       return -1;
     }
   }
-  if (c->sig.smin >= c->sig.smax) {
-    snprintf(why, wlen, "learned recipe '%s': smin must be below smax", recipe);
-    return -1;
-  }
-  return 0;
+  /* the library's own check of the settings (no signal yet) */
+  rbpe_ctx *ctx = rbpe_ctx_new();
+  int bad = ctx && rbpe_fit_config_check(ctx, c, NULL) != RBPE_OK;
+  if (bad)
+    snprintf(why, wlen, "learned recipe '%s': %s", recipe, rbpe_last_error(ctx));
+  rbpe_ctx_free(ctx);
+  return bad || !ctx ? -1 : 0;
 }
 
 static void add_method(grid *g, int kind, float param, const char *recipe) {
