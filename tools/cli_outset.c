@@ -279,7 +279,9 @@ void cli_outset_release(cli_outset *o) {
   /* the folders prepare made, deepest first, each only while empty */
   char buf[sizeof o->dir];
   snprintf(buf, sizeof buf, "%s", o->dir);
-  for (size_t n = strlen(buf); n >= o->made; n--) {
+  size_t len = strlen(buf);
+  while (len > o->made && buf[len - 1] == '/') buf[--len] = '\0';
+  for (size_t n = len; n >= o->made; n--) {
     if (n < strlen(buf) && buf[n] != '/') continue;
     buf[n] = '\0';
     if (rmdir(buf) != 0) break;
