@@ -190,12 +190,12 @@ static rbpe_status plan_memory(rbpe_backend *be, rbpe_err *err, size_t L,
  * training rows, moved after the others (rows LT..L-1, each part in split
  * order) in the host arrays; base keeps every row's sigma before the
  * field. Updates run from field_from to field_until (steps). */
-static rbpe_status field_prepare(rbpe_ctx *ctx, fit_state *f,
-                                 const rbpe_fit_config *cfg,
-                                 const rbpe_embedding *emb, size_t L, int N,
-                                 size_t C, size_t rows) {
-  rbpe_err *err = &ctx->err;
+static rbpe_status field_prepare(fit_state *f) {
+  rbpe_err *err = f->err;
+  const rbpe_fit_config *cfg = f->cfg;
   const rbpe_field_config *fc = &cfg->field;
+  size_t L = f->L, C = f->C;
+  int N = f->sig->ndim;
   /* 1 <= nv < L: rbpe_fit_config_check */
   size_t nv = (size_t)llround((double)fc->holdout * (double)L);
   uint32_t *p = malloc(L * sizeof *p);
@@ -231,7 +231,7 @@ static rbpe_status field_prepare(rbpe_ctx *ctx, fit_state *f,
     st = rbpe_field_create(err, N, fc->cells, &f->field);
   }
   if (st == RBPE_OK)
-    st = rbpe_field_eval_init(&f->fe, f->be, emb, N, nv, rows, C,
+    st = rbpe_field_eval_init(&f->fe, f->be, f->m->emb, N, nv, f->batch, C,
                               f->coords + f->LT * N, f->base + f->LT,
                               f->targets + f->LT * C);
   free(p);
@@ -242,28 +242,30 @@ static rbpe_status field_prepare(rbpe_ctx *ctx, fit_state *f,
 
 /* One update of the field on the held-back rows, then every row's sigma
  * (and the kept embedded training set) under the new field. */
-static rbpe_status field_update(fit_state *f, const rbpe_fit_config *cfg,
-                                const rbpe_embedding *emb, size_t L,
-                                rbpe_fit_report *rep) {
+static rbpe_status field_update(fit_state *f) {
+  rbpe_fit_report *rep = f->rep;
+  size_t L = f->L;
   double mse;
-  RBPE_TRY(rbpe_field_update(&f->fe, f->field, f->tr, &cfg->field, &mse));
+  RBPE_TRY(rbpe_field_update(&f->fe, f->field, f->tr, &f->cfg->field, &mse));
   if (rep->field_updates == 0) rep->field_mse_first = mse;
   rep->field_mse_last = mse;
   rep->field_updates++;
   rbpe_field_apply(f->field, L, f->coords, f->base, f->sigma);
   RBPE_TRY(rbpe_buf_write(f->be, f->dsig, 0, L * sizeof(float), f->sigma));
   if (!f->on_the_fly)
-    RBPE_TRY(rbpe_embedding_run(f->be, emb, L, f->x, f->dsig, f->X, 0));
+    RBPE_TRY(rbpe_embedding_run(f->be, f->m->emb, L, f->x, f->dsig, f->X, 0));
   return RBPE_OK;
 }
 
 /* The learned field carried into the model's sigma map (so rendering and
  * evaluation see the sigma training saw), and the report's statistics. */
-static rbpe_status field_finish(rbpe_ctx *ctx, const rbpe_field *field,
-                                rbpe_model *m, const rbpe_signal *sig,
-                                const size_t *train, size_t L,
-                                rbpe_fit_report *rep) {
+static rbpe_status field_finish(fit_state *f) {
   enum { CHUNK = 16384 };
+  rbpe_ctx *ctx = f->ctx;
+  const rbpe_field *field = f->field;
+  rbpe_model *m = f->m;
+  const rbpe_signal *sig = f->sig;
+  rbpe_fit_report *rep = f->rep;
   int N = sig->ndim;
   size_t *idx = malloc(CHUNK * sizeof *idx);
   float *xy = malloc((size_t)CHUNK * N * sizeof(float));
@@ -288,7 +290,7 @@ static rbpe_status field_finish(rbpe_ctx *ctx, const rbpe_field *field,
   if (st != RBPE_OK) return st;
   rep->field_factor_min = lo;
   rep->field_factor_max = hi;
-  sigma_stats(rep, m->sigma_map, sig->samples, train, L);
+  sigma_stats(rep, m->sigma_map, sig->samples, rbpe_split_train(rep->split), f->L);
   return RBPE_OK;
 }
 
@@ -296,22 +298,21 @@ static rbpe_status field_finish(rbpe_ctx *ctx, const rbpe_field *field,
  * embedded once with the sigma the model gives it. Only for a kept
  * embedded set (a device short of memory gets no curve rather than a
  * failed fit) and at most a batch, so the trainer's forward pass takes it. */
-static rbpe_status heldout_prepare(rbpe_ctx *ctx, fit_state *f,
-                                   const rbpe_fit_config *cfg,
-                                   const rbpe_model *m, const rbpe_signal *sig,
-                                   const rbpe_split *split, size_t batch,
-                                   size_t cap, rbpe_fit_report *rep) {
-  size_t nt = rbpe_split_test_count(split), C = (size_t)sig->channels;
-  size_t H = cfg->curve_heldout < nt ? cfg->curve_heldout : nt;
-  if (H > batch) H = batch;
+static rbpe_status heldout_prepare(fit_state *f) {
+  const rbpe_model *m = f->m;
+  const rbpe_signal *sig = f->sig;
+  rbpe_fit_report *rep = f->rep;
+  size_t nt = rep->n_test, C = f->C;
+  size_t H = f->cfg->curve_heldout < nt ? f->cfg->curve_heldout : nt;
+  if (H > f->batch) H = f->batch;
   if (H == 0 || f->on_the_fly) return RBPE_OK;
-  rbpe_err *err = &ctx->err;
-  const size_t *test = rbpe_split_test(split);
+  rbpe_err *err = f->err;
+  const size_t *test = rbpe_split_test(rep->split);
   size_t *idx = malloc(H * sizeof(size_t));
   float *xy = malloc(H * (size_t)sig->ndim * sizeof(float));
   float *sg = malloc(H * sizeof(float));
   float *ty = malloc(H * C * sizeof(float));
-  rep->curve_heldout = malloc(cap * sizeof(float));
+  rep->curve_heldout = malloc(f->cap * sizeof(float));
   rbpe_status st = RBPE_OK;
   if (!idx || !xy || !sg || !ty || !rep->curve_heldout)
     st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
@@ -319,7 +320,7 @@ static rbpe_status heldout_prepare(rbpe_ctx *ctx, fit_state *f,
     for (size_t i = 0; i < H; i++) idx[i] = test[(i * nt) / H];
     for (size_t i = 0; i < H; i++)
       memcpy(ty + i * C, sig->data + idx[i] * C, C * sizeof(float));
-    st = rbpe_signal_coords(ctx, sig, idx, H, xy);
+    st = rbpe_signal_coords(f->ctx, sig, idx, H, xy);
   }
   if (st == RBPE_OK) rbpe_model_sigma(m, H, xy, sg);
   rbpe_buf *x = NULL, *s = NULL;
@@ -462,7 +463,7 @@ static rbpe_status stage_training_rows(fit_state *f) {
   f->rep->rbf_norm_ref =
       rbf && m->cfg.embed.rbf_norm_ref > 0.0f ? m->cfg.embed.rbf_norm_ref : 0.0f;
   if (f->cfg->field.cells > 0)
-    RBPE_TRY(field_prepare(f->ctx, f, f->cfg, m->emb, L, sig->ndim, C, f->batch));
+    RBPE_TRY(field_prepare(f));
   return RBPE_OK;
 }
 
@@ -486,8 +487,7 @@ static rbpe_status stage_upload(fit_state *f) {
     RBPE_TRY(rbpe_embedding_run(be, m->emb, L, f->x, f->dsig, f->X, 0));
   }
   RBPE_TRY(rbpe_buf_from_host(be, f->targets, L * f->C, &f->Y));
-  RBPE_TRY(heldout_prepare(f->ctx, f, f->cfg, m, f->sig, f->rep->split,
-                           f->batch, f->cap, f->rep));
+  RBPE_TRY(heldout_prepare(f));
   RBPE_TRY(rbpe_backend_finish(be));
   f->rep->time_embed_s = rbpe_now_s() - t0;
   return RBPE_OK;
@@ -599,7 +599,7 @@ static rbpe_status stage_train(fit_state *f) {
     if (st == RBPE_OK) st = rbpe_mlp_train_step(f->tr, rows, Xs, Ys, log, &loss);
     if (st == RBPE_OK && learning && step >= f->field_from &&
         (step - f->field_from) % cfg->field.every == 0)
-      st = field_update(f, cfg, f->m->emb, L, rep);
+      st = field_update(f);
     if (st == RBPE_OK && log) st = log_point(f, step, loss, t1);
   }
   rep->steps_done = step - 1;
@@ -612,8 +612,7 @@ static rbpe_status stage_train(fit_state *f) {
                             : 0;
   /* the field as the MLP last saw it, into the model's map */
   if (st == RBPE_OK && f->field)
-    st = field_finish(f->ctx, f->field, f->m, f->sig,
-                      rbpe_split_train(rep->split), L, rep);
+    st = field_finish(f);
   if (f->field) rep->field_heldback = L - f->LT;
   return st;
 }

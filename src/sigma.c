@@ -454,8 +454,12 @@ static rbpe_status carry_to_grid(rbpe_err *err, const rbpe_fit_config *cfg,
     size_t q = S - q0 < QUERY_CHUNK ? S - q0 : QUERY_CHUNK;
     st = rbpe_knn_query(err, L, N, d->xt, q, d->xg + q0 * N, K, idx, d2);
     for (size_t i = 0; i < q && st == RBPE_OK; i++) {
+      if (K == 1) { /* nearest */
+        map[q0 + i] = d->st[idx[i]];
+        continue;
+      }
       double ws = 0, v = 0;
-      for (int t = 0; t < K && K > 1; t++) {
+      for (int t = 0; t < K; t++) {
         double w = exp(-(double)d2[i * K + t] / (2.0 * h2));
         ws += w;
         v += w * d->st[idx[i * K + t]];

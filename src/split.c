@@ -176,39 +176,32 @@ rbpe_status rbpe_split_create(rbpe_ctx *ctx, const rbpe_signal *sig,
     return RBPE_OK;
   }
   size_t n = b->ntrain, want = val_count(p.val, n);
-  rbpe_status st = RBPE_OK;
-  size_t *tr = NULL, *va = NULL;
-  {
-    tr = malloc((n - want) * sizeof *tr);
-    va = malloc(want * sizeof *va);
-    if (!tr || !va)
-      st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  size_t *tr = malloc((n - want) * sizeof *tr), *va = malloc(want * sizeof *va);
+  if (!tr || !va) {
+    free(tr);
+    free(va);
+    rbpe_split_free(b);
+    return rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
   }
-  if (st == RBPE_OK) {
-    /* selection sampling, as random:P, with a seed of its own */
-    rbpe_rng rng;
-    rbpe_rng_seed(&rng, seed ^ SEED_VALIDATION);
-    size_t need = want, a = 0, v = 0;
-    for (size_t i = 0; i < n; i++)
-      if (need && rbpe_rng_below(&rng, n - i) < need) {
-        va[v++] = b->train[i];
-        need--;
-      } else {
-        tr[a++] = b->train[i];
-      }
-    free(b->train);
-    free(b->test);
-    b->train = tr;
-    b->test = va;
-    b->ntrain = a;
-    b->ntest = v;
-    *out = b;
-    return RBPE_OK;
-  }
-  free(tr);
-  free(va);
-  rbpe_split_free(b);
-  return st;
+  /* selection sampling, as random:P, with a seed of its own */
+  rbpe_rng rng;
+  rbpe_rng_seed(&rng, seed ^ SEED_VALIDATION);
+  size_t need = want, a = 0, v = 0;
+  for (size_t i = 0; i < n; i++)
+    if (need && rbpe_rng_below(&rng, n - i) < need) {
+      va[v++] = b->train[i];
+      need--;
+    } else {
+      tr[a++] = b->train[i];
+    }
+  free(b->train);
+  free(b->test);
+  b->train = tr;
+  b->test = va;
+  b->ntrain = a;
+  b->ntest = v;
+  *out = b;
+  return RBPE_OK;
 }
 
 static rbpe_status split_base(rbpe_ctx *ctx, const rbpe_signal *sig,
@@ -264,12 +257,10 @@ static rbpe_status split_base(rbpe_ctx *ctx, const rbpe_signal *sig,
   }
   /* both counts are what spec_counts checked */
   rbpe_status st = RBPE_OK;
-  {
-    s->train = malloc(s->ntrain * sizeof(size_t));
-    s->test = malloc(s->ntest * sizeof(size_t));
-    if (!s->train || !s->test)
-      st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
-  }
+  s->train = malloc(s->ntrain * sizeof(size_t));
+  s->test = malloc(s->ntest * sizeof(size_t));
+  if (!s->train || !s->test)
+    st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
   if (st == RBPE_OK) {
     size_t a = 0, b = 0;
     for (size_t i = 0; i < n; i++) {

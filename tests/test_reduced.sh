@@ -11,23 +11,19 @@ fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# result OK DESCRIPTION: counts a check (OK 1: passed), says a failure
-result() {
-  if [ "$1" -eq 1 ]; then pass=$((pass + 1)); else echo "FAIL: $2"; fail=$((fail + 1)); fi
-}
-# expect CODE DESCRIPTION -- COMMAND...: the exit status, stderr shown on failure
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+# expect CODE DESCRIPTION -- COMMAND...: the exit status (stderr shown
+# when it is not CODE)
 expect() {
   code=$1 what=$2
   shift 3
   "$@" >"$tmp/out" 2>"$tmp/err"
   rc=$?
-  [ "$rc" -eq "$code" ] && ok=1 || ok=0
-  result $ok "$what: exit $rc (want $code)"
-  [ $ok -eq 1 ] || sed 's/^/  stderr: /' "$tmp/err"
+  [ "$rc" -eq "$code" ] && ok || { bad "$what: exit $rc (want $code)"; sed 's/^/  stderr: /' "$tmp/err"; }
 }
 has() { # has FILE TEXT DESCRIPTION
-  if grep -q "$2" "$1"; then pass=$((pass + 1)); else
-    echo "FAIL: $3: '$2' not in:"; sed 's/^/  /' "$1"; fail=$((fail + 1)); fi
+  grep -q "$2" "$1" && ok || { bad "$3: '$2' not in:"; sed 's/^/  /' "$1"; }
 }
 
 # the host's device: cpu when built, ref otherwise
@@ -39,7 +35,7 @@ if [ "$OPENCL" = no-opencl ]; then
   expect 3 "cl refused" -- "$RBPE" devices --device cl
   has "$tmp/err" "built without OpenCL" "the refusal names what is missing"
   expect 3 "cl:0:0 refused" -- "$RBPE" fit "$DATA/camera64.png" -d cl:0:0 --out "$tmp/no"
-  [ ! -e "$tmp/no" ] && pass=$((pass + 1)) || { echo "FAIL: refused fit wrote"; fail=$((fail + 1)); }
+  [ ! -e "$tmp/no" ] && ok || bad "a refused fit left $tmp/no"
 fi
 if [ "$CPU" = no-cpu ]; then
   expect 3 "cpu refused" -- "$RBPE" devices --device cpu
@@ -50,7 +46,7 @@ fi
 expect 0 "fit on $host" -- "$RBPE" fit -q "$DATA/camera64.png" --steps 20 \
   --layers 1 --width 32 --centres 32 --batch 512 --out "$tmp/fit"
 for f in model.rbpe metrics.json reconstruction.png panel.png sigma.png; do
-  [ -s "$tmp/fit/$f" ] && pass=$((pass + 1)) || { echo "FAIL: fit wrote no $f"; fail=$((fail + 1)); }
+  [ -s "$tmp/fit/$f" ] && ok || bad "fit wrote no $f"
 done
 has "$tmp/fit/metrics.json" "\"test_psnr\"" "metrics hold the held-out PSNR"
 expect 0 "render on ref" -- "$RBPE" render "$tmp/fit/model.rbpe" -o "$tmp/r.png" -d ref

@@ -23,38 +23,41 @@ static int takes_value(const cli_option *o) {
   return o->kind != CLI_FLAG && o->kind != CLI_FLAGF && o->kind != CLI_SECTION;
 }
 
-/* The names of a CLI_ENUM option ("a|b|c"), or its CLI_CHOICE list. */
-static void names_of(const cli_option *o, char *buf, size_t len, const char *sep) {
-  buf[0] = '\0';
-  if (o->kind == CLI_CHOICE) {
-    size_t k = 0;
-    for (const char *p = o->meta; *p && k + 8 < len; p++)
-      k += (size_t)snprintf(buf + k, len - k, "%s", *p == '|' ? sep : (char[2]){*p, 0});
-    return;
+/* The i-th name a CLI_ENUM (the library's table) or CLI_CHOICE (meta,
+ * "a|b") option takes, into buf; 0 when there is none. */
+static int option_name(const cli_option *o, int i, char *buf, size_t len) {
+  if (o->kind == CLI_ENUM) {
+    const char *const *names;
+    if (i < 0 || i >= rbpe_enum_names((rbpe_enum)o->lo, &names)) return 0;
+    snprintf(buf, len, "%s", names[i]);
+    return 1;
   }
-  const char *const *names;
-  int n = rbpe_enum_names((rbpe_enum)o->lo, &names), k = 0;
-  for (int i = 0; i < n; i++)
-    k += snprintf(buf + k, len - (size_t)k, "%s%s", i ? sep : "", names[i]);
-}
-
-/* The i-th name of a CLI_CHOICE list, into buf; 0 when there is none. */
-static int choice_name(const char *list, int i, char *buf, size_t len) {
+  const char *list = o->meta;
   for (int k = 0; k < i && list; k++) {
     list = strchr(list, '|');
     if (list) list++;
   }
-  if (!list) return 0;
+  if (!list || i < 0) return 0;
   size_t n = strcspn(list, "|");
   snprintf(buf, len, "%.*s", (int)(n < len ? n : len - 1), list);
   return 1;
 }
 
-static int choice_index(const char *list, const char *v) {
+/* The value's index among the option's names, or -1. */
+static int name_index(const cli_option *o, const char *v) {
   char name[64];
-  for (int i = 0; choice_name(list, i, name, sizeof name); i++)
+  for (int i = 0; option_name(o, i, name, sizeof name); i++)
     if (!strcmp(name, v)) return i;
   return -1;
+}
+
+/* Every name the option takes, joined by sep. */
+static void names_of(const cli_option *o, char *buf, size_t len, const char *sep) {
+  char name[64];
+  size_t k = 0;
+  buf[0] = '\0';
+  for (int i = 0; k < len && option_name(o, i, name, sizeof name); i++)
+    k += (size_t)snprintf(buf + k, len - k, "%s%s", i ? sep : "", name);
 }
 
 /* What a bad value of o needs, after "--name needs ". */
@@ -113,17 +116,9 @@ static int store(const cli_option *o, const char *v) {
     return 1;
   case CLI_FLOAT: return cli_parse_float(v, o->lo, o->hi, (float *)o->at);
   case CLI_STRING: *(const char **)o->at = v; return 1;
-  case CLI_ENUM: {
-    const char *const *names;
-    int count = rbpe_enum_names((rbpe_enum)o->lo, &names);
-    for (k = 0; k < count; k++)
-      if (!strcmp(names[k], v)) break;
-    if (k == count) return 0;
-    *(int *)o->at = k;
-    return 1;
-  }
+  case CLI_ENUM:
   case CLI_CHOICE:
-    if ((k = choice_index(o->meta, v)) < 0) return 0;
+    if ((k = name_index(o, v)) < 0) return 0;
     *(int *)o->at = k;
     return 1;
   case CLI_BYTES: return cli_parse_bytes(v, (uint64_t *)o->at);
@@ -168,10 +163,7 @@ static void expand(const cli_option *o, char *buf, size_t len) {
              *(const char *const *)o->at ? *(const char *const *)o->at : "");
     break;
   case CLI_ENUM:
-    snprintf(def, sizeof def, "%s",
-             rbpe_enum_string((rbpe_enum)o->lo, *(const int *)o->at));
-    break;
-  case CLI_CHOICE: choice_name(o->meta, *(const int *)o->at, def, sizeof def); break;
+  case CLI_CHOICE: option_name(o, *(const int *)o->at, def, sizeof def); break;
   default: break;
   }
   size_t k = 0;

@@ -78,7 +78,7 @@ static int sides_opt(void *at, const char *v) {
   return int_list(v, 2, 4096, o->sides, &o->nsides);
 }
 
-static void bench_table(bench_opts *o, cli_option *t, size_t cap) {
+static const cli_option *bench_table(bench_opts *o) {
   const cli_option table[] = {
       {"--device", CLI_STRING, &o->device, 0, 0, "SPEC", "auto | cpu | ref | cl | cl:P:D | cl:NAME (--peer: cpu)"},
       {"--json", CLI_FLAG, &o->json, 1, 0, NULL, "the results as JSON (training benchmark)"},
@@ -94,8 +94,10 @@ static void bench_table(bench_opts *o, cli_option *t, size_t cap) {
       {"--peer-script", CLI_STRING, &o->script, 0, 0, "PATH", "--peer: the PyTorch script (%D)"},
       {"--python", CLI_STRING, &o->python, 0, 0, "PATH", "--peer: the Python (%D)"},
       {NULL}};
-  size_t n = sizeof table / sizeof table[0];
-  memcpy(t, table, (n < cap ? n : cap) * sizeof table[0]);
+  /* kept for the whole parse and --help, sized by the table itself */
+  static cli_option kept[sizeof table / sizeof table[0]];
+  memcpy(kept, table, sizeof table);
+  return kept;
 }
 
 #ifndef RBPE_PEER_SCRIPT
@@ -203,8 +205,7 @@ static int parse_bench(int argc, char **argv, bench_opts *o) {
                     .lo = -1, .layers = {1, 3}, .nlayers = 2, .seconds = 1.0f,
                     .sides = {64, 128, 256, 512, 1024}, .nsides = 5,
                     .iters = 20, .centres = 128, .k = 8};
-  static cli_option table[24];
-  bench_table(o, table, sizeof table / sizeof table[0]);
+  const cli_option *table = bench_table(o);
   int prc = cli_options_run("bench", bench_usage, table, argc, argv, NULL, 0);
   if (prc >= 0) return prc;
   if (o->sigma && o->peer)

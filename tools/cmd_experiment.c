@@ -575,7 +575,7 @@ static int shard_opt(void *at, const char *v) {
 
 /* experiment's options: parsing, messages and --help. The lists' defaults
  * are settled after parsing (settle_options), so their help says them. */
-static void exp_table(exp_opts *o, cli_option *t, size_t cap) {
+static const cli_option *exp_table(exp_opts *o) {
   const cli_option table[] = {
       {"--images", CLI_STRING, &o->images, 0, 0, "LIST", "comma-separated images (tests/data/camera256.png, tests/data/astronaut256.png); 'none' for no image"},
       {"--heldout", CLI_STRING, &o->heldout, 0, 0, "LIST", "names (file names without folder and extension) of images left out of choosing the default: tallied apart from the others (none)"},
@@ -609,8 +609,10 @@ static void exp_table(exp_opts *o, cli_option *t, size_t cap) {
       {"--partial", CLI_FLAG, &o->partial, 1, 0, NULL, "collect: report the settings whose fits are all there, say which are left out"},
       {"--out", CLI_STRING, &o->outdir, 0, 0, "DIR", "output folder (rbpe-experiment); a journal there (journal.csv, journal.bin) keeps every finished unit, and a run of the same grid into the same folder fits only what is not in it (resuming)"},
       {NULL}};
-  size_t n = sizeof table / sizeof table[0];
-  memcpy(t, table, (n < cap ? n : cap) * sizeof table[0]);
+  /* kept for the whole parse and --help, sized by the table itself */
+  static cli_option kept[sizeof table / sizeof table[0]];
+  memcpy(kept, table, sizeof table);
+  return kept;
 }
 
 /* The options into o, the presets' and the defaults applied; -1 to go on,
@@ -619,8 +621,7 @@ static int parse_options(int argc, char **argv, exp_opts *o) {
   *o = (exp_opts){.shard_k = 1, .shard_n = 1, .figures = FIG_PNG, .size = 128,
                   .samples = 1024, .steps = 1000, .seeds = 3, .width = 256,
                   .lr = 1e-3f, .nerf = 1, .validate = 1};
-  static cli_option table[48];
-  exp_table(o, table, sizeof table / sizeof table[0]);
+  const cli_option *table = exp_table(o);
   int prc = cli_options_run("experiment", experiment_usage, table, argc, argv,
                             NULL, 0);
   if (prc >= 0) return prc;

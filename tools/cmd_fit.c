@@ -414,7 +414,7 @@ static int window_opt(void *at, const char *v) {
 }
 
 /* fit's options: parsing, messages and --help (defaults from o). */
-static void fit_table(fit_opts *o, cli_option *t, size_t cap) {
+static const cli_option *fit_table(fit_opts *o) {
   rbpe_fit_config *c = &o->cfg;
   const cli_option table[] = {
       {"embedding", CLI_SECTION},
@@ -470,8 +470,10 @@ static void fit_table(fit_opts *o, cli_option *t, size_t cap) {
       {"--quiet", CLI_FLAG, &o->quiet, 1, 0, NULL, "no progress output"},
       {"--json", CLI_FLAG, &o->json, 1, 0, NULL, "the summary as one JSON object on stdout"},
       {NULL}};
-  size_t n = sizeof table / sizeof table[0];
-  memcpy(t, table, (n < cap ? n : cap) * sizeof table[0]);
+  /* kept for the whole parse and --help, sized by the table itself */
+  static cli_option kept[sizeof table / sizeof table[0]];
+  memcpy(kept, table, sizeof table);
+  return kept;
 }
 
 /* The options into o: -1 to go on, else the exit code (after --help, or
@@ -483,8 +485,7 @@ static int parse_fit(int argc, char **argv, const cli_args *ca, fit_opts *o) {
   o->outdir = "rbpe-out";
   o->dropped = -1;
   o->figures = FIG_PNG;
-  static cli_option table[64];
-  fit_table(o, table, sizeof table / sizeof table[0]);
+  const cli_option *table = fit_table(o);
   int input_at = -1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];

@@ -64,7 +64,7 @@ static const struct {
     /* optional */
     SLOT(tune_gemm), SLOT(alt_gemm_route)};
 #define SLOTS ((int)(sizeof slots / sizeof slots[0]))
-#define REQUIRED (SLOTS - 2)
+#define REQUIRED (SLOTS - RBPE_HOOK_COUNT)
 
 static int slot_filled(const rbpe_backend_ops *ops, int i) {
   void (*fn)(void);

@@ -154,7 +154,11 @@ typedef struct rbpe_backend_ops {
 
 /* The op table's slots by name: required ones must be filled by every
  * backend (checked when a device is opened), optional ones may be NULL. */
-typedef enum rbpe_hook { RBPE_HOOK_TUNE_GEMM, RBPE_HOOK_ALT_GEMM_ROUTE } rbpe_hook;
+typedef enum rbpe_hook {
+  RBPE_HOOK_TUNE_GEMM,
+  RBPE_HOOK_ALT_GEMM_ROUTE,
+  RBPE_HOOK_COUNT
+} rbpe_hook;
 int rbpe_backend_supports(const rbpe_backend *be, rbpe_hook hook);
 /* RBPE_ERR_INTERNAL naming the first required slot a table leaves NULL. */
 rbpe_status rbpe_backend_ops_check(const rbpe_backend_ops *ops, const char *kind,

@@ -30,11 +30,13 @@ const char *rbpe_device_type_string(rbpe_device_type t) {
 #define HAVE_CPU 0
 #endif
 
-static rbpe_status absent(rbpe_err *err, const char *spec, const char *what) {
+/* A kind this build left out (what: the library; option: meson's). */
+static rbpe_status absent(rbpe_err *err, const char *spec, const char *what,
+                          const char *option) {
   return rbpe_err_set(err, RBPE_ERR_NO_DEVICE,
                       "device '%s': this rbpe was built without %s (meson "
                       "option %s); ref is always there",
-                      spec, what, !strcmp(what, "OpenCL") ? "opencl" : "openblas");
+                      spec, what, option);
 }
 
 /* The host's best backend: cpu when built, else ref. */
@@ -53,7 +55,7 @@ static rbpe_status open_spec(const char *spec, rbpe_err *err,
                "or cl:NAME)");
   if (strcmp(spec, "ref") == 0) return rbpe_ref_backend_create(err, out);
   if (strcmp(spec, "cpu") == 0)
-    return HAVE_CPU ? open_host(err, out) : absent(err, spec, "OpenBLAS");
+    return HAVE_CPU ? open_host(err, out) : absent(err, spec, "OpenBLAS", "openblas");
 #if HAVE_OPENCL
   int found = 0, p = 0, d = 0;
   rbpe_device_type type = RBPE_DEVICE_OTHER;
@@ -66,7 +68,7 @@ static rbpe_status open_spec(const char *spec, rbpe_err *err,
 #else
   if (strcmp(spec, "auto") == 0) return open_host(err, out);
   if (strcmp(spec, "cl") == 0 || strncmp(spec, "cl:", 3) == 0)
-    return absent(err, spec, "OpenCL");
+    return absent(err, spec, "OpenCL", "opencl");
   return rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT,
                       "unknown device '%s' (expected auto, cpu or ref)", spec);
 #endif
