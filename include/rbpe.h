@@ -120,38 +120,59 @@ typedef struct rbpe_device_info {
 rbpe_status rbpe_list_devices(rbpe_ctx *ctx, rbpe_device_info **devices,
                               size_t *count, int *platforms_found);
 
-/* Tunes CLBlast's GEMM for the context's OpenCL device on the MLP's shapes
+/* Tunes the GEMM of the context's OpenCL device on the MLP's shapes
  * (batch x width by width x width, and the two backward products): times
- * up to max_candidates valid kernel parameter sets for about `seconds`
- * each, rejects any whose result differs from the untuned one (relative
- * 1e-4), and, when one beats CLBlast's defaults, stores it in the tuning
- * cache ($RBPE_CACHE_DIR, else $XDG_CACHE_HOME/rbpe, else ~/.cache/rbpe),
- * keyed by device name and driver version. Every OpenCL context applies a
- * matching entry when it is opened. RBPE_ERR_UNSUPPORTED on host devices.
- * The search changes CLBlast's process-wide parameters for the device: the
- * best candidate stays active in this process. */
+ * up to max_candidates choices for about `seconds` each -- rbpe's own
+ * kernels' valid tile configurations, CLBlast's defaults and valid CLBlast
+ * parameter sets -- rejects any whose result differs from CLBlast's
+ * untuned one (relative 1e-4), and, when one beats the untuned default
+ * (rbpe's own kernels with their default tiles) by 5 % and is no slower
+ * at 4x the batch, stores it in the tuning cache ($RBPE_CACHE_DIR, else
+ * $XDG_CACHE_HOME/rbpe, else ~/.cache/rbpe; file gemm.txt), keyed by
+ * device name and driver version. Every OpenCL context applies a matching
+ * entry when it is opened. RBPE_ERR_UNSUPPORTED on host devices. The
+ * search changes CLBlast's process-wide parameters for the device; the
+ * chosen GEMM stays active in this process. */
 typedef struct rbpe_tune_request {
   size_t batch;        /* rows of the products (16384) */
   int width;           /* hidden width (256) */
   int max_candidates;  /* 0: every valid set */
   double seconds;      /* timing per candidate */
   int dry_run;         /* search, but leave the cache alone */
-  void (*progress)(int done, int total, double gflops, void *user);
+  const char *only;    /* "own" or "clblast": search that GEMM's choices
+                          alone (NULL: both) */
+  /* after each choice: its GFLOP/s (-1: rejected) and its cache text */
+  void (*progress)(int done, int total, double gflops, const char *choice,
+                   void *user);
   void *user;
 } rbpe_tune_request;
 typedef struct rbpe_tune_report {
   int candidates, valid, saved;
-  double default_gflops, best_gflops; /* on the batch */
+  /* on the batch: the untuned default (own kernels), CLBlast's defaults,
+   * the best choice */
+  double default_gflops, clblast_gflops, best_gflops;
   size_t large_rows;                  /* 4 x batch, 0 if it did not fit */
-  double default_large_gflops, best_large_gflops; /* there (best: 0 if the
-                                        best set was not 5 % faster) */
-  char best[512];        /* the parameters, or "CLBlast's defaults" */
+  double default_large_gflops, clblast_large_gflops, best_large_gflops;
+                                      /* there (best: 0 if the best choice
+                                         was not 5 % faster) */
+  char best[512];        /* the choice as cached (OWN:..., CLBLAST or
+                            CLBlast's parameters); "... (the default)" when
+                            nothing beat it */
   char cache_path[4200];
 } rbpe_tune_report;
 rbpe_status rbpe_tune(rbpe_ctx *ctx, const rbpe_tune_request *req,
                       rbpe_tune_report *report);
 /* Non-zero when the context's device runs with cached tuned parameters. */
 int rbpe_ctx_tuned(rbpe_ctx *ctx);
+/* The GEMM the context's device runs. An OpenCL device runs rbpe's own
+ * kernels (cl/gemm.cl; tiles from the tuning cache, else a default) or
+ * CLBlast's; want "own" or "clblast" switches (NULL keeps it; the
+ * RBPE_GEMM environment variable chooses when a device is opened), and
+ * desc (len bytes, may be NULL) gets the one in use: "own MWG=64,...",
+ * "CLBlast", or the host backend's kind. RBPE_ERR_UNSUPPORTED for a
+ * switch on a host device. */
+rbpe_status rbpe_ctx_gemm(rbpe_ctx *ctx, const char *want, char *desc,
+                          size_t len);
 
 /* Frees memory that the library returned to the caller. */
 void rbpe_free(void *p);

@@ -37,16 +37,18 @@ rbpe_status rbpe_check_ops(rbpe_ctx *ctx, int small, const char *only,
   relay rl = {fn, user, NULL};
   rbpe_status st = rbpe_opcheck_run(ref, dev, small, only, forward_row, &rl,
                                     failures);
-  /* A device with a second GEMM route (OpenCL: the shapes above are
-   * small enough for CLBlast's direct kernel; products of training size
-   * take its indirect one) checks the GEMM cases again down that route,
-   * which stays so on this device for the rest of the process. */
-  if (st == RBPE_OK && rbpe_backend_supports(dev, RBPE_HOOK_ALT_GEMM_ROUTE) &&
-      (!only || !strcmp(only, "gemm"))) {
+  /* A device with other GEMM routes (OpenCL: the other of rbpe's own
+   * kernels and CLBlast; then CLBlast's indirect kernel, which products of
+   * training size take and these shapes do not) checks the GEMM cases
+   * again down each, the last of which stays so on this device for the
+   * rest of the process. */
+  for (int i = 0; st == RBPE_OK && (!only || !strcmp(only, "gemm")) &&
+                  rbpe_backend_supports(dev, RBPE_HOOK_ALT_GEMM_ROUTE);
+       i++) {
     int more = 0;
-    st = dev->ops->alt_gemm_route(dev, &rl.op);
-    if (st == RBPE_OK)
-      st = rbpe_opcheck_run(ref, dev, small, "gemm", forward_row, &rl, &more);
+    st = dev->ops->alt_gemm_route(dev, i, &rl.op);
+    if (st != RBPE_OK || !rl.op) break;
+    st = rbpe_opcheck_run(ref, dev, small, "gemm", forward_row, &rl, &more);
     *failures += more;
   }
   rbpe_backend_close(ref);

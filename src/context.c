@@ -1,6 +1,7 @@
 /* The context: the selected backend and the last error, plus the public
  * entry points that only forward to them. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,6 +104,22 @@ rbpe_status rbpe_tune(rbpe_ctx *ctx, const rbpe_tune_request *req,
 }
 
 int rbpe_ctx_tuned(rbpe_ctx *ctx) { return ctx && ctx->be && ctx->be->tuned; }
+
+rbpe_status rbpe_ctx_gemm(rbpe_ctx *ctx, const char *want, char *desc,
+                          size_t len) {
+  if (!ctx) return RBPE_ERR_INVALID_ARGUMENT;
+  rbpe_err_clear(&ctx->err);
+  rbpe_backend *be;
+  RBPE_TRY(rbpe_ctx_backend(ctx, &be));
+  if (!rbpe_backend_supports(be, RBPE_HOOK_GEMM_PATH)) {
+    RBPE_FAIL_IF(want != NULL, &ctx->err, RBPE_ERR_UNSUPPORTED,
+                 "%s has one GEMM (--gemm is for OpenCL devices)",
+                 be->description);
+    if (desc && len) snprintf(desc, len, "%s", be->kind);
+    return RBPE_OK;
+  }
+  return be->ops->gemm_path(be, want, desc, len);
+}
 
 /* rbpe_write_file: the public face of rbpe_write_atomic (base/fileio.c). */
 typedef struct user_writer {

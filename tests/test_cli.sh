@@ -345,6 +345,31 @@ if "$RBPE" devices --device cl >/dev/null 2>&1; then
       "$RBPE" check --device cl --op gemm
   fi
   expect 1 1 "tune on a host device" -- "$RBPE" tune --device cpu --quiet
+  # rbpe's own GEMM: the default, a cached tile set is applied and named,
+  # RBPE_GEMM chooses, a bad choice is refused; bench times both in one run
+  "$RBPE" devices --device cl 2>/dev/null | grep -q "^GEMM there: own MWG=" ||
+    { echo "FAIL: devices does not name the own GEMM"; fail=$((fail + 1)); }
+  kc=$tmp/cache-own
+  mkdir -p "$kc"
+  printf '%s\t%s\t%s\t1.0\n' "$name" "$drv" "OWN:MWG=32,NWG=32,KWG=8,MDIM=8,NDIM=4,VW=2" > "$kc/gemm.txt"
+  env RBPE_CACHE_DIR="$kc" "$RBPE" devices --device cl 2>/dev/null |
+    grep -q "^GEMM there: own MWG=32,NWG=32,KWG=8,MDIM=8,NDIM=4,VW=2" ||
+    { echo "FAIL: the cached own tiles were not applied"; fail=$((fail + 1)); }
+  expect 0 - "op check with cached own tiles" -- env RBPE_CACHE_DIR="$kc" \
+    "$RBPE" check --device cl --op gemm
+  grep -q "^gemm clblast indirect" "$tmp/out" ||
+    { echo "FAIL: check ran no second GEMM"; fail=$((fail + 1)); }
+  env RBPE_GEMM=clblast "$RBPE" devices --device cl 2>/dev/null | grep -q "^GEMM there: CLBlast" ||
+    { echo "FAIL: RBPE_GEMM=clblast ignored"; fail=$((fail + 1)); }
+  expect 2 1 "RBPE_GEMM=bogus" -- env RBPE_GEMM=bogus "$RBPE" devices --device cl
+  expect 0 - "bench --gemm both" -- "$RBPE" bench --device cl --gemm both \
+    --batches 6:6 --layers 1 --seconds 0.01
+  grep -q "training own / clblast: [0-9.]*x" "$tmp/out" ||
+    { echo "FAIL: bench --gemm both printed no ratio"; fail=$((fail + 1)); }
+  expect 1 - "bench --gemm on a host device" -- "$RBPE" bench --device cpu --gemm own \
+    --batches 6:6 --layers 1 --seconds 0.01
+  grep -q "has one GEMM (--gemm is for OpenCL devices)" "$tmp/err" ||
+    { echo "FAIL: bench --gemm on cpu: $(cat "$tmp/err")"; fail=$((fail + 1)); }
 fi
 
 # Conventions: short options, --json, rerunning a fit from its metrics.json

@@ -91,7 +91,8 @@ int main(int argc, char **argv) {
   /* the seam: required slots checked, optional hooks asked for */
   CHECK(rbpe_backend_ops_check(ref->ops, "ref", &err) == RBPE_OK, "ref's table");
   CHECK(!rbpe_backend_supports(ref, RBPE_HOOK_TUNE_GEMM) &&
-            !rbpe_backend_supports(ref, RBPE_HOOK_ALT_GEMM_ROUTE),
+            !rbpe_backend_supports(ref, RBPE_HOOK_ALT_GEMM_ROUTE) &&
+            !rbpe_backend_supports(ref, RBPE_HOOK_GEMM_PATH),
         "ref claims an OpenCL hook");
   {
     rbpe_backend_ops holed = *ref->ops;
@@ -155,9 +156,18 @@ int main(int argc, char **argv) {
     CHECK(st == RBPE_OK, "opening %s: %s", list[i].name, err.msg);
     if (st != RBPE_OK) continue;
     CHECK(rbpe_backend_supports(dev, RBPE_HOOK_TUNE_GEMM) &&
-              rbpe_backend_supports(dev, RBPE_HOOK_ALT_GEMM_ROUTE),
+              rbpe_backend_supports(dev, RBPE_HOOK_ALT_GEMM_ROUTE) &&
+              rbpe_backend_supports(dev, RBPE_HOOK_GEMM_PATH),
           "%s lacks its hooks", dev->description);
     int failures = -1;
+    /* a simulator runs every work-item of a tile: the default's 128 x 64
+     * tiles of a GPU made the small cases take minutes under oclgrind */
+    if (small) {
+      CHECK(rbpe_opencl_gemm_test_tiles(dev, "MWG=16,NWG=16,KWG=8,MDIM=4,NDIM=4") ==
+                RBPE_OK,
+            "small tiles on %s: %s", dev->description, err.msg);
+      printf("(own GEMM with 16 x 16 tiles under --small)\n");
+    }
     if (!indirect_only) {
       printf("== %s\n", dev->description);
       check_views(dev);
@@ -167,6 +177,57 @@ int main(int argc, char **argv) {
             err.msg, err.detail ? "\n" : "", err.detail ? err.detail : "");
       CHECK(failures == 0, "%d op case(s) out of tolerance on %s", failures,
             dev->description);
+    }
+    /* rbpe's own GEMM with other tiles than the default: small and large
+     * register tiles, unequal sides, every k step; a set the device cannot
+     * hold is refused by name */
+    int ran_tiles = 0;
+    /* under a simulator (small): small tiles, two of them with vector reads */
+    static const char *const small_tiles[] = {
+        "MWG=32,NWG=16,KWG=8,MDIM=4,NDIM=4,VW=2",
+        "MWG=16,NWG=32,KWG=8,MDIM=2,NDIM=4,VW=4"};
+    static const char *const full_tiles[] = {
+        "MWG=16,NWG=16,KWG=8,MDIM=4,NDIM=4",
+        "MWG=128,NWG=64,KWG=8,MDIM=8,NDIM=8,VW=4",
+        "MWG=128,NWG=128,KWG=16,MDIM=16,NDIM=16",
+        "MWG=32,NWG=64,KWG=32,MDIM=8,NDIM=16,VW=2",
+        "MWG=64,NWG=32,KWG=8,MDIM=16,NDIM=4,VW=1",
+        "MWG=64,NWG=128,KWG=16,MDIM=4,NDIM=16,VW=4",
+        "MWG=8,NWG=8,KWG=8,MDIM=2,NDIM=2"};
+    const char *const *tiles = small ? small_tiles : full_tiles;
+    size_t ntiles = small ? sizeof small_tiles / sizeof small_tiles[0]
+                          : sizeof full_tiles / sizeof full_tiles[0];
+    for (size_t t = 0; t < ntiles && !indirect_only &&
+                       (!only || !strcmp(only, "gemm"));
+         t++) {
+      printf("== %s, own GEMM tiles %s\n", dev->description, tiles[t]);
+      st = rbpe_opencl_gemm_test_tiles(dev, tiles[t]);
+      /* a device with little local memory (llvmpipe: 32 KiB) refuses the
+       * largest sets by name; at least four of them must run */
+      if (st == RBPE_ERR_INVALID_ARGUMENT && strstr(err.msg, "do not fit")) {
+        printf("   refused: %s\n", err.msg);
+        rbpe_err_clear(&err);
+        continue;
+      }
+      CHECK(st == RBPE_OK, "tiles %s on %s: %s", tiles[t], dev->description,
+            err.msg);
+      if (st != RBPE_OK) continue;
+      ran_tiles++;
+      failures = -1;
+      st = rbpe_opcheck_run(ref, dev, small, "gemm", show, dev->description,
+                            &failures);
+      CHECK(st == RBPE_OK && failures == 0,
+            "own GEMM, tiles %s, on %s: %d case(s) out of tolerance %s",
+            tiles[t], dev->description, failures, err.msg);
+    }
+    if (!indirect_only && (!only || !strcmp(only, "gemm")))
+      CHECK(ran_tiles >= (small ? 2 : 4), "only %d own tile sets ran on %s",
+            ran_tiles, dev->description);
+    if (!indirect_only) {
+      st = rbpe_opencl_gemm_test_tiles(dev, "MWG=256,NWG=256,KWG=8,MDIM=1,NDIM=1");
+      CHECK(st == RBPE_ERR_INVALID_ARGUMENT && strstr(err.msg, "do not fit"),
+            "a tile set past the register cap accepted: %s", err.msg);
+      rbpe_err_clear(&err);
     }
     /* the GEMMs again through CLBlast's indirect route, which the shapes
      * here are too small to take by themselves: with CLBlast's parameters,

@@ -9,14 +9,15 @@
 
 static const char *bench_usage =
     "usage: rbpe bench [--device SPEC] [--batches LO:HI] [--layers LIST]\n"
-    "                  [--seconds S] [--json]\n"
+    "                  [--seconds S] [--gemm own|clblast|both] [--json]\n"
     "Times training steps (forward, backward, Adam; the embedded training set\n"
     "stays on the device) and inference (embedding + forward) of an MLP of\n"
     "width 256 on an rbf embedding with 128 centres per axis of 2-D\n"
     "coordinates (M = 256), for batch sizes 2^LO..2^HI (sizes that do not\n"
     "fit the device are reported and skipped) and hidden layer counts LIST.\n"
     "GEMM share: a step's time spent in GEMM, from a run synchronised around\n"
-    "every op.\n"
+    "every op. On an OpenCL device, --gemm times rbpe's own GEMM kernels,\n"
+    "CLBlast's, or both in the same run (each point twice, with the ratio).\n"
     "\n"
     "rbpe bench --sigma [--sides LIST] [--sigma-iters N] [--centres D] [--knn K]\n"
     "times the sparse sigma solve on side x side grids of 2-D points and\n"
@@ -40,6 +41,7 @@ typedef struct bench_opts {
   float seconds;
   int sides[MAX_LIST], nsides;
   int iters, centres, k;
+  int gemm; /* -1: as the device is; 0 own, 1 clblast, 2 both */
 } bench_opts;
 
 /* "LO:HI": batch sizes 2^LO..2^HI, 0 <= LO <= HI <= 24 */
@@ -85,6 +87,7 @@ static const cli_option *bench_table(bench_opts *o) {
       {"--batches", CLI_CUSTOM, o, 0, 0, "LO:HI", "batch sizes 2^LO..2^HI (12:18; --peer 12:16)", "LO:HI with 0 <= LO <= HI <= 24", batches_opt},
       {"--layers", CLI_CUSTOM, o, 0, 0, "LIST", "hidden layer counts (1,3)", "up to 8 counts 0..16", layers_opt},
       {"--seconds", CLI_FLOAT, &o->seconds, 0, 600, "S", "minimum timed time per point (%D)"},
+      {"--gemm", CLI_CHOICE, &o->gemm, 0, 0, "own|clblast|both", "OpenCL: whose GEMM to time (the device's: its tuning, else own)"},
       {"--sigma", CLI_FLAG, &o->sigma, 1, 0, NULL, "time the sparse sigma solve instead"},
       {"--sides", CLI_CUSTOM, o, 0, 0, "LIST", "--sigma: grid sides (64,128,256,512,1024: L = 4k..1M)", "up to 8 sizes 2..4096", sides_opt},
       {"--sigma-iters", CLI_INT, &o->iters, 1, 1e5, "N", "--sigma: solver iterations (%D)"},
@@ -204,7 +207,7 @@ static int parse_bench(int argc, char **argv, bench_opts *o) {
   *o = (bench_opts){.script = RBPE_PEER_SCRIPT, .python = "/usr/bin/python3",
                     .lo = -1, .layers = {1, 3}, .nlayers = 2, .seconds = 1.0f,
                     .sides = {64, 128, 256, 512, 1024}, .nsides = 5,
-                    .iters = 20, .centres = 128, .k = 8};
+                    .iters = 20, .centres = 128, .k = 8, .gemm = -1};
   const cli_option *table = bench_table(o);
   int prc = cli_options_run("bench", bench_usage, table, argc, argv, NULL, 0);
   if (prc >= 0) return prc;
@@ -217,60 +220,91 @@ static int parse_bench(int argc, char **argv, bench_opts *o) {
   return -1;
 }
 
+/* One point on the GEMM in use: a table row or a JSON object. */
+static void print_point(const rbpe_bench_result *r, const char *gemm, int json,
+                        int first) {
+  if (json) {
+    printf("%s\n  {\"hidden_layers\": %d, \"width\": %d, \"embed_dim\": %zu, "
+           "\"batch\": %zu, \"gemm\": \"%s\", \"step_ms\": %.4f, "
+           "\"train_samples_per_s\": %.1f, \"train_gflops\": %.3f, "
+           "\"infer_samples_per_s\": %.1f, \"gemm_share\": %.4f, "
+           "\"steps_timed\": %d}",
+           first ? "" : ",", r->hidden_layers, r->width, r->embed_dim, r->batch,
+           gemm, r->step_s * 1e3, r->train_samples_per_s, r->train_gflops,
+           r->infer_samples_per_s, r->gemm_share, r->steps_timed);
+  } else {
+    printf("%6d %8zu %9.2f %12.0f %9.2f %12.0f %7.1f%%  %s\n", r->hidden_layers,
+           r->batch, r->step_s * 1e3, r->train_samples_per_s, r->train_gflops,
+           r->infer_samples_per_s, 100.0 * r->gemm_share, gemm);
+  }
+  fflush(stdout);
+}
+
 int cmd_bench(int argc, char **argv) {
   bench_opts o;
   int prc = parse_bench(argc, argv, &o);
   if (prc >= 0) return prc;
   if (o.sigma) return bench_sigma(&o);
   if (o.peer) return bench_peer(&o);
-  const char *device = o.device;
-  long lo = o.lo, hi = o.hi;
-  int json = o.json, nlayers = o.nlayers;
-  const int *layers = o.layers;
-  float seconds = o.seconds;
   int rc = EXIT_OK;
-  rbpe_ctx *ctx = cli_open("bench", device, 0, json, &rc);
+  rbpe_ctx *ctx = cli_open("bench", o.device, 0, o.json, &rc);
   if (!ctx) return rc;
+  /* the GEMMs to time, each point in turn */
+  static const char *const names[2] = {"own", "clblast"};
+  const char *paths[2] = {NULL, NULL};
+  int npaths = 1;
+  if (o.gemm == 2) {
+    paths[0] = names[0];
+    paths[1] = names[1];
+    npaths = 2;
+  } else if (o.gemm >= 0) {
+    paths[0] = names[o.gemm];
+  }
+  char gemm[2][128];
+  for (int p = 0; p < npaths; p++) {
+    rbpe_status st = rbpe_ctx_gemm(ctx, paths[p], gemm[p], sizeof gemm[p]);
+    if (st != RBPE_OK) {
+      rc = cli_fail("bench", ctx, st);
+      rbpe_ctx_free(ctx);
+      return rc;
+    }
+  }
   const char *dev = rbpe_ctx_device_description(ctx);
-  if (json)
+  if (o.json)
     printf("{\"device\": \"%s\", \"results\": [", dev);
   else
-    printf("device: %s\n%6s %8s %9s %12s %9s %12s %8s\n", dev, "layers",
+    printf("device: %s\n%6s %8s %9s %12s %9s %12s %8s  %s\n", dev, "layers",
            "batch", "step ms", "train smp/s", "GFLOP/s", "infer smp/s",
-           "GEMM %");
+           "GEMM %", "GEMM");
   int first = 1;
-  for (int li = 0; li < nlayers; li++)
-    for (long e = lo; e <= hi; e++) {
-      rbpe_bench_result r;
-      rbpe_status st = rbpe_bench_mlp(ctx, layers[li], 256, 128, (size_t)1 << e,
-                                      seconds, &r);
-      if (st == RBPE_ERR_DEVICE_MEMORY || st == RBPE_ERR_OUT_OF_MEMORY) {
-        if (!json)
-          printf("%6d %8zu  skipped: %s\n", layers[li], (size_t)1 << e,
-                 rbpe_last_error(ctx));
-        continue;
+  for (int li = 0; li < o.nlayers; li++)
+    for (long e = o.lo; e <= o.hi; e++) {
+      double sps[2] = {0, 0};
+      for (int p = 0; p < npaths; p++) {
+        rbpe_bench_result r;
+        rbpe_status st = rbpe_ctx_gemm(ctx, paths[p], NULL, 0);
+        if (st == RBPE_OK)
+          st = rbpe_bench_mlp(ctx, o.layers[li], 256, 128, (size_t)1 << e,
+                              o.seconds, &r);
+        if (st == RBPE_ERR_DEVICE_MEMORY || st == RBPE_ERR_OUT_OF_MEMORY) {
+          if (!o.json)
+            printf("%6d %8zu  skipped: %s\n", o.layers[li], (size_t)1 << e,
+                   rbpe_last_error(ctx));
+          continue;
+        }
+        if (st != RBPE_OK) {
+          rc = cli_fail("bench", ctx, st);
+          goto done;
+        }
+        print_point(&r, gemm[p], o.json, first);
+        sps[p] = r.train_samples_per_s;
+        first = 0;
       }
-      if (st != RBPE_OK) {
-        rc = cli_fail("bench", ctx, st);
-        goto done;
-      }
-      if (json) {
-        printf("%s\n  {\"hidden_layers\": %d, \"width\": %d, \"embed_dim\": %zu, "
-               "\"batch\": %zu, \"step_ms\": %.4f, \"train_samples_per_s\": %.1f, "
-               "\"train_gflops\": %.3f, \"infer_samples_per_s\": %.1f, "
-               "\"gemm_share\": %.4f, \"steps_timed\": %d}",
-               first ? "" : ",", r.hidden_layers, r.width, r.embed_dim, r.batch,
-               r.step_s * 1e3, r.train_samples_per_s, r.train_gflops,
-               r.infer_samples_per_s, r.gemm_share, r.steps_timed);
-      } else {
-        printf("%6d %8zu %9.2f %12.0f %9.2f %12.0f %7.1f%%\n", r.hidden_layers,
-               r.batch, r.step_s * 1e3, r.train_samples_per_s, r.train_gflops,
-               r.infer_samples_per_s, 100.0 * r.gemm_share);
-      }
-      fflush(stdout);
-      first = 0;
+      if (npaths == 2 && !o.json && sps[0] > 0 && sps[1] > 0)
+        printf("%6s %8s  training own / clblast: %.2fx\n", "", "",
+               sps[0] / sps[1]);
     }
-  if (json) printf("\n]}\n");
+  if (o.json) printf("\n]}\n");
 done:
   rbpe_ctx_free(ctx);
   return rc;

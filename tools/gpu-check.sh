@@ -10,6 +10,8 @@
 # machine (libOpenCL.so.1 libclblast.so.1 libopenblas.so.0 libgomp.so.1
 # libgfortran.so.5 libquadmath.so.0 libpng16.so.16): tools/gpu-libs.sh
 # fills it. STEP: tests check bench peer fit sigma tune (default: all).
+# Environment: BENCH_LAYERS / PEER_LAYERS (hidden layer counts), TUNE_GEMM
+# (own, clblast; empty: both), TUNE_CANDIDATES, TUNE_SECONDS.
 # With BUILDDIR/rbpe-before (an older build's rbpe), bench also times it in
 # the same run, before the current one, for a before/after ratio.
 set -u
@@ -56,12 +58,13 @@ has check && run check "$rbpe" check --device all
 if has bench; then
   [ -x "$build/rbpe-before" ] &&
     run bench_cl_before "$build/rbpe-before" bench --device $gpu --batches 12:18 --seconds 0.5
-  run bench_cl "$rbpe" bench --device $gpu --batches 12:18 --seconds 0.5
+  run bench_cl "$rbpe" bench --device $gpu --batches ${BENCH_BATCHES:-12:18} \
+      --layers ${BENCH_LAYERS:-1,3} --seconds 0.5 --gemm both
   run bench_cpu "$rbpe" bench --device cpu --batches 14:14 --seconds 0.5
 fi
 if has peer && python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
   run peer_cuda python3 tools/peer_bench_torch.py --device cuda \
-      --batches 4096,16384,65536,262144 --seconds 0.5
+      --batches 4096,16384,65536,262144 --seconds 0.5 --layers ${PEER_LAYERS:-1,3}
 fi
 if has fit; then
   for s in ${FIT_SIGMAS:-uniform:0.04 graph poly}; do
@@ -74,7 +77,11 @@ if has sigma; then
   run bench_sigma_cpu "$rbpe" bench --sigma --device cpu --sides 256,512
 fi
 if has tune; then
-  run tune "$rbpe" tune --device $gpu --candidates ${TUNE_CANDIDATES:-24} --seconds 0.2
-  run bench_cl_tuned "$rbpe" bench --device $gpu --batches 14:18 --layers 3 --seconds 0.5
+  # rbpe's own kernels' tiles (TUNE_GEMM=clblast: CLBlast's sets; both:
+  # either), then the same benchmark on the tuned device, both GEMMs
+  run tune "$rbpe" tune --device $gpu --candidates ${TUNE_CANDIDATES:-24} \
+      --seconds ${TUNE_SECONDS:-0.2} ${TUNE_GEMM:+--gemm $TUNE_GEMM}
+  run bench_cl_tuned "$rbpe" bench --device $gpu --batches 14:18 --layers 3 \
+      --seconds 0.5 --gemm both
 fi
 echo "logs: $out"

@@ -62,7 +62,7 @@ static const struct {
     SLOT(graph_edges), SLOT(graph_degree), SLOT(graph_nodes),
     SLOT(graph_grad), SLOT(sigma_param),
     /* optional */
-    SLOT(tune_gemm), SLOT(alt_gemm_route)};
+    SLOT(tune_gemm), SLOT(alt_gemm_route), SLOT(gemm_path)};
 #define SLOTS ((int)(sizeof slots / sizeof slots[0]))
 #define REQUIRED (SLOTS - RBPE_HOOK_COUNT)
 

@@ -146,10 +146,16 @@ typedef struct rbpe_backend_ops {
   /* GEMM tuning (rbpe_tune) */
   rbpe_status (*tune_gemm)(rbpe_backend *be, const rbpe_tune_request *req,
                            rbpe_tune_report *rep);
-  /* Sends every later GEMM on this device down its other route (OpenCL:
+  /* Sends every later GEMM on this device down its other route number i
+   * (0, 1, ...; OpenCL: the other of rbpe's own kernels and CLBlast, then
    * CLBlast's indirect kernel, which training-size products take), so a
-   * check with small shapes covers it too; names the route. Not undone. */
-  rbpe_status (*alt_gemm_route)(rbpe_backend *be, const char **name);
+   * check with small shapes covers each; names the route, NULL past the
+   * last. Not undone. */
+  rbpe_status (*alt_gemm_route)(rbpe_backend *be, int i, const char **name);
+  /* Which GEMM the device runs: want "own" or "clblast" switches (NULL
+   * keeps it); desc gets a description of the one in use. */
+  rbpe_status (*gemm_path)(rbpe_backend *be, const char *want, char *desc,
+                           size_t len);
 } rbpe_backend_ops;
 
 /* The op table's slots by name: required ones must be filled by every
@@ -157,6 +163,7 @@ typedef struct rbpe_backend_ops {
 typedef enum rbpe_hook {
   RBPE_HOOK_TUNE_GEMM,
   RBPE_HOOK_ALT_GEMM_ROUTE,
+  RBPE_HOOK_GEMM_PATH,
   RBPE_HOOK_COUNT
 } rbpe_hook;
 int rbpe_backend_supports(const rbpe_backend *be, rbpe_hook hook);

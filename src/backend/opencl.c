@@ -8,6 +8,7 @@
 #include <clblast_c.h>
 
 #include "fault.h"
+#include "opencl_gemm.h"
 #include "opencl_util.h"
 #include "rbpe_cl_sources.h"
 
@@ -108,6 +109,9 @@ typedef struct cl_backend {
    * instead of allocated and freed on every GEMM */
   cl_mem gemm_temp;
   size_t gemm_temp_bytes;
+  /* which GEMM runs (RBPE_CL_PATH_*) and rbpe's own kernels' state */
+  int gemm_path;
+  rbpe_own_gemm own;
 } cl_backend;
 
 #define CLB(be) ((cl_backend *)(be))
@@ -118,38 +122,11 @@ static rbpe_status cl_fail(rbpe_backend *be, cl_int rc, const char *what) {
 }
 
 static rbpe_status build_program(cl_backend *b, int p) {
-  rbpe_backend *be = &b->base;
   /* cl/common.cl's helpers, then the program's own file */
   const char *src[2] = {rbpe_cl_common, prog_src[p].src};
   size_t len[2] = {rbpe_cl_common_len, *prog_src[p].len};
-  cl_int rc;
-  cl_program prog = clCreateProgramWithSource(b->context, 2, src, len, &rc);
-  if (rc != CL_SUCCESS) return cl_fail(be, rc, "clCreateProgramWithSource");
-  /* Strict IEEE float32: never -cl-fast-relaxed-math (ARCHITECTURE.md). */
-  rc = rbpe_fault_hit(RBPE_FAULT_BUILD)
-           ? CL_BUILD_PROGRAM_FAILURE
-           : clBuildProgram(prog, 1, &b->device, b->build_options, NULL, NULL);
-  if (rc != CL_SUCCESS) {
-    size_t loglen = 0;
-    char *log = NULL;
-    if (clGetProgramBuildInfo(prog, b->device, CL_PROGRAM_BUILD_LOG, 0, NULL,
-                              &loglen) == CL_SUCCESS &&
-        loglen > 0 && (log = malloc(loglen + 1)) != NULL) {
-      if (clGetProgramBuildInfo(prog, b->device, CL_PROGRAM_BUILD_LOG, loglen,
-                                log, NULL) != CL_SUCCESS)
-        log[0] = '\0';
-      log[loglen] = '\0';
-    }
-    rbpe_err_set(be->err, RBPE_ERR_BUILD,
-                 "building kernels %s for %s failed: %s",
-                 prog_src[p].name, be->description, rbpe_cl_error_name(rc));
-    rbpe_err_detail(be->err, log ? log : "(the driver gave no build log)");
-    free(log);
-    clReleaseProgram(prog);
-    return RBPE_ERR_BUILD;
-  }
-  b->prog[p] = prog;
-  return RBPE_OK;
+  return rbpe_cl_build(&b->base, b->context, b->device, src, len, 2,
+                       b->build_options, prog_src[p].name, &b->prog[p]);
 }
 
 static rbpe_status kernel(cl_backend *b, int k, cl_kernel *out) {
@@ -345,6 +322,11 @@ static rbpe_status ocl_gemm(rbpe_backend *be, int ta, int tb, size_t m,
     return rbpe_err_set(be->err, RBPE_ERR_UNSUPPORTED,
                         "gemm with k = 0 and beta != 0");
   }
+  if (b->gemm_path == RBPE_CL_PATH_OWN &&
+      rbpe_cl_gemm_takes(ta, tb, m, n, k, lda, ldb, ldc))
+    return rbpe_cl_gemm_run(&b->own, be, ta, tb, m, n, k, alpha, mem(A), lda,
+                            mem(B), ldb, beta, mem(C), ldc);
+  /* CLBlast: asked for, or a matrix too large for 32-bit indices */
   /* CLBlast's indirect GEMM copies every operand whose memory layout is not
    * the one its kernel reads into a temporary (a transpose pass over the
    * matrix) before the kernel runs, and C back after it. Kernel 0 reads
@@ -566,6 +548,38 @@ void rbpe_opencl_set_gemm_kernel(rbpe_backend *be, int gemmk) {
   CLB(be)->gemmk = gemmk;
 }
 
+rbpe_own_gemm *rbpe_opencl_own_gemm(rbpe_backend *be) { return &CLB(be)->own; }
+
+void rbpe_opencl_set_gemm_path(rbpe_backend *be, int path) {
+  CLB(be)->gemm_path = path;
+}
+
+/* "own MWG=64,..." (rbpe's kernels and their main tiles) or "CLBlast" */
+static void gemm_describe(cl_backend *b, char *out, size_t len) {
+  if (b->gemm_path == RBPE_CL_PATH_OWN) {
+    char cfg[96];
+    rbpe_cl_gemm_cfg_format(&b->own.prog[RBPE_CL_GEMM_MAIN].cfg, cfg,
+                            sizeof cfg);
+    snprintf(out, len, "own %s", cfg);
+  } else {
+    snprintf(out, len, "CLBlast");
+  }
+}
+
+static rbpe_status ocl_gemm_path(rbpe_backend *be, const char *want,
+                                 char *desc, size_t len) {
+  cl_backend *b = CLB(be);
+  if (want && !strcmp(want, "own"))
+    b->gemm_path = RBPE_CL_PATH_OWN;
+  else if (want && !strcmp(want, "clblast"))
+    b->gemm_path = RBPE_CL_PATH_CLBLAST;
+  else if (want)
+    return rbpe_err_set(be->err, RBPE_ERR_INVALID_ARGUMENT,
+                        "GEMM '%s': own or clblast", want);
+  if (desc) gemm_describe(b, desc, len);
+  return RBPE_OK;
+}
+
 static rbpe_status ocl_tune(rbpe_backend *be, const rbpe_tune_request *req,
                             rbpe_tune_report *rep) {
   cl_backend *b = CLB(be);
@@ -586,6 +600,7 @@ static void ocl_destroy(rbpe_backend *be) {
   if (b->scratch) clReleaseMemObject(b->scratch);
   if (b->colpart) clReleaseMemObject(b->colpart);
   if (b->gemm_temp) clReleaseMemObject(b->gemm_temp);
+  rbpe_cl_gemm_release(&b->own);
   for (int k = 0; k < K_COUNT; k++)
     if (b->kern[k]) clReleaseKernel(b->kern[k]);
   for (int p = 0; p < PROG_COUNT; p++)
@@ -598,8 +613,22 @@ static void ocl_destroy(rbpe_backend *be) {
   rbpe_fault_report();
 }
 
-static rbpe_status ocl_alt_gemm_route(rbpe_backend *be, const char **name) {
-  *name = "gemm indirect";
+/* The GEMMs other than the one in use, the process-wide one last: the
+ * other of own / CLBlast (CLBlast's direct kernel for small products),
+ * then CLBlast's indirect route, which training-size products take. */
+static rbpe_status ocl_alt_gemm_route(rbpe_backend *be, int i,
+                                      const char **name) {
+  cl_backend *b = CLB(be);
+  *name = NULL;
+  if (i == 0) {
+    int own = b->gemm_path != RBPE_CL_PATH_OWN;
+    b->gemm_path = own ? RBPE_CL_PATH_OWN : RBPE_CL_PATH_CLBLAST;
+    *name = own ? "gemm own" : "gemm clblast";
+    return RBPE_OK;
+  }
+  if (i > 1) return RBPE_OK;
+  *name = "gemm clblast indirect";
+  b->gemm_path = RBPE_CL_PATH_CLBLAST;
   return rbpe_opencl_gemm_test_route(be, -1);
 }
 
@@ -630,6 +659,7 @@ static const rbpe_backend_ops ocl_ops = {
     .sigma_param = ocl_sigma_param,
     .tune_gemm = ocl_tune,
     .alt_gemm_route = ocl_alt_gemm_route,
+    .gemm_path = ocl_gemm_path,
 };
 
 /* The platform's and device's handles for indices from rbpe devices. */
@@ -728,6 +758,22 @@ static rbpe_status open_queue(cl_backend *b) {
     *scr[i] = create_buffer(b, scr_floats[i] * sizeof(float), &rc);
     if (!*scr[i]) return cl_fail(be, rc, "allocating reduction scratch");
   }
+  rbpe_own_gemm *g = &b->own;
+  g->context = b->context;
+  g->device = b->device;
+  g->queue = b->queue;
+  g->build_options = b->build_options;
+  g->compute_units = b->info.compute_units;
+  g->max_wg = b->max_wg;
+  g->local_mem = b->info.local_mem_bytes;
+  rbpe_cl_gemm_cfg cfg = rbpe_cl_gemm_default(b->info.type != RBPE_DEVICE_CPU);
+  /* a device too small for the default: the smallest tile of 4x4 sums */
+  if (!rbpe_cl_gemm_cfg_fits(&cfg, g->max_wg, g->local_mem))
+    cfg = (rbpe_cl_gemm_cfg){8, 8, 8, 2, 2, 1};
+  rbpe_err quiet = {0}, *keep = be->err;
+  be->err = &quiet;
+  if (rbpe_cl_gemm_set(g, be, &cfg) != RBPE_OK) b->gemm_path = RBPE_CL_PATH_CLBLAST;
+  be->err = keep;
   return RBPE_OK;
 }
 
@@ -756,6 +802,13 @@ rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
     return st;
   }
   be->tuned = rbpe_cl_tuning_apply(be, b->full_name, b->full_driver);
+  /* RBPE_GEMM=own|clblast overrides the default and the cache */
+  const char *env = getenv("RBPE_GEMM");
+  if (env && *env && ocl_gemm_path(be, env, NULL, 0) != RBPE_OK) {
+    ocl_destroy(be);
+    return rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT,
+                        "RBPE_GEMM=%s: own or clblast", env);
+  }
   if (be->tuned) {
     size_t n = strlen(be->description);
     snprintf(be->description + n, sizeof be->description - n,

@@ -11,6 +11,10 @@ rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
  * CLBlast's indirect route, with its own parameters (gemmk < 0) or a fixed
  * set of its kernel 0 or 1; process-wide, not undone. */
 rbpe_status rbpe_opencl_gemm_test_route(rbpe_backend *be, int gemmk);
+/* Tests only (opencl_gemm.c): every later GEMM on this device runs rbpe's
+ * own kernels with the given tiles ("MWG=..,NWG=..,KWG=..,MDIM=..,NDIM=..");
+ * refused when they do not fit the device. */
+rbpe_status rbpe_opencl_gemm_test_tiles(rbpe_backend *be, const char *tiles);
 /* Every OpenCL device (opencl_devices.c); see rbpe_list_devices. */
 rbpe_status rbpe_opencl_list_devices(rbpe_err *err, rbpe_device_info **devices,
                                      size_t *count, int *platforms_found);

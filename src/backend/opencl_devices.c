@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "opencl_util.h"
 #include "opencl_version.h"
 
@@ -438,4 +439,40 @@ rbpe_status rbpe_opencl_resolve(const char *spec, rbpe_err *err, int *found,
   }
   free(list);
   return st;
+}
+
+rbpe_status rbpe_cl_build(rbpe_backend *be, cl_context ctx, cl_device_id dev,
+                          const char **src, const size_t *len, int nsrc,
+                          const char *options, const char *what,
+                          cl_program *out) {
+  cl_int rc;
+  cl_program prog =
+      clCreateProgramWithSource(ctx, (cl_uint)nsrc, src, len, &rc);
+  if (rc != CL_SUCCESS)
+    return rbpe_err_set(be->err, rbpe_cl_status(rc),
+                        "clCreateProgramWithSource failed on %s: %s (%d)",
+                        be->description, rbpe_cl_error_name(rc), (int)rc);
+  rc = rbpe_fault_hit(RBPE_FAULT_BUILD)
+           ? CL_BUILD_PROGRAM_FAILURE
+           : clBuildProgram(prog, 1, &dev, options, NULL, NULL);
+  if (rc != CL_SUCCESS) {
+    size_t loglen = 0;
+    char *log = NULL;
+    if (clGetProgramBuildInfo(prog, dev, CL_PROGRAM_BUILD_LOG, 0, NULL,
+                              &loglen) == CL_SUCCESS &&
+        loglen > 0 && (log = malloc(loglen + 1)) != NULL) {
+      if (clGetProgramBuildInfo(prog, dev, CL_PROGRAM_BUILD_LOG, loglen, log,
+                                NULL) != CL_SUCCESS)
+        log[0] = '\0';
+      log[loglen] = '\0';
+    }
+    rbpe_err_set(be->err, RBPE_ERR_BUILD, "building kernels %s for %s failed: %s",
+                 what, be->description, rbpe_cl_error_name(rc));
+    rbpe_err_detail(be->err, log ? log : "(the driver gave no build log)");
+    free(log);
+    clReleaseProgram(prog);
+    return RBPE_ERR_BUILD;
+  }
+  *out = prog;
+  return RBPE_OK;
 }

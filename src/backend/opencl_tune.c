@@ -1,17 +1,24 @@
-/* CLBlast GEMM tuning for the device at hand (`rbpe tune`).
+/* GEMM tuning for the device at hand (`rbpe tune`).
  *
- * CLBlast picks its Xgemm kernel parameters from a database of tuned
- * devices; a device it does not know (PoCL on an unlisted CPU, a new GPU)
- * gets generic defaults. rbpe_cl_tune times a set of valid parameter sets
- * on the MLP's own GEMM shapes (forward X W, backward delta W^T and
- * X^T delta), rejects any whose result differs from the untuned one, and
- * stores the fastest in a small text cache keyed by device name and driver
- * version. Every OpenCL backend applies a matching entry when it is created
- * (CLBlastOverrideParameters), so tuning is used automatically afterwards.
+ * Two GEMMs run on an OpenCL device: rbpe's own kernels (cl/gemm.cl, tile
+ * sizes as build-time macros; a default configuration without a cache
+ * entry) and CLBlast's, which picks its Xgemm parameters from a database
+ * of tuned devices and gives a device it does not know generic defaults.
+ * rbpe_cl_tune times both GEMMs' candidates on the MLP's own GEMM shapes
+ * (forward X W, backward delta W^T and X^T delta): every valid tile
+ * configuration of the own kernels, CLBlast's defaults, and valid parameter
+ * sets of CLBlast's two kernels; it rejects any whose result differs from
+ * CLBlast's untuned one, and stores the fastest in a small text cache keyed
+ * by device name and driver version. Every OpenCL backend applies a
+ * matching entry when it is created, so tuning is used automatically
+ * afterwards.
  *
  * Cache: $RBPE_CACHE_DIR, else $XDG_CACHE_HOME/rbpe, else ~/.cache/rbpe;
- * file clblast-gemm.txt, one line per device:
- *   NAME <TAB> DRIVER <TAB> GEMMK=0,KREG=1,... <TAB> GFLOP/s */
+ * file gemm.txt (clblast-gemm.txt, the name before rbpe had its own
+ * kernels, is still read), one line per device:
+ *   NAME <TAB> DRIVER <TAB> ENTRY <TAB> GFLOP/s
+ * ENTRY: OWN:MWG=64,NWG=64,KWG=16,MDIM=16,NDIM=16 (own kernels), CLBLAST
+ * (CLBlast's own parameters) or GEMMK=0,KREG=1,... (CLBlast's, overridden). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -23,6 +30,7 @@
 
 #include "../base/clock.h"
 #include "../base/fileio.h"
+#include "opencl_gemm.h"
 #include "opencl_util.h"
 
 #define NPARAM 16
@@ -32,16 +40,19 @@ static const char *const param_names[NPARAM] = {
 enum { GEMMK, KREG, KWG, KWI, MDIMA, MDIMC, MWG, NDIMB, NDIMC, NWG, SA, SB,
        STRM, STRN, VWM, VWN };
 
-static int cache_path(char *out, size_t len) {
+/* The cache file `file` in the cache folder; 0 when no folder is known. */
+static int cache_file(char *out, size_t len, const char *file) {
   const char *d = getenv("RBPE_CACHE_DIR");
-  if (d && *d) return snprintf(out, len, "%s/clblast-gemm.txt", d) < (int)len;
+  if (d && *d) return snprintf(out, len, "%s/%s", d, file) < (int)len;
   d = getenv("XDG_CACHE_HOME");
-  if (d && *d)
-    return snprintf(out, len, "%s/rbpe/clblast-gemm.txt", d) < (int)len;
+  if (d && *d) return snprintf(out, len, "%s/rbpe/%s", d, file) < (int)len;
   d = getenv("HOME");
-  if (d && *d)
-    return snprintf(out, len, "%s/.cache/rbpe/clblast-gemm.txt", d) < (int)len;
+  if (d && *d) return snprintf(out, len, "%s/.cache/rbpe/%s", d, file) < (int)len;
   return 0;
+}
+
+static int cache_path(char *out, size_t len) {
+  return cache_file(out, len, "gemm.txt");
 }
 
 static int parse_params(const char *text, size_t *v) {
@@ -68,9 +79,10 @@ static void format_params(const size_t *v, char *out, size_t len) {
                           param_names[i], v[i]);
 }
 
-/* Finds the cache line of this device; 1 and its parameters if present. */
+/* Finds the cache line of this device; 1 and its entry (the third field)
+ * if present. */
 static int cache_lookup(const char *path, const char *name, const char *driver,
-                        size_t *v, double *gflops) {
+                        char *entry, size_t len) {
   FILE *f = fopen(path, "r");
   if (!f) return 0;
   char line[1024];
@@ -83,8 +95,7 @@ static int cache_lookup(const char *path, const char *name, const char *driver,
     if (!t3) continue;
     *t1 = *t2 = *t3 = '\0';
     if (strcmp(line, name) || strcmp(t1 + 1, driver)) continue;
-    found = parse_params(t2 + 1, v);
-    if (found && gflops) *gflops = strtod(t3 + 1, NULL);
+    found = snprintf(entry, len, "%s", t2 + 1) < (int)len;
   }
   fclose(f);
   return found;
@@ -102,16 +113,65 @@ static rbpe_status override(rbpe_backend *be, const size_t *v) {
   return RBPE_OK;
 }
 
+/* One thing tuning can choose: own tiles, CLBlast's defaults, or a
+ * CLBlast parameter set. */
+typedef struct choice {
+  enum { OWN, CLBLAST_DEFAULT, CLBLAST_SET } kind;
+  rbpe_cl_gemm_cfg cfg;
+  size_t v[NPARAM];
+} choice;
+
+static int entry_parse(const char *text, choice *c) {
+  memset(c, 0, sizeof *c);
+  if (!strncmp(text, "OWN:", 4)) {
+    c->kind = OWN;
+    return rbpe_cl_gemm_cfg_parse(text + 4, &c->cfg);
+  }
+  if (!strcmp(text, "CLBLAST")) {
+    c->kind = CLBLAST_DEFAULT;
+    return 1;
+  }
+  c->kind = CLBLAST_SET;
+  return parse_params(text, c->v);
+}
+
+static void entry_format(const choice *c, char *out, size_t len) {
+  if (c->kind == OWN) {
+    snprintf(out, len, "OWN:");
+    rbpe_cl_gemm_cfg_format(&c->cfg, out + 4, len - 4);
+  } else if (c->kind == CLBLAST_DEFAULT) {
+    snprintf(out, len, "CLBLAST");
+  } else {
+    format_params(c->v, out, len);
+  }
+}
+
+/* Makes the choice the device's GEMM. CLBlast cannot go back to its
+ * defaults within a process once overridden (the tuner tries them first). */
+static rbpe_status apply(rbpe_backend *be, const choice *c) {
+  if (c->kind == OWN) {
+    RBPE_TRY(rbpe_cl_gemm_set(rbpe_opencl_own_gemm(be), be, &c->cfg));
+    rbpe_opencl_set_gemm_path(be, RBPE_CL_PATH_OWN);
+    return RBPE_OK;
+  }
+  rbpe_opencl_set_gemm_path(be, RBPE_CL_PATH_CLBLAST);
+  return c->kind == CLBLAST_SET ? override(be, c->v) : RBPE_OK;
+}
+
 int rbpe_cl_tuning_apply(rbpe_backend *be, const char *name,
                          const char *driver) {
-  char path[4200];
-  size_t v[NPARAM];
-  if (!cache_path(path, sizeof path) || !cache_lookup(path, name, driver, v, NULL))
-    return 0;
+  static const char *const files[2] = {"gemm.txt", "clblast-gemm.txt"};
+  char path[4200], entry[512];
+  choice c;
+  int found = 0;
+  for (int i = 0; i < 2 && !found; i++)
+    found = cache_file(path, sizeof path, files[i]) &&
+            cache_lookup(path, name, driver, entry, sizeof entry);
+  if (!found || !entry_parse(entry, &c)) return 0;
   /* a bad entry must not stop the device from working: ignore it */
   rbpe_err quiet = {0}, *keep = be->err;
   be->err = &quiet;
-  int ok = override(be, v) == RBPE_OK;
+  int ok = apply(be, &c) == RBPE_OK;
   be->err = keep;
   return ok;
 }
@@ -131,6 +191,7 @@ rbpe_status rbpe_opencl_gemm_test_route(rbpe_backend *be, int gemmk) {
       /* GEMMK KREG KWG KWI MDIMA MDIMC MWG NDIMB NDIMC NWG SA SB STRM STRN VWM VWN */
       {0, 1, 16, 2, 8, 8, 32, 8, 8, 32, 1, 1, 0, 0, 2, 2},
       {1, 4, 1, 1, 4, 4, 32, 4, 4, 32, 0, 0, 0, 0, 8, 4}};
+  rbpe_opencl_set_gemm_path(be, RBPE_CL_PATH_CLBLAST);
   CLBlastStatusCode rc = CLBlastOverrideParameters(
       rbpe_opencl_device(be), "GemmRoutine", CLBlastPrecisionSingle, 1,
       (const char **)route, one);
@@ -334,30 +395,111 @@ static rbpe_status make_dirs(rbpe_err *err, const char *file) {
   return RBPE_OK;
 }
 
+/* The search's list: own configurations, CLBlast's defaults, and both
+ * CLBlast kernels' sets, each shuffled with a fixed seed, then interleaved
+ * (own, kernel 0, kernel 1) so that any number of tries samples the three
+ * alike; CLBlast's defaults come first (they cannot come back later). */
+static int choices(size_t max_wg, uint64_t local_mem, const char *only,
+                   rbpe_rng *rng, choice *out, int cap) {
+  enum { PART = 4096 };
+  rbpe_cl_gemm_cfg *own = malloc(sizeof *own * PART);
+  size_t (*k0)[NPARAM] = malloc(sizeof(size_t[NPARAM]) * PART * 2);
+  if (!own || !k0) {
+    free(own);
+    free(k0);
+    return -1;
+  }
+  size_t (*k1)[NPARAM] = k0 + PART;
+  int no = rbpe_cl_gemm_candidates(max_wg, local_mem, own, PART);
+  int n0 = candidates(0, max_wg, local_mem, k0, PART);
+  int n1 = candidates(1, max_wg, local_mem, k1, PART);
+  if (no > PART) no = PART;
+  if (n0 > PART) n0 = PART;
+  if (n1 > PART) n1 = PART;
+  if (only && !strcmp(only, "own")) n0 = n1 = 0;
+  if (only && !strcmp(only, "clblast")) no = 0;
+  for (int i = no - 1; i > 0; i--) {
+    int j = (int)rbpe_rng_below(rng, (uint64_t)i + 1);
+    rbpe_cl_gemm_cfg t = own[i];
+    own[i] = own[j];
+    own[j] = t;
+  }
+  /* register tiles of 32 sums or more first: on the H200 every one of the
+   * ten fastest of 110 sampled sets had 32 or 64 */
+  for (int i = 0, front = 0; i < no; i++)
+    if ((own[i].mwg / own[i].mdim) * (own[i].nwg / own[i].ndim) >= 32) {
+      rbpe_cl_gemm_cfg t = own[i];
+      memmove(own + front + 1, own + front, sizeof *own * (size_t)(i - front));
+      own[front++] = t;
+    }
+  shuffle(k0, n0, rng);
+  shuffle(k1, n1, rng);
+  int n = 0;
+  out[n++] = (choice){.kind = CLBLAST_DEFAULT};
+  for (int i = 0; (i < no || i < n0 || i < n1) && n < cap; i++) {
+    if (i < no && n < cap) out[n++] = (choice){.kind = OWN, .cfg = own[i]};
+    if (i < n0 && n < cap) {
+      out[n] = (choice){.kind = CLBLAST_SET};
+      memcpy(out[n++].v, k0[i], sizeof k0[i]);
+    }
+    if (i < n1 && n < cap) {
+      out[n] = (choice){.kind = CLBLAST_SET};
+      memcpy(out[n++].v, k1[i], sizeof k1[i]);
+    }
+  }
+  free(own);
+  free(k0);
+  return n;
+}
+
+typedef struct tune_bufs {
+  float *host, *y0, *g0, *y, *g;
+} tune_bufs;
+
+static void tune_bufs_free(tune_bufs *t) {
+  free(t->host);
+  free(t->y0);
+  free(t->g0);
+  free(t->y);
+  free(t->g);
+}
+
+/* Times the choice on s (and its result against y0, g0 when given); 0 when
+ * it cannot be applied, built or run, or computes something else. */
+static int try_choice(rbpe_backend *be, const choice *c, shapes *s,
+                      double seconds, tune_bufs *t, int check, double *gf) {
+  size_t big = s->rows * s->w, small = s->w * s->w;
+  rbpe_err quiet = {0}, *keep = be->err;
+  be->err = &quiet;
+  rbpe_status cs = apply(be, c);
+  if (cs == RBPE_OK)
+    cs = measure(be, s, seconds, check ? t->y : NULL, check ? t->g : NULL, gf);
+  be->err = keep;
+  return cs == RBPE_OK &&
+         (!check || (max_rel_diff(t->y0, t->y, big) < 1e-4 &&
+                     max_rel_diff(t->g0, t->g, small) < 1e-4));
+}
+
 rbpe_status rbpe_cl_tune(rbpe_backend *be, const char *name,
                          const char *driver, size_t max_wg, uint64_t local_mem,
                          const rbpe_tune_request *req, rbpe_tune_report *rep) {
   memset(rep, 0, sizeof *rep);
   RBPE_FAIL_IF(!cache_path(rep->cache_path, sizeof rep->cache_path), be->err,
                RBPE_ERR_IO, "no cache folder: set RBPE_CACHE_DIR or HOME");
-  /* Both kernels' sets, each shuffled with a fixed seed, then interleaved
-   * so that any number of tries samples the two kernels alike. */
-  enum { CAP = 8192 };
-  size_t (*cand)[NPARAM] = malloc(sizeof(size_t[NPARAM]) * CAP * 4);
+  enum { CAP = 12288 };
+  choice *cand = malloc(sizeof *cand * CAP);
   RBPE_FAIL_IF(!cand, be->err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
-  size_t (*k0)[NPARAM] = cand + 2 * CAP, (*k1)[NPARAM] = cand + 3 * CAP;
-  int n0 = candidates(0, max_wg, local_mem, k0, CAP);
-  int n1 = candidates(1, max_wg, local_mem, k1, CAP);
-  if (n0 > CAP) n0 = CAP;
-  if (n1 > CAP) n1 = CAP;
   rbpe_rng rng;
   rbpe_rng_seed(&rng, 0x7e57u);
-  shuffle(k0, n0, &rng);
-  shuffle(k1, n1, &rng);
-  int n = 0;
-  for (int i = 0; i < n0 || i < n1; i++) {
-    if (i < n0) memcpy(cand[n++], k0[i], sizeof cand[0]);
-    if (i < n1) memcpy(cand[n++], k1[i], sizeof cand[0]);
+  RBPE_FAIL_IF(req->only && strcmp(req->only, "own") &&
+                   strcmp(req->only, "clblast"),
+               be->err, RBPE_ERR_INVALID_ARGUMENT,
+               "tune: the GEMM to search is own or clblast, not '%s'",
+               req->only);
+  int n = choices(max_wg, local_mem, req->only, &rng, cand, CAP);
+  if (n < 0) {
+    free(cand);
+    return rbpe_err_set(be->err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
   }
   int tries = req->max_candidates > 0 && req->max_candidates < n ? req->max_candidates : n;
   rep->candidates = tries;
@@ -367,65 +509,76 @@ rbpe_status rbpe_cl_tune(rbpe_backend *be, const char *name,
   shapes s = {.rows = req->batch, .w = (size_t)req->width};
   shapes l = {.rows = req->batch * RBPE_TUNE_LARGE, .w = (size_t)req->width};
   size_t big = s.rows * s.w, small = s.w * s.w;
-  float *host = malloc((l.rows * l.w > small ? l.rows * l.w : small) * sizeof(float));
-  float *y0 = malloc(big * sizeof(float)), *g0 = malloc(small * sizeof(float));
-  float *y = malloc(big * sizeof(float)), *g = malloc(small * sizeof(float));
+  tune_bufs t = {malloc((l.rows * l.w > small ? l.rows * l.w : small) * sizeof(float)),
+                 malloc(big * sizeof(float)), malloc(small * sizeof(float)),
+                 malloc(big * sizeof(float)), malloc(small * sizeof(float))};
   rbpe_status st = RBPE_OK;
-  if (!host || !y0 || !g0 || !y || !g)
+  if (!t.host || !t.y0 || !t.g0 || !t.y || !t.g)
     st = rbpe_err_set(be->err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
-  if (st == RBPE_OK) st = shapes_alloc(be, &s, &rng, host);
+  if (st == RBPE_OK) st = shapes_alloc(be, &s, &rng, t.host);
   /* a device without room for the large shapes is tuned on the batch alone */
   if (st == RBPE_OK) {
     rbpe_err quiet = {0}, *keep = be->err;
     be->err = &quiet;
-    if (shapes_alloc(be, &l, &rng, host) != RBPE_OK) l.rows = 0;
+    if (shapes_alloc(be, &l, &rng, t.host) != RBPE_OK) l.rows = 0;
     be->err = keep;
   }
-  /* the untuned kernels: the reference result and the speed to beat */
+  /* what runs untuned: the own kernels' default tiles, the speed to beat;
+   * CLBlast's untuned result is the reference every choice must match,
+   * and the own default must match it too */
+  choice untuned = {.kind = OWN,
+                    .cfg = rbpe_opencl_own_gemm(be)->prog[RBPE_CL_GEMM_MAIN].cfg};
+  if (st == RBPE_OK) st = apply(be, &cand[0]);
   if (st == RBPE_OK)
-    st = measure(be, &s, req->seconds, y0, g0, &rep->default_gflops);
+    st = measure(be, &s, req->seconds, t.y0, t.g0, &rep->clblast_gflops);
+  if (st == RBPE_OK && l.rows)
+    st = measure(be, &l, req->seconds, NULL, NULL, &rep->clblast_large_gflops);
+  if (st == RBPE_OK && !try_choice(be, &untuned, &s, req->seconds, &t, 1,
+                                   &rep->default_gflops))
+    st = rbpe_err_set(be->err, RBPE_ERR_DEVICE,
+                      "rbpe's GEMM and CLBlast's disagree on %s (or the "
+                      "own kernels fail there): run rbpe check",
+                      be->description);
   if (st == RBPE_OK && l.rows)
     st = measure(be, &l, req->seconds, NULL, NULL, &rep->default_large_gflops);
   double best = 0;
-  size_t best_v[NPARAM] = {0};
+  choice best_c = untuned;
   for (int c = 0; c < tries && st == RBPE_OK; c++) {
     double gf = 0;
-    rbpe_status cs = override(be, cand[c]);
-    if (cs == RBPE_OK) cs = measure(be, &s, req->seconds, y, g, &gf);
-    /* a parameter set the device cannot build or run, or one that computes
-     * something else, is skipped, never chosen */
-    int ok = cs == RBPE_OK && max_rel_diff(y0, y, big) < 1e-4 &&
-             max_rel_diff(g0, g, small) < 1e-4;
+    /* CLBlast's defaults were timed above: its result is the reference */
+    int ok = c == 0 ? (gf = rep->clblast_gflops, 1)
+                    : try_choice(be, &cand[c], &s, req->seconds, &t, 1, &gf);
     if (ok) rep->valid++;
     if (ok && gf > best) {
       best = gf;
-      memcpy(best_v, cand[c], sizeof best_v);
+      best_c = cand[c];
     }
-    if (req->progress) req->progress(c + 1, tries, ok ? gf : -1.0, req->user);
+    if (req->progress) {
+      char text[512];
+      entry_format(&cand[c], text, sizeof text);
+      req->progress(c + 1, tries, ok ? gf : -1.0, text, req->user);
+    }
   }
-  free(cand);
-  free(host);
-  free(y0);
-  free(g0);
-  free(y);
-  free(g);
   shapes_free(be, &s);
   rep->best_gflops = best;
   rep->large_rows = l.rows;
-  /* The fastest candidate runs from here on, kept or not: CLBlast cannot
-   * restore its defaults within a process (the cache decides the next). */
-  if (st == RBPE_OK && best > 0) st = override(be, best_v);
-  if (st == RBPE_OK && l.rows && best >= rep->default_gflops * RBPE_TUNE_MIN_GAIN)
+  /* The fastest choice runs from here on, kept or not (the cache decides
+   * the next process). */
+  int gain = best >= rep->default_gflops * RBPE_TUNE_MIN_GAIN;
+  if (st == RBPE_OK)
+    st = apply(be, gain ? &best_c : &untuned);
+  if (st == RBPE_OK && l.rows && gain)
     st = measure(be, &l, req->seconds, NULL, NULL, &rep->best_large_gflops);
   shapes_free(be, &l);
+  tune_bufs_free(&t);
+  free(cand);
   if (st != RBPE_OK) return st;
-  /* keep a set only if it is clearly faster on the batch (timing noise is
-   * a few per cent) and no slower on the large shapes: on an H100 a set
+  /* keep a choice only if it is clearly faster on the batch (timing noise
+   * is a few per cent) and no slower on the large shapes: on an H100 a set
    * 1.00x at 16384 rows ran 2.6x slower at 65536 */
-  if (best >= rep->default_gflops * RBPE_TUNE_MIN_GAIN &&
-      (!rep->large_rows ||
-       rep->best_large_gflops >= rep->default_large_gflops * 0.97)) {
-    format_params(best_v, rep->best, sizeof rep->best);
+  entry_format(&best_c, rep->best, sizeof rep->best);
+  if (gain && (!rep->large_rows ||
+               rep->best_large_gflops >= rep->default_large_gflops * 0.97)) {
     if (!req->dry_run) {
       RBPE_TRY(make_dirs(be->err, rep->cache_path));
       cache_job job = {rep->cache_path, name, driver, rep->best, best};
@@ -433,7 +586,10 @@ rbpe_status rbpe_cl_tune(rbpe_backend *be, const char *name,
       rep->saved = 1;
     }
   } else {
-    snprintf(rep->best, sizeof rep->best, "CLBlast's defaults"); /* cache as it was */
+    if (gain) RBPE_TRY(apply(be, &untuned));
+    entry_format(&untuned, rep->best, sizeof rep->best);
+    snprintf(rep->best + strlen(rep->best), sizeof rep->best - strlen(rep->best),
+             " (the default)");
   }
   return RBPE_OK;
 }

@@ -24,11 +24,24 @@ rbpe_status rbpe_cl_describe(cl_platform_id p, cl_device_id d, int pi, int di,
  * the driver refuses it or memory runs out. */
 char *rbpe_cl_device_string(cl_device_id d, cl_device_info what);
 
+/* Builds a program from nsrc sources with the given options (never
+ * -cl-fast-relaxed-math: ARCHITECTURE.md); a failure is RBPE_ERR_BUILD
+ * naming `what` and the device, with the driver's build log as the
+ * error's detail. */
+rbpe_status rbpe_cl_build(rbpe_backend *be, cl_context ctx, cl_device_id dev,
+                          const char **src, const size_t *len, int nsrc,
+                          const char *options, const char *what,
+                          cl_program *out);
+
 /* The device of an OpenCL backend (opencl.c). */
 cl_device_id rbpe_opencl_device(const rbpe_backend *be);
 /* Tells the backend which CLBlast Xgemm kernel (GEMMK) runs after an
  * override, so its GEMMs take the layout that kernel reads without copies. */
 void rbpe_opencl_set_gemm_kernel(rbpe_backend *be, int gemmk);
+/* rbpe's own GEMM state of an OpenCL backend, and which GEMM runs
+ * (RBPE_CL_PATH_OWN or _CLBLAST, opencl_gemm.h) */
+struct rbpe_own_gemm *rbpe_opencl_own_gemm(rbpe_backend *be);
+void rbpe_opencl_set_gemm_path(rbpe_backend *be, int path);
 /* GEMM tuning (opencl_tune.c): applies the cached parameters for this
  * device and driver, if any (1 when applied); and the search itself. */
 int rbpe_cl_tuning_apply(rbpe_backend *be, const char *name, const char *driver);

@@ -1,0 +1,212 @@
+/* rbpe's own GEMM (ARCHITECTURE.md, backend ops): row-major
+ * C (m x n) = alpha op(A) op(B) + beta C for the MLP's shapes, one program
+ * per tile configuration, the configuration given as build-time macros:
+ *
+ *   MWG, NWG  rows and columns of C per work-group (powers of two)
+ *   KWG       values of k per step through local memory
+ *   MDIM, NDIM  work-items along m and n; each holds a register tile of
+ *             (MWG / MDIM) x (NWG / NDIM) sums
+ *   VW        1, 2 or 4: a work-item's rows come in runs of VW, run r at
+ *             (tm + r MDIM) VW, and its columns likewise, so each step
+ *             reads its values from local memory as float, float2 or float4
+ *             and neighbouring work-items read neighbouring words
+ *
+ * Local memory is double-buffered: the next step's values are loaded from
+ * global memory into registers while this step's products run, then stored
+ * in the other buffer; one barrier per step. Every sum of C runs over k in
+ * ascending order, so the result depends on neither the tile sizes nor the
+ * schedule. The weight gradient's product (k = the batch, C small) is
+ * split over k into `splits` chunks of kchunk (the row tiles of each chunk
+ * along dimension 1 of the range):
+ * each chunk's sums go to part, and gemm_split_sum adds the chunks in
+ * ascending order (fixed by the shapes and the configuration). Values past
+ * the edges of A and B are read as zeros and never written. Index
+ * arithmetic is 32-bit: the host sends matrices of 2^32 or more values to
+ * CLBlast. The products use mad(), which every device here contracts to a
+ * fused multiply-add or a multiply and an add: llvmpipe (rusticl) gave sums
+ * off by the sums' own size through fma() in long loops over k. */
+
+#ifndef MWG
+#define MWG 64
+#endif
+#ifndef NWG
+#define NWG 64
+#endif
+#ifndef KWG
+#define KWG 16
+#endif
+#ifndef MDIM
+#define MDIM 16
+#endif
+#ifndef NDIM
+#define NDIM 16
+#endif
+#ifndef VW
+#define VW 1
+#endif
+
+#if VW == 4
+typedef float4 floatv;
+#define COMP(v, i) ((i) == 0 ? (v).x : (i) == 1 ? (v).y : (i) == 2 ? (v).z : (v).w)
+#elif VW == 2
+typedef float2 floatv;
+#define COMP(v, i) ((i) == 0 ? (v).x : (v).y)
+#else
+typedef float floatv;
+#define COMP(v, i) (v)
+#endif
+
+#define WPTM (MWG / MDIM)
+#define WPTN (NWG / NDIM)
+#define WGS (MDIM * NDIM)
+/* a tile's values per work-item (the host keeps these whole) */
+#define ALOADS (MWG * KWG / WGS)
+#define BLOADS (NWG * KWG / WGS)
+/* local rows padded by one word (VW words, keeping vector reads aligned):
+ * a column walk changes bank every step */
+#define LDAL (MWG + VW)
+#define LDBL (NWG + VW)
+
+/* op(A)'s tile [i0, i0 + MWG) x [p0, p0 + KWG) into registers; work-item
+ * neighbours read neighbouring addresses in either layout */
+inline void gemm_load_a(const int ta, __global const float *A, const uint lda,
+                        const uint m, const uint i0, const uint p0,
+                        const uint pend, const uint tid, float *ra) {
+  for (int l = 0; l < ALOADS; l++) {
+    uint e = tid + (uint)l * WGS;
+    uint i = ta ? e % MWG : e / KWG, p = ta ? e / MWG : e % KWG;
+    uint gi = i0 + i, gp = p0 + p;
+    ra[l] = gi < m && gp < pend ? (ta ? A[gp * lda + gi] : A[gi * lda + gp])
+                                : 0.0f;
+  }
+}
+
+inline void gemm_store_a(const int ta, __local float *as, const uint tid,
+                         const float *ra) {
+  for (int l = 0; l < ALOADS; l++) {
+    uint e = tid + (uint)l * WGS;
+    uint i = ta ? e % MWG : e / KWG, p = ta ? e / MWG : e % KWG;
+    as[p * LDAL + i] = ra[l];
+  }
+}
+
+/* op(B)'s tile [p0, p0 + KWG) x [j0, j0 + NWG) */
+inline void gemm_load_b(const int tb, __global const float *B, const uint ldb,
+                        const uint n, const uint j0, const uint p0,
+                        const uint pend, const uint tid, float *rb) {
+  for (int l = 0; l < BLOADS; l++) {
+    uint e = tid + (uint)l * WGS;
+    uint j = tb ? e / KWG : e % NWG, p = tb ? e % KWG : e / NWG;
+    uint gj = j0 + j, gp = p0 + p;
+    rb[l] = gj < n && gp < pend ? (tb ? B[gj * ldb + gp] : B[gp * ldb + gj])
+                                : 0.0f;
+  }
+}
+
+inline void gemm_store_b(const int tb, __local float *bs, const uint tid,
+                         const float *rb) {
+  for (int l = 0; l < BLOADS; l++) {
+    uint e = tid + (uint)l * WGS;
+    uint j = tb ? e / KWG : e % NWG, p = tb ? e % KWG : e / NWG;
+    bs[p * LDBL + j] = rb[l];
+  }
+}
+
+inline void gemm_tile(const int ta, const int tb, const uint m, const uint n,
+                      const uint k, const uint kchunk, const float alpha,
+                      const float beta, __global const float *A,
+                      const uint lda, __global const float *B, const uint ldb,
+                      __global float *C, const uint ldc,
+                      __global float *part, __local float *as,
+                      __local float *bs) {
+  const uint tn = get_local_id(0), tm = get_local_id(1);
+  const uint tid = tm * NDIM + tn;
+  /* dimension 1 holds the row tiles of every chunk, chunk by chunk */
+  const uint mtiles = (m + MWG - 1) / MWG, g1 = get_group_id(1);
+  const uint i0 = g1 % mtiles * MWG, j0 = get_group_id(0) * NWG;
+  const uint split = g1 / mtiles;
+  const uint kbeg = split * kchunk, kend = min(k, kbeg + kchunk);
+  const uint steps = (kend - kbeg + KWG - 1) / KWG;
+  float acc[WPTM][WPTN];
+  for (int r = 0; r < WPTM; r++)
+    for (int c = 0; c < WPTN; c++) acc[r][c] = 0.0f;
+  float ra[ALOADS], rb[BLOADS];
+  gemm_load_a(ta, A, lda, m, i0, kbeg, kend, tid, ra);
+  gemm_load_b(tb, B, ldb, n, j0, kbeg, kend, tid, rb);
+  gemm_store_a(ta, as, tid, ra);
+  gemm_store_b(tb, bs, tid, rb);
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (uint s = 0; s < steps; s++) {
+    __local const float *al = as + (s & 1u) * (KWG * LDAL);
+    __local const float *bl = bs + (s & 1u) * (KWG * LDBL);
+    const int more = s + 1 < steps;
+    if (more) {
+      uint p0 = kbeg + (s + 1) * KWG;
+      gemm_load_a(ta, A, lda, m, i0, p0, kend, tid, ra);
+      gemm_load_b(tb, B, ldb, n, j0, p0, kend, tid, rb);
+    }
+    for (int p = 0; p < KWG; p++) {
+      __local const floatv *av = (__local const floatv *)(al + p * LDAL);
+      __local const floatv *bv = (__local const floatv *)(bl + p * LDBL);
+      floatv a[WPTM / VW], b[WPTN / VW];
+      for (int r = 0; r < WPTM / VW; r++) a[r] = av[tm + r * MDIM];
+      for (int c = 0; c < WPTN / VW; c++) b[c] = bv[tn + c * NDIM];
+      for (int r = 0; r < WPTM; r++)
+        for (int c = 0; c < WPTN; c++)
+          acc[r][c] = mad(COMP(a[r / VW], r % VW), COMP(b[c / VW], c % VW),
+                          acc[r][c]);
+    }
+    if (more) {
+      gemm_store_a(ta, as + ((s + 1) & 1u) * (KWG * LDAL), tid, ra);
+      gemm_store_b(tb, bs + ((s + 1) & 1u) * (KWG * LDBL), tid, rb);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  for (int r = 0; r < WPTM; r++) {
+    uint i = i0 + (tm + (uint)(r / VW) * MDIM) * VW + (uint)(r % VW);
+    if (i >= m) continue;
+    for (int c = 0; c < WPTN; c++) {
+      uint j = j0 + (tn + (uint)(c / VW) * NDIM) * VW + (uint)(c % VW);
+      if (j >= n) continue;
+      if (part) {
+        part[((size_t)split * m + i) * n + j] = acc[r][c];
+      } else {
+        __global float *y = C + i * ldc + j;
+        *y = beta == 0.0f ? alpha * acc[r][c] : alpha * acc[r][c] + beta * *y;
+      }
+    }
+  }
+}
+
+/* One kernel per transpose pair; part is C's split sums (NULL: C itself) */
+#define GEMM_KERNEL(NAME, TA, TB)                                            \
+  __kernel __attribute__((reqd_work_group_size(NDIM, MDIM, 1))) void NAME(  \
+      const uint m, const uint n, const uint k, const uint kchunk,           \
+      const float alpha, const float beta, __global const float *A,          \
+      const uint lda, __global const float *B, const uint ldb,               \
+      __global float *C, const uint ldc, __global float *part,               \
+      const uint use_part) {                                                 \
+    __local floatv as[2 * KWG * LDAL / VW], bs[2 * KWG * LDBL / VW];         \
+    gemm_tile(TA, TB, m, n, k, kchunk, alpha, beta, A, lda, B, ldb, C, ldc,  \
+              use_part ? part : 0, (__local float *)as, (__local float *)bs); \
+  }
+
+GEMM_KERNEL(gemm_nn, 0, 0)
+GEMM_KERNEL(gemm_nt, 0, 1)
+GEMM_KERNEL(gemm_tn, 1, 0)
+GEMM_KERNEL(gemm_tt, 1, 1)
+
+/* C = alpha (the split sums of each element, chunks in ascending order)
+ * + beta C */
+__kernel void gemm_split_sum(const uint m, const uint n, const uint splits,
+                             const float alpha, const float beta,
+                             __global const float *part, __global float *C,
+                             const uint ldc) {
+  uint g = get_global_id(0);
+  if (g >= m * n) return;
+  uint i = g / n, j = g % n;
+  float s = 0.0f;
+  for (uint q = 0; q < splits; q++) s += part[(size_t)q * m * n + g];
+  __global float *y = C + i * ldc + j;
+  *y = beta == 0.0f ? alpha * s : alpha * s + beta * *y;
+}

@@ -1,0 +1,338 @@
+/* rbpe's own OpenCL GEMM: configurations, programs, splits and launches
+ * (the kernels: cl/gemm.cl). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fault.h"
+#include "opencl_gemm.h"
+#include "opencl_util.h"
+#include "rbpe_cl_sources.h"
+
+static const char *const gk_name[RBPE_CL_GK_COUNT] = {
+    "gemm_nn", "gemm_nt", "gemm_tn", "gemm_tt", "gemm_split_sum"};
+
+/* a chunk of a split sum holds at least this many values of k */
+#define SPLIT_MIN_K 256
+/* and a product is split until it has this many work-groups per compute
+ * unit (or chunks reach that size) */
+#define SPLIT_GROUPS_PER_CU 4
+#define SPLIT_MAX 256
+/* and at most this many (some drivers stop a kernel's loops after 65535
+ * passes in all: llvmpipe's, under rusticl) */
+#define SPLIT_MAX_K 4096
+
+/* products with at most this many columns (rows) take a narrow tile */
+#define NARROW 8
+
+rbpe_cl_gemm_cfg rbpe_cl_gemm_default(int gpu) {
+  /* A GPU: the H200's tuned winner (128 x 64 x 16, 16 x 16 work-items of
+   * 8 x 4 sums, float4 reads: 31 TFLOP/s there against 22 for 64 x 64 of
+   * 4 x 4), 26 KiB of local memory; a CPU: 64 x 64 tiles of 8 x 8
+   * work-items. `rbpe tune` finds the device's best. */
+  rbpe_cl_gemm_cfg c = {128, 64, 16, 16, 16, 4};
+  if (!gpu) c = (rbpe_cl_gemm_cfg){64, 64, 16, 8, 8, 1};
+  return c;
+}
+
+static int pow2(unsigned v) { return v && !(v & (v - 1)); }
+
+static uint64_t cfg_local_bytes(const rbpe_cl_gemm_cfg *c) {
+  return 4ull * 2 * c->kwg * ((uint64_t)c->mwg + c->vw + c->nwg + c->vw);
+}
+
+int rbpe_cl_gemm_cfg_fits(const rbpe_cl_gemm_cfg *c, size_t max_wg,
+                          uint64_t local_mem) {
+  const unsigned v[6] = {c->mwg, c->nwg, c->kwg, c->mdim, c->ndim, c->vw};
+  for (int i = 0; i < 6; i++)
+    if (!pow2(v[i]) || v[i] > 256) return 0;
+  if (c->vw > 4 || c->mdim * c->vw > c->mwg || c->ndim * c->vw > c->nwg)
+    return 0;
+  unsigned wgs = c->mdim * c->ndim;
+  if (wgs > max_wg || (c->mwg * c->kwg) % wgs || (c->nwg * c->kwg) % wgs)
+    return 0;
+  if ((c->mwg / c->mdim) * (c->nwg / c->ndim) > 128) return 0;
+  return cfg_local_bytes(c) <= local_mem;
+}
+
+void rbpe_cl_gemm_cfg_format(const rbpe_cl_gemm_cfg *c, char *out,
+                             size_t len) {
+  snprintf(out, len, "MWG=%u,NWG=%u,KWG=%u,MDIM=%u,NDIM=%u,VW=%u", c->mwg,
+           c->nwg, c->kwg, c->mdim, c->ndim, c->vw);
+}
+
+int rbpe_cl_gemm_cfg_parse(const char *text, rbpe_cl_gemm_cfg *c) {
+  static const char *const key[6] = {"MWG", "NWG", "KWG", "MDIM", "NDIM", "VW"};
+  unsigned *v[6] = {&c->mwg, &c->nwg, &c->kwg, &c->mdim, &c->ndim, &c->vw};
+  c->vw = 1;
+  for (int i = 0; i < 6; i++) {
+    if (i == 5 && *text == '\0') break;
+    if (i == 5 && *text++ != ',') return 0;
+    size_t n = strlen(key[i]);
+    if (strncmp(text, key[i], n) || text[n] != '=') return 0;
+    char *end;
+    unsigned long x = strtoul(text + n + 1, &end, 10);
+    if (end == text + n + 1 || x > 256) return 0;
+    *v[i] = (unsigned)x;
+    text = end;
+    if (i < 4 && *text++ != ',') return 0;
+  }
+  return *text == '\0';
+}
+
+int rbpe_cl_gemm_candidates(size_t max_wg, uint64_t local_mem,
+                            rbpe_cl_gemm_cfg *out, int cap) {
+  static const unsigned wg[] = {16, 32, 64, 128}, kwg[] = {8, 16, 32},
+                        dim[] = {4, 8, 16, 32}, vw[] = {1, 2, 4};
+  int n = 0;
+  for (int a = 0; a < 4; a++) for (int b = 0; b < 4; b++)
+  for (int k = 0; k < 3; k++) for (int x = 0; x < 4; x++)
+  for (int y = 0; y < 4; y++) for (int v = 0; v < 3; v++) {
+    rbpe_cl_gemm_cfg c = {wg[a], wg[b], kwg[k], dim[x], dim[y], vw[v]};
+    unsigned wgs = c.mdim * c.ndim, per = (c.mwg / c.mdim) * (c.nwg / c.ndim);
+    /* the search keeps work-groups of 64..256 and 4..64 sums each, and
+     * vector reads only for register tiles of 16 sums or more */
+    if (wgs < 64 || wgs > 256 || per < 4 || per > 64 || (c.vw > 1 && per < 16))
+      continue;
+    if (!rbpe_cl_gemm_cfg_fits(&c, max_wg, local_mem)) continue;
+    if (n < cap) out[n] = c;
+    n++;
+  }
+  return n;
+}
+
+static void prog_release(rbpe_cl_gemm_prog *p) {
+  for (int k = 0; k < RBPE_CL_GK_COUNT; k++)
+    if (p->kern[k]) clReleaseKernel(p->kern[k]);
+  if (p->prog) clReleaseProgram(p->prog);
+  rbpe_cl_gemm_cfg keep = p->cfg;
+  memset(p, 0, sizeof *p);
+  p->cfg = keep;
+}
+
+void rbpe_cl_gemm_release(rbpe_own_gemm *g) {
+  for (int i = 0; i < RBPE_CL_GEMM_PROGS; i++) prog_release(&g->prog[i]);
+  if (g->part) clReleaseMemObject(g->part);
+  g->part = NULL;
+  g->part_bytes = 0;
+}
+
+rbpe_status rbpe_cl_gemm_set(rbpe_own_gemm *g, rbpe_backend *be,
+                             const rbpe_cl_gemm_cfg *cfg) {
+  char text[96];
+  rbpe_cl_gemm_cfg_format(cfg, text, sizeof text);
+  RBPE_FAIL_IF(!rbpe_cl_gemm_cfg_fits(cfg, g->max_wg, g->local_mem), be->err,
+               RBPE_ERR_INVALID_ARGUMENT,
+               "GEMM tiles %s do not fit %s (work-group size %zu, local "
+               "memory %llu bytes)",
+               text, be->description, g->max_wg,
+               (unsigned long long)g->local_mem);
+  rbpe_cl_gemm_prog *p = &g->prog[RBPE_CL_GEMM_MAIN];
+  if (p->prog && !memcmp(&p->cfg, cfg, sizeof *cfg)) return RBPE_OK;
+  prog_release(p);
+  p->cfg = *cfg;
+  /* the narrow tiles follow the main one's k step */
+  const rbpe_cl_gemm_cfg narrow[2] = {{64, 8, cfg->kwg, 16, 4, 1},
+                                      {8, 64, cfg->kwg, 4, 16, 1}};
+  for (int i = 0; i < 2; i++) {
+    rbpe_cl_gemm_prog *q = &g->prog[RBPE_CL_GEMM_NARROW_N + i];
+    prog_release(q);
+    q->cfg = rbpe_cl_gemm_cfg_fits(&narrow[i], g->max_wg, g->local_mem)
+                 ? narrow[i]
+                 : *cfg;
+  }
+  return RBPE_OK;
+}
+
+/* Builds the program of p->cfg; 0 in *short_of, or the most work-items
+ * per group its GEMM kernels run when that is fewer than the tiles need
+ * (registers: llvmpipe runs 32). */
+static rbpe_status prog_build_one(rbpe_own_gemm *g, rbpe_backend *be,
+                                  rbpe_cl_gemm_prog *p, size_t *short_of) {
+  char opts[512], what[128];
+  const rbpe_cl_gemm_cfg *c = &p->cfg;
+  *short_of = 0;
+  snprintf(opts, sizeof opts,
+           "%s -DMWG=%u -DNWG=%u -DKWG=%u -DMDIM=%u -DNDIM=%u -DVW=%u",
+           g->build_options, c->mwg, c->nwg, c->kwg, c->mdim, c->ndim, c->vw);
+  snprintf(what, sizeof what,
+           "gemm.cl (tiles %ux%ux%u, %ux%u work-items, vectors of %u)", c->mwg,
+           c->nwg, c->kwg, c->mdim, c->ndim, c->vw);
+  const char *src[1] = {rbpe_cl_gemm};
+  size_t len[1] = {rbpe_cl_gemm_len};
+  RBPE_TRY(rbpe_cl_build(be, g->context, g->device, src, len, 1, opts, what,
+                         &p->prog));
+  for (int k = 0; k < RBPE_CL_GK_COUNT; k++) {
+    cl_int rc;
+    p->kern[k] = clCreateKernel(p->prog, gk_name[k], &rc);
+    size_t wg = 0;
+    if (rc == CL_SUCCESS)
+      rc = clGetKernelWorkGroupInfo(p->kern[k], g->device,
+                                    CL_KERNEL_WORK_GROUP_SIZE, sizeof wg, &wg,
+                                    NULL);
+    if (rc != CL_SUCCESS) {
+      prog_release(p);
+      return rbpe_err_set(be->err, rbpe_cl_status(rc), "%s in %s on %s: %s",
+                          gk_name[k], what, be->description,
+                          rbpe_cl_error_name(rc));
+    }
+    if (k == RBPE_CL_GK_SPLIT_SUM)
+      p->sum_wg = wg < 64 ? (wg ? wg : 1) : 64;
+    else if (wg < (size_t)c->mdim * c->ndim && (!*short_of || wg < *short_of))
+      *short_of = wg ? wg : 1;
+  }
+  if (*short_of) prog_release(p);
+  return RBPE_OK;
+}
+
+/* Builds p's program; a device that runs fewer work-items of it than the
+ * tiles need gets the tiles with fewer work-items each holding the same
+ * sums (the main set's name then says what runs). */
+static rbpe_status prog_build(rbpe_own_gemm *g, rbpe_backend *be,
+                              rbpe_cl_gemm_prog *p) {
+  for (;;) {
+    size_t limit = 0;
+    RBPE_TRY(prog_build_one(g, be, p, &limit));
+    if (!limit) return RBPE_OK;
+    rbpe_cl_gemm_cfg *c = &p->cfg;
+    while ((size_t)c->mdim * c->ndim > limit && c->mdim * c->ndim > 1) {
+      if (c->mdim >= c->ndim) {
+        c->mdim /= 2;
+        c->mwg /= 2;
+      } else {
+        c->ndim /= 2;
+        c->nwg /= 2;
+      }
+    }
+    RBPE_FAIL_IF(!rbpe_cl_gemm_cfg_fits(c, g->max_wg, g->local_mem) ||
+                     c->mdim * c->ndim > limit,
+                 be->err, RBPE_ERR_UNSUPPORTED,
+                 "rbpe's GEMM kernels run at most %zu work-items per group on "
+                 "%s: too few for any tile set (RBPE_GEMM=clblast runs "
+                 "CLBlast's)",
+                 limit, be->description);
+  }
+}
+
+static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+
+unsigned rbpe_cl_gemm_splits(const rbpe_own_gemm *g, const rbpe_cl_gemm_cfg *c,
+                             size_t m, size_t n, size_t k, size_t *kchunk) {
+  size_t tiles = ceil_div(m, c->mwg) * ceil_div(n, c->nwg);
+  size_t want = (size_t)SPLIT_GROUPS_PER_CU * (g->compute_units ? g->compute_units : 1);
+  size_t s = 1;
+  if (tiles < want && k >= 2 * SPLIT_MIN_K) {
+    s = ceil_div(want, tiles);
+    if (s > k / SPLIT_MIN_K) s = k / SPLIT_MIN_K;
+    if (s > SPLIT_MAX) s = SPLIT_MAX;
+  }
+  if (ceil_div(k, s) > SPLIT_MAX_K) s = ceil_div(k, SPLIT_MAX_K);
+  size_t chunk = ceil_div(ceil_div(k, s), c->kwg) * c->kwg;
+  *kchunk = chunk;
+  return (unsigned)ceil_div(k, chunk);
+}
+
+static rbpe_status enqueue(rbpe_backend *be, cl_command_queue q, cl_kernel kk,
+                           cl_uint dims, const size_t *global,
+                           const size_t *local, const char *what) {
+  cl_int rc = rbpe_fault_hit(RBPE_FAULT_ENQUEUE)
+                  ? CL_OUT_OF_RESOURCES
+                  : clEnqueueNDRangeKernel(q, kk, dims, NULL, global, local, 0,
+                                           NULL, NULL);
+  if (rc != CL_SUCCESS)
+    return rbpe_err_set(be->err, rbpe_cl_status(rc), "%s failed on %s: %s (%d)",
+                        what, be->description, rbpe_cl_error_name(rc), (int)rc);
+  return RBPE_OK;
+}
+
+static rbpe_status set_args(rbpe_backend *be, cl_kernel kk, const char *what,
+                            const size_t *size, const void *const *ptr,
+                            int n) {
+  for (int i = 0; i < n; i++) {
+    cl_int rc = clSetKernelArg(kk, (cl_uint)i, size[i], ptr[i]);
+    if (rc != CL_SUCCESS)
+      return rbpe_err_set(be->err, rbpe_cl_status(rc),
+                          "%s: argument %d refused on %s: %s", what, i,
+                          be->description, rbpe_cl_error_name(rc));
+  }
+  return RBPE_OK;
+}
+
+/* room for splits x m x n partial sums */
+static rbpe_status part_reserve(rbpe_own_gemm *g, rbpe_backend *be,
+                                size_t bytes) {
+  if (bytes <= g->part_bytes) return RBPE_OK;
+  /* queued products still using the old buffer keep it alive */
+  if (g->part) clReleaseMemObject(g->part);
+  g->part = NULL;
+  g->part_bytes = 0;
+  cl_int rc = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+  if (!rbpe_fault_hit(RBPE_FAULT_ALLOC))
+    g->part = clCreateBuffer(g->context, CL_MEM_READ_WRITE, bytes, NULL, &rc);
+  if (!g->part || rc != CL_SUCCESS) {
+    g->part = NULL;
+    return rbpe_err_set(be->err, RBPE_ERR_DEVICE_MEMORY,
+                        "no room for the GEMM's %zu MiB of split sums on %s: %s",
+                        bytes >> 20, be->description, rbpe_cl_error_name(rc));
+  }
+  g->part_bytes = bytes;
+  return RBPE_OK;
+}
+
+static int fits_u32(size_t rows, size_t ld) {
+  return rows == 0 || ld <= (UINT32_MAX - 1) / rows;
+}
+
+int rbpe_cl_gemm_takes(int ta, int tb, size_t m, size_t n, size_t k,
+                       size_t lda, size_t ldb, size_t ldc) {
+  return fits_u32(ta ? k : m, lda) && fits_u32(tb ? n : k, ldb) &&
+         fits_u32(m, ldc) && fits_u32(m, n) && k <= UINT32_MAX;
+}
+
+rbpe_status rbpe_cl_gemm_run(rbpe_own_gemm *g, rbpe_backend *be, int ta, int tb,
+                             size_t m, size_t n, size_t k, float alpha,
+                             cl_mem A, size_t lda, cl_mem B, size_t ldb,
+                             float beta, cl_mem C, size_t ldc) {
+  rbpe_cl_gemm_prog *p = &g->prog[RBPE_CL_GEMM_MAIN];
+  if (n <= NARROW && p->cfg.nwg > NARROW)
+    p = &g->prog[RBPE_CL_GEMM_NARROW_N];
+  else if (m <= NARROW && p->cfg.mwg > NARROW)
+    p = &g->prog[RBPE_CL_GEMM_NARROW_M];
+  if (!p->prog) RBPE_TRY(prog_build(g, be, p));
+  const rbpe_cl_gemm_cfg *c = &p->cfg;
+  size_t kchunk = 0;
+  unsigned splits = rbpe_cl_gemm_splits(g, c, m, n, k, &kchunk);
+  if (splits > 1) RBPE_TRY(part_reserve(g, be, (size_t)splits * m * n * 4));
+  cl_uint um = (cl_uint)m, un = (cl_uint)n, uk = (cl_uint)k,
+          uchunk = (cl_uint)kchunk, ulda = (cl_uint)lda, uldb = (cl_uint)ldb,
+          uldc = (cl_uint)ldc, use_part = splits > 1, usplits = splits;
+  cl_float fa = alpha, fb = beta;
+  cl_mem part = splits > 1 ? g->part : C;
+  cl_kernel kk = p->kern[ta ? (tb ? RBPE_CL_GK_TT : RBPE_CL_GK_TN)
+                            : (tb ? RBPE_CL_GK_NT : RBPE_CL_GK_NN)];
+  const size_t sz[14] = {4, 4, 4, 4, 4, 4, sizeof A, 4, sizeof B, 4,
+                         sizeof C, 4, sizeof part, 4};
+  const void *const ptr[14] = {&um, &un,   &uk, &uchunk, &fa,   &fb,    &A,
+                               &ulda, &B,  &uldb, &C,    &uldc, &part, &use_part};
+  RBPE_TRY(set_args(be, kk, "gemm", sz, ptr, 14));
+  const size_t local[2] = {c->ndim, c->mdim};
+  const size_t global[2] = {ceil_div(n, c->nwg) * c->ndim,
+                            ceil_div(m, c->mwg) * c->mdim * splits};
+  RBPE_TRY(enqueue(be, g->queue, kk, 2, global, local, "gemm"));
+  if (splits == 1) return RBPE_OK;
+  kk = p->kern[RBPE_CL_GK_SPLIT_SUM];
+  const size_t sz2[8] = {4, 4, 4, 4, 4, sizeof part, sizeof C, 4};
+  const void *const ptr2[8] = {&um, &un, &usplits, &fa, &fb, &part, &C, &uldc};
+  RBPE_TRY(set_args(be, kk, "gemm_split_sum", sz2, ptr2, 8));
+  size_t l1 = p->sum_wg, g1 = ceil_div(m * n, l1) * l1;
+  return enqueue(be, g->queue, kk, 1, &g1, &l1, "gemm_split_sum");
+}
+
+rbpe_status rbpe_opencl_gemm_test_tiles(rbpe_backend *be, const char *tiles) {
+  rbpe_cl_gemm_cfg c;
+  RBPE_FAIL_IF(!rbpe_cl_gemm_cfg_parse(tiles, &c), be->err,
+               RBPE_ERR_INVALID_ARGUMENT, "GEMM tiles '%s'", tiles);
+  RBPE_TRY(rbpe_cl_gemm_set(rbpe_opencl_own_gemm(be), be, &c));
+  rbpe_opencl_set_gemm_path(be, RBPE_CL_PATH_OWN);
+  return RBPE_OK;
+}
