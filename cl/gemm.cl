@@ -67,48 +67,31 @@ typedef float floatv;
 #define LDAL (MWG + VW)
 #define LDBL (NWG + VW)
 
-/* op(A)'s tile [i0, i0 + MWG) x [p0, p0 + KWG) into registers; work-item
- * neighbours read neighbouring addresses in either layout */
-inline void gemm_load_a(const int ta, __global const float *A, const uint lda,
-                        const uint m, const uint i0, const uint p0,
-                        const uint pend, const uint tid, float *ra) {
-  for (int l = 0; l < ALOADS; l++) {
-    uint e = tid + (uint)l * WGS;
-    uint i = ta ? e % MWG : e / KWG, p = ta ? e / MWG : e % KWG;
-    uint gi = i0 + i, gp = p0 + p;
-    ra[l] = gi < m && gp < pend ? (ta ? A[gp * lda + gi] : A[gi * lda + gp])
-                                : 0.0f;
+/* A tile of W rows of op(A) (or columns of op(B)) by KWG values of k into
+ * registers: element (x, p) is M[p ld + x] when the matrix is stored with
+ * k along its rows (op(A) = A^T, op(B) = B), else M[x ld + p]; work-item
+ * neighbours read neighbouring addresses either way */
+inline void gemm_load(const int kmajor, const uint W, const uint loads,
+                      __global const float *M, const uint ld, const uint rows,
+                      const uint x0, const uint p0, const uint pend,
+                      const uint tid, float *r) {
+  for (uint l = 0; l < loads; l++) {
+    uint e = tid + l * WGS;
+    uint x = kmajor ? e % W : e / KWG, p = kmajor ? e / W : e % KWG;
+    uint gx = x0 + x, gp = p0 + p;
+    r[l] = gx < rows && gp < pend ? (kmajor ? M[gp * ld + gx] : M[gx * ld + gp])
+                                  : 0.0f;
   }
 }
 
-inline void gemm_store_a(const int ta, __local float *as, const uint tid,
-                         const float *ra) {
-  for (int l = 0; l < ALOADS; l++) {
-    uint e = tid + (uint)l * WGS;
-    uint i = ta ? e % MWG : e / KWG, p = ta ? e / MWG : e % KWG;
-    as[p * LDAL + i] = ra[l];
-  }
-}
-
-/* op(B)'s tile [p0, p0 + KWG) x [j0, j0 + NWG) */
-inline void gemm_load_b(const int tb, __global const float *B, const uint ldb,
-                        const uint n, const uint j0, const uint p0,
-                        const uint pend, const uint tid, float *rb) {
-  for (int l = 0; l < BLOADS; l++) {
-    uint e = tid + (uint)l * WGS;
-    uint j = tb ? e / KWG : e % NWG, p = tb ? e % KWG : e / NWG;
-    uint gj = j0 + j, gp = p0 + p;
-    rb[l] = gj < n && gp < pend ? (tb ? B[gj * ldb + gp] : B[gp * ldb + gj])
-                                : 0.0f;
-  }
-}
-
-inline void gemm_store_b(const int tb, __local float *bs, const uint tid,
-                         const float *rb) {
-  for (int l = 0; l < BLOADS; l++) {
-    uint e = tid + (uint)l * WGS;
-    uint j = tb ? e / KWG : e % NWG, p = tb ? e % KWG : e / NWG;
-    bs[p * LDBL + j] = rb[l];
+/* ... and from registers into local memory, k-major: t[p ldl + x] */
+inline void gemm_store(const int kmajor, const uint W, const uint loads,
+                       const uint ldl, __local float *t, const uint tid,
+                       const float *r) {
+  for (uint l = 0; l < loads; l++) {
+    uint e = tid + l * WGS;
+    uint x = kmajor ? e % W : e / KWG, p = kmajor ? e / W : e % KWG;
+    t[p * ldl + x] = r[l];
   }
 }
 
@@ -131,10 +114,10 @@ inline void gemm_tile(const int ta, const int tb, const uint m, const uint n,
   for (int r = 0; r < WPTM; r++)
     for (int c = 0; c < WPTN; c++) acc[r][c] = 0.0f;
   float ra[ALOADS], rb[BLOADS];
-  gemm_load_a(ta, A, lda, m, i0, kbeg, kend, tid, ra);
-  gemm_load_b(tb, B, ldb, n, j0, kbeg, kend, tid, rb);
-  gemm_store_a(ta, as, tid, ra);
-  gemm_store_b(tb, bs, tid, rb);
+  gemm_load(ta, MWG, ALOADS, A, lda, m, i0, kbeg, kend, tid, ra);
+  gemm_load(!tb, NWG, BLOADS, B, ldb, n, j0, kbeg, kend, tid, rb);
+  gemm_store(ta, MWG, ALOADS, LDAL, as, tid, ra);
+  gemm_store(!tb, NWG, BLOADS, LDBL, bs, tid, rb);
   barrier(CLK_LOCAL_MEM_FENCE);
   for (uint s = 0; s < steps; s++) {
     __local const float *al = as + (s & 1u) * (KWG * LDAL);
@@ -142,8 +125,8 @@ inline void gemm_tile(const int ta, const int tb, const uint m, const uint n,
     const int more = s + 1 < steps;
     if (more) {
       uint p0 = kbeg + (s + 1) * KWG;
-      gemm_load_a(ta, A, lda, m, i0, p0, kend, tid, ra);
-      gemm_load_b(tb, B, ldb, n, j0, p0, kend, tid, rb);
+      gemm_load(ta, MWG, ALOADS, A, lda, m, i0, p0, kend, tid, ra);
+      gemm_load(!tb, NWG, BLOADS, B, ldb, n, j0, p0, kend, tid, rb);
     }
     for (int p = 0; p < KWG; p++) {
       __local const floatv *av = (__local const floatv *)(al + p * LDAL);
@@ -157,8 +140,10 @@ inline void gemm_tile(const int ta, const int tb, const uint m, const uint n,
                           acc[r][c]);
     }
     if (more) {
-      gemm_store_a(ta, as + ((s + 1) & 1u) * (KWG * LDAL), tid, ra);
-      gemm_store_b(tb, bs + ((s + 1) & 1u) * (KWG * LDBL), tid, rb);
+      gemm_store(ta, MWG, ALOADS, LDAL, as + ((s + 1) & 1u) * (KWG * LDAL),
+                 tid, ra);
+      gemm_store(!tb, NWG, BLOADS, LDBL, bs + ((s + 1) & 1u) * (KWG * LDBL),
+                 tid, rb);
     }
     barrier(CLK_LOCAL_MEM_FENCE);
   }

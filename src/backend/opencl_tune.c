@@ -480,6 +480,58 @@ static int try_choice(rbpe_backend *be, const choice *c, shapes *s,
                      max_rel_diff(t->g0, t->g, small) < 1e-4));
 }
 
+/* CLBlast's defaults (the reference result every choice must match, into
+ * t->y0 and t->g0) and the untuned choice (the own kernels with the tiles
+ * they have when tuning starts: the default unless a cache entry set
+ * others; the speed to beat, and it must match the reference too), on the
+ * batch s and the large shapes l. */
+static rbpe_status baselines(rbpe_backend *be, const rbpe_tune_request *req,
+                             const choice *clblast, const choice *untuned,
+                             shapes *s, shapes *l, tune_bufs *t,
+                             rbpe_tune_report *rep) {
+  RBPE_TRY(apply(be, clblast));
+  RBPE_TRY(measure(be, s, req->seconds, t->y0, t->g0, &rep->clblast_gflops));
+  if (l->rows)
+    RBPE_TRY(measure(be, l, req->seconds, NULL, NULL,
+                     &rep->clblast_large_gflops));
+  if (!try_choice(be, untuned, s, req->seconds, t, 1, &rep->default_gflops))
+    return rbpe_err_set(be->err, RBPE_ERR_DEVICE,
+                        "rbpe's GEMM and CLBlast's disagree on %s (or the "
+                        "own kernels fail there): run rbpe check",
+                        be->description);
+  if (l->rows)
+    RBPE_TRY(measure(be, l, req->seconds, NULL, NULL,
+                     &rep->default_large_gflops));
+  return RBPE_OK;
+}
+
+/* Caches the best choice if it is clearly faster on the batch (timing
+ * noise is a few per cent) and no slower on the large shapes (on an H100 a
+ * set 1.00x at 16384 rows ran 2.6x slower at 65536); else the untuned
+ * choice runs on. */
+static rbpe_status keep_best(rbpe_backend *be, const char *name,
+                             const char *driver, const rbpe_tune_request *req,
+                             const choice *best_c, double best,
+                             const choice *untuned, int gain,
+                             rbpe_tune_report *rep) {
+  entry_format(best_c, rep->best, sizeof rep->best);
+  if (gain && (!rep->large_rows ||
+               rep->best_large_gflops >= rep->default_large_gflops * 0.97)) {
+    if (!req->dry_run) {
+      RBPE_TRY(make_dirs(be->err, rep->cache_path));
+      cache_job job = {rep->cache_path, name, driver, rep->best, best};
+      RBPE_TRY(rbpe_write_atomic(rep->cache_path, write_cache, &job, be->err));
+      rep->saved = 1;
+    }
+    return RBPE_OK;
+  }
+  if (gain) RBPE_TRY(apply(be, untuned));
+  entry_format(untuned, rep->best, sizeof rep->best);
+  snprintf(rep->best + strlen(rep->best), sizeof rep->best - strlen(rep->best),
+           " (the default)");
+  return RBPE_OK;
+}
+
 rbpe_status rbpe_cl_tune(rbpe_backend *be, const char *name,
                          const char *driver, size_t max_wg, uint64_t local_mem,
                          const rbpe_tune_request *req, rbpe_tune_report *rep) {
@@ -523,24 +575,9 @@ rbpe_status rbpe_cl_tune(rbpe_backend *be, const char *name,
     if (shapes_alloc(be, &l, &rng, t.host) != RBPE_OK) l.rows = 0;
     be->err = keep;
   }
-  /* what runs untuned: the own kernels' default tiles, the speed to beat;
-   * CLBlast's untuned result is the reference every choice must match,
-   * and the own default must match it too */
   choice untuned = {.kind = OWN,
                     .cfg = rbpe_opencl_own_gemm(be)->prog[RBPE_CL_GEMM_MAIN].cfg};
-  if (st == RBPE_OK) st = apply(be, &cand[0]);
-  if (st == RBPE_OK)
-    st = measure(be, &s, req->seconds, t.y0, t.g0, &rep->clblast_gflops);
-  if (st == RBPE_OK && l.rows)
-    st = measure(be, &l, req->seconds, NULL, NULL, &rep->clblast_large_gflops);
-  if (st == RBPE_OK && !try_choice(be, &untuned, &s, req->seconds, &t, 1,
-                                   &rep->default_gflops))
-    st = rbpe_err_set(be->err, RBPE_ERR_DEVICE,
-                      "rbpe's GEMM and CLBlast's disagree on %s (or the "
-                      "own kernels fail there): run rbpe check",
-                      be->description);
-  if (st == RBPE_OK && l.rows)
-    st = measure(be, &l, req->seconds, NULL, NULL, &rep->default_large_gflops);
+  if (st == RBPE_OK) st = baselines(be, req, &cand[0], &untuned, &s, &l, &t, rep);
   double best = 0;
   choice best_c = untuned;
   for (int c = 0; c < tries && st == RBPE_OK; c++) {
@@ -573,23 +610,5 @@ rbpe_status rbpe_cl_tune(rbpe_backend *be, const char *name,
   tune_bufs_free(&t);
   free(cand);
   if (st != RBPE_OK) return st;
-  /* keep a choice only if it is clearly faster on the batch (timing noise
-   * is a few per cent) and no slower on the large shapes: on an H100 a set
-   * 1.00x at 16384 rows ran 2.6x slower at 65536 */
-  entry_format(&best_c, rep->best, sizeof rep->best);
-  if (gain && (!rep->large_rows ||
-               rep->best_large_gflops >= rep->default_large_gflops * 0.97)) {
-    if (!req->dry_run) {
-      RBPE_TRY(make_dirs(be->err, rep->cache_path));
-      cache_job job = {rep->cache_path, name, driver, rep->best, best};
-      RBPE_TRY(rbpe_write_atomic(rep->cache_path, write_cache, &job, be->err));
-      rep->saved = 1;
-    }
-  } else {
-    if (gain) RBPE_TRY(apply(be, &untuned));
-    entry_format(&untuned, rep->best, sizeof rep->best);
-    snprintf(rep->best + strlen(rep->best), sizeof rep->best - strlen(rep->best),
-             " (the default)");
-  }
-  return RBPE_OK;
+  return keep_best(be, name, driver, req, &best_c, best, &untuned, gain, rep);
 }
