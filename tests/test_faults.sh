@@ -31,6 +31,13 @@ RBPE_FAULT_COUNTS=$tmp/rcounts "$RBPE" render "$out/model.rbpe" --device "$DEVIC
   --size 96x96 -o "$tmp/render.png" --quiet >/dev/null 2>&1 ||
   { echo "FAIL: clean render"; exit 1; }
 cp "$tmp/render.png" "$tmp/render.old"
+# CLBlast's calls: counted (and failed below) with CLBlast as the GEMM,
+# which rbpe's own kernels replace by default
+RBPE_GEMM=clblast RBPE_FAULT_COUNTS=$tmp/ccounts fit "$tmp/scratch" >/dev/null 2>&1 ||
+  { echo "FAIL: counting run with CLBlast"; exit 1; }
+RBPE_GEMM=clblast RBPE_FAULT_COUNTS=$tmp/crcounts "$RBPE" render "$out/model.rbpe" \
+  --device "$DEVICE" --size 96x96 -o "$tmp/render.png" --quiet >/dev/null 2>&1 ||
+  { echo "FAIL: clean render with CLBlast"; exit 1; }
 
 # check LABEL RC: what a failed run must look like
 check() {
@@ -51,7 +58,12 @@ check() {
 }
 
 for kind in alloc build enqueue clblast; do
-  total=$(awk -v k=$kind '$1 == k {print $2}' "$tmp/counts")
+  counts=$tmp/counts rcounts=$tmp/rcounts
+  if [ "$kind" = clblast ]; then
+    export RBPE_GEMM=clblast
+    counts=$tmp/ccounts rcounts=$tmp/crcounts
+  fi
+  total=$(awk -v k=$kind '$1 == k {print $2}' "$counts")
   [ "${total:-0}" -gt 0 ] || { bad "fit makes no $kind events"; continue; }
   # the first few, then spread over the whole run, then the last
   picks=$(awk -v t="$total" 'BEGIN {
@@ -65,7 +77,7 @@ for kind in alloc build enqueue clblast; do
       bad "fit, $kind #$n: the previous outputs changed"
     ls -a "$out" | grep -q 'staged-\|\.tmp\.' && bad "fit, $kind #$n: temporary files left"
   done
-  rtotal=$(awk -v k=$kind '$1 == k {print $2}' "$tmp/rcounts")
+  rtotal=$(awk -v k=$kind '$1 == k {print $2}' "$rcounts")
   for n in $(printf '%s\n' 1 $(( ${rtotal:-0} / 2 + 1 )) "${rtotal:-0}" | sort -nu); do
     [ "$n" -ge 1 ] && [ "$n" -le "${rtotal:-0}" ] || continue
     RBPE_FAULT=$kind:$n "$RBPE" render "$out/model.rbpe" --device "$DEVICE" \
@@ -73,6 +85,7 @@ for kind in alloc build enqueue clblast; do
     check "render, $kind #$n of $rtotal" $?
     cmp -s "$tmp/render.png" "$tmp/render.old" || bad "render, $kind #$n: render.png changed"
   done
+  unset RBPE_GEMM
 done
-echo "faults: $runs injected runs ($(tr '\n' ' ' <"$tmp/counts")per fit), $fail failure(s)"
+echo "faults: $runs injected runs ($(tr '\n' ' ' <"$tmp/counts")per fit; with CLBlast: $(tr '\n' ' ' <"$tmp/ccounts")), $fail failure(s)"
 [ "$fail" -eq 0 ]
