@@ -802,13 +802,16 @@ rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
     return st;
   }
   be->tuned = rbpe_cl_tuning_apply(be, b->full_name, b->full_driver);
-  /* RBPE_GEMM=own|clblast overrides the default and the cache */
+  /* RBPE_GEMM=own|clblast overrides the default and the cache (whose
+   * choice, if it was the other GEMM's, then no longer runs) */
   const char *env = getenv("RBPE_GEMM");
+  int cached_path = b->gemm_path;
   if (env && *env && ocl_gemm_path(be, env, NULL, 0) != RBPE_OK) {
     ocl_destroy(be);
     return rbpe_err_set(err, RBPE_ERR_INVALID_ARGUMENT,
                         "RBPE_GEMM=%s: own or clblast", env);
   }
+  if (b->gemm_path != cached_path) be->tuned = 0;
   if (be->tuned) {
     size_t n = strlen(be->description);
     snprintf(be->description + n, sizeof be->description - n,
