@@ -14,12 +14,12 @@
  * Local memory is double-buffered: the next step's values are loaded from
  * global memory into registers while this step's products run, then stored
  * in the other buffer; one barrier per step. Every sum of C runs over k in
- * ascending order, so the result depends on neither the tile sizes nor the
- * schedule. The weight gradient's product (k = the batch, C small) is
- * split over k into `splits` chunks of kchunk (the row tiles of each chunk
- * along dimension 1 of the range):
- * each chunk's sums go to part, and gemm_split_sum adds the chunks in
- * ascending order (fixed by the shapes and the configuration). Values past
+ * ascending order, so an unsplit product depends on neither the tile sizes
+ * nor the schedule. The weight gradient's product (k = the batch, C small)
+ * is split over k into `splits` chunks of kchunk (the row tiles of each
+ * chunk along dimension 1 of the range): each chunk's sums go to part, and
+ * gemm_split_sum adds the chunks in ascending order (the chunks fixed by
+ * the shapes, the tiles and the device's compute units). Values past
  * the edges of A and B are read as zeros and never written. Index
  * arithmetic is 32-bit: the host sends matrices of 2^32 or more values to
  * CLBlast. The products use mad(), which every device here contracts to a
