@@ -147,51 +147,26 @@ static rbpe_status kernel(cl_backend *b, int k, cl_kernel *out) {
   return RBPE_OK;
 }
 
-/* Sets kernel arguments from a list of (size, pointer) pairs. */
-typedef struct {
-  size_t size;
-  const void *ptr;
-} karg;
-
-#define KARG(v) ((karg){sizeof(v), &(v)})
-
 static rbpe_status launch(cl_backend *b, int k, size_t total, const karg *args,
                           int nargs) {
   cl_kernel kk = NULL;
   RBPE_TRY(kernel(b, k, &kk));
-  for (int i = 0; i < nargs; i++) {
-    cl_int rc = clSetKernelArg(kk, (cl_uint)i, args[i].size, args[i].ptr);
-    if (rc != CL_SUCCESS) return cl_fail(&b->base, rc, kern_def[k].name);
-  }
   size_t local = RBPE_CL_LOCAL_SIZE;
   if (local > b->kern_wg[k]) local = b->kern_wg[k];
   if (local > b->max_wg) local = b->max_wg;
   size_t global = (total + local - 1) / local * local;
-  cl_int rc = rbpe_fault_hit(RBPE_FAULT_ENQUEUE)
-                  ? CL_OUT_OF_RESOURCES
-                  : clEnqueueNDRangeKernel(b->queue, kk, 1, NULL, &global,
-                                           &local, 0, NULL, NULL);
-  if (rc != CL_SUCCESS) return cl_fail(&b->base, rc, kern_def[k].name);
-  return RBPE_OK;
+  return rbpe_cl_run(&b->base, b->queue, kk, kern_def[k].name, args, nargs, 1,
+                     &global, &local);
 }
 
 static cl_mem mem(const rbpe_buf *buf) { return (cl_mem)buf->handle; }
-
-/* A read-write buffer, or NULL with *rc set; an injected allocation
- * fault reads as CL_MEM_OBJECT_ALLOCATION_FAILURE. */
-static cl_mem create_buffer(cl_backend *b, size_t bytes, cl_int *rc) {
-  *rc = CL_MEM_OBJECT_ALLOCATION_FAILURE;
-  if (rbpe_fault_hit(RBPE_FAULT_ALLOC)) return NULL;
-  cl_mem m = clCreateBuffer(b->context, CL_MEM_READ_WRITE, bytes, NULL, rc);
-  return *rc == CL_SUCCESS ? m : NULL;
-}
 
 static rbpe_status ocl_alloc(rbpe_backend *be, size_t bytes, rbpe_buf **out) {
   rbpe_buf *buf = calloc(1, sizeof *buf);
   RBPE_FAIL_IF(!buf, be->err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
   cl_int rc;
   /* A zero-size cl_mem is invalid; keep a minimal one so the handle works. */
-  cl_mem m = create_buffer(CLB(be), bytes ? bytes : sizeof(float), &rc);
+  cl_mem m = rbpe_cl_buffer(CLB(be)->context, bytes ? bytes : sizeof(float), &rc);
   if (!m) {
     free(buf);
     return rbpe_err_set(be->err, rbpe_cl_status(rc),
@@ -353,19 +328,9 @@ static rbpe_status ocl_gemm(rbpe_backend *be, int ta, int tb, size_t m,
           ? CLBlastOpenCLOutOfResources
           : CLBlastSGemmTempBufferSize(layout, t1, t2, d1, d2, k, 0, ld1, 0,
                                        ld2, 0, ldc, &b->queue, &temp);
-  if (rc == CLBlastSuccess && temp > b->gemm_temp_bytes) {
-    /* a buffer still used by queued GEMMs lives until they finish */
-    if (b->gemm_temp) clReleaseMemObject(b->gemm_temp);
-    b->gemm_temp_bytes = 0;
-    cl_int crc;
-    b->gemm_temp = create_buffer(b, temp, &crc);
-    if (!b->gemm_temp)
-      return rbpe_err_set(be->err, RBPE_ERR_DEVICE_MEMORY,
-                          "no room for CLBlast's %zu MiB GEMM temporary on "
-                          "%s: %s",
-                          temp >> 20, be->description, rbpe_cl_error_name(crc));
-    b->gemm_temp_bytes = temp;
-  }
+  if (rc == CLBlastSuccess)
+    RBPE_TRY(rbpe_cl_grow(be, b->context, &b->gemm_temp, &b->gemm_temp_bytes,
+                          temp, "CLBlast's GEMM temporary"));
   if (rc == CLBlastSuccess)
     rc = temp ? CLBlastSgemmWithTempBuffer(layout, t1, t2, d1, d2, k, alpha,
                                            m1, 0, ld1, m2, 0, ld2, beta,
@@ -628,8 +593,7 @@ static rbpe_status ocl_alt_gemm_route(rbpe_backend *be, int i,
   }
   if (i > 1) return RBPE_OK;
   *name = "gemm clblast indirect";
-  b->gemm_path = RBPE_CL_PATH_CLBLAST;
-  return rbpe_opencl_gemm_test_route(be, -1);
+  return rbpe_opencl_gemm_test_route(be, -1); /* sets the CLBlast path */
 }
 
 static const rbpe_backend_ops ocl_ops = {
@@ -755,9 +719,17 @@ static rbpe_status open_queue(cl_backend *b) {
   cl_mem *scr[2] = {&b->scratch, &b->colpart};
   size_t scr_floats[2] = {RBPE_CL_REDUCE_PARTS, RBPE_CL_COLPART};
   for (int i = 0; i < 2; i++) {
-    *scr[i] = create_buffer(b, scr_floats[i] * sizeof(float), &rc);
+    *scr[i] = rbpe_cl_buffer(b->context, scr_floats[i] * sizeof(float), &rc);
     if (!*scr[i]) return cl_fail(be, rc, "allocating reduction scratch");
   }
+  return RBPE_OK;
+}
+
+/* rbpe's own GEMM on this device, with the default tiles for its type (a
+ * device too small for them: the smallest tiles; too small for those:
+ * CLBlast). Programs are built on the first product. */
+static void own_gemm_init(cl_backend *b) {
+  rbpe_backend *be = &b->base;
   rbpe_own_gemm *g = &b->own;
   g->context = b->context;
   g->device = b->device;
@@ -774,7 +746,6 @@ static rbpe_status open_queue(cl_backend *b) {
   be->err = &quiet;
   if (rbpe_cl_gemm_set(g, be, &cfg) != RBPE_OK) b->gemm_path = RBPE_CL_PATH_CLBLAST;
   be->err = keep;
-  return RBPE_OK;
 }
 
 rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
@@ -801,6 +772,7 @@ rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,
     ocl_destroy(be);
     return st;
   }
+  own_gemm_init(b);
   be->tuned = rbpe_cl_tuning_apply(be, b->full_name, b->full_driver);
   /* RBPE_GEMM=own|clblast overrides the default and the cache (whose
    * choice, if it was the other GEMM's, then no longer runs) */

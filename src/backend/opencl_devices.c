@@ -476,3 +476,43 @@ rbpe_status rbpe_cl_build(rbpe_backend *be, cl_context ctx, cl_device_id dev,
   *out = prog;
   return RBPE_OK;
 }
+
+rbpe_status rbpe_cl_run(rbpe_backend *be, cl_command_queue q, cl_kernel k,
+                        const char *what, const karg *args, int nargs,
+                        cl_uint dims, const size_t *global,
+                        const size_t *local) {
+  cl_int rc = CL_SUCCESS;
+  for (int i = 0; i < nargs && rc == CL_SUCCESS; i++)
+    rc = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].ptr);
+  if (rc == CL_SUCCESS)
+    rc = rbpe_fault_hit(RBPE_FAULT_ENQUEUE)
+             ? CL_OUT_OF_RESOURCES
+             : clEnqueueNDRangeKernel(q, k, dims, NULL, global, local, 0,
+                                      NULL, NULL);
+  if (rc != CL_SUCCESS)
+    return rbpe_err_set(be->err, rbpe_cl_status(rc), "%s failed on %s: %s (%d)",
+                        what, be->description, rbpe_cl_error_name(rc), (int)rc);
+  return RBPE_OK;
+}
+
+cl_mem rbpe_cl_buffer(cl_context ctx, size_t bytes, cl_int *rc) {
+  *rc = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+  if (rbpe_fault_hit(RBPE_FAULT_ALLOC)) return NULL;
+  cl_mem m = clCreateBuffer(ctx, CL_MEM_READ_WRITE, bytes, NULL, rc);
+  return *rc == CL_SUCCESS ? m : NULL;
+}
+
+rbpe_status rbpe_cl_grow(rbpe_backend *be, cl_context ctx, cl_mem *buf,
+                         size_t *have, size_t need, const char *what) {
+  if (need <= *have) return RBPE_OK;
+  if (*buf) clReleaseMemObject(*buf);
+  *have = 0;
+  cl_int rc;
+  *buf = rbpe_cl_buffer(ctx, need, &rc);
+  if (!*buf)
+    return rbpe_err_set(be->err, RBPE_ERR_DEVICE_MEMORY,
+                        "no room for %zu MiB of %s on %s: %s", need >> 20,
+                        what, be->description, rbpe_cl_error_name(rc));
+  *have = need;
+  return RBPE_OK;
+}

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fault.h"
 #include "opencl_gemm.h"
 #include "opencl_util.h"
 #include "rbpe_cl_sources.h"
@@ -216,8 +215,10 @@ static rbpe_status prog_build(rbpe_own_gemm *g, rbpe_backend *be,
 
 static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
-unsigned rbpe_cl_gemm_splits(const rbpe_own_gemm *g, const rbpe_cl_gemm_cfg *c,
-                             size_t m, size_t n, size_t k, size_t *kchunk) {
+/* How many chunks a product's sums over k are split into, each of
+ * *kchunk values of k. */
+static unsigned splits_of(const rbpe_own_gemm *g, const rbpe_cl_gemm_cfg *c,
+                          size_t m, size_t n, size_t k, size_t *kchunk) {
   size_t tiles = ceil_div(m, c->mwg) * ceil_div(n, c->nwg);
   size_t want = (size_t)SPLIT_GROUPS_PER_CU * (g->compute_units ? g->compute_units : 1);
   size_t s = 1;
@@ -230,53 +231,6 @@ unsigned rbpe_cl_gemm_splits(const rbpe_own_gemm *g, const rbpe_cl_gemm_cfg *c,
   size_t chunk = ceil_div(ceil_div(k, s), c->kwg) * c->kwg;
   *kchunk = chunk;
   return (unsigned)ceil_div(k, chunk);
-}
-
-static rbpe_status enqueue(rbpe_backend *be, cl_command_queue q, cl_kernel kk,
-                           cl_uint dims, const size_t *global,
-                           const size_t *local, const char *what) {
-  cl_int rc = rbpe_fault_hit(RBPE_FAULT_ENQUEUE)
-                  ? CL_OUT_OF_RESOURCES
-                  : clEnqueueNDRangeKernel(q, kk, dims, NULL, global, local, 0,
-                                           NULL, NULL);
-  if (rc != CL_SUCCESS)
-    return rbpe_err_set(be->err, rbpe_cl_status(rc), "%s failed on %s: %s (%d)",
-                        what, be->description, rbpe_cl_error_name(rc), (int)rc);
-  return RBPE_OK;
-}
-
-static rbpe_status set_args(rbpe_backend *be, cl_kernel kk, const char *what,
-                            const size_t *size, const void *const *ptr,
-                            int n) {
-  for (int i = 0; i < n; i++) {
-    cl_int rc = clSetKernelArg(kk, (cl_uint)i, size[i], ptr[i]);
-    if (rc != CL_SUCCESS)
-      return rbpe_err_set(be->err, rbpe_cl_status(rc),
-                          "%s: argument %d refused on %s: %s", what, i,
-                          be->description, rbpe_cl_error_name(rc));
-  }
-  return RBPE_OK;
-}
-
-/* room for splits x m x n partial sums */
-static rbpe_status part_reserve(rbpe_own_gemm *g, rbpe_backend *be,
-                                size_t bytes) {
-  if (bytes <= g->part_bytes) return RBPE_OK;
-  /* queued products still using the old buffer keep it alive */
-  if (g->part) clReleaseMemObject(g->part);
-  g->part = NULL;
-  g->part_bytes = 0;
-  cl_int rc = CL_MEM_OBJECT_ALLOCATION_FAILURE;
-  if (!rbpe_fault_hit(RBPE_FAULT_ALLOC))
-    g->part = clCreateBuffer(g->context, CL_MEM_READ_WRITE, bytes, NULL, &rc);
-  if (!g->part || rc != CL_SUCCESS) {
-    g->part = NULL;
-    return rbpe_err_set(be->err, RBPE_ERR_DEVICE_MEMORY,
-                        "no room for the GEMM's %zu MiB of split sums on %s: %s",
-                        bytes >> 20, be->description, rbpe_cl_error_name(rc));
-  }
-  g->part_bytes = bytes;
-  return RBPE_OK;
 }
 
 static int fits_u32(size_t rows, size_t ld) {
@@ -301,8 +255,10 @@ rbpe_status rbpe_cl_gemm_run(rbpe_own_gemm *g, rbpe_backend *be, int ta, int tb,
   if (!p->prog) RBPE_TRY(prog_build(g, be, p));
   const rbpe_cl_gemm_cfg *c = &p->cfg;
   size_t kchunk = 0;
-  unsigned splits = rbpe_cl_gemm_splits(g, c, m, n, k, &kchunk);
-  if (splits > 1) RBPE_TRY(part_reserve(g, be, (size_t)splits * m * n * 4));
+  unsigned splits = splits_of(g, c, m, n, k, &kchunk);
+  if (splits > 1)
+    RBPE_TRY(rbpe_cl_grow(be, g->context, &g->part, &g->part_bytes,
+                          (size_t)splits * m * n * 4, "the GEMM's split sums"));
   cl_uint um = (cl_uint)m, un = (cl_uint)n, uk = (cl_uint)k,
           uchunk = (cl_uint)kchunk, ulda = (cl_uint)lda, uldb = (cl_uint)ldb,
           uldc = (cl_uint)ldc, use_part = splits > 1, usplits = splits;
@@ -310,22 +266,20 @@ rbpe_status rbpe_cl_gemm_run(rbpe_own_gemm *g, rbpe_backend *be, int ta, int tb,
   cl_mem part = splits > 1 ? g->part : C;
   cl_kernel kk = p->kern[ta ? (tb ? RBPE_CL_GK_TT : RBPE_CL_GK_TN)
                             : (tb ? RBPE_CL_GK_NT : RBPE_CL_GK_NN)];
-  const size_t sz[14] = {4, 4, 4, 4, 4, 4, sizeof A, 4, sizeof B, 4,
-                         sizeof C, 4, sizeof part, 4};
-  const void *const ptr[14] = {&um, &un,   &uk, &uchunk, &fa,   &fb,    &A,
-                               &ulda, &B,  &uldb, &C,    &uldc, &part, &use_part};
-  RBPE_TRY(set_args(be, kk, "gemm", sz, ptr, 14));
+  const karg args[14] = {KARG(um),   KARG(un), KARG(uk),   KARG(uchunk),
+                         KARG(fa),   KARG(fb), KARG(A),    KARG(ulda),
+                         KARG(B),    KARG(uldb), KARG(C),  KARG(uldc),
+                         KARG(part), KARG(use_part)};
   const size_t local[2] = {c->ndim, c->mdim};
   const size_t global[2] = {ceil_div(n, c->nwg) * c->ndim,
                             ceil_div(m, c->mwg) * c->mdim * splits};
-  RBPE_TRY(enqueue(be, g->queue, kk, 2, global, local, "gemm"));
+  RBPE_TRY(rbpe_cl_run(be, g->queue, kk, "gemm", args, 14, 2, global, local));
   if (splits == 1) return RBPE_OK;
-  kk = p->kern[RBPE_CL_GK_SPLIT_SUM];
-  const size_t sz2[8] = {4, 4, 4, 4, 4, sizeof part, sizeof C, 4};
-  const void *const ptr2[8] = {&um, &un, &usplits, &fa, &fb, &part, &C, &uldc};
-  RBPE_TRY(set_args(be, kk, "gemm_split_sum", sz2, ptr2, 8));
+  const karg sum[8] = {KARG(um), KARG(un),   KARG(usplits), KARG(fa),
+                       KARG(fb), KARG(part), KARG(C),       KARG(uldc)};
   size_t l1 = p->sum_wg, g1 = ceil_div(m * n, l1) * l1;
-  return enqueue(be, g->queue, kk, 1, &g1, &l1, "gemm_split_sum");
+  return rbpe_cl_run(be, g->queue, p->kern[RBPE_CL_GK_SPLIT_SUM],
+                     "gemm_split_sum", sum, 8, 1, &g1, &l1);
 }
 
 rbpe_status rbpe_opencl_gemm_test_tiles(rbpe_backend *be, const char *tiles) {

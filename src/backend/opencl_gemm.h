@@ -66,9 +66,6 @@ int rbpe_cl_gemm_candidates(size_t max_wg, uint64_t local_mem,
  * device); its program is built on the next product. */
 rbpe_status rbpe_cl_gemm_set(rbpe_own_gemm *g, rbpe_backend *be,
                              const rbpe_cl_gemm_cfg *cfg);
-/* How many chunks a product's sums over k are split into. */
-unsigned rbpe_cl_gemm_splits(const rbpe_own_gemm *g, const rbpe_cl_gemm_cfg *c,
-                             size_t m, size_t n, size_t k, size_t *kchunk);
 /* Whether the kernels' 32-bit indices reach every value of the product's
  * matrices (else the backend sends it to CLBlast). */
 int rbpe_cl_gemm_takes(int ta, int tb, size_t m, size_t n, size_t k,

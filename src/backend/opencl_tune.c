@@ -267,17 +267,18 @@ static int candidates(int gemmk, size_t max_wg, uint64_t local_mem,
   return n;
 }
 
-static void shuffle(size_t (*c)[NPARAM], int n, rbpe_rng *rng) {
-  for (int i = n - 1; i > 0; i--) {
+/* Fisher-Yates over n elements of `size` bytes (at most a CLBlast set's) */
+static void shuffle(void *base, int n, size_t size, rbpe_rng *rng) {
+  unsigned char t[sizeof(size_t[NPARAM])], *c = base;
+  for (int i = n - 1; i > 0 && size <= sizeof t; i--) {
     int j = (int)rbpe_rng_below(rng, (uint64_t)i + 1);
-    size_t t[NPARAM];
-    memcpy(t, c[i], sizeof t);
-    memcpy(c[i], c[j], sizeof t);
-    memcpy(c[j], t, sizeof t);
+    memcpy(t, c + (size_t)i * size, size);
+    memcpy(c + (size_t)i * size, c + (size_t)j * size, size);
+    memcpy(c + (size_t)j * size, t, size);
   }
 }
 
-/* a tuned set must beat CLBlast's defaults by this factor on the batch */
+/* a tuned choice must beat the untuned default by this factor on the batch */
 #define RBPE_TUNE_MIN_GAIN 1.05
 /* ... and not lose on this many times as many rows */
 #define RBPE_TUNE_LARGE 4
@@ -418,12 +419,7 @@ static int choices(size_t max_wg, uint64_t local_mem, const char *only,
   if (n1 > PART) n1 = PART;
   if (only && !strcmp(only, "own")) n0 = n1 = 0;
   if (only && !strcmp(only, "clblast")) no = 0;
-  for (int i = no - 1; i > 0; i--) {
-    int j = (int)rbpe_rng_below(rng, (uint64_t)i + 1);
-    rbpe_cl_gemm_cfg t = own[i];
-    own[i] = own[j];
-    own[j] = t;
-  }
+  shuffle(own, no, sizeof *own, rng);
   /* register tiles of 32 sums or more first: on the H200 every one of the
    * ten fastest of 110 sampled sets had 32 or 64 */
   for (int i = 0, front = 0; i < no; i++)
@@ -432,8 +428,8 @@ static int choices(size_t max_wg, uint64_t local_mem, const char *only,
       memmove(own + front + 1, own + front, sizeof *own * (size_t)(i - front));
       own[front++] = t;
     }
-  shuffle(k0, n0, rng);
-  shuffle(k1, n1, rng);
+  shuffle(k0, n0, sizeof k0[0], rng);
+  shuffle(k1, n1, sizeof k1[0], rng);
   int n = 0;
   out[n++] = (choice){.kind = CLBLAST_DEFAULT};
   for (int i = 0; (i < no || i < n0 || i < n1) && n < cap; i++) {

@@ -33,6 +33,29 @@ rbpe_status rbpe_cl_build(rbpe_backend *be, cl_context ctx, cl_device_id dev,
                           const char *options, const char *what,
                           cl_program *out);
 
+/* A kernel argument: its size and where its value is. */
+typedef struct {
+  size_t size;
+  const void *ptr;
+} karg;
+#define KARG(v) ((karg){sizeof(v), &(v)})
+
+/* Sets a kernel's arguments and enqueues it over `dims` dimensions (an
+ * injected enqueue fault reads as CL_OUT_OF_RESOURCES); a failure is
+ * "WHAT failed on DEVICE: ERROR (code)". */
+rbpe_status rbpe_cl_run(rbpe_backend *be, cl_command_queue q, cl_kernel k,
+                        const char *what, const karg *args, int nargs,
+                        cl_uint dims, const size_t *global,
+                        const size_t *local);
+/* A read-write buffer, or NULL with *rc set; an injected allocation fault
+ * reads as CL_MEM_OBJECT_ALLOCATION_FAILURE. */
+cl_mem rbpe_cl_buffer(cl_context ctx, size_t bytes, cl_int *rc);
+/* A temporary kept between calls (*buf of *have bytes), replaced by one of
+ * `need` bytes when it is smaller (queued work still using the old one
+ * keeps it alive); "no room for N MiB of WHAT on DEVICE" when that fails. */
+rbpe_status rbpe_cl_grow(rbpe_backend *be, cl_context ctx, cl_mem *buf,
+                         size_t *have, size_t need, const char *what);
+
 /* The device of an OpenCL backend (opencl.c). */
 cl_device_id rbpe_opencl_device(const rbpe_backend *be);
 /* Tells the backend which CLBlast Xgemm kernel (GEMMK) runs after an
