@@ -17,8 +17,11 @@ static const char *const gk_name[RBPE_CL_GK_COUNT] = {
  * unit (or chunks reach that size) */
 #define SPLIT_GROUPS_PER_CU 4
 #define SPLIT_MAX 256
-/* and at most this many (some drivers stop a kernel's loops after 65535
- * passes in all: llvmpipe's, under rusticl) */
+/* and at most this many: a long sum is split even with tiles enough. Set
+ * while chasing wrong sums on llvmpipe (rusticl) for k = 20,000, whose
+ * cause turned out to be fma() (the kernels use mad()); kept because the
+ * op tests and the H200 measurements ran with it, and it bounds the time
+ * one work-group runs. */
 #define SPLIT_MAX_K 4096
 
 /* products with at most this many columns (rows) take a narrow tile */
