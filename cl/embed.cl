@@ -77,3 +77,45 @@ __kernel void embed_rbf_dsigma(const uint total, const uint ndim,
   if (g >= total) return;
   out[g] = rbf_value(g, ndim, ndir, D, b, x, sigma, dirs, 1, norm_ref);
 }
+
+/* A window's first centre, host.c's rbpe_host_band_first: the first t_j
+ * >= p - r, clamped into [0, D - W]. */
+inline uint band_first(float p, float r, uint D, uint W) {
+  float lo = (p - r) * (float)D - 0.5f;
+  if (!(lo > 0.0f)) return 0u;
+  if (lo >= (float)(D - W)) return D - W;
+  return (uint)ceil(lo);
+}
+
+/* Banded rbf rows (backend.h, rbpe_band): one work-item per stored value
+ * of the n x ndir (W + 1) result; a start, or the value of centre
+ * start + k in direction a, computed as rbf_value computes it. */
+__kernel void embed_rbf_band(const uint total, const uint ndim,
+                             const uint ndir, const uint D, const float b,
+                             __global const float *x,
+                             __global const float *sigma,
+                             __global const float *dirs, __global float *out,
+                             const float norm_ref, const uint W,
+                             const float reach) {
+  uint g = get_global_id(0);
+  if (g >= total) return;
+  uint cols = ndir * (W + 1u);
+  uint i = g / cols, r = g % cols;
+  uint a = r < ndir ? r : (r - ndir) / W;
+  __global const float *al = dirs + a * (ndim + 1u);
+  float p = al[ndim];
+  for (uint k = 0; k < ndim; k++) p += al[k] * x[i * ndim + k];
+  float s = sigma[i];
+  uint j0 = band_first(p, reach * s, D, W);
+  if (r < ndir) {
+    out[g] = (float)j0;
+    return;
+  }
+  uint j = j0 + (r - ndir) % W;
+  float t = ((float)j + 0.5f) / (float)D;
+  float d = p - t;
+  float q = (d * d) / (2.0f * s * s);
+  float e = exp(-powb(q, b));
+  float h = norm_ref > 0.0f ? sqrt(norm_ref / s) : 1.0f;
+  out[g] = h * e;
+}

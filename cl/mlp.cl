@@ -127,3 +127,51 @@ __kernel void fill(const uint total, const uint offset, const float value,
   if (g >= total) return;
   out[offset + g] = value;
 }
+
+/* A stored band start read back, clamped into [0, D - W] (NaN: 0), as
+ * host.h's rbpe_host_band_start: no row addresses outside the weights. */
+inline uint band_start(float s, uint D, uint W) {
+  return s >= 0.0f ? (s <= (float)(D - W) ? (uint)s : D - W) : 0u;
+}
+
+/* The banded first layer (backend.h, rbpe_band): out (rows x n) =
+ * dense(X) Wt, Wt (ndir D x n); one work-item per output element, summing
+ * its row's window direction by direction, centres in ascending order
+ * (host.c's order and operations). */
+__kernel void band_gemm(const uint total, const uint n, const uint ndir,
+                        const uint D, const uint W, __global const float *X,
+                        __global const float *Wt, __global float *out) {
+  uint g = get_global_id(0);
+  if (g >= total) return;
+  uint i = g / n, h = g % n, cols = ndir * (W + 1u);
+  __global const float *row = X + i * cols;
+  float acc = 0.0f;
+  for (uint a = 0; a < ndir; a++) {
+    uint s = band_start(row[a], D, W);
+    __global const float *v = row + ndir + a * W;
+    __global const float *w = Wt + (a * D + s) * n + h;
+    for (uint k = 0; k < W; k++) acc += v[k] * w[k * n];
+  }
+  out[g] = acc;
+}
+
+/* Its weight gradient: dW (ndir D x n) = dense(X)^T G; one work-item per
+ * element (centre m = a D + j, column h), over every row in ascending
+ * order, adding the rows whose window holds centre j. For cross-checks:
+ * it visits all rows for every element (rbpe_backend.band_pays is 0 on
+ * OpenCL, where fits keep the dense GEMM). */
+__kernel void band_wgrad(const uint total, const uint rows, const uint n,
+                         const uint ndir, const uint D, const uint W,
+                         __global const float *X, __global const float *G,
+                         __global float *dW) {
+  uint g = get_global_id(0);
+  if (g >= total) return;
+  uint m = g / n, h = g % n, a = m / D, j = m % D, cols = ndir * (W + 1u);
+  float acc = 0.0f;
+  for (uint i = 0; i < rows; i++) {
+    __global const float *row = X + i * cols;
+    uint k = j - band_start(row[a], D, W); /* wraps when j < start */
+    if (k < W) acc += row[ndir + a * W + k] * G[i * n + h];
+  }
+  dW[g] = acc;
+}

@@ -576,6 +576,9 @@ typedef struct rbpe_fit_report {
   /* 1 when the embedded training set did not fit the device and each
    * mini-batch was embedded on the fly (same result, more work per step) */
   int embed_on_the_fly;
+  /* centres per direction the first layer's window keeps (its banded
+   * form, METHOD.md 2.3), 0 when it ran dense */
+  int first_layer_band;
   double sigma_lo, sigma_hi;    /* the sigma range used, coordinate units
                                    (learned sigma; 0 otherwise) */
   /* the held-back sigma field (cfg->field.cells > 0) */
@@ -676,14 +679,24 @@ typedef struct rbpe_bench_result {
   double train_gflops;        /* GEMM FLOPs of a step / step time */
   double infer_samples_per_s; /* embedding + forward */
   double gemm_share;          /* of a step's time, from a synchronised run */
+  int first_layer_band;       /* centres per direction of the banded first
+                                 layer, 0 when it ran dense */
 } rbpe_bench_result;
+
+/* rbpe_bench_mlp's first layer: as a fit would run it (banded where the
+ * device runs the band faster), dense, or banded. */
+enum { RBPE_BENCH_FIRST_AUTO = -1, RBPE_BENCH_FIRST_DENSE = 0,
+       RBPE_BENCH_FIRST_BAND = 1 };
 
 /* Times training steps and inference of an MLP (hidden_layers x width, one
  * output channel) on an rbf embedding with `centres` per axis of 2-D
- * coordinates, at the given batch size, for at least min_seconds. */
+ * coordinates, at the given batch size, for at least min_seconds. The
+ * coordinates are random, their sigma the top of a default fit's learned
+ * range on a 256 x 256 image sampled at 25 % (2 / 128: the widest window a
+ * row of that fit has); first_layer is an RBPE_BENCH_FIRST_ value. */
 rbpe_status rbpe_bench_mlp(rbpe_ctx *ctx, int hidden_layers, int width,
                            int centres, size_t batch, double min_seconds,
-                           rbpe_bench_result *out);
+                           int first_layer, rbpe_bench_result *out);
 
 typedef struct rbpe_bench_sigma_result {
   size_t nodes, edges;       /* L and directed CSR entries */

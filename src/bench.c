@@ -14,13 +14,14 @@
 /* The seed's image model (2-D, one channel, rbf with a uniform sigma,
  * the normalisation on) in the configuration's shape. */
 static void bench_model(rbpe_model *model, int hidden_layers, int width,
-                        int centres) {
+                        int centres, float sigma) {
   memset(model, 0, sizeof *model);
   rbpe_fit_config_default(&model->cfg);
   model->cfg.out_act = RBPE_ACT_SIGMOID; /* what a fit of an image resolves */
   model->cfg.hidden_layers = hidden_layers;
   model->cfg.width = width;
   model->cfg.embed.rbf_centres = centres;
+  model->cfg.sigma = sigma;
   /* the normalisation on, as in a default fit, with the reference a fit of
    * a uniform sigma resolves (the sigma itself) */
   model->cfg.embed.rbf_norm_ref = model->cfg.sigma;
@@ -59,61 +60,87 @@ static rbpe_status time_steps(rbpe_backend *be, rbpe_mlp_trainer *tr,
 
 rbpe_status rbpe_bench_mlp(rbpe_ctx *ctx, int hidden_layers, int width,
                            int centres, size_t batch, double min_seconds,
-                           rbpe_bench_result *out) {
+                           int first_layer, rbpe_bench_result *out) {
   rbpe_err *err = &ctx->err;
   rbpe_err_clear(err);
   memset(out, 0, sizeof *out);
   RBPE_FAIL_IF(batch < 1 || hidden_layers < 0 || hidden_layers > RBPE_MAX_HIDDEN ||
-                   width < 1 || width > RBPE_MAX_WIDTH || centres < 1,
+                   width < 1 || width > RBPE_MAX_WIDTH || centres < 1 ||
+                   first_layer < RBPE_BENCH_FIRST_AUTO ||
+                   first_layer > RBPE_BENCH_FIRST_BAND,
                err, RBPE_ERR_INVALID_ARGUMENT, "bench: bad configuration");
   rbpe_backend *be;
   RBPE_TRY(rbpe_ctx_backend(ctx, &be));
 
+  /* the top of the default learned range, smax times the training
+   * spacing L^(-1/2) of the bench's image (256 x 256, every other sample
+   * on each axis: L = 128^2) */
+  const float sigma_top = 2.0f / 128.0f;
   rbpe_model model;
-  bench_model(&model, hidden_layers, width, centres);
+  bench_model(&model, hidden_layers, width, centres, sigma_top);
 
-  size_t M = 0;
+  size_t M = 0, cols = 0;
+  rbpe_band band = {0, 0, 0};
   rbpe_mlp_trainer *tr = NULL;
-  rbpe_buf *X = NULL, *Y = NULL;
-  float *coords = NULL, *pred = NULL, *hx = NULL;
+  rbpe_buf *X = NULL, *Y = NULL, *xb = NULL, *sb = NULL;
+  float *coords = NULL, *pred = NULL, *hy = NULL, *sig = NULL;
   rbpe_status st = rbpe_embedding_create(ctx, &model.cfg.embed, 2, &model.emb);
   if (st == RBPE_OK) {
-    M = rbpe_embedding_dim(model.emb);
+    M = cols = rbpe_embedding_dim(model.emb);
     rbpe_mlp_shape shape;
     rbpe_model_shape(&model.cfg, M, 1, &shape);
     st = rbpe_mlp_host_alloc(err, &shape, &model.mlp);
+    /* the band a fit would choose, or the one asked for */
+    if (st == RBPE_OK && first_layer != RBPE_BENCH_FIRST_DENSE &&
+        rbpe_embedding_band(model.emb, sigma_top, &band) &&
+        band.width < band.centres &&
+        (first_layer == RBPE_BENCH_FIRST_BAND ||
+         (be->band_pays && 2 * band.width <= band.centres)))
+      cols = rbpe_band_cols(&band);
+    else
+      band.width = 0;
   }
   if (st == RBPE_OK) {
     rbpe_mlp_host_init(&model.mlp, 1);
     st = rbpe_mlp_trainer_create(be, &model.mlp, batch, 1e-4f, &tr);
   }
-  /* inputs: random embeddings in [0,1] and targets; their values do not
-   * change the work done */
+  if (st == RBPE_OK) st = rbpe_mlp_trainer_set_band(tr, &band);
+  /* inputs: random coordinates embedded at sigma_top, and targets */
   if (st == RBPE_OK) {
-    size_t nx = batch * M;
-    hx = malloc(nx * sizeof(float));
     coords = malloc(batch * 2 * sizeof(float));
     pred = malloc(batch * sizeof(float));
-    if (!hx || !coords || !pred)
+    hy = malloc(batch * sizeof(float));
+    sig = malloc(batch * sizeof(float));
+    if (!hy || !coords || !pred || !sig)
       st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
     else {
       rbpe_rng rng;
       rbpe_rng_seed(&rng, 2);
-      for (size_t i = 0; i < nx; i++) hx[i] = rbpe_rng_uniform(&rng);
       for (size_t i = 0; i < batch * 2; i++) coords[i] = rbpe_rng_uniform(&rng);
-      st = rbpe_buf_from_host(be, hx, nx, &X);
-      if (st == RBPE_OK) st = rbpe_buf_from_host(be, hx, batch, &Y);
+      for (size_t i = 0; i < batch; i++) hy[i] = rbpe_rng_uniform(&rng);
+      for (size_t i = 0; i < batch; i++) sig[i] = sigma_top;
+      st = rbpe_buf_from_host(be, coords, batch * 2, &xb);
+      if (st == RBPE_OK) st = rbpe_buf_from_host(be, sig, batch, &sb);
+      if (st == RBPE_OK) st = rbpe_buf_alloc(be, batch * cols * sizeof(float), &X);
+      if (st == RBPE_OK)
+        st = rbpe_embedding_run_band(be, model.emb, batch, xb, sb, X, 0, band.width);
+      if (st == RBPE_OK) st = rbpe_buf_from_host(be, hy, batch, &Y);
     }
   }
+  rbpe_buf_free(be, xb);
+  rbpe_buf_free(be, sb);
+  xb = sb = NULL;
   int steps = 0;
   double el = 0;
   float loss;
   if (st == RBPE_OK) st = time_steps(be, tr, batch, X, Y, min_seconds, &steps, &el);
   if (st == RBPE_OK) {
     const rbpe_mlp_shape *s = &model.mlp.shape;
+    /* a dense step's FLOPs (the banded one does fewer) */
     double fwd = rbpe_mlp_flops_forward(s);
     double first = 2.0 * s->sizes[0] * s->sizes[1];
     double step_flops = (double)batch * (3.0 * fwd - first);
+    out->first_layer_band = band.width;
     out->batch = batch;
     out->embed_dim = M;
     out->hidden_layers = hidden_layers;
@@ -139,7 +166,6 @@ rbpe_status rbpe_bench_mlp(rbpe_ctx *ctx, int hidden_layers, int width,
   rbpe_buf_free(be, Y);
   /* inference: embedding + forward through the model path */
   if (st == RBPE_OK) {
-    model.cfg.sigma = 0.02f;
     st = rbpe_model_predict_be(be, &model, batch, coords, pred); /* warm */
     int n = 0;
     double t1 = rbpe_now_s(), e2 = 0;
@@ -151,7 +177,8 @@ rbpe_status rbpe_bench_mlp(rbpe_ctx *ctx, int hidden_layers, int width,
     }
     if (st == RBPE_OK) out->infer_samples_per_s = (double)batch * n / e2;
   }
-  free(hx);
+  free(hy);
+  free(sig);
   free(coords);
   free(pred);
   rbpe_embedding_free(model.emb);

@@ -156,11 +156,31 @@ const rbpe_embed_config *rbpe_embedding_config(const rbpe_embedding *e) {
   return &e->cfg;
 }
 
+int rbpe_embedding_band(const rbpe_embedding *e, float sigma_max,
+                        rbpe_band *band) {
+  memset(band, 0, sizeof *band);
+  if (e->cfg.kind != RBPE_EMBED_RBF || !(sigma_max > 0.0f) || !isfinite(sigma_max))
+    return 0;
+  band->ndir = e->ndir;
+  band->centres = e->cfg.rbf_centres;
+  band->width = rbpe_band_width(band->centres, e->cfg.rbf_order, sigma_max);
+  return 1;
+}
+
 rbpe_status rbpe_embedding_run(rbpe_backend *be, const rbpe_embedding *e,
                                size_t n, const rbpe_buf *x,
                                const rbpe_buf *sigma, rbpe_buf *out,
                                int deriv) {
+  return rbpe_embedding_run_band(be, e, n, x, sigma, out, deriv, 0);
+}
+
+rbpe_status rbpe_embedding_run_band(rbpe_backend *be, const rbpe_embedding *e,
+                                    size_t n, const rbpe_buf *x,
+                                    const rbpe_buf *sigma, rbpe_buf *out,
+                                    int deriv, int band) {
   if (n == 0) return RBPE_OK;
+  RBPE_FAIL_IF(band && (e->cfg.kind != RBPE_EMBED_RBF || deriv), be->err,
+               RBPE_ERR_INTERNAL, "a banded embedding other than rbf's values");
   rbpe_buf *aux = NULL;
   rbpe_status st = RBPE_OK;
   switch (e->cfg.kind) {
@@ -178,7 +198,8 @@ rbpe_status rbpe_embedding_run(rbpe_backend *be, const rbpe_embedding *e,
     if (st == RBPE_OK) {
       rbpe_rbf_op op = {n,     e->ndim, e->ndir, e->cfg.rbf_centres,
                         e->cfg.rbf_order, x, sigma, aux, out,
-                        e->cfg.rbf_norm_ref};
+                        e->cfg.rbf_norm_ref, band,
+                        band ? rbpe_band_reach(e->cfg.rbf_order) : 0.0f};
       st = deriv ? rbpe_op_embed_rbf_dsigma(be, &op) : rbpe_op_embed_rbf(be, &op);
     }
     break;

@@ -49,6 +49,8 @@ typedef struct fit_state {
   rbpe_model *m;       /* built up stage by stage */
   rbpe_fit_report *rep;
   size_t L, M, C;      /* training samples, embedded width, channels */
+  rbpe_band band;      /* width > 0: rows of X are banded (rbpe_band) */
+  size_t Mx;           /* floats in a row of X: M, or the band's */
   size_t batch, cap;   /* rows per step; loss-curve points */
   rbpe_mlp_shape shape;
   rbpe_buf *x, *dsig, *X, *Y, *perm, *Xb, *Yb;
@@ -324,12 +326,12 @@ static rbpe_status heldout_prepare(fit_state *f) {
   }
   if (st == RBPE_OK) rbpe_model_sigma(m, H, xy, sg);
   rbpe_buf *x = NULL, *s = NULL;
-  size_t M = rbpe_embedding_dim(m->emb);
   if (st == RBPE_OK) st = rbpe_buf_from_host(f->be, xy, H * sig->ndim, &x);
   if (st == RBPE_OK && m->cfg.embed.kind == RBPE_EMBED_RBF)
     st = rbpe_buf_from_host(f->be, sg, H, &s);
-  if (st == RBPE_OK) st = rbpe_buf_alloc(f->be, H * M * sizeof(float), &f->Xh);
-  if (st == RBPE_OK) st = rbpe_embedding_run(f->be, m->emb, H, x, s, f->Xh, 0);
+  if (st == RBPE_OK) st = rbpe_buf_alloc(f->be, H * f->Mx * sizeof(float), &f->Xh);
+  if (st == RBPE_OK)
+    st = rbpe_embedding_run_band(f->be, m->emb, H, x, s, f->Xh, 0, f->band.width);
   if (st == RBPE_OK) st = rbpe_buf_from_host(f->be, ty, H * C, &f->Yh);
   rbpe_buf_free(f->be, x);
   rbpe_buf_free(f->be, s);
@@ -436,6 +438,42 @@ static rbpe_status stage_sigma(fit_state *f) {
   return RBPE_OK;
 }
 
+/* The first layer's form (METHOD.md 2.3): banded where the backend runs
+ * the band faster than its GEMM and the window (for the largest sigma any
+ * embedded row gets: the map's, or the uniform sigma) keeps at most half
+ * of the centres; dense with a sigma field, whose gradient needs dense
+ * inputs. RBPE_BAND=on bands whenever the window leaves any centre out,
+ * off never bands (checks and comparisons). */
+static rbpe_status choose_band(fit_state *f) {
+  const rbpe_model *m = f->m;
+  memset(&f->band, 0, sizeof f->band);
+  f->Mx = f->M;
+  const char *env = getenv("RBPE_BAND");
+  int want = -1; /* auto */
+  if (env && *env) {
+    RBPE_FAIL_IF(strcmp(env, "on") && strcmp(env, "off") && strcmp(env, "auto"),
+                 f->err, RBPE_ERR_INVALID_ARGUMENT,
+                 "RBPE_BAND=%.40s: expected on, off or auto", env);
+    want = !strcmp(env, "on") ? 1 : !strcmp(env, "off") ? 0 : -1;
+  }
+  if (want == 0 || f->field || m->cfg.embed.kind != RBPE_EMBED_RBF) return RBPE_OK;
+  float smax = m->cfg.sigma;
+  if (m->sigma_map) {
+    smax = 0.0f;
+    for (size_t i = 0; i < f->sig->samples; i++)
+      if (m->sigma_map[i] > smax) smax = m->sigma_map[i];
+  }
+  for (size_t i = 0; i < f->L; i++)
+    if (f->sigma[i] > smax) smax = f->sigma[i];
+  rbpe_band b;
+  if (!rbpe_embedding_band(m->emb, smax, &b) || b.width >= b.centres) return RBPE_OK;
+  if (want < 0 && (!f->be->band_pays || 2 * b.width > b.centres)) return RBPE_OK;
+  f->band = b;
+  f->Mx = rbpe_band_cols(&b);
+  f->rep->first_layer_band = b.width;
+  return RBPE_OK;
+}
+
 /* Stage 4 (host): the training samples' coordinates, targets and sigma,
  * and the amplitude normalisation's reference when asked for: the
  * geometric mean of the training samples' sigma (exactly the sigma when
@@ -464,7 +502,7 @@ static rbpe_status stage_training_rows(fit_state *f) {
       rbf && m->cfg.embed.rbf_norm_ref > 0.0f ? m->cfg.embed.rbf_norm_ref : 0.0f;
   if (f->cfg->field.cells > 0)
     RBPE_TRY(field_prepare(f));
-  return RBPE_OK;
+  return choose_band(f);
 }
 
 /* Stage 5 (device): the embedded training set, built once and kept (or
@@ -476,7 +514,7 @@ static rbpe_status stage_upload(fit_state *f) {
   size_t L = f->L, xbytes = 0;
   int N = f->sig->ndim;
   double t0 = rbpe_now_s();
-  RBPE_FAIL_IF(!rbpe_mul_ok(L, f->M, &xbytes) ||
+  RBPE_FAIL_IF(!rbpe_mul_ok(L, f->Mx, &xbytes) ||
                    !rbpe_mul_ok(xbytes, sizeof(float), &xbytes),
                f->err, RBPE_ERR_TOO_LARGE, "embedded training set too large");
   RBPE_TRY(rbpe_buf_from_host(be, f->coords, L * N, &f->x));
@@ -484,7 +522,8 @@ static rbpe_status stage_upload(fit_state *f) {
     RBPE_TRY(rbpe_buf_from_host(be, f->sigma, L, &f->dsig));
   if (!f->on_the_fly) {
     RBPE_TRY(rbpe_buf_alloc(be, xbytes, &f->X));
-    RBPE_TRY(rbpe_embedding_run(be, m->emb, L, f->x, f->dsig, f->X, 0));
+    RBPE_TRY(rbpe_embedding_run_band(be, m->emb, L, f->x, f->dsig, f->X, 0,
+                                     f->band.width));
   }
   RBPE_TRY(rbpe_buf_from_host(be, f->targets, L * f->C, &f->Y));
   RBPE_TRY(heldout_prepare(f));
@@ -501,11 +540,12 @@ static rbpe_status stage_trainer(fit_state *f) {
   RBPE_TRY(rbpe_mlp_host_alloc(f->err, &f->shape, &f->m->mlp));
   rbpe_mlp_host_init(&f->m->mlp, f->cfg->seed ^ SEED_WEIGHTS);
   RBPE_TRY(rbpe_mlp_trainer_create(be, &f->m->mlp, batch, f->cfg->lr, &f->tr));
+  RBPE_TRY(rbpe_mlp_trainer_set_band(f->tr, &f->band));
   if (batch >= L) return RBPE_OK;
   f->order = malloc(L * sizeof(uint32_t));
   RBPE_FAIL_IF(!f->order, f->err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
   RBPE_TRY(rbpe_buf_alloc(be, L * sizeof(uint32_t), &f->perm));
-  RBPE_TRY(rbpe_buf_alloc(be, batch * f->M * sizeof(float), &f->Xb));
+  RBPE_TRY(rbpe_buf_alloc(be, batch * f->Mx * sizeof(float), &f->Xb));
   RBPE_TRY(rbpe_buf_alloc(be, batch * f->C * sizeof(float), &f->Yb));
   if (f->on_the_fly) {
     RBPE_TRY(rbpe_buf_alloc(be, batch * f->sig->ndim * sizeof(float), &f->xb));
@@ -533,9 +573,10 @@ static rbpe_status next_batch(fit_state *f, size_t active, size_t rows,
                                  f->pos, f->xb));
     if (f->dsig)
       RBPE_TRY(rbpe_op_gather_rows(be, rows, 1, f->dsig, f->perm, f->pos, f->sb));
-    RBPE_TRY(rbpe_embedding_run(be, f->m->emb, rows, f->xb, f->sb, f->Xb, 0));
+    RBPE_TRY(rbpe_embedding_run_band(be, f->m->emb, rows, f->xb, f->sb, f->Xb,
+                                     0, f->band.width));
   } else {
-    RBPE_TRY(rbpe_op_gather_rows(be, rows, f->M, f->X, f->perm, f->pos, f->Xb));
+    RBPE_TRY(rbpe_op_gather_rows(be, rows, f->Mx, f->X, f->perm, f->pos, f->Xb));
   }
   RBPE_TRY(rbpe_op_gather_rows(be, rows, f->C, f->Y, f->perm, f->pos, f->Yb));
   f->pos += rows;

@@ -58,6 +58,16 @@ rbpe_status rbpe_embedding_run(rbpe_backend *be, const rbpe_embedding *e,
                                size_t n, const rbpe_buf *x,
                                const rbpe_buf *sigma, rbpe_buf *out,
                                int deriv);
+/* The same with band > 0: banded rows of that many centres (rbpe_band;
+ * rbf values only). */
+rbpe_status rbpe_embedding_run_band(rbpe_backend *be, const rbpe_embedding *e,
+                                    size_t n, const rbpe_buf *x,
+                                    const rbpe_buf *sigma, rbpe_buf *out,
+                                    int deriv, int band);
+/* The band an rbf embedding needs for sigma up to sigma_max (1), or 0 with
+ * band zeroed for other embeddings. */
+int rbpe_embedding_band(const rbpe_embedding *e, float sigma_max,
+                        rbpe_band *band);
 
 
 #endif

@@ -81,6 +81,7 @@ struct rbpe_mlp_trainer {
   rbpe_buf *delta[2];                 /* ping-pong gradient buffers */
   rbpe_buf *loss;                     /* 1 float */
   rbpe_mlp_profile *profile;
+  rbpe_band band;                     /* width 0: dense inputs */
 };
 
 /* Profiling: synchronise and charge the time since *mark to a bucket. */
@@ -225,6 +226,29 @@ void rbpe_mlp_trainer_profile(rbpe_mlp_trainer *t, rbpe_mlp_profile *p) {
   t->profile = p;
 }
 
+rbpe_status rbpe_mlp_trainer_set_band(rbpe_mlp_trainer *t, const rbpe_band *band) {
+  memset(&t->band, 0, sizeof t->band);
+  if (!band || band->width == 0) return RBPE_OK;
+  RBPE_FAIL_IF(band->ndir < 1 || band->centres < 1 || band->width < 0 ||
+                   band->width > band->centres ||
+                   (size_t)band->ndir * band->centres != (size_t)t->shape.sizes[0],
+               t->be->err, RBPE_ERR_INTERNAL,
+               "a band of %d x %d centres for a first layer of %d inputs",
+               band->ndir, band->centres, t->shape.sizes[0]);
+  t->band = *band;
+  return RBPE_OK;
+}
+
+/* The first layer's out = X W[0], dense or banded. */
+static rbpe_status first_layer(rbpe_mlp_trainer *t, size_t rows,
+                               const rbpe_buf *X) {
+  size_t fin = (size_t)t->shape.sizes[0], fout = (size_t)t->shape.sizes[1];
+  if (t->band.width)
+    return rbpe_op_band_gemm(t->be, &t->band, rows, fout, X, t->W[0], t->act[0]);
+  return rbpe_op_gemm(t->be, 0, 0, rows, fout, fin, 1.0f, X, fin, t->W[0],
+                      fout, 0.0f, t->act[0], fout);
+}
+
 /* The checks of every pass that trains or needs gradients: a trainer (not
  * a forward-only network) and 1..max_rows rows. */
 static rbpe_status check_pass(const rbpe_mlp_trainer *t, size_t rows,
@@ -250,9 +274,11 @@ static rbpe_status forward(rbpe_mlp_trainer *t, size_t rows, const rbpe_buf *X,
   double *other_b = t->profile ? &t->profile->other_s : &dummy;
   for (int l = 0; l < s->nlin; l++) {
     size_t fin = (size_t)s->sizes[l], fout = (size_t)s->sizes[l + 1];
-    const rbpe_buf *in = l == 0 ? X : t->act[l - 1];
-    RBPE_TRY(rbpe_op_gemm(be, 0, 0, rows, fout, fin, 1.0f, in, fin, t->W[l],
-                          fout, 0.0f, t->act[l], fout));
+    if (l == 0)
+      RBPE_TRY(first_layer(t, rows, X));
+    else
+      RBPE_TRY(rbpe_op_gemm(be, 0, 0, rows, fout, fin, 1.0f, t->act[l - 1],
+                            fin, t->W[l], fout, 0.0f, t->act[l], fout));
     RBPE_TRY(charge(t, gemm_b, mark));
     RBPE_TRY(rbpe_op_bias_act(be, rows, fout, t->b[l], layer_act(s, l),
                               t->act[l]));
@@ -307,7 +333,10 @@ static rbpe_status backward(rbpe_mlp_trainer *t, size_t rows,
                               t->delta[cur], t->db[l]));
     RBPE_TRY(charge(t, other_b, mark));
     const rbpe_buf *in = l == 0 ? X : t->act[l - 1];
-    if (with_weights) /* dW = in^T delta (fin x fout) */
+    if (with_weights && l == 0 && t->band.width) /* banded: dW = dense(X)^T delta */
+      RBPE_TRY(rbpe_op_band_gemm_wgrad(be, &t->band, rows, fout, X,
+                                       t->delta[cur], t->dW[0]));
+    else if (with_weights) /* dW = in^T delta (fin x fout) */
       RBPE_TRY(rbpe_op_gemm(be, 1, 0, fin, fout, rows, 1.0f, in, fin,
                             t->delta[cur], fout, 0.0f, t->dW[l], fout));
     if (l > 0 || dX) /* d(input) = delta W^T (rows x fin) */
@@ -360,6 +389,8 @@ rbpe_status rbpe_mlp_input_grad(rbpe_mlp_trainer *t, size_t rows,
                                 const rbpe_buf *X, const rbpe_buf *Y,
                                 float scale, rbpe_buf *dX, float *sq_sum) {
   RBPE_TRY(check_pass(t, rows, "an input gradient"));
+  RBPE_FAIL_IF(t->band.width, t->be->err, RBPE_ERR_INTERNAL,
+               "an input gradient through a banded first layer");
   double mark = rbpe_now_s();
   RBPE_TRY(forward(t, rows, X, &mark));
   if (sq_sum) RBPE_TRY(sq_sum_of(t, rows, Y, sq_sum));

@@ -59,6 +59,11 @@ uint64_t rbpe_mlp_trainer_bytes(const rbpe_mlp_shape *s, size_t max_rows,
 uint64_t rbpe_mlp_net_bytes(const rbpe_mlp_shape *s, size_t max_rows,
                             uint64_t *largest);
 void rbpe_mlp_trainer_profile(rbpe_mlp_trainer *t, rbpe_mlp_profile *p);
+/* Inputs X are banded rows (rbpe_band) from now on: the first layer runs
+ * as band_gemm and band_gemm_wgrad; band NULL (or width 0) goes back to
+ * dense rows. The band's ndir x centres must be the first layer's inputs;
+ * input gradients (rbpe_mlp_input_grad) need dense rows. */
+rbpe_status rbpe_mlp_trainer_set_band(rbpe_mlp_trainer *t, const rbpe_band *band);
 /* One Adam step on rows x M inputs X and rows x C targets Y. With
  * want_loss, *loss receives the batch MSE before the update (one read from
  * the device); otherwise nothing is read back. */

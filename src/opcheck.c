@@ -27,6 +27,16 @@ static const struct {
     {"embed_rff", 2e-6, 0.0},
     {"embed_rbf", 1e-6, 2e-5},
     {"embed_rbf_dsigma", 1e-6, 2e-5},
+    /* banded rows compared as the dense rows they stand for: the same
+     * values; a window start computed one centre off on a device (a
+     * projection on a rounding boundary) moves one value of at most
+     * exp(-12) sqrt(norm_ref / sigma) ~ 2e-5 across the window's edge */
+    {"embed_rbf_band", 2e-5, 2e-5},
+    /* the banded first layer and its gradient: sums of up to ndir W
+     * products (rows for the gradient), ordered differently on cpu (fused
+     * multiply-adds; start groups) */
+    {"band_gemm", 1e-5, 1e-4},
+    {"band_wgrad", 1e-5, 1e-4},
     /* GEMM: CLBlast sums in another order than ref's ascending k; the
      * error grows like sqrt(k) ulp of the row's magnitude. */
     {"gemm", 1e-5, 1e-4},
@@ -131,14 +141,20 @@ typedef enum {
   OP_GATHER,
   OP_SUM,
   OP_SIGMA_PARAM,
-  OP_GRAPH
+  OP_GRAPH,
+  OP_RBF_BAND,
+  OP_BAND_GEMM,
+  OP_BAND_WGRAD
 } op_id;
 
 /* graph cases: diagonals holds the compared quantity (bits 0-1: theta,
  * dd, grad, J), bit 2: lambda_n = 0.5, bit 3: three channels. */
 enum { GRAPH_THETA, GRAPH_DD, GRAPH_GRAD, GRAPH_J };
 
-/* Embeddings: n rows, ndim axes, p = L, F or D, diagonals, order.
+/* Embeddings: n rows, ndim axes, p = L, F or D, diagonals, order (the
+ * banded rbf: sigma in [0.005, 0.03], the band for 0.03).
+ * Band products: n rows, p columns, ndim = D centres, diagonals = ndir
+ * directions, order = the band's width.
  * MLP ops: n rows, p cols (gemm: m = n, n = p, k = ndim; ndim doubles as
  * the activation for bias_act/act_grad); diagonals = transpose flags
  * for gemm (bit 0: A, bit 1: B, bit 2: padded leading dimensions, bit 3:
@@ -167,6 +183,9 @@ static const char *op_name(op_id op) {
   case OP_SUM: return "sum";
   case OP_SIGMA_PARAM: return "sigma_param";
   case OP_GRAPH: return "graph";
+  case OP_RBF_BAND: return "embed_rbf_band";
+  case OP_BAND_GEMM: return "band_gemm";
+  case OP_BAND_WGRAD: return "band_wgrad";
   }
   return "?";
 }
@@ -253,6 +272,43 @@ static rbpe_status run_graph(side *s, const op_case *c) {
   return st;
 }
 
+/* The banded embedding, read back and written into out as the dense rows
+ * it stands for (zeros outside each window). */
+static rbpe_status run_rbf_band(side *s, const op_case *c, int ndir) {
+  rbpe_band b = {ndir, c->p, rbpe_band_width(c->p, c->order, 0.03f)};
+  size_t cols = rbpe_band_cols(&b), M = (size_t)ndir * c->p;
+  rbpe_buf *band = NULL;
+  float *h = malloc(c->n * cols * sizeof(float)), *dense = calloc(c->n * M, sizeof(float));
+  rbpe_status st = h && dense ? RBPE_OK : rbpe_err_set(s->be->err, RBPE_ERR_OUT_OF_MEMORY, "oom");
+  if (st == RBPE_OK) st = rbpe_buf_alloc(s->be, c->n * cols * sizeof(float), &band);
+  if (st == RBPE_OK) {
+    rbpe_rbf_op op = {c->n,     c->ndim,  ndir,     c->p, c->order,
+                      s->in[0], s->in[1], s->in[2], band,
+                      (c->diagonals & 2) ? 0.05f : 0.0f, b.width,
+                      rbpe_band_reach(c->order)};
+    st = rbpe_op_embed_rbf(s->be, &op);
+  }
+  if (st == RBPE_OK) st = rbpe_buf_read(s->be, band, 0, c->n * cols * sizeof(float), h);
+  for (size_t i = 0; st == RBPE_OK && i < c->n; i++)
+    for (int a = 0; a < ndir; a++) {
+      float f = h[i * cols + a];
+      int st0 = (int)f;
+      if (!(f >= 0.0f && f <= (float)(c->p - b.width)) || (float)st0 != f) {
+        st = rbpe_err_set(s->be->err, RBPE_ERR_INTERNAL,
+                          "embed_rbf_band: row %zu direction %d starts at %g", i, a,
+                          (double)f);
+        break;
+      }
+      for (int k = 0; k < b.width; k++)
+        dense[i * M + (size_t)a * c->p + st0 + k] = h[i * cols + ndir + a * b.width + k];
+    }
+  if (st == RBPE_OK) st = rbpe_buf_write(s->be, s->out, 0, c->n * M * sizeof(float), dense);
+  rbpe_buf_free(s->be, band);
+  free(h);
+  free(dense);
+  return st;
+}
+
 static rbpe_status run_op(side *s, const op_case *c, int ndir) {
   switch (c->op) {
   case OP_GEMM: {
@@ -316,6 +372,17 @@ static rbpe_status run_op(side *s, const op_case *c, int ndir) {
   }
   case OP_GRAPH:
     return run_graph(s, c);
+  case OP_RBF_BAND:
+    return run_rbf_band(s, c, ndir);
+  case OP_BAND_GEMM:
+  case OP_BAND_WGRAD: {
+    rbpe_band b = {c->diagonals, c->ndim, (int)c->order};
+    return c->op == OP_BAND_GEMM
+               ? rbpe_op_band_gemm(s->be, &b, c->n, (size_t)c->p, s->in[0],
+                                   s->in[1], s->out)
+               : rbpe_op_band_gemm_wgrad(s->be, &b, c->n, (size_t)c->p,
+                                         s->in[0], s->in[1], s->out);
+  }
   case OP_NERF:
     return rbpe_op_embed_nerf(s->be, c->n, c->ndim, c->p, s->in[0], s->out);
   case OP_RFF:
@@ -326,7 +393,7 @@ static rbpe_status run_op(side *s, const op_case *c, int ndir) {
     /* diagonals bit 1: amplitude normalisation, reference 0.05 */
     rbpe_rbf_op op = {c->n,     c->ndim,  ndir,     c->p,   c->order,
                       s->in[0], s->in[1], s->in[2], s->out,
-                      (c->diagonals & 2) ? 0.05f : 0.0f};
+                      (c->diagonals & 2) ? 0.05f : 0.0f, 0, 0.0f};
     return c->op == OP_RBF ? rbpe_op_embed_rbf(s->be, &op)
                            : rbpe_op_embed_rbf_dsigma(s->be, &op);
   }
@@ -348,6 +415,16 @@ static void describe(const op_case *c, int ndir, char *buf, size_t len) {
     break;
   case OP_RFF:
     snprintf(buf, len, "n=%zu N=%d F=%d", c->n, c->ndim, c->p);
+    break;
+  case OP_BAND_GEMM:
+  case OP_BAND_WGRAD:
+    snprintf(buf, len, "rows=%zu n=%d D=%d dirs=%d W=%d", c->n, c->p, c->ndim,
+             c->diagonals, (int)c->order);
+    break;
+  case OP_RBF_BAND:
+    snprintf(buf, len, "n=%zu N=%d D=%d dirs=%d b=%g W=%d%s", c->n, c->ndim, c->p,
+             ndir, (double)c->order, rbpe_band_width(c->p, c->order, 0.03f),
+             (c->diagonals & 2) ? " norm" : "");
     break;
   case OP_RBF:
   case OP_RBF_DSIGMA:
@@ -407,7 +484,8 @@ static void inputs_embed(const op_case *c, rbpe_rng *rng, case_data *d) {
     d->count = c->n * d->ndir * c->p;
     d->sizes[1] = c->n;
     d->sizes[2] = (size_t)d->ndir * (c->ndim + 1);
-    d->in[1] = randoms(rng, c->n, 0.01f, 0.2f);
+    d->in[1] = c->op == OP_RBF_BAND ? randoms(rng, c->n, 0.005f, 0.03f)
+                                    : randoms(rng, c->n, 0.01f, 0.2f);
     d->in[2] = malloc(d->sizes[2] * sizeof(float));
     d->nin = 3;
     if (d->in[2]) rbpe_rbf_directions(c->ndim, c->diagonals & 1, d->in[2]);
@@ -521,6 +599,27 @@ static void inputs_mlp(const op_case *c, rbpe_rng *rng, case_data *d) {
   }
 }
 
+/* Band products: random banded rows (starts anywhere in [0, D - W], a few
+ * out of range, which every backend clamps alike), weights or deltas. */
+static void inputs_band(const op_case *c, rbpe_rng *rng, case_data *d) {
+  rbpe_band b = {c->diagonals, c->ndim, (int)c->order};
+  size_t cols = rbpe_band_cols(&b), M = (size_t)b.ndir * b.centres;
+  d->sizes[0] = c->n * cols;
+  d->in[0] = randoms(rng, d->sizes[0], -1.0f, 1.0f);
+  for (size_t i = 0; d->in[0] && i < c->n; i++)
+    for (int a = 0; a < b.ndir; a++) {
+      uint64_t r = rbpe_rng_below(rng, (uint64_t)(b.centres - b.width + 1) + 8);
+      d->in[0][i * cols + a] = r == 0   ? -2.0f
+                               : r == 1 ? (float)(b.centres + 5)
+                                        : (float)(r % (uint64_t)(b.centres - b.width + 1));
+    }
+  d->sizes[1] = c->op == OP_BAND_GEMM ? M * (size_t)c->p : c->n * (size_t)c->p;
+  d->in[1] = randoms(rng, d->sizes[1], -1.0f, 1.0f);
+  d->nin = 2;
+  d->count = c->op == OP_BAND_GEMM ? c->n * (size_t)c->p : M * (size_t)c->p;
+  d->out_init = randoms(rng, d->count, -1.0f, 1.0f);
+}
+
 static rbpe_status run_case(rbpe_backend *ref, rbpe_backend *dev,
                             const op_case *c, uint64_t seed,
                             rbpe_opcheck_result *r) {
@@ -528,8 +627,10 @@ static rbpe_status run_case(rbpe_backend *ref, rbpe_backend *dev,
   rbpe_rng_seed(&rng, seed);
   case_data d = {0};
   if (c->op == OP_NERF || c->op == OP_RFF || c->op == OP_RBF ||
-      c->op == OP_RBF_DSIGMA)
+      c->op == OP_RBF_DSIGMA || c->op == OP_RBF_BAND)
     inputs_embed(c, &rng, &d);
+  else if (c->op == OP_BAND_GEMM || c->op == OP_BAND_WGRAD)
+    inputs_band(c, &rng, &d);
   else if (c->op == OP_GRAPH)
     inputs_graph(ref, c, &rng, &d);
   else
@@ -626,6 +727,19 @@ rbpe_status rbpe_opcheck_run(rbpe_backend *ref, rbpe_backend *dev, int small,
       {OP_GATHER, 1000, 0, 256, 0, 0},
       {OP_SUM, 1, 0, 1, 0, 0},          {OP_SUM, 70001, 0, 1, 0, 0},
       {OP_SIGMA_PARAM, 1, 0, 1, 0, 0},  {OP_SIGMA_PARAM, 999, 0, 1, 0, 0},
+      /* banded rbf {n, N, D, diagonals | norm, b}: windows for sigma <= 0.03 */
+      {OP_RBF_BAND, 1, 1, 8, 0, 1.0f},  {OP_RBF_BAND, 65, 2, 128, 0, 1.0f},
+      {OP_RBF_BAND, 333, 2, 100, 1 | 2, 2.0f},
+      {OP_RBF_BAND, 1000, 2, 128, 2, 1.0f},
+      {OP_RBF_BAND, 200, 3, 64, 1, 4.0f},
+      /* band products {rows, D, n, ndir, W}: widths on and off the cpu
+       * backend's 4-centre and 16-column blocks */
+      {OP_BAND_GEMM, 1, 8, 1, 1, 8.0f},   {OP_BAND_GEMM, 37, 16, 19, 2, 5.0f},
+      {OP_BAND_GEMM, 500, 128, 256, 2, 21.0f},
+      {OP_BAND_GEMM, 300, 100, 70, 6, 13.0f},
+      {OP_BAND_WGRAD, 1, 8, 1, 1, 8.0f},  {OP_BAND_WGRAD, 37, 16, 19, 2, 5.0f},
+      {OP_BAND_WGRAD, 2000, 128, 256, 2, 21.0f},
+      {OP_BAND_WGRAD, 300, 100, 70, 6, 13.0f},
       /* graph {L, N, D, variant | flags, b} */
       {OP_GRAPH, 2, 1, 16, GRAPH_THETA, 1.0f},
       {OP_GRAPH, 40, 2, 16, GRAPH_DD, 1.0f},

@@ -64,6 +64,32 @@ static void agree(const rbpe_fit_report *r_ref, const rbpe_fit_report *r,
         "%s loss curves differ: %.2e early, %.2e overall", dev, early, late);
 }
 
+/* A banded fit against the dense ref fit. The first step's loss is the
+ * same forward pass but for the dropped values (embedding entries below
+ * 3.2e-7 here): 1e-5. After that the curves drift apart like two devices'
+ * do, a little faster (the dropped values are larger than the devices'
+ * rounding differences): 1e-2 up to step 100; the held-out PSNR as a
+ * device's. */
+static void band_agrees(const rbpe_fit_report *r_dense, const rbpe_fit_report *r,
+                        const char *dev) {
+  double first = 1, early = 0;
+  for (int i = 0; i < r_dense->curve_len && i < r->curve_len; i++) {
+    double d = fabs((double)r_dense->curve_loss[i] - r->curve_loss[i]) /
+               r_dense->curve_loss[i];
+    if (i == 0) first = d;
+    if (r_dense->curve_step[i] <= 100 && d > early) early = d;
+  }
+  printf("%s, banded first layer: held-out %.3f dB (dense ref %.3f); loss vs "
+         "dense ref: step 1 %.2e, steps <= 100 %.2e\n",
+         dev, r->test_psnr, r_dense->test_psnr, first, early);
+  CHECK(r->curve_len == r_dense->curve_len && first <= 1e-5 && early <= 1e-2,
+        "%s banded: loss differs from dense by %.2e at step 1, %.2e early",
+        dev, first, early);
+  CHECK(fabs(r->test_psnr - r_dense->test_psnr) <= E2E_PSNR_ATOL,
+        "%s banded: held-out %.3f dB, dense %.3f dB", dev, r->test_psnr,
+        r_dense->test_psnr);
+}
+
 static unsigned char *slurp(const char *path, size_t *n) {
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;
@@ -299,6 +325,51 @@ int main(void) {
     }
     rbpe_model_free(a);
     rbpe_model_free(b);
+  }
+
+  /* The banded first layer (METHOD.md 2.3): centres 64 and sigma 0.02
+   * keep 14 of 64 centres, so ref and cpu band by themselves; OpenCL
+   * bands when told (RBPE_BAND=on). Every banded fit follows the dense
+   * ref fit's loss curve and PSNR as a device does (the dropped values
+   * are below exp(-12)). */
+  {
+    rbpe_fit_config cb;
+    e2e_config(&cb);
+    cb.embed.rbf_centres = 64;
+    cb.sigma = 0.02f;
+    cb.steps = 200;
+    rbpe_model *m_dense = NULL;
+    rbpe_fit_report r_dense;
+    setenv("RBPE_BAND", "off", 1);
+    CHECK(rbpe_fit(ref, img, &cb, &m_dense, &r_dense) == RBPE_OK, "%s",
+          rbpe_last_error(ref));
+    CHECK(!m_dense || r_dense.first_layer_band == 0, "RBPE_BAND=off banded");
+    const char *envs[3] = {"auto", "on", "auto"};
+    for (int k = 0; k < 3 && m_dense; k++) {
+      rbpe_ctx *c = ctxs[k];
+      if (!rbpe_ctx_device_description(c)) continue;
+      setenv("RBPE_BAND", envs[k], 1);
+      rbpe_model *mb = NULL;
+      rbpe_fit_report rb;
+      CHECK(rbpe_fit(c, img, &cb, &mb, &rb) == RBPE_OK, "%s", rbpe_last_error(c));
+      if (!mb) continue;
+      const char *what = rbpe_ctx_device_description(c);
+      CHECK(rb.first_layer_band == 14, "%s: band %d (expected 14 of 64)", what,
+            rb.first_layer_band);
+      band_agrees(&r_dense, &rb, what);
+      rbpe_fit_report_clear(&rb);
+      rbpe_model_free(mb);
+    }
+    /* a sigma field keeps dense rows; a bad value is refused */
+    setenv("RBPE_BAND", "sometimes", 1);
+    rbpe_model *mx = NULL;
+    rbpe_fit_report rx;
+    CHECK(rbpe_fit(ref, img, &cb, &mx, &rx) == RBPE_ERR_INVALID_ARGUMENT &&
+              strstr(rbpe_last_error(ref), "RBPE_BAND") != NULL,
+          "RBPE_BAND=sometimes: %s", rbpe_last_error(ref));
+    unsetenv("RBPE_BAND");
+    if (m_dense) rbpe_fit_report_clear(&r_dense);
+    rbpe_model_free(m_dense);
   }
 
   /* a batch larger than the training set is the full batch */

@@ -42,6 +42,7 @@ typedef struct bench_opts {
   int sides[MAX_LIST], nsides;
   int iters, centres, k;
   int gemm; /* -1: as the device is; 0 own, 1 clblast, 2 both */
+  int first; /* 0 auto (as a fit), 1 dense, 2 band, 3 both */
 } bench_opts;
 
 /* "LO:HI": batch sizes 2^LO..2^HI, 0 <= LO <= HI <= 24 */
@@ -88,6 +89,7 @@ static const cli_option *bench_table(bench_opts *o) {
       {"--layers", CLI_CUSTOM, o, 0, 0, "LIST", "hidden layer counts (1,3)", "up to 8 counts 0..16", layers_opt},
       {"--seconds", CLI_FLOAT, &o->seconds, 0, 600, "S", "minimum timed time per point (%D)"},
       {"--gemm", CLI_CHOICE, &o->gemm, 0, 0, "own|clblast|both", "OpenCL: whose GEMM to time (the device's: its tuning, else own)"},
+      {"--first-layer", CLI_CHOICE, &o->first, 0, 0, "auto|dense|band|both", "the first layer as a fit runs it (banded where that is faster), dense, banded, or both in the same run (auto)"},
       {"--sigma", CLI_FLAG, &o->sigma, 1, 0, NULL, "time the sparse sigma solve instead"},
       {"--sides", CLI_CUSTOM, o, 0, 0, "LIST", "--sigma: grid sides (64,128,256,512,1024: L = 4k..1M)", "up to 8 sizes 2..4096", sides_opt},
       {"--sigma-iters", CLI_INT, &o->iters, 1, 1e5, "N", "--sigma: solver iterations (%D)"},
@@ -101,6 +103,15 @@ static const cli_option *bench_table(bench_opts *o) {
   static cli_option kept[sizeof table / sizeof table[0]];
   memcpy(kept, table, sizeof table);
   return kept;
+}
+
+/* "dense" or "band W/D" */
+static void first_name(const rbpe_bench_result *r, char *buf, size_t len) {
+  if (r->first_layer_band)
+    snprintf(buf, len, "band %d/%d", r->first_layer_band,
+             (int)(r->embed_dim / 2));
+  else
+    snprintf(buf, len, "dense");
 }
 
 #ifndef RBPE_PEER_SCRIPT
@@ -157,20 +168,28 @@ static int bench_peer(const bench_opts *o) {
   printf("rbpe: %s\npeer: PyTorch %s\nMLP: 256 inputs, hidden width 256, 1 "
          "output, Adam, full batch resident\n",
          rbpe_ctx_device_description(ctx), version);
-  printf("%6s %8s %14s %14s %8s\n", "layers", "batch", "rbpe smp/s",
-         "torch smp/s", "ratio");
-  for (int i = 0; i < np; i++) {
-    rbpe_bench_result r;
-    rbpe_status st = rbpe_bench_mlp(ctx, peer[i].layers, 256, 128,
-                                    (size_t)peer[i].batch, o->seconds, &r);
-    if (st != RBPE_OK) {
-      rc = cli_fail("bench", ctx, st);
-      break;
+  printf("%6s %8s %14s %14s %8s  %s\n", "layers", "batch", "rbpe smp/s",
+         "torch smp/s", "ratio", "rbpe's first layer");
+  static const int modes[] = {RBPE_BENCH_FIRST_AUTO, RBPE_BENCH_FIRST_DENSE,
+                              RBPE_BENCH_FIRST_BAND};
+  int nm = o->first == 3 ? 2 : 1;
+  for (int i = 0; i < np && rc == EXIT_OK; i++)
+    for (int k = 0; k < nm; k++) {
+      rbpe_bench_result r;
+      int mode = o->first == 3 ? modes[1 + k] : modes[o->first];
+      rbpe_status st = rbpe_bench_mlp(ctx, peer[i].layers, 256, 128,
+                                      (size_t)peer[i].batch, o->seconds, mode, &r);
+      if (st != RBPE_OK) {
+        rc = cli_fail("bench", ctx, st);
+        break;
+      }
+      char first[32];
+      first_name(&r, first, sizeof first);
+      printf("%6d %8ld %14.0f %14.0f %7.2fx  %s\n", peer[i].layers,
+             peer[i].batch, r.train_samples_per_s, peer[i].sps,
+             r.train_samples_per_s / peer[i].sps, first);
+      fflush(stdout);
     }
-    printf("%6d %8ld %14.0f %14.0f %7.2fx\n", peer[i].layers, peer[i].batch,
-           r.train_samples_per_s, peer[i].sps, r.train_samples_per_s / peer[i].sps);
-    fflush(stdout);
-  }
   rbpe_ctx_free(ctx);
   return rc;
 }
@@ -207,12 +226,15 @@ static int parse_bench(int argc, char **argv, bench_opts *o) {
   *o = (bench_opts){.script = RBPE_PEER_SCRIPT, .python = "/usr/bin/python3",
                     .lo = -1, .layers = {1, 3}, .nlayers = 2, .seconds = 1.0f,
                     .sides = {64, 128, 256, 512, 1024}, .nsides = 5,
-                    .iters = 20, .centres = 128, .k = 8, .gemm = -1};
+                    .iters = 20, .centres = 128, .k = 8, .gemm = -1,
+                    .first = 0};
   const cli_option *table = bench_table(o);
   int prc = cli_options_run("bench", bench_usage, table, argc, argv, NULL, 0);
   if (prc >= 0) return prc;
   if (o->sigma && o->peer)
     return cli_usage_error("bench", "--sigma and --peer do not mix");
+  if (o->gemm == 2 && o->first == 3)
+    return cli_usage_error("bench", "--gemm both and --first-layer both do not mix");
   if (o->lo < 0) {
     o->lo = 12;
     o->hi = o->peer ? 16 : 18;
@@ -223,19 +245,23 @@ static int parse_bench(int argc, char **argv, bench_opts *o) {
 /* One point on the GEMM in use: a table row or a JSON object. */
 static void print_point(const rbpe_bench_result *r, const char *gemm, int json,
                         int first) {
+  char fl[32];
+  first_name(r, fl, sizeof fl);
   if (json) {
     printf("%s\n  {\"hidden_layers\": %d, \"width\": %d, \"embed_dim\": %zu, "
            "\"batch\": %zu, \"gemm\": \"%s\", \"step_ms\": %.4f, "
            "\"train_samples_per_s\": %.1f, \"train_gflops\": %.3f, "
            "\"infer_samples_per_s\": %.1f, \"gemm_share\": %.4f, "
-           "\"steps_timed\": %d}",
+           "\"steps_timed\": %d, \"first_layer_band\": %d}",
            first ? "" : ",", r->hidden_layers, r->width, r->embed_dim, r->batch,
            gemm, r->step_s * 1e3, r->train_samples_per_s, r->train_gflops,
-           r->infer_samples_per_s, r->gemm_share, r->steps_timed);
+           r->infer_samples_per_s, r->gemm_share, r->steps_timed,
+           r->first_layer_band);
   } else {
-    printf("%6d %8zu %9.2f %12.0f %9.2f %12.0f %7.1f%%  %s\n", r->hidden_layers,
-           r->batch, r->step_s * 1e3, r->train_samples_per_s, r->train_gflops,
-           r->infer_samples_per_s, 100.0 * r->gemm_share, gemm);
+    printf("%6d %8zu %9.2f %12.0f %9.2f %12.0f %7.1f%%  %-11s %s\n",
+           r->hidden_layers, r->batch, r->step_s * 1e3, r->train_samples_per_s,
+           r->train_gflops, r->infer_samples_per_s, 100.0 * r->gemm_share, fl,
+           gemm);
   }
   fflush(stdout);
 }
@@ -273,19 +299,26 @@ int cmd_bench(int argc, char **argv) {
   if (o.json)
     printf("{\"device\": \"%s\", \"results\": [", dev);
   else
-    printf("device: %s\n%6s %8s %9s %12s %9s %12s %8s  %s\n", dev, "layers",
-           "batch", "step ms", "train smp/s", "GFLOP/s", "infer smp/s",
-           "GEMM %", "GEMM");
+    printf("device: %s\n%6s %8s %9s %12s %9s %12s %8s  %-11s %s\n", dev,
+           "layers", "batch", "step ms", "train smp/s", "GFLOP/s",
+           "infer smp/s", "GEMM %", "first layer", "GEMM");
+  /* each point once, or twice: both GEMMs, or the first layer both ways */
+  static const int modes[] = {RBPE_BENCH_FIRST_AUTO, RBPE_BENCH_FIRST_DENSE,
+                              RBPE_BENCH_FIRST_BAND};
+  int nruns = o.first == 3 ? 2 : npaths;
+  int run_path[2] = {0, npaths == 2 ? 1 : 0};
+  int run_mode[2] = {modes[o.first == 3 ? 1 : o.first],
+                     modes[o.first == 3 ? 2 : o.first]};
   int first = 1;
   for (int li = 0; li < o.nlayers; li++)
     for (long e = o.lo; e <= o.hi; e++) {
       double sps[2] = {0, 0};
-      for (int p = 0; p < npaths; p++) {
+      for (int p = 0; p < nruns; p++) {
         rbpe_bench_result r;
-        rbpe_status st = rbpe_ctx_gemm(ctx, paths[p], NULL, 0);
+        rbpe_status st = rbpe_ctx_gemm(ctx, paths[run_path[p]], NULL, 0);
         if (st == RBPE_OK)
           st = rbpe_bench_mlp(ctx, o.layers[li], 256, 128, (size_t)1 << e,
-                              o.seconds, &r);
+                              o.seconds, run_mode[p], &r);
         if (st == RBPE_ERR_DEVICE_MEMORY || st == RBPE_ERR_OUT_OF_MEMORY) {
           if (!o.json)
             printf("%6d %8zu  skipped: %s\n", o.layers[li], (size_t)1 << e,
@@ -296,13 +329,14 @@ int cmd_bench(int argc, char **argv) {
           rc = cli_fail("bench", ctx, st);
           goto done;
         }
-        print_point(&r, gemm[p], o.json, first);
+        print_point(&r, gemm[run_path[p]], o.json, first);
         sps[p] = r.train_samples_per_s;
         first = 0;
       }
-      if (npaths == 2 && !o.json && sps[0] > 0 && sps[1] > 0)
-        printf("%6s %8s  training own / clblast: %.2fx\n", "", "",
-               sps[0] / sps[1]);
+      if (nruns == 2 && !o.json && sps[0] > 0 && sps[1] > 0)
+        printf("%6s %8s  training %s: %.2fx\n", "", "",
+               o.first == 3 ? "band / dense" : "own / clblast",
+               o.first == 3 ? sps[1] / sps[0] : sps[0] / sps[1]);
     }
   if (o.json) printf("\n]}\n");
 done:

@@ -201,6 +201,7 @@ static void metrics_results(FILE *f, const rbpe_fit_config *c, const rbpe_fit_re
           r->embed_on_the_fly ? "on the fly per batch" : "kept on the device");
   fprintf(f, "  \"n_train\": %zu,\n  \"n_test\": %zu,\n  \"embed_dim\": %zu,\n",
           r->n_train, r->n_test, r->embed_dim);
+  fprintf(f, "  \"first_layer_band\": %d,\n", r->first_layer_band);
   fprintf(f, "  \"steps_done\": %d,\n  \"interrupted\": %s,\n", r->steps_done,
           r->interrupted ? "true" : "false");
   int unit = r->data_min_f >= 0 && r->data_max_f <= 1;

@@ -57,7 +57,8 @@ static const struct {
     SLOT(destroy), SLOT(buf_alloc), SLOT(buf_free), SLOT(buf_view),
     SLOT(buf_write), SLOT(buf_read), SLOT(buf_fill), SLOT(finish),
     SLOT(embed_nerf), SLOT(embed_rff), SLOT(embed_rbf),
-    SLOT(embed_rbf_dsigma), SLOT(gemm), SLOT(bias_act), SLOT(act_grad),
+    SLOT(embed_rbf_dsigma), SLOT(gemm), SLOT(band_gemm),
+    SLOT(band_gemm_wgrad), SLOT(bias_act), SLOT(act_grad),
     SLOT(sq_diff_sum), SLOT(adam), SLOT(gather_rows), SLOT(sum),
     SLOT(graph_edges), SLOT(graph_degree), SLOT(graph_nodes),
     SLOT(graph_grad), SLOT(sigma_param),
@@ -269,7 +270,14 @@ static rbpe_status check_rbf(rbpe_backend *be, const rbpe_rbf_op *op,
                RBPE_ERR_INVALID_ARGUMENT,
                "%s: normalisation reference %g (must be finite and >= 0)", name,
                (double)op->norm_ref);
-  RBPE_TRY(grid(be, op->n, (size_t)op->ndir * op->centres, &total, name));
+  RBPE_FAIL_IF(op->band < 0 || op->band > op->centres ||
+                   (op->band && (!(op->reach > 0.0f) || !isfinite(op->reach))),
+               be->err, RBPE_ERR_INVALID_ARGUMENT,
+               "%s: a band of %d of %d centres, reach %g", name, op->band,
+               op->centres, (double)op->reach);
+  size_t cols = op->band ? (size_t)op->ndir * ((size_t)op->band + 1)
+                         : (size_t)op->ndir * op->centres;
+  RBPE_TRY(grid(be, op->n, cols, &total, name));
   RBPE_TRY(need(be, op->x, op->n * op->ndim, name, "coordinate"));
   RBPE_TRY(need(be, op->sigma, op->n, name, "sigma"));
   RBPE_TRY(need(be, op->dirs, (size_t)op->ndir * (op->ndim + 1), name,
@@ -284,8 +292,64 @@ rbpe_status rbpe_op_embed_rbf(rbpe_backend *be, const rbpe_rbf_op *op) {
 }
 
 rbpe_status rbpe_op_embed_rbf_dsigma(rbpe_backend *be, const rbpe_rbf_op *op) {
+  RBPE_FAIL_IF(op->band, be->err, RBPE_ERR_INVALID_ARGUMENT,
+               "rbf dsigma: no banded form");
   RBPE_TRY(check_rbf(be, op, "rbf dsigma"));
   return op->n ? be->ops->embed_rbf_dsigma(be, op) : RBPE_OK;
+}
+
+/* ---- the banded first layer --------------------------------------------- */
+
+size_t rbpe_band_cols(const rbpe_band *b) {
+  return (size_t)b->ndir * ((size_t)b->width + 1);
+}
+
+float rbpe_band_reach(float order) {
+  return sqrtf(2.0f * powf(RBPE_BAND_QCUT, 1.0f / order));
+}
+
+int rbpe_band_width(int centres, float order, float sigma_max) {
+  double w = floor(2.0 * (double)rbpe_band_reach(order) * (double)sigma_max *
+                   (double)centres) + 2.0;
+  return !(w < (double)centres) ? centres : (int)w;
+}
+
+static rbpe_status check_band(rbpe_backend *be, const rbpe_band *b,
+                              size_t rows, size_t n, const rbpe_buf *X,
+                              const rbpe_buf *W, const char *op,
+                              const char *wname) {
+  size_t total, wcount;
+  RBPE_FAIL_IF(!b || b->ndir < 1 || b->centres < 1 || b->width < 1 ||
+                   b->width > b->centres,
+               be->err, RBPE_ERR_INVALID_ARGUMENT,
+               "%s: a band of %d of %d centres in %d directions", op,
+               b ? b->width : 0, b ? b->centres : 0, b ? b->ndir : 0);
+  RBPE_FAIL_IF(n < 1, be->err, RBPE_ERR_INVALID_ARGUMENT, "%s: %zu columns",
+               op, n);
+  RBPE_TRY(grid(be, rows, rbpe_band_cols(b) > n ? rbpe_band_cols(b) : n,
+                &total, op));
+  RBPE_TRY(grid(be, (size_t)b->ndir * b->centres, n, &wcount, op));
+  RBPE_TRY(need(be, X, rows * rbpe_band_cols(b), op, "banded input"));
+  RBPE_TRY(need(be, W, wcount, op, wname));
+  return RBPE_OK;
+}
+
+rbpe_status rbpe_op_band_gemm(rbpe_backend *be, const rbpe_band *band,
+                              size_t rows, size_t n, const rbpe_buf *X,
+                              const rbpe_buf *W, rbpe_buf *out) {
+  RBPE_TRY(check_band(be, band, rows, n, X, W, "band gemm", "weight"));
+  RBPE_TRY(need(be, out, rows * n, "band gemm", "output"));
+  return rows ? be->ops->band_gemm(be, band, rows, n, X, W, out) : RBPE_OK;
+}
+
+rbpe_status rbpe_op_band_gemm_wgrad(rbpe_backend *be, const rbpe_band *band,
+                                    size_t rows, size_t n, const rbpe_buf *X,
+                                    const rbpe_buf *G, rbpe_buf *dW) {
+  RBPE_TRY(check_band(be, band, rows, n, X, dW, "band wgrad", "gradient"));
+  RBPE_TRY(need(be, G, rows * n, "band wgrad", "delta"));
+  if (rows == 0)
+    return rbpe_buf_fill(be, dW, 0, (size_t)band->ndir * band->centres * n, 0.0f);
+  return be->ops->band_gemm_wgrad(be, band, rows, n, X, G, dW);
 }
 
 /* ---- MLP ops ------------------------------------------------------------ */

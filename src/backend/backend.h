@@ -24,6 +24,11 @@ typedef struct rbpe_buf {
 /* One RBF embedding launch (METHOD.md 2.3): rows i < n of x (n x ndim)
  * with per-row sigma; dirs holds ndir rows of (alpha_0..alpha_{ndim-1},
  * offset); out is n x (ndir * centres). */
+/* Centres where both points' q^b exceed this are skipped in d^2: such a
+ * term is below exp(-12)^2 ~ 4e-11, under float resolution of the sums
+ * of O(1) terms it joins (and of the derivative's, likewise). */
+#define RBPE_GRAPH_QCUT 12.0f
+
 typedef struct rbpe_rbf_op {
   size_t n;
   int ndim;
@@ -37,7 +42,29 @@ typedef struct rbpe_rbf_op {
   /* > 0: each row scaled by sqrt(norm_ref / sigma_i) (and the sigma
    * derivative of the product); 0: unscaled */
   float norm_ref;
+  /* > 0 (embed_rbf only): out holds banded rows of this many centres per
+   * direction (rbpe_band), each direction's window starting at
+   * rbpe_band_start(p, reach sigma_i, D, band) */
+  int band;
+  float reach; /* rbpe_band_reach(order) */
 } rbpe_rbf_op;
+
+/* A banded rbf embedding (METHOD.md 2.3, "the first layer's window"): a
+ * coordinate's phi_{a,j} is below exp(-RBPE_BAND_QCUT) outside the centres
+ * within reach * sigma of its projection p_a, so a row keeps, per
+ * direction, `width` centres from a start s_a:
+ *   [s_0 .. s_{ndir-1}, v_0[0 .. width-1], .., v_{ndir-1}[0 .. width-1]]
+ * (ndir (width + 1) floats; the starts are floats holding integers). The
+ * dense row it stands for has v_a[k] at column a D + s_a + k and zeros
+ * elsewhere. A start is clamped into [0, D - width] wherever it is read,
+ * so no row can address outside the first layer's weights. */
+typedef struct rbpe_band {
+  int ndir, centres, width;
+} rbpe_band;
+
+/* Dropped values are below exp(-12) ~ 6.1e-6 of the largest: the graph
+ * pass's cut (RBPE_GRAPH_QCUT). */
+#define RBPE_BAND_QCUT 12.0f
 
 /* The sparse graph-Laplacian objective of METHOD.md section 3 over a CSR
  * graph (row and col hold uint32 values; rows own their edges). Per edge
@@ -57,10 +84,6 @@ typedef struct rbpe_graph_op {
   rbpe_buf *grad;              /* n */
 } rbpe_graph_op;
 
-/* Centres where both points' q^b exceed this are skipped in d^2: such a
- * term is below exp(-12)^2 ~ 4e-11, under float resolution of the sums
- * of O(1) terms it joins (and of the derivative's, likewise). */
-#define RBPE_GRAPH_QCUT 12.0f
 
 /* One Adam step's scalars; bias corrections c1 = 1 - beta1^t and
  * c2 = 1 - beta2^t are computed on the host in double. */
@@ -102,6 +125,18 @@ typedef struct rbpe_backend_ops {
                       size_t n, size_t k, float alpha, const rbpe_buf *A,
                       size_t lda, const rbpe_buf *B, size_t ldb, float beta,
                       rbpe_buf *C, size_t ldc);
+  /* The first layer on banded rows X (rows x ndir (width + 1), rbpe_band):
+   * out (rows x n) = dense(X) W with W (ndir D x n); every element sums
+   * its row's window, direction by direction, centres in ascending order. */
+  rbpe_status (*band_gemm)(rbpe_backend *be, const rbpe_band *band,
+                           size_t rows, size_t n, const rbpe_buf *X,
+                           const rbpe_buf *W, rbpe_buf *out);
+  /* Its weight gradient: dW (ndir D x n) = dense(X)^T G, G rows x n; every
+   * element sums the rows whose window holds its centre, in ascending row
+   * order, and is 0 where none does. */
+  rbpe_status (*band_gemm_wgrad)(rbpe_backend *be, const rbpe_band *band,
+                                 size_t rows, size_t n, const rbpe_buf *X,
+                                 const rbpe_buf *G, rbpe_buf *dW);
   /* x (rows x cols) = act(x + bias), bias broadcast over rows */
   rbpe_status (*bias_act)(rbpe_backend *be, size_t rows, size_t cols,
                           const rbpe_buf *bias, rbpe_act act, rbpe_buf *x);
@@ -183,6 +218,10 @@ struct rbpe_backend {
   uint64_t mem_limit;      /* cap on live bytes (0: none) */
   uint64_t mem_used;       /* live bytes allocated through rbpe_buf_alloc */
   uint64_t mem_peak;       /* the most mem_used has been */
+  /* the banded first layer (band_gemm) is faster here than the dense
+   * GEMM on the same product when its window is at most half the centres;
+   * else it is for checks only */
+  int band_pays;
 };
 
 /* Device selection (registry.c): spec as rbpe_ctx_select_device. */
@@ -241,6 +280,20 @@ rbpe_status rbpe_op_gemm(rbpe_backend *be, int trans_a, int trans_b, size_t m,
                          size_t n, size_t k, float alpha, const rbpe_buf *A,
                          size_t lda, const rbpe_buf *B, size_t ldb, float beta,
                          rbpe_buf *C, size_t ldc);
+/* the band's row width in floats, ndir (width + 1) */
+size_t rbpe_band_cols(const rbpe_band *b);
+/* sqrt(2 QCUT^(1/b)): |p - t_j| beyond reach sigma puts q^b above the cut */
+float rbpe_band_reach(float order);
+/* The centres a band needs for sigma up to sigma_max: every j within
+ * reach sigma_max of any p, floor(2 reach sigma_max D) + 2 (one spare for
+ * rounding), capped at D. */
+int rbpe_band_width(int centres, float order, float sigma_max);
+rbpe_status rbpe_op_band_gemm(rbpe_backend *be, const rbpe_band *band,
+                              size_t rows, size_t n, const rbpe_buf *X,
+                              const rbpe_buf *W, rbpe_buf *out);
+rbpe_status rbpe_op_band_gemm_wgrad(rbpe_backend *be, const rbpe_band *band,
+                                    size_t rows, size_t n, const rbpe_buf *X,
+                                    const rbpe_buf *G, rbpe_buf *dW);
 rbpe_status rbpe_op_bias_act(rbpe_backend *be, size_t rows, size_t cols,
                              const rbpe_buf *bias, rbpe_act act, rbpe_buf *x);
 rbpe_status rbpe_op_act_grad(rbpe_backend *be, size_t rows, size_t cols,

@@ -4,6 +4,9 @@
  * the thread count or scheduling. Buffers are host memory, as in ref. */
 #include <cblas.h>
 #include <math.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 #include <omp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -112,6 +115,194 @@ static rbpe_status cpu_gemm(rbpe_backend *be, int ta, int tb, size_t m,
               A->host, (int)lda, B->host, (int)ldb, beta, C->host, (int)ldc);
   return RBPE_OK;
 }
+
+
+/* ---- the banded first layer ---------------------------------------------- */
+
+/* Built for AVX2 with FMA (8 columns a vector, 8 vectors of sums held in
+ * registers over a row's window: each weight is loaded once per use), and
+ * as host.c's loops for other processors. The sums run in host.c's order
+ * (direction, then centre) with fused multiply-adds, so they differ from
+ * ref by rounding only. The weight gradient is split by column chunks, each
+ * summing over all rows in ascending order: no element depends on the
+ * thread count. */
+#define BAND_CHUNK 64
+
+typedef void (*band_fwd_fn)(const rbpe_band *, size_t, size_t, size_t,
+                            const float *, const float *, float *);
+struct band_sort;
+typedef void (*band_wgrad_fn)(const rbpe_band *, const struct band_sort *,
+                              size_t, size_t, size_t, size_t, const float *,
+                              const float *, float *);
+
+/* host.c's loops (which need no sort) */
+static void band_wgrad_base(const rbpe_band *b, const struct band_sort *so,
+                            size_t c0, size_t c1, size_t rows, size_t n,
+                            const float *X, const float *G, float *dW) {
+  (void)so;
+  rbpe_host_band_wgrad(b, c0, c1, rows, n, X, G, dW);
+}
+
+/* the first weight row of direction a's window */
+static inline const float *band_w(const float *W, const float *row, int a,
+                                  int D, int Wd, size_t n) {
+  return W + ((size_t)a * D + (size_t)rbpe_host_band_start(row[a], D, Wd)) * n;
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2,fma"))) static void
+band_fwd_avx2(const rbpe_band *b, size_t r0, size_t r1, size_t n,
+              const float *X, const float *W, float *out) {
+  const int nd = b->ndir, D = b->centres, Wd = b->width;
+  const size_t cols = rbpe_band_cols(b);
+  for (size_t i = r0; i < r1; i++) {
+    const float *row = X + i * cols;
+    float *o = out + i * n;
+    size_t h = 0;
+    for (; h + BAND_CHUNK <= n; h += BAND_CHUNK) {
+      __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0,
+             c5 = c0, c6 = c0, c7 = c0;
+      for (int a = 0; a < nd; a++) {
+        const float *v = row + nd + (size_t)a * Wd, *w = band_w(W, row, a, D, Wd, n) + h;
+        for (int k = 0; k < Wd; k++, w += n) {
+          __m256 vk = _mm256_set1_ps(v[k]);
+          c0 = _mm256_fmadd_ps(vk, _mm256_loadu_ps(w), c0);
+          c1 = _mm256_fmadd_ps(vk, _mm256_loadu_ps(w + 8), c1);
+          c2 = _mm256_fmadd_ps(vk, _mm256_loadu_ps(w + 16), c2);
+          c3 = _mm256_fmadd_ps(vk, _mm256_loadu_ps(w + 24), c3);
+          c4 = _mm256_fmadd_ps(vk, _mm256_loadu_ps(w + 32), c4);
+          c5 = _mm256_fmadd_ps(vk, _mm256_loadu_ps(w + 40), c5);
+          c6 = _mm256_fmadd_ps(vk, _mm256_loadu_ps(w + 48), c6);
+          c7 = _mm256_fmadd_ps(vk, _mm256_loadu_ps(w + 56), c7);
+        }
+      }
+      _mm256_storeu_ps(o + h, c0);
+      _mm256_storeu_ps(o + h + 8, c1);
+      _mm256_storeu_ps(o + h + 16, c2);
+      _mm256_storeu_ps(o + h + 24, c3);
+      _mm256_storeu_ps(o + h + 32, c4);
+      _mm256_storeu_ps(o + h + 40, c5);
+      _mm256_storeu_ps(o + h + 48, c6);
+      _mm256_storeu_ps(o + h + 56, c7);
+    }
+    for (; h + 8 <= n; h += 8) {
+      __m256 c = _mm256_setzero_ps();
+      for (int a = 0; a < nd; a++) {
+        const float *v = row + nd + (size_t)a * Wd, *w = band_w(W, row, a, D, Wd, n) + h;
+        for (int k = 0; k < Wd; k++, w += n)
+          c = _mm256_fmadd_ps(_mm256_set1_ps(v[k]), _mm256_loadu_ps(w), c);
+      }
+      _mm256_storeu_ps(o + h, c);
+    }
+    for (; h < n; h++) {
+      float c = 0.0f;
+      for (int a = 0; a < nd; a++) {
+        const float *v = row + nd + (size_t)a * Wd, *w = band_w(W, row, a, D, Wd, n) + h;
+        for (int k = 0; k < Wd; k++, w += n) c = fmaf(v[k], *w, c);
+      }
+      o[h] = c;
+    }
+  }
+}
+
+/* The rows sorted by window start, per direction: rows order[a rows +
+ * off[a S + s] ..] (ascending) start at s, S = D - W + 2 slots. */
+typedef struct band_sort {
+  const uint32_t *order, *off;
+} band_sort;
+
+/* Columns [c0, c1) of the weight gradient from rows sorted by window
+ * start: the rows of one start share their window, so a block of 4
+ * centres x 16 columns sums over them in registers (8 multiply-adds per
+ * 2 column loads and 4 broadcasts) and reaches dW once per start, not once
+ * per row. Every element sums its start groups in ascending start order,
+ * each group's rows in ascending order. */
+__attribute__((target("avx2,fma"))) static void
+band_wgrad_avx2(const rbpe_band *b, const band_sort *so, size_t c0, size_t c1,
+                size_t rows, size_t n, const float *X, const float *G,
+                float *dW) {
+  const int nd = b->ndir, D = b->centres, Wd = b->width, S = D - Wd + 2;
+  const size_t cols = rbpe_band_cols(b), M = (size_t)nd * D;
+  for (size_t m = 0; m < M; m++)
+    memset(dW + m * n + c0, 0, (c1 - c0) * sizeof(float));
+  size_t vend = c0 + (c1 - c0) / 16 * 16;
+  for (int a = 0; a < nd; a++) {
+    const uint32_t *order = so->order + (size_t)a * rows,
+                   *off = so->off + (size_t)a * S;
+    for (int st = 0; st <= D - Wd; st++) {
+      const uint32_t *r0 = order + off[st], *r1 = order + off[st + 1];
+      if (r0 == r1) continue;
+      float *d = dW + ((size_t)a * D + (size_t)st) * n;
+      for (int kb = 0; kb < Wd; kb += 4) {
+        const int kk = Wd - kb < 4 ? Wd - kb : 4;
+        const size_t vo = (size_t)nd + (size_t)a * Wd + (size_t)kb;
+        for (size_t h = c0; h < vend; h += 16) {
+          __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00,
+                 a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+          for (const uint32_t *r = r0; r < r1; r++) {
+            const float *g = G + (size_t)*r * n + h, *v = X + (size_t)*r * cols + vo;
+            __m256 g0 = _mm256_loadu_ps(g), g1 = _mm256_loadu_ps(g + 8);
+            __m256 v0 = _mm256_set1_ps(v[0]);
+            __m256 v1 = _mm256_set1_ps(kk > 1 ? v[1] : 0.0f);
+            __m256 v2 = _mm256_set1_ps(kk > 2 ? v[2] : 0.0f);
+            __m256 v3 = _mm256_set1_ps(kk > 3 ? v[3] : 0.0f);
+            a00 = _mm256_fmadd_ps(v0, g0, a00);
+            a01 = _mm256_fmadd_ps(v0, g1, a01);
+            a10 = _mm256_fmadd_ps(v1, g0, a10);
+            a11 = _mm256_fmadd_ps(v1, g1, a11);
+            a20 = _mm256_fmadd_ps(v2, g0, a20);
+            a21 = _mm256_fmadd_ps(v2, g1, a21);
+            a30 = _mm256_fmadd_ps(v3, g0, a30);
+            a31 = _mm256_fmadd_ps(v3, g1, a31);
+          }
+          __m256 acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
+          for (int q = 0; q < kk; q++) {
+            float *dk = d + (size_t)(kb + q) * n + h;
+            _mm256_storeu_ps(dk, _mm256_add_ps(_mm256_loadu_ps(dk), acc[q][0]));
+            _mm256_storeu_ps(dk + 8, _mm256_add_ps(_mm256_loadu_ps(dk + 8), acc[q][1]));
+          }
+        }
+        for (size_t h = vend; h < c1; h++)
+          for (int q = 0; q < kk; q++) {
+            float acc = 0.0f;
+            for (const uint32_t *r = r0; r < r1; r++)
+              acc = fmaf(X[(size_t)*r * cols + vo + q], G[(size_t)*r * n + h], acc);
+            d[(size_t)(kb + q) * n + h] += acc;
+          }
+      }
+    }
+  }
+}
+#endif
+
+typedef struct band_ctx {
+  const rbpe_band *b;
+  const struct band_sort *so;
+  size_t rows, n;
+  const float *X, *W;
+  float *out;
+  band_fwd_fn fwd;
+  band_wgrad_fn wgrad;
+} band_ctx;
+
+static void band_fwd_range(size_t r0, size_t r1, const void *c) {
+  const band_ctx *e = c;
+  e->fwd(e->b, r0, r1, e->n, e->X, e->W, e->out);
+}
+
+/* [k0, k1) counts column chunks */
+static void band_wgrad_range(size_t k0, size_t k1, const void *c) {
+  const band_ctx *e = c;
+  size_t c0 = k0 * BAND_CHUNK, c1 = k1 * BAND_CHUNK < e->n ? k1 * BAND_CHUNK : e->n;
+  e->wgrad(e->b, e->so, c0, c1, e->rows, e->n, e->X, e->W, e->out);
+}
+
+static rbpe_status cpu_band_gemm(rbpe_backend *be, const rbpe_band *b,
+                                 size_t rows, size_t n, const rbpe_buf *X,
+                                 const rbpe_buf *W, rbpe_buf *out);
+static rbpe_status cpu_band_wgrad(rbpe_backend *be, const rbpe_band *b,
+                                  size_t rows, size_t n, const rbpe_buf *X,
+                                  const rbpe_buf *G, rbpe_buf *dW);
 
 typedef struct ew_ctx {
   size_t cols, rows, src_rows;
@@ -406,7 +597,55 @@ static int isa_supported(const char *name) {
 typedef struct cpu_backend {
   rbpe_backend base;
   edges_fn edges_b1;
+  band_fwd_fn band_fwd;
+  band_wgrad_fn band_wgrad;
 } cpu_backend;
+
+static rbpe_status cpu_band_gemm(rbpe_backend *be, const rbpe_band *b,
+                                 size_t rows, size_t n, const rbpe_buf *X,
+                                 const rbpe_buf *W, rbpe_buf *out) {
+  const cpu_backend *cb = (const cpu_backend *)be;
+  band_ctx e = {b, NULL, rows, n, X->host, W->host, out->host, cb->band_fwd, NULL};
+  parallel(rows, 16, band_fwd_range, &e);
+  return RBPE_OK;
+}
+
+static rbpe_status cpu_band_wgrad(rbpe_backend *be, const rbpe_band *b,
+                                  size_t rows, size_t n, const rbpe_buf *X,
+                                  const rbpe_buf *G, rbpe_buf *dW) {
+  const cpu_backend *cb = (const cpu_backend *)be;
+  /* a stable counting sort of the rows by window start, per direction */
+  const int nd = b->ndir, S = b->centres - b->width + 2;
+  uint32_t *order = malloc((size_t)nd * rows * sizeof *order);
+  uint32_t *off = calloc((size_t)nd * S, sizeof *off);
+  if (!order || !off) {
+    free(order);
+    free(off);
+    return rbpe_err_set(be->err, RBPE_ERR_OUT_OF_MEMORY,
+                        "cpu band wgrad: out of memory for %zu rows", rows);
+  }
+  const float *x = X->host;
+  const size_t cols = rbpe_band_cols(b);
+  for (int a = 0; a < nd; a++) {
+    uint32_t *o = off + (size_t)a * S;
+    for (size_t i = 0; i < rows; i++)
+      o[rbpe_host_band_start(x[i * cols + a], b->centres, b->width) + 1]++;
+    for (int s = 1; s < S; s++) o[s] += o[s - 1];
+    uint32_t *pos = order + (size_t)a * rows;
+    for (size_t i = 0; i < rows; i++)
+      pos[o[rbpe_host_band_start(x[i * cols + a], b->centres, b->width)]++] =
+          (uint32_t)i;
+    /* the increments moved each slot to its end: shift back */
+    for (int s = S - 1; s > 0; s--) o[s] = o[s - 1];
+    o[0] = 0;
+  }
+  band_sort so = {order, off};
+  band_ctx e = {b, &so, rows, n, X->host, G->host, dW->host, NULL, cb->band_wgrad};
+  parallel((n + BAND_CHUNK - 1) / BAND_CHUNK, 1, band_wgrad_range, &e);
+  free(order);
+  free(off);
+  return RBPE_OK;
+}
 
 typedef struct edges_ctx {
   const rbpe_graph_op *op;
@@ -465,6 +704,8 @@ static const rbpe_backend_ops cpu_ops = {
     .embed_rbf = cpu_rbf,
     .embed_rbf_dsigma = cpu_rbf_dsigma,
     .gemm = cpu_gemm,
+    .band_gemm = cpu_band_gemm,
+    .band_gemm_wgrad = cpu_band_wgrad,
     .bias_act = cpu_bias_act,
     .act_grad = cpu_act_grad,
     .sq_diff_sum = cpu_sq_diff_sum,
@@ -506,6 +747,14 @@ rbpe_status rbpe_cpu_backend_create(rbpe_err *err, rbpe_backend **out) {
   cpu_backend *cb = calloc(1, sizeof *cb);
   RBPE_FAIL_IF(!cb, err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
   cb->edges_b1 = isa->fn;
+  cb->band_fwd = rbpe_host_band_gemm;
+  cb->band_wgrad = band_wgrad_base;
+#if defined(__x86_64__) || defined(__i386__)
+  if (strcmp(isa->name, "baseline") && __builtin_cpu_supports("fma")) {
+    cb->band_fwd = band_fwd_avx2;
+    cb->band_wgrad = band_wgrad_avx2;
+  }
+#endif
   rbpe_backend *be = &cb->base;
   be->ops = &cpu_ops;
   be->err = err;
@@ -513,6 +762,7 @@ rbpe_status rbpe_cpu_backend_create(rbpe_err *err, rbpe_backend **out) {
   be->max_alloc = (uint64_t)1 << 40;
   be->view_align = RBPE_HOST_VIEW_ALIGN;
   be->mem_total = rbpe_host_memory();
+  be->band_pays = 1;
   snprintf(be->description, sizeof be->description,
            "cpu (%d OpenMP threads, OpenBLAS SGEMM, %s loops)",
            omp_get_max_threads(), isa->name);

@@ -120,11 +120,19 @@ void rbpe_host_rff(size_t r0, size_t r1, int ndim, int F, const float *x,
  * dq/dsigma = -2q/sigma. With norm_ref > 0 the row is g phi, g =
  * sqrt(norm_ref / sigma), and its derivative g phi (2 b q^b - 1/2) / sigma
  * (dg/dsigma = -g / (2 sigma)). */
+int rbpe_host_band_first(float p, float r, int D, int width) {
+  float lo = (p - r) * (float)D - 0.5f;
+  if (!(lo > 0.0f)) return 0;
+  if (lo >= (float)(D - width)) return D - width;
+  return (int)ceilf(lo);
+}
+
 void rbpe_host_rbf(const rbpe_rbf_op *op, size_t r0, size_t r1, int deriv) {
   const float *x = op->x->host, *sig = op->sigma->host, *dirs = op->dirs->host;
   float *out = op->out->host;
-  const int N = op->ndim, D = op->centres;
-  const size_t M = (size_t)op->ndir * D;
+  const int N = op->ndim, D = op->centres, W = op->band;
+  /* a dense row: column a D + j; a banded one: starts, then W per direction */
+  const size_t M = W ? (size_t)op->ndir * (W + 1) : (size_t)op->ndir * D;
   for (size_t i = r0; i < r1; i++) {
     float s = sig[i];
     float g = op->norm_ref > 0.0f ? sqrtf(op->norm_ref / s) : 1.0f;
@@ -133,14 +141,63 @@ void rbpe_host_rbf(const rbpe_rbf_op *op, size_t r0, size_t r1, int deriv) {
       const float *al = dirs + (size_t)a * (N + 1);
       float p = al[N];
       for (int k = 0; k < N; k++) p += al[k] * x[i * N + k];
-      for (int j = 0; j < D; j++) {
+      int j0 = 0, j1 = D;
+      float *o = out + i * M + (size_t)a * D; /* o[j - j0]: centre j */
+      if (W) {
+        j0 = rbpe_host_band_first(p, op->reach * s, D, W);
+        j1 = j0 + W;
+        out[i * M + a] = (float)j0;
+        o = out + i * M + op->ndir + (size_t)a * W;
+      }
+      for (int j = j0; j < j1; j++) {
         float t = ((float)j + 0.5f) / (float)D;
         float d = p - t;
         float q = (d * d) / (2.0f * s * s);
         float qb = rbpe_powb(q, op->order);
         float e = expf(-qb);
-        out[i * M + (size_t)a * D + j] =
-            deriv ? (g * e) * (2.0f * op->order * qb - shift) / s : g * e;
+        o[j - j0] = deriv ? (g * e) * (2.0f * op->order * qb - shift) / s : g * e;
+      }
+    }
+  }
+}
+
+void rbpe_host_band_gemm(const rbpe_band *b, size_t r0, size_t r1, size_t n,
+                         const float *X, const float *W, float *out) {
+  const int nd = b->ndir, D = b->centres, Wd = b->width;
+  const size_t cols = rbpe_band_cols(b);
+  for (size_t i = r0; i < r1; i++) {
+    const float *row = X + i * cols;
+    float *o = out + i * n;
+    for (size_t h = 0; h < n; h++) o[h] = 0.0f;
+    for (int a = 0; a < nd; a++) {
+      int s = rbpe_host_band_start(row[a], D, Wd);
+      const float *v = row + nd + (size_t)a * Wd;
+      const float *w = W + ((size_t)a * D + (size_t)s) * n;
+      for (int k = 0; k < Wd; k++) {
+        const float vk = v[k], *wk = w + (size_t)k * n;
+        for (size_t h = 0; h < n; h++) o[h] += vk * wk[h];
+      }
+    }
+  }
+}
+
+void rbpe_host_band_wgrad(const rbpe_band *b, size_t c0, size_t c1,
+                          size_t rows, size_t n, const float *X,
+                          const float *G, float *dW) {
+  const int nd = b->ndir, D = b->centres, Wd = b->width;
+  const size_t cols = rbpe_band_cols(b), M = (size_t)nd * D;
+  for (size_t m = 0; m < M; m++)
+    for (size_t h = c0; h < c1; h++) dW[m * n + h] = 0.0f;
+  for (size_t i = 0; i < rows; i++) {
+    const float *row = X + i * cols, *g = G + i * n;
+    for (int a = 0; a < nd; a++) {
+      int s = rbpe_host_band_start(row[a], D, Wd);
+      const float *v = row + nd + (size_t)a * Wd;
+      float *d = dW + ((size_t)a * D + (size_t)s) * n;
+      for (int k = 0; k < Wd; k++) {
+        const float vk = v[k];
+        float *dk = d + (size_t)k * n;
+        for (size_t h = c0; h < c1; h++) dk[h] += vk * g[h];
       }
     }
   }

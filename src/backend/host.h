@@ -31,7 +31,24 @@ void rbpe_host_nerf(size_t r0, size_t r1, int ndim, int L, const float *x,
                     float *out);
 void rbpe_host_rff(size_t r0, size_t r1, int ndim, int F, const float *x,
                    const float *B, float *out);
+/* rows [r0, r1); op->band > 0: banded rows (rbpe_band) */
 void rbpe_host_rbf(const rbpe_rbf_op *op, size_t r0, size_t r1, int deriv);
+/* A window's first centre for projection p and reach r (reach sigma):
+ * ceil((p - r) D - 1/2), the first t_j >= p - r, clamped into
+ * [0, D - width]; the same float operations as band_first in
+ * cl/embed.cl. */
+int rbpe_host_band_first(float p, float r, int D, int width);
+/* A stored start read back, clamped into [0, D - width] (NaN: 0). */
+static inline int rbpe_host_band_start(float s, int D, int width) {
+  return s >= 0.0f ? (s <= (float)(D - width) ? (int)s : D - width) : 0;
+}
+/* rows [r0, r1) of the banded first layer's out = dense(X) W (n columns) */
+void rbpe_host_band_gemm(const rbpe_band *b, size_t r0, size_t r1, size_t n,
+                         const float *X, const float *W, float *out);
+/* columns [c0, c1) of dW = dense(X)^T G over rows [0, rows), zeros first */
+void rbpe_host_band_wgrad(const rbpe_band *b, size_t c0, size_t c1,
+                          size_t rows, size_t n, const float *X,
+                          const float *G, float *dW);
 /* rows [r0, r1) of C; ascending k for every element */
 void rbpe_host_gemm(int ta, int tb, size_t r0, size_t r1, size_t n, size_t k,
                     float alpha, const float *A, size_t lda, const float *B,

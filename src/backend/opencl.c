@@ -31,6 +31,9 @@ enum {
   K_EMBED_RFF,
   K_EMBED_RBF,
   K_EMBED_RBF_DSIGMA,
+  K_EMBED_RBF_BAND,
+  K_BAND_GEMM,
+  K_BAND_WGRAD,
   K_BIAS_ACT,
   K_ACT_GRAD_PARTIAL,
   K_COL_SUM_PARTIALS,
@@ -56,6 +59,9 @@ static const struct {
     [K_EMBED_RFF] = {"embed_rff", PROG_EMBED},
     [K_EMBED_RBF] = {"embed_rbf", PROG_EMBED},
     [K_EMBED_RBF_DSIGMA] = {"embed_rbf_dsigma", PROG_EMBED},
+    [K_EMBED_RBF_BAND] = {"embed_rbf_band", PROG_EMBED},
+    [K_BAND_GEMM] = {"band_gemm", PROG_MLP},
+    [K_BAND_WGRAD] = {"band_wgrad", PROG_MLP},
     [K_BIAS_ACT] = {"bias_act", PROG_MLP},
     [K_ACT_GRAD_PARTIAL] = {"act_grad_partial", PROG_MLP},
     [K_COL_SUM_PARTIALS] = {"col_sum_partials", PROG_MLP},
@@ -273,7 +279,41 @@ static rbpe_status rbf_launch(rbpe_backend *be, const rbpe_rbf_op *op, int k) {
 }
 
 static rbpe_status ocl_rbf(rbpe_backend *be, const rbpe_rbf_op *op) {
-  return rbf_launch(be, op, K_EMBED_RBF);
+  if (!op->band) return rbf_launch(be, op, K_EMBED_RBF);
+  cl_uint W = (cl_uint)op->band, N = (cl_uint)op->ndim, ndir = (cl_uint)op->ndir,
+          D = (cl_uint)op->centres;
+  cl_uint total = (cl_uint)(op->n * op->ndir * (op->band + 1));
+  cl_float b = op->order, nref = op->norm_ref, reach = op->reach;
+  cl_mem xm = mem(op->x), sm = mem(op->sigma), dm = mem(op->dirs),
+         om = mem(op->out);
+  karg a[] = {KARG(total), KARG(N),  KARG(ndir), KARG(D),    KARG(b),
+              KARG(xm),    KARG(sm), KARG(dm),   KARG(om),   KARG(nref),
+              KARG(W),     KARG(reach)};
+  return launch(CLB(be), K_EMBED_RBF_BAND, total, a, 12);
+}
+
+static rbpe_status ocl_band_gemm(rbpe_backend *be, const rbpe_band *band,
+                                 size_t rows, size_t n, const rbpe_buf *X,
+                                 const rbpe_buf *W, rbpe_buf *out) {
+  cl_uint total = (cl_uint)(rows * n), nn = (cl_uint)n,
+          ndir = (cl_uint)band->ndir, D = (cl_uint)band->centres,
+          Wd = (cl_uint)band->width;
+  cl_mem xm = mem(X), wm = mem(W), om = mem(out);
+  karg a[] = {KARG(total), KARG(nn), KARG(ndir), KARG(D),
+              KARG(Wd),    KARG(xm), KARG(wm),   KARG(om)};
+  return launch(CLB(be), K_BAND_GEMM, total, a, 8);
+}
+
+static rbpe_status ocl_band_wgrad(rbpe_backend *be, const rbpe_band *band,
+                                  size_t rows, size_t n, const rbpe_buf *X,
+                                  const rbpe_buf *G, rbpe_buf *dW) {
+  cl_uint total = (cl_uint)((size_t)band->ndir * band->centres * n),
+          rr = (cl_uint)rows, nn = (cl_uint)n, ndir = (cl_uint)band->ndir,
+          D = (cl_uint)band->centres, Wd = (cl_uint)band->width;
+  cl_mem xm = mem(X), gm = mem(G), dm = mem(dW);
+  karg a[] = {KARG(total), KARG(rr), KARG(nn), KARG(ndir), KARG(D),
+              KARG(Wd),    KARG(xm), KARG(gm), KARG(dm)};
+  return launch(CLB(be), K_BAND_WGRAD, total, a, 9);
 }
 
 static rbpe_status ocl_rbf_dsigma(rbpe_backend *be, const rbpe_rbf_op *op) {
@@ -610,6 +650,8 @@ static const rbpe_backend_ops ocl_ops = {
     .embed_rbf = ocl_rbf,
     .embed_rbf_dsigma = ocl_rbf_dsigma,
     .gemm = ocl_gemm,
+    .band_gemm = ocl_band_gemm,
+    .band_gemm_wgrad = ocl_band_wgrad,
     .bias_act = ocl_bias_act,
     .act_grad = ocl_act_grad,
     .sq_diff_sum = ocl_sq_diff_sum,

@@ -47,6 +47,22 @@ static rbpe_status ref_gemm(rbpe_backend *be, int ta, int tb, size_t m,
   return RBPE_OK;
 }
 
+static rbpe_status ref_band_gemm(rbpe_backend *be, const rbpe_band *b,
+                                 size_t rows, size_t n, const rbpe_buf *X,
+                                 const rbpe_buf *W, rbpe_buf *out) {
+  (void)be;
+  rbpe_host_band_gemm(b, 0, rows, n, X->host, W->host, out->host);
+  return RBPE_OK;
+}
+
+static rbpe_status ref_band_wgrad(rbpe_backend *be, const rbpe_band *b,
+                                  size_t rows, size_t n, const rbpe_buf *X,
+                                  const rbpe_buf *G, rbpe_buf *dW) {
+  (void)be;
+  rbpe_host_band_wgrad(b, 0, n, rows, n, X->host, G->host, dW->host);
+  return RBPE_OK;
+}
+
 static rbpe_status ref_bias_act(rbpe_backend *be, size_t rows, size_t cols,
                                 const rbpe_buf *bias, rbpe_act act,
                                 rbpe_buf *x) {
@@ -145,6 +161,8 @@ static const rbpe_backend_ops ref_ops = {
     .embed_rbf = ref_rbf,
     .embed_rbf_dsigma = ref_rbf_dsigma,
     .gemm = ref_gemm,
+    .band_gemm = ref_band_gemm,
+    .band_gemm_wgrad = ref_band_wgrad,
     .bias_act = ref_bias_act,
     .act_grad = ref_act_grad,
     .sq_diff_sum = ref_sq_diff_sum,
@@ -166,6 +184,7 @@ rbpe_status rbpe_ref_backend_create(rbpe_err *err, rbpe_backend **out) {
   be->kind = "ref";
   be->max_alloc = (uint64_t)1 << 40; /* the host's malloc decides */
   be->view_align = RBPE_HOST_VIEW_ALIGN;
+  be->band_pays = 1; /* its GEMM is plain loops too */
   be->mem_total = rbpe_host_memory();
   strcpy(be->description, "ref (reference C, single-threaded)");
   *out = be;
