@@ -157,6 +157,14 @@ if opencl_required; then
 fi
 expect 0 - "bench" -- "$RBPE" bench --device ref --batches 6:7 --layers 1 --seconds 0
 grep -q "^ *1 *64 " "$tmp/out" || { echo "FAIL: bench row"; fail=$((fail + 1)); }
+# the first layer both ways in one run: a banded row, a dense row, the ratio
+expect 0 - "bench --first-layer both" -- "$RBPE" bench --device cpu --batches 6:6 \
+  --layers 1 --seconds 0 --first-layer both
+{ grep -q "band 21/128" "$tmp/out" && grep -q " dense " "$tmp/out" &&
+  grep -q "training band / dense: " "$tmp/out"; } ||
+  { echo "FAIL: bench --first-layer both: $(cat "$tmp/out")"; fail=$((fail + 1)); }
+expect 2 - "bench --gemm both --first-layer both" -- "$RBPE" bench --device cpu \
+  --gemm both --first-layer both
 expect 0 - "bench --json" -- "$RBPE" bench --device ref --batches 6:6 --layers 0 --seconds 0 --json
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['results'][0]['batch']==64" "$tmp/out" ||
   { echo "FAIL: bench --json"; fail=$((fail + 1)); }

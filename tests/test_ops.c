@@ -2,6 +2,7 @@
  * compared with the per-op tolerances in src/opcheck.c. `--small` keeps
  * only small shapes (for oclgrind); `--indirect` runs only the GEMMs
  * through CLBlast's indirect route (see below). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,6 +66,139 @@ out:
   free(back);
 }
 
+
+/* The banded first layer against the dense one on one backend (README,
+ * "The first layer's window"): the banded embedding holds the dense
+ * embedding's values in each window, every value it leaves out is at most
+ * exp(-RBPE_BAND_QCUT) of the row's peak, and band_gemm and
+ * band_gemm_wgrad match the dense GEMMs on the expanded rows within what
+ * those left-out values can move them (plus GEMM rounding). */
+static void check_band_vs_dense(rbpe_backend *be, int small) {
+  const int N = 2, D = 64, H = 40;
+  const size_t n = small ? 60 : 400;
+  for (int variant = 0; variant < 2; variant++) {
+    const float order = variant ? 2.0f : 1.0f, norm_ref = variant ? 0.0f : 0.01f;
+    const int ndir = rbpe_rbf_directions(N, 1, NULL);
+    rbpe_band b = {ndir, D, rbpe_band_width(D, order, 0.02f)};
+    const size_t M = (size_t)ndir * D, cols = rbpe_band_cols(&b);
+    float *x = malloc(n * N * sizeof(float)), *sg = malloc(n * sizeof(float)),
+          *dirs = malloc((size_t)ndir * (N + 1) * sizeof(float)),
+          *w = malloc(M * H * sizeof(float)), *g = malloc(n * H * sizeof(float)),
+          *dense = malloc(n * M * sizeof(float)), *band = malloc(n * cols * sizeof(float)),
+          *o1 = malloc(n * H * sizeof(float)), *o2 = malloc(n * H * sizeof(float)),
+          *d1 = malloc(M * H * sizeof(float)), *d2 = malloc(M * H * sizeof(float)),
+          *ex = calloc(n * M, sizeof(float));
+    rbpe_buf *bx = NULL, *bs = NULL, *bd = NULL, *bw = NULL, *bg = NULL,
+             *bdense = NULL, *bband = NULL, *bo = NULL, *bdw = NULL;
+    if (!x || !sg || !dirs || !w || !g || !dense || !band || !o1 || !o2 || !d1 ||
+        !d2 || !ex)
+      goto out;
+    rbpe_rng rng;
+    rbpe_rng_seed(&rng, 77 + (uint64_t)variant);
+    for (size_t i = 0; i < n * N; i++) x[i] = rbpe_rng_uniform(&rng);
+    for (size_t i = 0; i < n; i++) sg[i] = 0.005f + 0.015f * rbpe_rng_uniform(&rng);
+    for (size_t i = 0; i < M * H; i++) w[i] = 2.0f * rbpe_rng_uniform(&rng) - 1.0f;
+    for (size_t i = 0; i < n * H; i++) g[i] = 2.0f * rbpe_rng_uniform(&rng) - 1.0f;
+    rbpe_rbf_directions(N, 1, dirs);
+    rbpe_status st = rbpe_buf_from_host(be, x, n * N, &bx);
+    if (st == RBPE_OK) st = rbpe_buf_from_host(be, sg, n, &bs);
+    if (st == RBPE_OK) st = rbpe_buf_from_host(be, dirs, (size_t)ndir * (N + 1), &bd);
+    if (st == RBPE_OK) st = rbpe_buf_from_host(be, w, M * H, &bw);
+    if (st == RBPE_OK) st = rbpe_buf_from_host(be, g, n * H, &bg);
+    if (st == RBPE_OK) st = rbpe_buf_alloc(be, n * M * sizeof(float), &bdense);
+    if (st == RBPE_OK) st = rbpe_buf_alloc(be, n * cols * sizeof(float), &bband);
+    if (st == RBPE_OK) st = rbpe_buf_alloc(be, n * H * sizeof(float), &bo);
+    if (st == RBPE_OK) st = rbpe_buf_alloc(be, M * H * sizeof(float), &bdw);
+    rbpe_rbf_op op = {n, N, ndir, D, order, bx, bs, bd, bdense, norm_ref, 0, 0.0f};
+    if (st == RBPE_OK) st = rbpe_op_embed_rbf(be, &op);
+    op.out = bband;
+    op.band = b.width;
+    op.reach = rbpe_band_reach(order);
+    if (st == RBPE_OK) st = rbpe_op_embed_rbf(be, &op);
+    if (st == RBPE_OK) st = rbpe_buf_read(be, bdense, 0, n * M * sizeof(float), dense);
+    if (st == RBPE_OK) st = rbpe_buf_read(be, bband, 0, n * cols * sizeof(float), band);
+    CHECK(st == RBPE_OK, "band embedding on %s: %s", be->description, be->err->msg);
+    if (st != RBPE_OK) goto out;
+    /* the values: equal inside, at most the cut outside; `lost` per row
+     * and direction for the product bounds below */
+    double worst_in = 0, worst_out = 0;
+    float *lost = calloc(n * M, sizeof(float)); /* dropped values, dense layout */
+    if (!lost) goto out;
+    for (size_t i = 0; i < n; i++) {
+      float peak = norm_ref > 0.0f ? sqrtf(norm_ref / sg[i]) : 1.0f;
+      for (int a = 0; a < ndir; a++) {
+        int s0 = (int)band[i * cols + a];
+        for (int j = 0; j < D; j++) {
+          size_t at = i * M + (size_t)a * D + j;
+          if (j >= s0 && j < s0 + b.width) {
+            ex[at] = band[i * cols + ndir + (size_t)a * b.width + (j - s0)];
+            worst_in = fmax(worst_in, fabs(ex[at] - dense[at]));
+          } else {
+            lost[at] = dense[at];
+            worst_out = fmax(worst_out, dense[at] / peak);
+          }
+        }
+      }
+    }
+    printf("band %d/%d b=%g on %s: values in the window differ by %.1e, the "
+           "largest left out is %.2e of its row's peak (cut %.2e)\n",
+           b.width, D, (double)order, be->description, worst_in, worst_out,
+           exp(-RBPE_BAND_QCUT));
+    CHECK(worst_in <= 1e-6, "band values differ from dense by %g on %s", worst_in,
+          be->description);
+    CHECK(worst_out <= exp(-RBPE_BAND_QCUT) * 1.001, "a left-out value %g above "
+          "the cut on %s", worst_out, be->description);
+    /* the products */
+    st = rbpe_op_band_gemm(be, &b, n, H, bband, bw, bo);
+    if (st == RBPE_OK) st = rbpe_buf_read(be, bo, 0, n * H * sizeof(float), o2);
+    if (st == RBPE_OK) st = rbpe_op_gemm(be, 0, 0, n, H, M, 1.0f, bdense, M, bw, H, 0.0f, bo, H);
+    if (st == RBPE_OK) st = rbpe_buf_read(be, bo, 0, n * H * sizeof(float), o1);
+    if (st == RBPE_OK) st = rbpe_op_band_gemm_wgrad(be, &b, n, H, bband, bg, bdw);
+    if (st == RBPE_OK) st = rbpe_buf_read(be, bdw, 0, M * H * sizeof(float), d2);
+    if (st == RBPE_OK) st = rbpe_op_gemm(be, 1, 0, M, H, n, 1.0f, bdense, M, bg, H, 0.0f, bdw, H);
+    if (st == RBPE_OK) st = rbpe_buf_read(be, bdw, 0, M * H * sizeof(float), d1);
+    CHECK(st == RBPE_OK, "band products on %s: %s", be->description, be->err->msg);
+    if (st == RBPE_OK) {
+      /* |dense - band| <= sum |left out| |factor| + 1e-5 (1 + |dense|) */
+      int bad = 0;
+      double worst = 0;
+      for (size_t i = 0; i < n; i++)
+        for (int h = 0; h < H; h++) {
+          double bound = 0;
+          for (size_t m = 0; m < M; m++) bound += fabs(lost[i * M + m] * w[m * H + h]);
+          double e = fabs((double)o1[i * H + h] - o2[i * H + h]);
+          worst = fmax(worst, e);
+          bad += e > bound + 1e-5 * (1.0 + fabs(o1[i * H + h]));
+        }
+      for (size_t m = 0; m < M; m++)
+        for (int h = 0; h < H; h++) {
+          double bound = 0;
+          for (size_t i = 0; i < n; i++) bound += fabs(lost[i * M + m] * g[i * H + h]);
+          double e = fabs((double)d1[m * H + h] - d2[m * H + h]);
+          worst = fmax(worst, e);
+          bad += e > bound + 1e-5 * (1.0 + fabs(d1[m * H + h])) * sqrt((double)n);
+        }
+      printf("  band_gemm and band_gemm_wgrad against the dense GEMMs: largest "
+             "difference %.2e\n", worst);
+      CHECK(bad == 0, "%d banded product value(s) beyond the bound on %s", bad,
+            be->description);
+    }
+    free(lost);
+  out:
+    rbpe_buf_free(be, bx);
+    rbpe_buf_free(be, bs);
+    rbpe_buf_free(be, bd);
+    rbpe_buf_free(be, bw);
+    rbpe_buf_free(be, bg);
+    rbpe_buf_free(be, bdense);
+    rbpe_buf_free(be, bband);
+    rbpe_buf_free(be, bo);
+    rbpe_buf_free(be, bdw);
+    free(x), free(sg), free(dirs), free(w), free(g), free(dense), free(band);
+    free(o1), free(o2), free(d1), free(d2), free(ex);
+  }
+}
+
 int main(int argc, char **argv) {
   /* [--small] [--indirect] [--host] [OP]: small shapes only; only the
    * indirect GEMM passes; only the host backends (ref against cpu, for the
@@ -88,6 +222,7 @@ int main(int argc, char **argv) {
   CHECK(rbpe_ref_backend_create(&err, &ref) == RBPE_OK, "%s", err.msg);
   if (!ref) return test_summary("test_ops");
   check_views(ref);
+  if (!indirect_only) check_band_vs_dense(ref, small);
   /* the seam: required slots checked, optional hooks asked for */
   CHECK(rbpe_backend_ops_check(ref->ops, "ref", &err) == RBPE_OK, "ref's table");
   CHECK(!rbpe_backend_supports(ref, RBPE_HOOK_TUNE_GEMM) &&
@@ -121,6 +256,7 @@ int main(int argc, char **argv) {
     if (cpu) {
       printf("== %s\n", cpu->description);
       check_views(cpu);
+      check_band_vs_dense(cpu, small);
       int failures = -1;
       st = rbpe_opcheck_run(ref, cpu, small, only, show, cpu->description,
                             &failures);
@@ -171,6 +307,7 @@ int main(int argc, char **argv) {
     if (!indirect_only) {
       printf("== %s\n", dev->description);
       check_views(dev);
+      check_band_vs_dense(dev, small);
       st = rbpe_opcheck_run(ref, dev, small, only, show, dev->description,
                             &failures);
       CHECK(st == RBPE_OK, "op check on %s: %s%s%s", dev->description,
