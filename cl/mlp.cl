@@ -155,23 +155,48 @@ __kernel void band_gemm(const uint total, const uint n, const uint ndir,
   out[g] = acc;
 }
 
-/* Its weight gradient: dW (ndir D x n) = dense(X)^T G; one work-item per
- * element (centre m = a D + j, column h), over every row in ascending
- * order, adding the rows whose window holds centre j. For cross-checks:
- * it visits all rows for every element (rbpe_backend.band_pays is 0 on
- * OpenCL, where fits keep the dense GEMM). */
-__kernel void band_wgrad(const uint total, const uint rows, const uint n,
-                         const uint ndir, const uint D, const uint W,
+/* Its weight gradient: dW (ndir D x n) = dense(X)^T G. A work-group owns
+ * 4 get_local_size(1) centres of one direction (group row y: direction
+ * y / jblocks, block y % jblocks) and get_local_size(0) columns; each
+ * work-item owns 4 centres of one column. The rows go by in chunks of one
+ * per work-item: their starts wait in local memory, and a row whose
+ * window misses the group's centres is skipped by the whole group, so the
+ * group only multiplies rows near its centres. Every element adds its rows
+ * in ascending order. At most 256 work-items a group. */
+__kernel void band_wgrad(const uint rows, const uint n, const uint ndir,
+                         const uint D, const uint W, const uint jblocks,
                          __global const float *X, __global const float *G,
                          __global float *dW) {
-  uint g = get_global_id(0);
-  if (g >= total) return;
-  uint m = g / n, h = g % n, a = m / D, j = m % D, cols = ndir * (W + 1u);
-  float acc = 0.0f;
-  for (uint i = 0; i < rows; i++) {
-    __global const float *row = X + i * cols;
-    uint k = j - band_start(row[a], D, W); /* wraps when j < start */
-    if (k < W) acc += row[ndir + a * W + k] * G[i * n + h];
+  __local uint starts[256];
+  const uint lh = get_local_size(0), lj = get_local_size(1);
+  const uint tid = get_local_id(1) * lh + get_local_id(0), chunk = lh * lj;
+  const uint h = get_global_id(0), y = get_group_id(1);
+  const uint a = y / jblocks, jb = (y % jblocks) * 4u * lj;
+  const uint j = jb + 4u * get_local_id(1), cols = ndir * (W + 1u);
+  float acc0 = 0.0f, acc1 = 0.0f, acc2 = 0.0f, acc3 = 0.0f;
+  for (uint i0 = 0; i0 < rows; i0 += chunk) {
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (i0 + tid < rows)
+      starts[tid] = band_start(X[(i0 + tid) * cols + a], D, W);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    uint end = rows - i0 < chunk ? rows - i0 : chunk;
+    for (uint r = 0; r < end; r++) {
+      uint s = starts[r];
+      /* the group's centres [jb, jb + 4 lj) against the window [s, s + W) */
+      if (s >= jb + 4u * lj || s + W <= jb) continue;
+      __global const float *v = X + (i0 + r) * cols + ndir + a * W;
+      float g = h < n ? G[(i0 + r) * n + h] : 0.0f;
+      uint k = j - s; /* wraps when j < s */
+      if (k < W) acc0 += v[k] * g;
+      if (k + 1u < W) acc1 += v[k + 1u] * g;
+      if (k + 2u < W) acc2 += v[k + 2u] * g;
+      if (k + 3u < W) acc3 += v[k + 3u] * g;
+    }
   }
-  dW[g] = acc;
+  if (h >= n) return;
+  __global float *d = dW + (a * D + j) * n + h;
+  if (j < D) d[0] = acc0;
+  if (j + 1u < D) d[n] = acc1;
+  if (j + 2u < D) d[2u * n] = acc2;
+  if (j + 3u < D) d[3u * n] = acc3;
 }

@@ -61,6 +61,10 @@ if has bench; then
   run bench_cl "$rbpe" bench --device $gpu --batches ${BENCH_BATCHES:-12:18} \
       --layers ${BENCH_LAYERS:-1,3} --seconds 0.5 --gemm both
   run bench_cpu "$rbpe" bench --device cpu --batches 14:14 --seconds 0.5
+  # the banded first layer against the dense one (fits stay dense on GPUs
+  # until this says the band pays there)
+  run bench_band "$rbpe" bench --device $gpu --batches 14:18 --layers 3 \
+      --seconds 0.5 --first-layer both
 fi
 if has peer && python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
   run peer_cuda python3 tools/peer_bench_torch.py --device cuda \
