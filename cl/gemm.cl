@@ -22,7 +22,10 @@
  * the shapes, the tiles and the device's compute units). Values past
  * the edges of A and B are read as zeros and never written. Index
  * arithmetic is 32-bit: the host sends matrices of 2^32 or more values to
- * CLBlast. The products use mad(), which every device here contracts to a
+ * CLBlast. epi > 0 fuses a layer's bias and activation into the store
+ * (beta is 0 then): C = act(alpha op(A) op(B) + bias), act = epi - 1 in
+ * mlp.cl's numbering, the same operations as its bias_act kernel, so the
+ * result is the one GEMM then bias_act give. The products use mad(), which every device here contracts to a
  * fused multiply-add or a multiply and an add: llvmpipe (rusticl) gave sums
  * off by the sums' own size through fma() in long loops over k. */
 
@@ -95,13 +98,26 @@ inline void gemm_store(const int kmajor, const uint W, const uint loads,
   }
 }
 
+/* a layer's output: act(v + bias), act = epi - 1 (0 none, 1 ReLU, 2
+ * sigmoid), as mlp.cl's bias_act computes it */
+inline float gemm_epi(float v, const uint epi, __global const float *bias,
+                      const uint j) {
+  if (epi == 0u) return v;
+  float z = v + bias[j];
+  if (epi == 2u)
+    z = z > 0.0f ? z : 0.0f;
+  else if (epi == 3u)
+    z = 1.0f / (1.0f + exp(-z));
+  return z;
+}
+
 inline void gemm_tile(const int ta, const int tb, const uint m, const uint n,
                       const uint k, const uint kchunk, const float alpha,
                       const float beta, __global const float *A,
                       const uint lda, __global const float *B, const uint ldb,
                       __global float *C, const uint ldc,
-                      __global float *part, __local float *as,
-                      __local float *bs) {
+                      __global float *part, __global const float *bias,
+                      const uint epi, __local float *as, __local float *bs) {
   const uint tn = get_local_id(0), tm = get_local_id(1);
   const uint tid = tm * NDIM + tn;
   /* dimension 1 holds the row tiles of every chunk, chunk by chunk */
@@ -157,23 +173,27 @@ inline void gemm_tile(const int ta, const int tb, const uint m, const uint n,
         part[((size_t)split * m + i) * n + j] = acc[r][c];
       } else {
         __global float *y = C + i * ldc + j;
-        *y = beta == 0.0f ? alpha * acc[r][c] : alpha * acc[r][c] + beta * *y;
+        *y = gemm_epi(beta == 0.0f ? alpha * acc[r][c]
+                                   : alpha * acc[r][c] + beta * *y,
+                      epi, bias, j);
       }
     }
   }
 }
 
-/* One kernel per transpose pair; part is C's split sums (NULL: C itself) */
+/* One kernel per transpose pair; part is C's split sums (NULL: C itself);
+ * bias and epi: the fused epilogue (epi 0: none, bias unread) */
 #define GEMM_KERNEL(NAME, TA, TB)                                            \
   __kernel __attribute__((reqd_work_group_size(NDIM, MDIM, 1))) void NAME(  \
       const uint m, const uint n, const uint k, const uint kchunk,           \
       const float alpha, const float beta, __global const float *A,          \
       const uint lda, __global const float *B, const uint ldb,               \
       __global float *C, const uint ldc, __global float *part,               \
-      const uint use_part) {                                                 \
+      const uint use_part, __global const float *bias, const uint epi) {     \
     __local floatv as[2 * KWG * LDAL / VW], bs[2 * KWG * LDBL / VW];         \
     gemm_tile(TA, TB, m, n, k, kchunk, alpha, beta, A, lda, B, ldb, C, ldc,  \
-              use_part ? part : 0, (__local float *)as, (__local float *)bs); \
+              use_part ? part : 0, bias, epi, (__local float *)as,           \
+              (__local float *)bs);                                          \
   }
 
 GEMM_KERNEL(gemm_nn, 0, 0)
@@ -182,16 +202,17 @@ GEMM_KERNEL(gemm_tn, 1, 0)
 GEMM_KERNEL(gemm_tt, 1, 1)
 
 /* C = alpha (the split sums of each element, chunks in ascending order)
- * + beta C */
+ * + beta C, through the epilogue */
 __kernel void gemm_split_sum(const uint m, const uint n, const uint splits,
                              const float alpha, const float beta,
                              __global const float *part, __global float *C,
-                             const uint ldc) {
+                             const uint ldc, __global const float *bias,
+                             const uint epi) {
   uint g = get_global_id(0);
   if (g >= m * n) return;
   uint i = g / n, j = g % n;
   float s = 0.0f;
   for (uint q = 0; q < splits; q++) s += part[(size_t)q * m * n + g];
   __global float *y = C + i * ldc + j;
-  *y = beta == 0.0f ? alpha * s : alpha * s + beta * *y;
+  *y = gemm_epi(beta == 0.0f ? alpha * s : alpha * s + beta * *y, epi, bias, j);
 }

@@ -48,7 +48,7 @@ rbpe_status rbpe_check_ops(rbpe_ctx *ctx, int small, const char *only,
     int more = 0;
     st = dev->ops->alt_gemm_route(dev, i, &rl.op);
     if (st != RBPE_OK || !rl.op) break;
-    st = rbpe_opcheck_run(ref, dev, small, "gemm", forward_row, &rl, &more);
+    st = rbpe_opcheck_run(ref, dev, small, "gemm,linear", forward_row, &rl, &more);
     *failures += more;
   }
   rbpe_backend_close(ref);

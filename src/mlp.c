@@ -239,15 +239,7 @@ rbpe_status rbpe_mlp_trainer_set_band(rbpe_mlp_trainer *t, const rbpe_band *band
   return RBPE_OK;
 }
 
-/* The first layer's out = X W[0], dense or banded. */
-static rbpe_status first_layer(rbpe_mlp_trainer *t, size_t rows,
-                               const rbpe_buf *X) {
-  size_t fin = (size_t)t->shape.sizes[0], fout = (size_t)t->shape.sizes[1];
-  if (t->band.width)
-    return rbpe_op_band_gemm(t->be, &t->band, rows, fout, X, t->W[0], t->act[0]);
-  return rbpe_op_gemm(t->be, 0, 0, rows, fout, fin, 1.0f, X, fin, t->W[0],
-                      fout, 0.0f, t->act[0], fout);
-}
+
 
 /* The checks of every pass that trains or needs gradients: a trainer (not
  * a forward-only network) and 1..max_rows rows. */
@@ -265,6 +257,9 @@ static rbpe_act layer_act(const rbpe_mlp_shape *s, int l) {
   return l == s->nlin - 1 ? s->out_act : RBPE_ACT_RELU;
 }
 
+/* Layer by layer: act(in W + b) in one op (a device may fuse the bias and
+ * activation into its GEMM), the banded first layer as its product, then
+ * bias and activation. */
 static rbpe_status forward(rbpe_mlp_trainer *t, size_t rows, const rbpe_buf *X,
                            double *mark) {
   rbpe_backend *be = t->be;
@@ -274,15 +269,17 @@ static rbpe_status forward(rbpe_mlp_trainer *t, size_t rows, const rbpe_buf *X,
   double *other_b = t->profile ? &t->profile->other_s : &dummy;
   for (int l = 0; l < s->nlin; l++) {
     size_t fin = (size_t)s->sizes[l], fout = (size_t)s->sizes[l + 1];
-    if (l == 0)
-      RBPE_TRY(first_layer(t, rows, X));
-    else
-      RBPE_TRY(rbpe_op_gemm(be, 0, 0, rows, fout, fin, 1.0f, t->act[l - 1],
-                            fin, t->W[l], fout, 0.0f, t->act[l], fout));
+    if (l == 0 && t->band.width) {
+      RBPE_TRY(rbpe_op_band_gemm(be, &t->band, rows, fout, X, t->W[0], t->act[0]));
+      RBPE_TRY(charge(t, gemm_b, mark));
+      RBPE_TRY(rbpe_op_bias_act(be, rows, fout, t->b[0], layer_act(s, 0),
+                                t->act[0]));
+      RBPE_TRY(charge(t, other_b, mark));
+      continue;
+    }
+    RBPE_TRY(rbpe_op_linear(be, rows, fin, fout, l == 0 ? X : t->act[l - 1],
+                            t->W[l], t->b[l], layer_act(s, l), t->act[l]));
     RBPE_TRY(charge(t, gemm_b, mark));
-    RBPE_TRY(rbpe_op_bias_act(be, rows, fout, t->b[l], layer_act(s, l),
-                              t->act[l]));
-    RBPE_TRY(charge(t, other_b, mark));
   }
   return RBPE_OK;
 }

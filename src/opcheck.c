@@ -41,6 +41,8 @@ static const struct {
      * error grows like sqrt(k) ulp of the row's magnitude. */
     {"gemm", 1e-5, 1e-4},
     {"bias_act", 1e-6, 1e-6},
+    /* a layer's forward pass: a GEMM's sums, then the same bias_act */
+    {"linear", 1e-5, 1e-4},
     /* act_grad: the gradients are the same operations (1e-7), the column
      * sums add the rows in another order (chunks on OpenCL) */
     {"act_grad", 1e-5, 1e-5},
@@ -144,7 +146,8 @@ typedef enum {
   OP_GRAPH,
   OP_RBF_BAND,
   OP_BAND_GEMM,
-  OP_BAND_WGRAD
+  OP_BAND_WGRAD,
+  OP_LINEAR
 } op_id;
 
 /* graph cases: diagonals holds the compared quantity (bits 0-1: theta,
@@ -186,6 +189,7 @@ static const char *op_name(op_id op) {
   case OP_RBF_BAND: return "embed_rbf_band";
   case OP_BAND_GEMM: return "band_gemm";
   case OP_BAND_WGRAD: return "band_wgrad";
+  case OP_LINEAR: return "linear";
   }
   return "?";
 }
@@ -374,6 +378,9 @@ static rbpe_status run_op(side *s, const op_case *c, int ndir) {
     return run_graph(s, c);
   case OP_RBF_BAND:
     return run_rbf_band(s, c, ndir);
+  case OP_LINEAR:
+    return rbpe_op_linear(s->be, c->n, (size_t)c->ndim, (size_t)c->p, s->in[0],
+                          s->in[1], s->in[2], (rbpe_act)c->diagonals, s->out);
   case OP_BAND_GEMM:
   case OP_BAND_WGRAD: {
     rbpe_band b = {c->diagonals, c->ndim, (int)c->order};
@@ -415,6 +422,10 @@ static void describe(const op_case *c, int ndir, char *buf, size_t len) {
     break;
   case OP_RFF:
     snprintf(buf, len, "n=%zu N=%d F=%d", c->n, c->ndim, c->p);
+    break;
+  case OP_LINEAR:
+    snprintf(buf, len, "%zu x %d -> %d %s", c->n, c->ndim, c->p,
+             rbpe_act_string((rbpe_act)c->diagonals));
     break;
   case OP_BAND_GEMM:
   case OP_BAND_WGRAD:
@@ -585,6 +596,17 @@ static void inputs_mlp(const op_case *c, rbpe_rng *rng, case_data *d) {
     d->nin = 1;
     d->count = 2 * rows;
     break;
+  case OP_LINEAR: /* X rows x fin, W fin x fout, bias */
+    d->sizes[0] = rows * (size_t)c->ndim;
+    d->sizes[1] = (size_t)c->ndim * cols;
+    d->sizes[2] = cols;
+    d->in[0] = randoms(rng, d->sizes[0], -1.0f, 1.0f);
+    d->in[1] = randoms(rng, d->sizes[1], -0.3f, 0.3f);
+    d->in[2] = randoms(rng, d->sizes[2], -0.5f, 0.5f);
+    d->nin = 3;
+    d->count = rows * cols;
+    d->out_init = randoms(rng, d->count, -1.0f, 1.0f);
+    break;
   default: /* OP_GATHER: rows of a larger source, indices from offset 2 */
     d->sizes[0] = (rows + 5) * cols;
     d->in[0] = randoms(rng, d->sizes[0], -1.0f, 1.0f);
@@ -708,6 +730,14 @@ rbpe_status rbpe_opcheck_run(rbpe_backend *ref, rbpe_backend *dev, int small,
        * OpenCL, chunks added in order; a narrow one for simulators */
       {OP_GEMM, 5, 600, 7, 1 | 8, 0},   {OP_GEMM, 64, 20000, 40, 1, 0},
       {OP_GEMM, 256, 9000, 3, 1 | 4 | 8, 0},
+      /* linear {rows, fin, fout, act}: a layer's forward pass; the long
+       * one is split over k on OpenCL (the epilogue in the split sum) */
+      {OP_LINEAR, 1, 1, 1, RBPE_ACT_NONE, 0},
+      {OP_LINEAR, 37, 19, 65, RBPE_ACT_RELU, 0},
+      {OP_LINEAR, 300, 256, 256, RBPE_ACT_RELU, 0},
+      {OP_LINEAR, 513, 256, 3, RBPE_ACT_SIGMOID, 0},
+      {OP_LINEAR, 1000, 64, 1, RBPE_ACT_NONE, 0},
+      {OP_LINEAR, 8, 9000, 5, RBPE_ACT_SIGMOID, 0},
       {OP_BIAS_ACT, 1, RBPE_ACT_NONE, 1, 0, 0},
       {OP_BIAS_ACT, 37, RBPE_ACT_RELU, 19, 0, 0},
       {OP_BIAS_ACT, 513, RBPE_ACT_SIGMOID, 3, 0, 0},
@@ -759,7 +789,7 @@ rbpe_status rbpe_opcheck_run(rbpe_backend *ref, rbpe_backend *dev, int small,
     if (small && cases[i].n * (cases[i].op >= OP_GEMM ? (size_t)cases[i].p : 1) > 2000)
       continue;
     /* and no long sums there: a simulator pays for every multiply-add */
-    if (small && cases[i].op == OP_GEMM &&
+    if (small && (cases[i].op == OP_GEMM || cases[i].op == OP_LINEAR) &&
         cases[i].n * (size_t)cases[i].p * (size_t)cases[i].ndim > 200000)
       continue;
     if (only && !name_in_list(op_name(cases[i].op), only)) continue;

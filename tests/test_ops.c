@@ -351,8 +351,8 @@ int main(int argc, char **argv) {
       if (st != RBPE_OK) continue;
       ran_tiles++;
       failures = -1;
-      st = rbpe_opcheck_run(ref, dev, small, "gemm", show, dev->description,
-                            &failures);
+      st = rbpe_opcheck_run(ref, dev, small, "gemm,linear", show,
+                            dev->description, &failures);
       CHECK(st == RBPE_OK && failures == 0,
             "own GEMM, tiles %s, on %s: %d case(s) out of tolerance %s",
             tiles[t], dev->description, failures, err.msg);

@@ -57,7 +57,7 @@ static const struct {
     SLOT(destroy), SLOT(buf_alloc), SLOT(buf_free), SLOT(buf_view),
     SLOT(buf_write), SLOT(buf_read), SLOT(buf_fill), SLOT(finish),
     SLOT(embed_nerf), SLOT(embed_rff), SLOT(embed_rbf),
-    SLOT(embed_rbf_dsigma), SLOT(gemm), SLOT(band_gemm),
+    SLOT(embed_rbf_dsigma), SLOT(gemm), SLOT(linear), SLOT(band_gemm),
     SLOT(band_gemm_wgrad), SLOT(bias_act), SLOT(act_grad),
     SLOT(sq_diff_sum), SLOT(adam), SLOT(gather_rows), SLOT(sum),
     SLOT(graph_edges), SLOT(graph_degree), SLOT(graph_nodes),
@@ -296,6 +296,22 @@ rbpe_status rbpe_op_embed_rbf_dsigma(rbpe_backend *be, const rbpe_rbf_op *op) {
                "rbf dsigma: no banded form");
   RBPE_TRY(check_rbf(be, op, "rbf dsigma"));
   return op->n ? be->ops->embed_rbf_dsigma(be, op) : RBPE_OK;
+}
+
+rbpe_status rbpe_op_linear(rbpe_backend *be, size_t rows, size_t fin,
+                           size_t fout, const rbpe_buf *X, const rbpe_buf *W,
+                           const rbpe_buf *bias, rbpe_act act, rbpe_buf *out) {
+  size_t total;
+  RBPE_FAIL_IF(fout < 1 || (unsigned)act > RBPE_ACT_SIGMOID, be->err,
+               RBPE_ERR_INVALID_ARGUMENT, "linear: %zu outputs, activation %d",
+               fout, (int)act);
+  RBPE_TRY(grid(be, rows, fin > fout ? fin : fout, &total, "linear"));
+  RBPE_TRY(grid(be, fin, fout, &total, "linear"));
+  RBPE_TRY(need(be, X, rows * fin, "linear", "input"));
+  RBPE_TRY(need(be, W, fin * fout, "linear", "weight"));
+  RBPE_TRY(need(be, bias, fout, "linear", "bias"));
+  RBPE_TRY(need(be, out, rows * fout, "linear", "output"));
+  return rows ? be->ops->linear(be, rows, fin, fout, X, W, bias, act, out) : RBPE_OK;
 }
 
 /* ---- the banded first layer --------------------------------------------- */

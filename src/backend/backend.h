@@ -125,6 +125,12 @@ typedef struct rbpe_backend_ops {
                       size_t n, size_t k, float alpha, const rbpe_buf *A,
                       size_t lda, const rbpe_buf *B, size_t ldb, float beta,
                       rbpe_buf *C, size_t ldc);
+  /* A layer's forward pass: out (rows x fout) = act(X W + bias), X rows x
+   * fin, W fin x fout, bias broadcast over rows; the values gemm then
+   * bias_act give (a device may fuse them into one pass). */
+  rbpe_status (*linear)(rbpe_backend *be, size_t rows, size_t fin,
+                        size_t fout, const rbpe_buf *X, const rbpe_buf *W,
+                        const rbpe_buf *bias, rbpe_act act, rbpe_buf *out);
   /* The first layer on banded rows X (rows x ndir (width + 1), rbpe_band):
    * out (rows x n) = dense(X) W with W (ndir D x n); every element sums
    * its row's window, direction by direction, centres in ascending order. */
@@ -280,6 +286,9 @@ rbpe_status rbpe_op_gemm(rbpe_backend *be, int trans_a, int trans_b, size_t m,
                          size_t n, size_t k, float alpha, const rbpe_buf *A,
                          size_t lda, const rbpe_buf *B, size_t ldb, float beta,
                          rbpe_buf *C, size_t ldc);
+rbpe_status rbpe_op_linear(rbpe_backend *be, size_t rows, size_t fin,
+                           size_t fout, const rbpe_buf *X, const rbpe_buf *W,
+                           const rbpe_buf *bias, rbpe_act act, rbpe_buf *out);
 /* the band's row width in floats, ndir (width + 1) */
 size_t rbpe_band_cols(const rbpe_band *b);
 /* sqrt(2 QCUT^(1/b)): |p - t_j| beyond reach sigma puts q^b above the cut */

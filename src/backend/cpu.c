@@ -690,6 +690,15 @@ static rbpe_status cpu_graph_grad(rbpe_backend *be, const rbpe_graph_op *op) {
   return RBPE_OK;
 }
 
+/* gemm, then bias_act: what the op is defined as */
+static rbpe_status cpu_linear(rbpe_backend *be, size_t rows, size_t fin,
+                              size_t fout, const rbpe_buf *X, const rbpe_buf *W,
+                              const rbpe_buf *bias, rbpe_act act, rbpe_buf *out) {
+  RBPE_TRY(cpu_gemm(be, 0, 0, rows, fout, fin, 1.0f, X, fin, W, fout, 0.0f,
+                    out, fout));
+  return cpu_bias_act(be, rows, fout, bias, act, out);
+}
+
 static const rbpe_backend_ops cpu_ops = {
     .destroy = cpu_destroy,
     .buf_alloc = rbpe_host_alloc,
@@ -704,6 +713,7 @@ static const rbpe_backend_ops cpu_ops = {
     .embed_rbf = cpu_rbf,
     .embed_rbf_dsigma = cpu_rbf_dsigma,
     .gemm = cpu_gemm,
+    .linear = cpu_linear,
     .band_gemm = cpu_band_gemm,
     .band_gemm_wgrad = cpu_band_wgrad,
     .bias_act = cpu_bias_act,

@@ -350,7 +350,7 @@ static rbpe_status ocl_gemm(rbpe_backend *be, int ta, int tb, size_t m,
   if (b->gemm_path == RBPE_CL_PATH_OWN &&
       rbpe_cl_gemm_takes(ta, tb, m, n, k, lda, ldb, ldc))
     return rbpe_cl_gemm_run(&b->own, be, ta, tb, m, n, k, alpha, mem(A), lda,
-                            mem(B), ldb, beta, mem(C), ldc);
+                            mem(B), ldb, beta, mem(C), ldc, NULL, 0);
   /* CLBlast: asked for, or a matrix too large for 32-bit indices */
   /* CLBlast's indirect GEMM copies every operand whose memory layout is not
    * the one its kernel reads into a temporary (a transpose pass over the
@@ -410,6 +410,23 @@ static rbpe_status ocl_bias_act(rbpe_backend *be, size_t rows, size_t cols,
   cl_mem bm = mem(bias), xm = mem(x);
   karg args[] = {KARG(total), KARG(c), KARG(a), KARG(bm), KARG(xm)};
   return launch(CLB(be), K_BIAS_ACT, total, args, 5);
+}
+
+/* A layer's forward pass: one launch of the own GEMM with the bias and
+ * activation in its store; CLBlast (asked for, or 32-bit indices short)
+ * takes the product, then bias_act. The same values either way. */
+static rbpe_status ocl_linear(rbpe_backend *be, size_t rows, size_t fin,
+                              size_t fout, const rbpe_buf *X, const rbpe_buf *W,
+                              const rbpe_buf *bias, rbpe_act act, rbpe_buf *out) {
+  cl_backend *b = CLB(be);
+  if (fin > 0 && b->gemm_path == RBPE_CL_PATH_OWN &&
+      rbpe_cl_gemm_takes(0, 0, rows, fout, fin, fin, fout, fout))
+    return rbpe_cl_gemm_run(&b->own, be, 0, 0, rows, fout, fin, 1.0f, mem(X),
+                            fin, mem(W), fout, 0.0f, mem(out), fout, mem(bias),
+                            (unsigned)act + 1u);
+  RBPE_TRY(ocl_gemm(be, 0, 0, rows, fout, fin, 1.0f, X, fin, W, fout, 0.0f, out,
+                    fout));
+  return ocl_bias_act(be, rows, fout, bias, act, out);
 }
 
 /* Two launches: the elementwise work with per-chunk column sums, then
@@ -660,6 +677,7 @@ static const rbpe_backend_ops ocl_ops = {
     .embed_rbf = ocl_rbf,
     .embed_rbf_dsigma = ocl_rbf_dsigma,
     .gemm = ocl_gemm,
+    .linear = ocl_linear,
     .band_gemm = ocl_band_gemm,
     .band_gemm_wgrad = ocl_band_wgrad,
     .bias_act = ocl_bias_act,

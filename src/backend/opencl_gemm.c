@@ -249,7 +249,8 @@ int rbpe_cl_gemm_takes(int ta, int tb, size_t m, size_t n, size_t k,
 rbpe_status rbpe_cl_gemm_run(rbpe_own_gemm *g, rbpe_backend *be, int ta, int tb,
                              size_t m, size_t n, size_t k, float alpha,
                              cl_mem A, size_t lda, cl_mem B, size_t ldb,
-                             float beta, cl_mem C, size_t ldc) {
+                             float beta, cl_mem C, size_t ldc, cl_mem bias,
+                             unsigned epi) {
   rbpe_cl_gemm_prog *p = &g->prog[RBPE_CL_GEMM_MAIN];
   if (n <= NARROW && p->cfg.nwg > NARROW)
     p = &g->prog[RBPE_CL_GEMM_NARROW_N];
@@ -264,25 +265,31 @@ rbpe_status rbpe_cl_gemm_run(rbpe_own_gemm *g, rbpe_backend *be, int ta, int tb,
                           (size_t)splits * m * n * 4, "the GEMM's split sums"));
   cl_uint um = (cl_uint)m, un = (cl_uint)n, uk = (cl_uint)k,
           uchunk = (cl_uint)kchunk, ulda = (cl_uint)lda, uldb = (cl_uint)ldb,
-          uldc = (cl_uint)ldc, use_part = splits > 1, usplits = splits;
+          uldc = (cl_uint)ldc, use_part = splits > 1, usplits = splits,
+          uepi = epi;
+  /* an unread bias argument still needs a buffer: C's (the kernels apply
+   * the epilogue in the pass that writes C, the split sum when split) */
+  cl_mem bm = epi ? bias : C;
+  cl_uint tile_epi = splits > 1 ? 0 : uepi;
   cl_float fa = alpha, fb = beta;
   cl_mem part = splits > 1 ? g->part : C;
   cl_kernel kk = p->kern[ta ? (tb ? RBPE_CL_GK_TT : RBPE_CL_GK_TN)
                             : (tb ? RBPE_CL_GK_NT : RBPE_CL_GK_NN)];
-  const karg args[14] = {KARG(um),   KARG(un), KARG(uk),   KARG(uchunk),
-                         KARG(fa),   KARG(fb), KARG(A),    KARG(ulda),
-                         KARG(B),    KARG(uldb), KARG(C),  KARG(uldc),
-                         KARG(part), KARG(use_part)};
+  const karg args[16] = {KARG(um),   KARG(un),   KARG(uk),   KARG(uchunk),
+                         KARG(fa),   KARG(fb),   KARG(A),    KARG(ulda),
+                         KARG(B),    KARG(uldb), KARG(C),    KARG(uldc),
+                         KARG(part), KARG(use_part), KARG(bm), KARG(tile_epi)};
   const size_t local[2] = {c->ndim, c->mdim};
   const size_t global[2] = {ceil_div(n, c->nwg) * c->ndim,
                             ceil_div(m, c->mwg) * c->mdim * splits};
-  RBPE_TRY(rbpe_cl_run(be, g->queue, kk, "gemm", args, 14, 2, global, local));
+  RBPE_TRY(rbpe_cl_run(be, g->queue, kk, "gemm", args, 16, 2, global, local));
   if (splits == 1) return RBPE_OK;
-  const karg sum[8] = {KARG(um), KARG(un),   KARG(usplits), KARG(fa),
-                       KARG(fb), KARG(part), KARG(C),       KARG(uldc)};
+  const karg sum[10] = {KARG(um), KARG(un),   KARG(usplits), KARG(fa),
+                        KARG(fb), KARG(part), KARG(C),       KARG(uldc),
+                        KARG(bm), KARG(uepi)};
   size_t l1 = p->sum_wg, g1 = ceil_div(m * n, l1) * l1;
   return rbpe_cl_run(be, g->queue, p->kern[RBPE_CL_GK_SPLIT_SUM],
-                     "gemm_split_sum", sum, 8, 1, &g1, &l1);
+                     "gemm_split_sum", sum, 10, 1, &g1, &l1);
 }
 
 rbpe_status rbpe_opencl_gemm_test_tiles(rbpe_backend *be, const char *tiles) {

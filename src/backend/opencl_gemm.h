@@ -70,11 +70,14 @@ rbpe_status rbpe_cl_gemm_set(rbpe_own_gemm *g, rbpe_backend *be,
  * matrices (else the backend sends it to CLBlast). */
 int rbpe_cl_gemm_takes(int ta, int tb, size_t m, size_t n, size_t k,
                        size_t lda, size_t ldb, size_t ldc);
-/* One product, k > 0, that rbpe_cl_gemm_takes, on cl_mem operands. */
+/* One product, k > 0, that rbpe_cl_gemm_takes, on cl_mem operands; epi
+ * > 0 (beta 0) stores act(. + bias) instead, act = epi - 1 (rbpe_act's
+ * none, ReLU, sigmoid): a layer's forward pass in one launch. */
 rbpe_status rbpe_cl_gemm_run(rbpe_own_gemm *g, rbpe_backend *be, int ta, int tb,
                              size_t m, size_t n, size_t k, float alpha,
                              cl_mem A, size_t lda, cl_mem B, size_t ldb,
-                             float beta, cl_mem C, size_t ldc);
+                             float beta, cl_mem C, size_t ldc, cl_mem bias,
+                             unsigned epi);
 void rbpe_cl_gemm_release(rbpe_own_gemm *g);
 
 #endif
