@@ -134,7 +134,18 @@ rbpe_status rbpe_model_predict_be(rbpe_backend *be, const rbpe_model *m,
       rbpe_model_sigma(m, r, c, sigma);
       st = rbpe_buf_write(be, sg, 0, r * sizeof(float), sigma);
     }
-    if (st == RBPE_OK) st = rbpe_embedding_run(be, m->emb, r, x, sg, X, 0);
+    /* banded rows where a fit would band them (README, "The first
+     * layer's window"): the window of this chunk's largest sigma */
+    rbpe_band band = {0, 0, 0};
+    if (st == RBPE_OK && rbf && be->band_pays) {
+      float smax = 0.0f;
+      for (size_t k = 0; k < r; k++) smax = sigma[k] > smax ? sigma[k] : smax;
+      if (!rbpe_embedding_band(m->emb, smax, &band) || 2 * band.width > band.centres)
+        band.width = 0;
+    }
+    if (st == RBPE_OK) st = rbpe_mlp_trainer_set_band(t, &band);
+    if (st == RBPE_OK)
+      st = rbpe_embedding_run_band(be, m->emb, r, x, sg, X, 0, band.width);
     const rbpe_buf *y = NULL;
     if (st == RBPE_OK) st = rbpe_mlp_forward(t, r, X, &y);
     if (st == RBPE_OK)
