@@ -577,7 +577,7 @@ typedef struct rbpe_fit_report {
    * mini-batch was embedded on the fly (same result, more work per step) */
   int embed_on_the_fly;
   /* centres per direction the first layer's window keeps (its banded
-   * form, METHOD.md 2.3), 0 when it ran dense */
+   * form, README "The first layer's window"), 0 when it ran dense */
   int first_layer_band;
   double sigma_lo, sigma_hi;    /* the sigma range used, coordinate units
                                    (learned sigma; 0 otherwise) */

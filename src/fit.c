@@ -438,11 +438,11 @@ static rbpe_status stage_sigma(fit_state *f) {
   return RBPE_OK;
 }
 
-/* The first layer's form (METHOD.md 2.3): banded where the backend runs
- * the band faster than its GEMM and the window (for the largest sigma any
- * embedded row gets: the map's, or the uniform sigma) keeps at most half
- * of the centres; dense with a sigma field, whose gradient needs dense
- * inputs. RBPE_BAND=on bands whenever the window leaves any centre out,
+/* The first layer's form (README, "The first layer's window"): banded
+ * where the backend runs the band faster than its GEMM and the window
+ * (for the largest sigma any embedded row gets: the map's, or the uniform
+ * sigma) keeps at most half of the centres; dense with a sigma field,
+ * whose gradient needs dense inputs. RBPE_BAND=on bands whenever the window leaves any centre out,
  * off never bands (checks and comparisons). */
 static rbpe_status choose_band(fit_state *f) {
   const rbpe_model *m = f->m;

@@ -327,9 +327,9 @@ int main(void) {
     rbpe_model_free(b);
   }
 
-  /* The banded first layer (METHOD.md 2.3): centres 64 and sigma 0.02
-   * keep 14 of 64 centres, so ref and cpu band by themselves; OpenCL
-   * bands when told (RBPE_BAND=on). Every banded fit follows the dense
+  /* The banded first layer (README, "The first layer's window"): centres
+   * 64 and sigma 0.02 keep 14 of 64 centres, so ref and cpu band by
+   * themselves; OpenCL bands when told (RBPE_BAND=on). Every banded fit follows the dense
    * ref fit's loss curve and PSNR as a device does (the dropped values
    * are below exp(-12)). */
   {

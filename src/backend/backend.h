@@ -49,7 +49,7 @@ typedef struct rbpe_rbf_op {
   float reach; /* rbpe_band_reach(order) */
 } rbpe_rbf_op;
 
-/* A banded rbf embedding (METHOD.md 2.3, "the first layer's window"): a
+/* A banded rbf embedding (README, "The first layer's window"): a
  * coordinate's phi_{a,j} is below exp(-RBPE_BAND_QCUT) outside the centres
  * within reach * sigma of its projection p_a, so a row keeps, per
  * direction, `width` centres from a start s_a:
