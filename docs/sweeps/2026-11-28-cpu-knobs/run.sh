@@ -12,3 +12,12 @@ OMP_NUM_THREADS=1 build/tools/rbpe experiment $common \
 # the baselines' grids extended below the first run's smallest candidates
 OMP_NUM_THREADS=1 build/tools/rbpe experiment $common \
   --learned default --uniform 0.02,0.015,0.01 --rff 2.5,5 --out "${OUT:-/tmp}/baselines"
+# the range's top and bottom (no validation fits: the oracle view only)
+OMP_NUM_THREADS=2 build/tools/rbpe experiment $common --no-validation \
+  --learned default,default+smax=3,default+smax=4,default+smin=1+smax=4,default+nonorm+smax=4 \
+  --uniform 0.02 --rff 2.5 --out "${OUT:-/tmp}/range"
+# centres per axis, one seed (rbpe fit's defaults but one hidden layer)
+for img in camera128 chelsea128; do for D in 64 128 256; do
+  build/tools/rbpe fit tests/data/$img.png --layers 1 --steps 1000 --centres $D \
+    --device cpu --out "${OUT:-/tmp}/centres_${img}_$D" --quiet
+done; done
