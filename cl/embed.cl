@@ -37,24 +37,36 @@ __kernel void embed_rff(const uint total, const uint ndim, const uint F,
  * t_j = (j + 0.5)/D; with deriv, d/dsigma = exp(-q^b) 2 b q^b / sigma.
  * norm_ref > 0 scales by h = sqrt(norm_ref / sigma_i), and the derivative
  * becomes h exp(-q^b) (2 b q^b - 1/2) / sigma (host.c's arithmetic). */
-inline float rbf_value(uint g, uint ndim, uint ndir, uint D, float b,
-                       __global const float *x, __global const float *sigma,
-                       __global const float *dirs, int deriv, float norm_ref) {
-  uint M = ndir * D;
-  uint i = g / M, r = g % M;
-  uint a = r / D, j = r % D;
+/* row i's projection on direction a: offset_a + x_i . alpha_a */
+inline float rbf_proj(uint i, uint a, uint ndim, __global const float *x,
+                      __global const float *dirs) {
   __global const float *al = dirs + a * (ndim + 1u);
   float p = al[ndim];
   for (uint k = 0; k < ndim; k++) p += al[k] * x[i * ndim + k];
+  return p;
+}
+
+/* centre j's value (or sigma derivative) at projection p, sigma s */
+inline float rbf_phi(float p, uint j, uint D, float s, float b, int deriv,
+                     float norm_ref) {
   float t = ((float)j + 0.5f) / (float)D;
   float d = p - t;
-  float s = sigma[i];
   float q = (d * d) / (2.0f * s * s);
   float qb = powb(q, b);
   float e = exp(-qb);
   float h = norm_ref > 0.0f ? sqrt(norm_ref / s) : 1.0f;
   float shift = norm_ref > 0.0f ? 0.5f : 0.0f;
   return deriv ? (h * e) * (2.0f * b * qb - shift) / s : h * e;
+}
+
+inline float rbf_value(uint g, uint ndim, uint ndir, uint D, float b,
+                       __global const float *x, __global const float *sigma,
+                       __global const float *dirs, int deriv, float norm_ref) {
+  uint M = ndir * D;
+  uint i = g / M, r = g % M;
+  uint a = r / D, j = r % D;
+  return rbf_phi(rbf_proj(i, a, ndim, x, dirs), j, D, sigma[i], b, deriv,
+                 norm_ref);
 }
 
 __kernel void embed_rbf(const uint total, const uint ndim, const uint ndir,
@@ -102,20 +114,8 @@ __kernel void embed_rbf_band(const uint total, const uint ndim,
   uint cols = ndir * (W + 1u);
   uint i = g / cols, r = g % cols;
   uint a = r < ndir ? r : (r - ndir) / W;
-  __global const float *al = dirs + a * (ndim + 1u);
-  float p = al[ndim];
-  for (uint k = 0; k < ndim; k++) p += al[k] * x[i * ndim + k];
-  float s = sigma[i];
+  float p = rbf_proj(i, a, ndim, x, dirs), s = sigma[i];
   uint j0 = band_first(p, reach * s, D, W);
-  if (r < ndir) {
-    out[g] = (float)j0;
-    return;
-  }
-  uint j = j0 + (r - ndir) % W;
-  float t = ((float)j + 0.5f) / (float)D;
-  float d = p - t;
-  float q = (d * d) / (2.0f * s * s);
-  float e = exp(-powb(q, b));
-  float h = norm_ref > 0.0f ? sqrt(norm_ref / s) : 1.0f;
-  out[g] = h * e;
+  out[g] = r < ndir ? (float)j0
+                    : rbf_phi(p, j0 + (r - ndir) % W, D, s, b, 0, norm_ref);
 }

@@ -91,14 +91,12 @@ rbpe_status rbpe_bench_mlp(rbpe_ctx *ctx, int hidden_layers, int width,
     rbpe_model_shape(&model.cfg, M, 1, &shape);
     st = rbpe_mlp_host_alloc(err, &shape, &model.mlp);
     /* the band a fit would choose, or the one asked for */
-    if (st == RBPE_OK && first_layer != RBPE_BENCH_FIRST_DENSE &&
-        rbpe_embedding_band(model.emb, sigma_top, &band) &&
-        band.width < band.centres &&
-        (first_layer == RBPE_BENCH_FIRST_BAND ||
-         (be->band_pays && 2 * band.width <= band.centres)))
+    _Static_assert(RBPE_BENCH_FIRST_AUTO == -1 && RBPE_BENCH_FIRST_DENSE == 0 &&
+                       RBPE_BENCH_FIRST_BAND == 1,
+                   "RBPE_BENCH_FIRST_ values are rbpe_embedding_band's want");
+    if (st == RBPE_OK &&
+        rbpe_embedding_band(be, model.emb, sigma_top, first_layer, &band))
       cols = rbpe_band_cols(&band);
-    else
-      band.width = 0;
   }
   if (st == RBPE_OK) {
     rbpe_mlp_host_init(&model.mlp, 1);

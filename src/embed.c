@@ -156,15 +156,18 @@ const rbpe_embed_config *rbpe_embedding_config(const rbpe_embedding *e) {
   return &e->cfg;
 }
 
-int rbpe_embedding_band(const rbpe_embedding *e, float sigma_max,
-                        rbpe_band *band) {
+int rbpe_embedding_band(const rbpe_backend *be, const rbpe_embedding *e,
+                        float sigma_max, int want, rbpe_band *band) {
   memset(band, 0, sizeof *band);
-  if (e->cfg.kind != RBPE_EMBED_RBF || !(sigma_max > 0.0f) || !isfinite(sigma_max))
+  if (want == 0 || e->cfg.kind != RBPE_EMBED_RBF || !(sigma_max > 0.0f) ||
+      !isfinite(sigma_max))
     return 0;
-  band->ndir = e->ndir;
-  band->centres = e->cfg.rbf_centres;
-  band->width = rbpe_band_width(band->centres, e->cfg.rbf_order, sigma_max);
-  return 1;
+  rbpe_band b = {e->ndir, e->cfg.rbf_centres,
+                 rbpe_band_width(e->cfg.rbf_centres, e->cfg.rbf_order, sigma_max)};
+  if (b.width >= b.centres) return 0;
+  if (want < 0 && (!be->band_pays || 2 * b.width > b.centres)) return 0;
+  *band = b;
+  return b.width;
 }
 
 rbpe_status rbpe_embedding_run(rbpe_backend *be, const rbpe_embedding *e,

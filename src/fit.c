@@ -442,8 +442,9 @@ static rbpe_status stage_sigma(fit_state *f) {
  * where the backend runs the band faster than its GEMM and the window
  * (for the largest sigma any embedded row gets: the map's, or the uniform
  * sigma) keeps at most half of the centres; dense with a sigma field,
- * whose gradient needs dense inputs. RBPE_BAND=on bands whenever the window leaves any centre out,
- * off never bands (checks and comparisons). */
+ * whose gradient needs dense inputs (rbpe_embedding_band decides).
+ * RBPE_BAND=on bands whenever the window leaves any centre out, off never
+ * bands (checks and comparisons). */
 static rbpe_status choose_band(fit_state *f) {
   const rbpe_model *m = f->m;
   memset(&f->band, 0, sizeof f->band);
@@ -465,12 +466,9 @@ static rbpe_status choose_band(fit_state *f) {
   }
   for (size_t i = 0; i < f->L; i++)
     if (f->sigma[i] > smax) smax = f->sigma[i];
-  rbpe_band b;
-  if (!rbpe_embedding_band(m->emb, smax, &b) || b.width >= b.centres) return RBPE_OK;
-  if (want < 0 && (!f->be->band_pays || 2 * b.width > b.centres)) return RBPE_OK;
-  f->band = b;
-  f->Mx = rbpe_band_cols(&b);
-  f->rep->first_layer_band = b.width;
+  if (!rbpe_embedding_band(f->be, m->emb, smax, want, &f->band)) return RBPE_OK;
+  f->Mx = rbpe_band_cols(&f->band);
+  f->rep->first_layer_band = f->band.width;
   return RBPE_OK;
 }
 

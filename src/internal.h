@@ -64,10 +64,14 @@ rbpe_status rbpe_embedding_run_band(rbpe_backend *be, const rbpe_embedding *e,
                                     size_t n, const rbpe_buf *x,
                                     const rbpe_buf *sigma, rbpe_buf *out,
                                     int deriv, int band);
-/* The band an rbf embedding needs for sigma up to sigma_max (1), or 0 with
- * band zeroed for other embeddings. */
-int rbpe_embedding_band(const rbpe_embedding *e, float sigma_max,
-                        rbpe_band *band);
+/* The band the rows of an rbf embedding get on be for sigma up to
+ * sigma_max (README, "The first layer's window"): want 0, none; 1, one
+ * whenever the window leaves a centre out; -1, as fits choose: where
+ * be->band_pays and the window keeps at most half the centres. Returns
+ * the band's width, or 0 with band zeroed (dense rows; embeddings other
+ * than rbf). */
+int rbpe_embedding_band(const rbpe_backend *be, const rbpe_embedding *e,
+                        float sigma_max, int want, rbpe_band *band);
 
 
 #endif

@@ -239,8 +239,6 @@ rbpe_status rbpe_mlp_trainer_set_band(rbpe_mlp_trainer *t, const rbpe_band *band
   return RBPE_OK;
 }
 
-
-
 /* The checks of every pass that trains or needs gradients: a trainer (not
  * a forward-only network) and 1..max_rows rows. */
 static rbpe_status check_pass(const rbpe_mlp_trainer *t, size_t rows,

@@ -137,11 +137,10 @@ rbpe_status rbpe_model_predict_be(rbpe_backend *be, const rbpe_model *m,
     /* banded rows where a fit would band them (README, "The first
      * layer's window"): the window of this chunk's largest sigma */
     rbpe_band band = {0, 0, 0};
-    if (st == RBPE_OK && rbf && be->band_pays) {
+    if (st == RBPE_OK && rbf) {
       float smax = 0.0f;
       for (size_t k = 0; k < r; k++) smax = sigma[k] > smax ? sigma[k] : smax;
-      if (!rbpe_embedding_band(m->emb, smax, &band) || 2 * band.width > band.centres)
-        band.width = 0;
+      rbpe_embedding_band(be, m->emb, smax, -1, &band);
     }
     if (st == RBPE_OK) st = rbpe_mlp_trainer_set_band(t, &band);
     if (st == RBPE_OK)

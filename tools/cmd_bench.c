@@ -105,6 +105,14 @@ static const cli_option *bench_table(bench_opts *o) {
   return kept;
 }
 
+/* --first-layer's run k (0; 1 for the second of both) as an
+ * RBPE_BENCH_FIRST_ value */
+static int first_mode(const bench_opts *o, int k) {
+  static const int modes[] = {RBPE_BENCH_FIRST_AUTO, RBPE_BENCH_FIRST_DENSE,
+                              RBPE_BENCH_FIRST_BAND};
+  return modes[o->first == 3 ? 1 + k : o->first];
+}
+
 /* "dense" or "band W/D" */
 static void first_name(const rbpe_bench_result *r, char *buf, size_t len) {
   if (r->first_layer_band)
@@ -170,15 +178,13 @@ static int bench_peer(const bench_opts *o) {
          rbpe_ctx_device_description(ctx), version);
   printf("%6s %8s %14s %14s %8s  %s\n", "layers", "batch", "rbpe smp/s",
          "torch smp/s", "ratio", "rbpe's first layer");
-  static const int modes[] = {RBPE_BENCH_FIRST_AUTO, RBPE_BENCH_FIRST_DENSE,
-                              RBPE_BENCH_FIRST_BAND};
   int nm = o->first == 3 ? 2 : 1;
   for (int i = 0; i < np && rc == EXIT_OK; i++)
     for (int k = 0; k < nm; k++) {
       rbpe_bench_result r;
-      int mode = o->first == 3 ? modes[1 + k] : modes[o->first];
       rbpe_status st = rbpe_bench_mlp(ctx, peer[i].layers, 256, 128,
-                                      (size_t)peer[i].batch, o->seconds, mode, &r);
+                                      (size_t)peer[i].batch, o->seconds,
+                                      first_mode(o, k), &r);
       if (st != RBPE_OK) {
         rc = cli_fail("bench", ctx, st);
         break;
@@ -303,12 +309,9 @@ int cmd_bench(int argc, char **argv) {
            "layers", "batch", "step ms", "train smp/s", "GFLOP/s",
            "infer smp/s", "GEMM %", "first layer", "GEMM");
   /* each point once, or twice: both GEMMs, or the first layer both ways */
-  static const int modes[] = {RBPE_BENCH_FIRST_AUTO, RBPE_BENCH_FIRST_DENSE,
-                              RBPE_BENCH_FIRST_BAND};
   int nruns = o.first == 3 ? 2 : npaths;
   int run_path[2] = {0, npaths == 2 ? 1 : 0};
-  int run_mode[2] = {modes[o.first == 3 ? 1 : o.first],
-                     modes[o.first == 3 ? 2 : o.first]};
+  int run_mode[2] = {first_mode(&o, 0), first_mode(&o, 1)};
   int first = 1;
   for (int li = 0; li < o.nlayers; li++)
     for (long e = o.lo; e <= o.hi; e++) {

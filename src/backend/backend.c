@@ -314,6 +314,15 @@ rbpe_status rbpe_op_linear(rbpe_backend *be, size_t rows, size_t fin,
   return rows ? be->ops->linear(be, rows, fin, fout, X, W, bias, act, out) : RBPE_OK;
 }
 
+rbpe_status rbpe_linear_unfused(rbpe_backend *be, size_t rows, size_t fin,
+                                size_t fout, const rbpe_buf *X,
+                                const rbpe_buf *W, const rbpe_buf *bias,
+                                rbpe_act act, rbpe_buf *out) {
+  RBPE_TRY(be->ops->gemm(be, 0, 0, rows, fout, fin, 1.0f, X, fin, W, fout,
+                         0.0f, out, fout));
+  return be->ops->bias_act(be, rows, fout, bias, act, out);
+}
+
 /* ---- the banded first layer --------------------------------------------- */
 
 size_t rbpe_band_cols(const rbpe_band *b) {

@@ -21,14 +21,14 @@ typedef struct rbpe_buf {
   int view; /* a window into another buffer (rbpe_buf_view): owns no memory */
 } rbpe_buf;
 
-/* One RBF embedding launch (METHOD.md 2.3): rows i < n of x (n x ndim)
- * with per-row sigma; dirs holds ndir rows of (alpha_0..alpha_{ndim-1},
- * offset); out is n x (ndir * centres). */
 /* Centres where both points' q^b exceed this are skipped in d^2: such a
  * term is below exp(-12)^2 ~ 4e-11, under float resolution of the sums
  * of O(1) terms it joins (and of the derivative's, likewise). */
 #define RBPE_GRAPH_QCUT 12.0f
 
+/* One RBF embedding launch (METHOD.md 2.3): rows i < n of x (n x ndim)
+ * with per-row sigma; dirs holds ndir rows of (alpha_0..alpha_{ndim-1},
+ * offset); out is n x (ndir * centres), or banded rows (band > 0). */
 typedef struct rbpe_rbf_op {
   size_t n;
   int ndim;
@@ -44,7 +44,7 @@ typedef struct rbpe_rbf_op {
   float norm_ref;
   /* > 0 (embed_rbf only): out holds banded rows of this many centres per
    * direction (rbpe_band), each direction's window starting at
-   * rbpe_band_start(p, reach sigma_i, D, band) */
+   * rbpe_host_band_first(p, reach sigma_i, D, band) (host.h) */
   int band;
   float reach; /* rbpe_band_reach(order) */
 } rbpe_rbf_op;
@@ -83,7 +83,6 @@ typedef struct rbpe_graph_op {
   const rbpe_buf *scale;       /* n */
   rbpe_buf *grad;              /* n */
 } rbpe_graph_op;
-
 
 /* One Adam step's scalars; bias corrections c1 = 1 - beta1^t and
  * c2 = 1 - beta2^t are computed on the host in double. */
@@ -289,6 +288,12 @@ rbpe_status rbpe_op_gemm(rbpe_backend *be, int trans_a, int trans_b, size_t m,
 rbpe_status rbpe_op_linear(rbpe_backend *be, size_t rows, size_t fin,
                            size_t fout, const rbpe_buf *X, const rbpe_buf *W,
                            const rbpe_buf *bias, rbpe_act act, rbpe_buf *out);
+/* The linear op as it is defined, the backend's gemm then its bias_act:
+ * the slot of a backend that fuses nothing, and a fusing one's fallback. */
+rbpe_status rbpe_linear_unfused(rbpe_backend *be, size_t rows, size_t fin,
+                                size_t fout, const rbpe_buf *X,
+                                const rbpe_buf *W, const rbpe_buf *bias,
+                                rbpe_act act, rbpe_buf *out);
 /* the band's row width in floats, ndir (width + 1) */
 size_t rbpe_band_cols(const rbpe_band *b);
 /* sqrt(2 QCUT^(1/b)): |p - t_j| beyond reach sigma puts q^b above the cut */

@@ -116,7 +116,6 @@ static rbpe_status cpu_gemm(rbpe_backend *be, int ta, int tb, size_t m,
   return RBPE_OK;
 }
 
-
 /* ---- the banded first layer ---------------------------------------------- */
 
 /* Built for AVX2 with FMA (8 columns a vector, 8 vectors of sums held in
@@ -143,12 +142,6 @@ static void band_wgrad_base(const rbpe_band *b, const struct band_sort *so,
   rbpe_host_band_wgrad(b, c0, c1, rows, n, X, G, dW);
 }
 
-/* the first weight row of direction a's window */
-static inline const float *band_w(const float *W, const float *row, int a,
-                                  int D, int Wd, size_t n) {
-  return W + ((size_t)a * D + (size_t)rbpe_host_band_start(row[a], D, Wd)) * n;
-}
-
 #if defined(__x86_64__) || defined(__i386__)
 __attribute__((target("avx2,fma"))) static void
 band_fwd_avx2(const rbpe_band *b, size_t r0, size_t r1, size_t n,
@@ -163,7 +156,8 @@ band_fwd_avx2(const rbpe_band *b, size_t r0, size_t r1, size_t n,
       __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0,
              c5 = c0, c6 = c0, c7 = c0;
       for (int a = 0; a < nd; a++) {
-        const float *v = row + nd + (size_t)a * Wd, *w = band_w(W, row, a, D, Wd, n) + h;
+        const float *v = row + nd + (size_t)a * Wd;
+        const float *w = W + rbpe_host_band_row(row, a, D, Wd) * n + h;
         for (int k = 0; k < Wd; k++, w += n) {
           __m256 vk = _mm256_set1_ps(v[k]);
           c0 = _mm256_fmadd_ps(vk, _mm256_loadu_ps(w), c0);
@@ -188,7 +182,8 @@ band_fwd_avx2(const rbpe_band *b, size_t r0, size_t r1, size_t n,
     for (; h + 8 <= n; h += 8) {
       __m256 c = _mm256_setzero_ps();
       for (int a = 0; a < nd; a++) {
-        const float *v = row + nd + (size_t)a * Wd, *w = band_w(W, row, a, D, Wd, n) + h;
+        const float *v = row + nd + (size_t)a * Wd;
+        const float *w = W + rbpe_host_band_row(row, a, D, Wd) * n + h;
         for (int k = 0; k < Wd; k++, w += n)
           c = _mm256_fmadd_ps(_mm256_set1_ps(v[k]), _mm256_loadu_ps(w), c);
       }
@@ -197,7 +192,8 @@ band_fwd_avx2(const rbpe_band *b, size_t r0, size_t r1, size_t n,
     for (; h < n; h++) {
       float c = 0.0f;
       for (int a = 0; a < nd; a++) {
-        const float *v = row + nd + (size_t)a * Wd, *w = band_w(W, row, a, D, Wd, n) + h;
+        const float *v = row + nd + (size_t)a * Wd;
+        const float *w = W + rbpe_host_band_row(row, a, D, Wd) * n + h;
         for (int k = 0; k < Wd; k++, w += n) c = fmaf(v[k], *w, c);
       }
       o[h] = c;
@@ -296,13 +292,6 @@ static void band_wgrad_range(size_t k0, size_t k1, const void *c) {
   size_t c0 = k0 * BAND_CHUNK, c1 = k1 * BAND_CHUNK < e->n ? k1 * BAND_CHUNK : e->n;
   e->wgrad(e->b, e->so, c0, c1, e->rows, e->n, e->X, e->W, e->out);
 }
-
-static rbpe_status cpu_band_gemm(rbpe_backend *be, const rbpe_band *b,
-                                 size_t rows, size_t n, const rbpe_buf *X,
-                                 const rbpe_buf *W, rbpe_buf *out);
-static rbpe_status cpu_band_wgrad(rbpe_backend *be, const rbpe_band *b,
-                                  size_t rows, size_t n, const rbpe_buf *X,
-                                  const rbpe_buf *G, rbpe_buf *dW);
 
 typedef struct ew_ctx {
   size_t cols, rows, src_rows;
@@ -690,15 +679,6 @@ static rbpe_status cpu_graph_grad(rbpe_backend *be, const rbpe_graph_op *op) {
   return RBPE_OK;
 }
 
-/* gemm, then bias_act: what the op is defined as */
-static rbpe_status cpu_linear(rbpe_backend *be, size_t rows, size_t fin,
-                              size_t fout, const rbpe_buf *X, const rbpe_buf *W,
-                              const rbpe_buf *bias, rbpe_act act, rbpe_buf *out) {
-  RBPE_TRY(cpu_gemm(be, 0, 0, rows, fout, fin, 1.0f, X, fin, W, fout, 0.0f,
-                    out, fout));
-  return cpu_bias_act(be, rows, fout, bias, act, out);
-}
-
 static const rbpe_backend_ops cpu_ops = {
     .destroy = cpu_destroy,
     .buf_alloc = rbpe_host_alloc,
@@ -713,7 +693,7 @@ static const rbpe_backend_ops cpu_ops = {
     .embed_rbf = cpu_rbf,
     .embed_rbf_dsigma = cpu_rbf_dsigma,
     .gemm = cpu_gemm,
-    .linear = cpu_linear,
+    .linear = rbpe_linear_unfused,
     .band_gemm = cpu_band_gemm,
     .band_gemm_wgrad = cpu_band_wgrad,
     .bias_act = cpu_bias_act,

@@ -115,11 +115,6 @@ void rbpe_host_rff(size_t r0, size_t r1, int ndim, int F, const float *x,
     }
 }
 
-/* METHOD.md 2.3: phi = exp(-q^b), q = (x.alpha_a + offset_a - t_j)^2 /
- * (2 sigma^2); its derivative in sigma is phi * 2 b q^b / sigma, because
- * dq/dsigma = -2q/sigma. With norm_ref > 0 the row is g phi, g =
- * sqrt(norm_ref / sigma), and its derivative g phi (2 b q^b - 1/2) / sigma
- * (dg/dsigma = -g / (2 sigma)). */
 int rbpe_host_band_first(float p, float r, int D, int width) {
   float lo = (p - r) * (float)D - 0.5f;
   if (!(lo > 0.0f)) return 0;
@@ -127,6 +122,11 @@ int rbpe_host_band_first(float p, float r, int D, int width) {
   return (int)ceilf(lo);
 }
 
+/* METHOD.md 2.3: phi = exp(-q^b), q = (x.alpha_a + offset_a - t_j)^2 /
+ * (2 sigma^2); its derivative in sigma is phi * 2 b q^b / sigma, because
+ * dq/dsigma = -2q/sigma. With norm_ref > 0 the row is g phi, g =
+ * sqrt(norm_ref / sigma), and its derivative g phi (2 b q^b - 1/2) / sigma
+ * (dg/dsigma = -g / (2 sigma)). */
 void rbpe_host_rbf(const rbpe_rbf_op *op, size_t r0, size_t r1, int deriv) {
   const float *x = op->x->host, *sig = op->sigma->host, *dirs = op->dirs->host;
   float *out = op->out->host;
@@ -170,9 +170,8 @@ void rbpe_host_band_gemm(const rbpe_band *b, size_t r0, size_t r1, size_t n,
     float *o = out + i * n;
     for (size_t h = 0; h < n; h++) o[h] = 0.0f;
     for (int a = 0; a < nd; a++) {
-      int s = rbpe_host_band_start(row[a], D, Wd);
       const float *v = row + nd + (size_t)a * Wd;
-      const float *w = W + ((size_t)a * D + (size_t)s) * n;
+      const float *w = W + rbpe_host_band_row(row, a, D, Wd) * n;
       for (int k = 0; k < Wd; k++) {
         const float vk = v[k], *wk = w + (size_t)k * n;
         for (size_t h = 0; h < n; h++) o[h] += vk * wk[h];
@@ -191,9 +190,8 @@ void rbpe_host_band_wgrad(const rbpe_band *b, size_t c0, size_t c1,
   for (size_t i = 0; i < rows; i++) {
     const float *row = X + i * cols, *g = G + i * n;
     for (int a = 0; a < nd; a++) {
-      int s = rbpe_host_band_start(row[a], D, Wd);
       const float *v = row + nd + (size_t)a * Wd;
-      float *d = dW + ((size_t)a * D + (size_t)s) * n;
+      float *d = dW + rbpe_host_band_row(row, a, D, Wd) * n;
       for (int k = 0; k < Wd; k++) {
         const float vk = v[k];
         float *dk = d + (size_t)k * n;

@@ -42,6 +42,11 @@ int rbpe_host_band_first(float p, float r, int D, int width);
 static inline int rbpe_host_band_start(float s, int D, int width) {
   return s >= 0.0f ? (s <= (float)(D - width) ? (int)s : D - width) : 0;
 }
+/* The weight row (a D + start) of direction a's window in a banded row */
+static inline size_t rbpe_host_band_row(const float *row, int a, int D,
+                                        int width) {
+  return (size_t)a * D + (size_t)rbpe_host_band_start(row[a], D, width);
+}
 /* rows [r0, r1) of the banded first layer's out = dense(X) W (n columns) */
 void rbpe_host_band_gemm(const rbpe_band *b, size_t r0, size_t r1, size_t n,
                          const float *X, const float *W, float *out);

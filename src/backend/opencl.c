@@ -332,6 +332,14 @@ static rbpe_status ocl_rbf_dsigma(rbpe_backend *be, const rbpe_rbf_op *op) {
 
 /* ---- MLP ops ------------------------------------------------------------ */
 
+/* Whether rbpe's own kernels take this product: they are the GEMM in use
+ * and their 32-bit indices reach every value (else CLBlast does). */
+static int own_takes(const cl_backend *b, int ta, int tb, size_t m, size_t n,
+                     size_t k, size_t lda, size_t ldb, size_t ldc) {
+  return b->gemm_path == RBPE_CL_PATH_OWN &&
+         rbpe_cl_gemm_takes(ta, tb, m, n, k, lda, ldb, ldc);
+}
+
 static rbpe_status ocl_gemm(rbpe_backend *be, int ta, int tb, size_t m,
                             size_t n, size_t k, float alpha, const rbpe_buf *A,
                             size_t lda, const rbpe_buf *B, size_t ldb,
@@ -347,8 +355,7 @@ static rbpe_status ocl_gemm(rbpe_backend *be, int ta, int tb, size_t m,
     return rbpe_err_set(be->err, RBPE_ERR_UNSUPPORTED,
                         "gemm with k = 0 and beta != 0");
   }
-  if (b->gemm_path == RBPE_CL_PATH_OWN &&
-      rbpe_cl_gemm_takes(ta, tb, m, n, k, lda, ldb, ldc))
+  if (own_takes(b, ta, tb, m, n, k, lda, ldb, ldc))
     return rbpe_cl_gemm_run(&b->own, be, ta, tb, m, n, k, alpha, mem(A), lda,
                             mem(B), ldb, beta, mem(C), ldc, NULL, 0);
   /* CLBlast: asked for, or a matrix too large for 32-bit indices */
@@ -419,14 +426,11 @@ static rbpe_status ocl_linear(rbpe_backend *be, size_t rows, size_t fin,
                               size_t fout, const rbpe_buf *X, const rbpe_buf *W,
                               const rbpe_buf *bias, rbpe_act act, rbpe_buf *out) {
   cl_backend *b = CLB(be);
-  if (fin > 0 && b->gemm_path == RBPE_CL_PATH_OWN &&
-      rbpe_cl_gemm_takes(0, 0, rows, fout, fin, fin, fout, fout))
+  if (fin > 0 && own_takes(b, 0, 0, rows, fout, fin, fin, fout, fout))
     return rbpe_cl_gemm_run(&b->own, be, 0, 0, rows, fout, fin, 1.0f, mem(X),
                             fin, mem(W), fout, 0.0f, mem(out), fout, mem(bias),
                             (unsigned)act + 1u);
-  RBPE_TRY(ocl_gemm(be, 0, 0, rows, fout, fin, 1.0f, X, fin, W, fout, 0.0f, out,
-                    fout));
-  return ocl_bias_act(be, rows, fout, bias, act, out);
+  return rbpe_linear_unfused(be, rows, fin, fout, X, W, bias, act, out);
 }
 
 /* Two launches: the elementwise work with per-chunk column sums, then

@@ -147,15 +147,6 @@ static rbpe_status ref_sigma_param(rbpe_backend *be, size_t count, float smin,
   return RBPE_OK;
 }
 
-/* gemm, then bias_act: what the op is defined as */
-static rbpe_status ref_linear(rbpe_backend *be, size_t rows, size_t fin,
-                              size_t fout, const rbpe_buf *X, const rbpe_buf *W,
-                              const rbpe_buf *bias, rbpe_act act, rbpe_buf *out) {
-  RBPE_TRY(ref_gemm(be, 0, 0, rows, fout, fin, 1.0f, X, fin, W, fout, 0.0f,
-                    out, fout));
-  return ref_bias_act(be, rows, fout, bias, act, out);
-}
-
 static const rbpe_backend_ops ref_ops = {
     .destroy = ref_destroy,
     .buf_alloc = rbpe_host_alloc,
@@ -170,7 +161,7 @@ static const rbpe_backend_ops ref_ops = {
     .embed_rbf = ref_rbf,
     .embed_rbf_dsigma = ref_rbf_dsigma,
     .gemm = ref_gemm,
-    .linear = ref_linear,
+    .linear = rbpe_linear_unfused,
     .band_gemm = ref_band_gemm,
     .band_gemm_wgrad = ref_band_wgrad,
     .bias_act = ref_bias_act,
