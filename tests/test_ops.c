@@ -322,7 +322,11 @@ int main(int argc, char **argv) {
     /* under a simulator (small): small tiles, two of them with vector reads */
     static const char *const small_tiles[] = {
         "MWG=32,NWG=16,KWG=8,MDIM=4,NDIM=4,VW=2",
-        "MWG=16,NWG=32,KWG=8,MDIM=2,NDIM=4,VW=4"};
+        "MWG=16,NWG=32,KWG=8,MDIM=2,NDIM=4,VW=4",
+        /* one warp of the 3xTF32 tiling, mma.sync emulated, values split
+         * into local memory (MMA=2's loads run in the full tests; each
+         * emulated set doubles the simulator's time) */
+        "MWG=32,NWG=16,KWG=8,MDIM=4,NDIM=8,VW=1,MMA=4"};
     static const char *const full_tiles[] = {
         "MWG=16,NWG=16,KWG=8,MDIM=4,NDIM=4",
         "MWG=128,NWG=64,KWG=8,MDIM=8,NDIM=8,VW=4",
@@ -330,7 +334,19 @@ int main(int argc, char **argv) {
         "MWG=32,NWG=64,KWG=32,MDIM=8,NDIM=16,VW=2",
         "MWG=64,NWG=32,KWG=8,MDIM=16,NDIM=4,VW=1",
         "MWG=64,NWG=128,KWG=16,MDIM=4,NDIM=16,VW=4",
-        "MWG=8,NWG=8,KWG=8,MDIM=2,NDIM=2"};
+        "MWG=8,NWG=8,KWG=8,MDIM=2,NDIM=2",
+        /* the 3xTF32 kernel's tiling with mma.sync emulated (any device),
+         * then on tensor cores (NVIDIA from compute capability 8.0; others
+         * refuse them by name) */
+        "MWG=64,NWG=32,KWG=16,MDIM=8,NDIM=8,VW=4,MMA=2",
+        "MWG=32,NWG=64,KWG=8,MDIM=4,NDIM=16,VW=4,MMA=2",
+        "MWG=64,NWG=64,KWG=8,MDIM=8,NDIM=8,VW=4,MMA=4",
+        "MWG=128,NWG=64,KWG=16,MDIM=16,NDIM=16,VW=4,MMA=1",
+        "MWG=128,NWG=64,KWG=8,MDIM=16,NDIM=16,VW=4,MMA=3",
+        "MWG=128,NWG=128,KWG=8,MDIM=16,NDIM=16,VW=4,MMA=3",
+        "MWG=128,NWG=128,KWG=16,MDIM=16,NDIM=16,VW=4,MMA=1",
+        "MWG=64,NWG=64,KWG=32,MDIM=8,NDIM=16,VW=4,MMA=1",
+        "MWG=128,NWG=128,KWG=32,MDIM=8,NDIM=16,VW=4,MMA=1"};
     const char *const *tiles = small ? small_tiles : full_tiles;
     size_t ntiles = small ? sizeof small_tiles / sizeof small_tiles[0]
                           : sizeof full_tiles / sizeof full_tiles[0];
@@ -341,7 +357,8 @@ int main(int argc, char **argv) {
       st = rbpe_opencl_gemm_test_tiles(dev, tiles[t]);
       /* a device with little local memory (llvmpipe: 32 KiB) refuses the
        * largest sets by name; at least four of them must run */
-      if (st == RBPE_ERR_INVALID_ARGUMENT && strstr(err.msg, "do not fit")) {
+      if ((st == RBPE_ERR_INVALID_ARGUMENT && strstr(err.msg, "do not fit")) ||
+          (st == RBPE_ERR_UNSUPPORTED && strstr(err.msg, "has none rbpe can"))) {
         printf("   refused: %s\n", err.msg);
         rbpe_err_clear(&err);
         continue;
@@ -349,6 +366,23 @@ int main(int argc, char **argv) {
       CHECK(st == RBPE_OK, "tiles %s on %s: %s", tiles[t], dev->description,
             err.msg);
       if (st != RBPE_OK) continue;
+      /* the self-test a device's matrix units must pass, on these tiles
+       * (first: it builds them, and a device that runs fewer work-items
+       * than the 3xTF32 kernel's warps need, llvmpipe's 32, refuses them
+       * by name) */
+      double ratio = -1.0;
+      /* (under a simulator, --small, the self-test's products take too long) */
+      st = small ? RBPE_OK : rbpe_opencl_gemm_selftest(dev, &ratio);
+      if (small) ratio = 0.0;
+      if (st == RBPE_ERR_UNSUPPORTED && strstr(tiles[t], "MMA=") &&
+          strstr(err.msg, "work-items per group")) {
+        printf("   refused: %s\n", err.msg);
+        rbpe_err_clear(&err);
+        continue;
+      }
+      CHECK(st == RBPE_OK && ratio >= 0.0 && ratio <= 1.0,
+            "GEMM self-test, tiles %s, on %s: error %.3g of the tolerance %s",
+            tiles[t], dev->description, ratio, err.msg);
       ran_tiles++;
       failures = -1;
       st = rbpe_opcheck_run(ref, dev, small, "gemm,linear", show,

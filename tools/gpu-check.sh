@@ -11,7 +11,9 @@
 # libgfortran.so.5 libquadmath.so.0 libpng16.so.16): tools/gpu-libs.sh
 # fills it. STEP: tests check bench peer fit sigma tune (default: all).
 # Environment: BENCH_LAYERS / PEER_LAYERS (hidden layer counts), TUNE_GEMM
-# (own, clblast; empty: both), TUNE_CANDIDATES, TUNE_SECONDS.
+# (own, clblast; empty: both), TUNE_CANDIDATES, TUNE_SECONDS, TESTS (the
+# unit tests to run, default "ops embed graph fit"), STEP_TIMEOUT (seconds
+# any one step may take; default none).
 # With BUILDDIR/rbpe-before (an older build's rbpe), bench also times it in
 # the same run, before the current one, for a before/after ratio.
 set -u
@@ -41,7 +43,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader \
 run() {
   local name=$1; shift
   local t0=$(date +%s%N)
-  "$@" > "$out/$name.log" 2>&1
+  ${STEP_TIMEOUT:+timeout $STEP_TIMEOUT} "$@" > "$out/$name.log" 2>&1
   local rc=$? t1=$(date +%s%N)
   printf '%-28s rc=%-3d %7.1f s\n' "$name" "$rc" \
     "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print (b-a)/1e9}')" | tee -a "$out/summary.txt"
@@ -52,7 +54,7 @@ run devices "$rbpe" devices
 cat "$out/devices.log"
 gpu=cl   # the first usable OpenCL device: the GPU here
 if has tests; then
-  for t in ops embed graph fit; do run "test_$t" "$build/tests/test_$t"; done
+  for t in ${TESTS:-ops embed graph fit}; do run "test_$t" "$build/tests/test_$t"; done
 fi
 has check && run check "$rbpe" check --device all
 if has bench; then
@@ -60,6 +62,10 @@ if has bench; then
     run bench_cl_before "$build/rbpe-before" bench --device $gpu --batches 12:18 --seconds 0.5
   run bench_cl "$rbpe" bench --device $gpu --batches ${BENCH_BATCHES:-12:18} \
       --layers ${BENCH_LAYERS:-1,3} --seconds 0.5 --gemm both
+  # the float32 own kernels where the GPU's default is 3xTF32 on tensor
+  # cores (rbpe devices says which)
+  RBPE_MMA=off run bench_cl_f32 "$rbpe" bench --device $gpu --batches 14:18 \
+      --layers 3 --seconds 0.5 --gemm own
   run bench_cpu "$rbpe" bench --device cpu --batches 14:14 --seconds 0.5
   # the banded first layer against the dense one (fits stay dense on GPUs
   # until this says the band pays there)

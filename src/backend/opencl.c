@@ -122,6 +122,10 @@ typedef struct cl_backend {
 
 #define CLB(be) ((cl_backend *)(be))
 
+/* cl_nv_device_attribute_query's compute capability (named apart from
+ * cl_ext.h's, which not every header version has) */
+#define CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV_ 0x4000
+
 static rbpe_status cl_fail(rbpe_backend *be, cl_int rc, const char *what) {
   return rbpe_err_set(be->err, rbpe_cl_status(rc), "%s failed on %s: %s (%d)",
                       what, be->description, rbpe_cl_error_name(rc), (int)rc);
@@ -596,7 +600,14 @@ static void gemm_describe(cl_backend *b, char *out, size_t len) {
     char cfg[96];
     rbpe_cl_gemm_cfg_format(&b->own.prog[RBPE_CL_GEMM_MAIN].cfg, cfg,
                             sizeof cfg);
-    snprintf(out, len, "own %s", cfg);
+    const rbpe_own_gemm *g = &b->own;
+    const char *note = g->mma_note;
+    /* a tuning entry may have put float32 tiles in after the self-test */
+    if (g->mma_ok && g->prog[RBPE_CL_GEMM_MAIN].cfg.mma != 1 &&
+        g->prog[RBPE_CL_GEMM_MAIN].cfg.mma != 3)
+      note = "float32 tiles; 3xTF32 passed its self-test";
+    snprintf(out, len, "own %s%s%s%s", cfg, *note ? " (" : "", note,
+             *note ? ")" : "");
   } else {
     snprintf(out, len, "CLBlast");
   }
@@ -620,7 +631,8 @@ static rbpe_status ocl_tune(rbpe_backend *be, const rbpe_tune_request *req,
                             rbpe_tune_report *rep) {
   cl_backend *b = CLB(be);
   rbpe_status st = rbpe_cl_tune(be, b->full_name, b->full_driver,
-                                b->max_wg, b->info.local_mem_bytes, req, rep);
+                                b->max_wg, b->info.local_mem_bytes,
+                                b->own.mma_ok, req, rep);
   if (st == RBPE_OK && rep->saved) be->tuned = 1;
   return st;
 }
@@ -754,8 +766,10 @@ static rbpe_status backend_identity(cl_backend *b, const rbpe_device_info *info,
   cl_uint align_bits = 0;
   /* The banded first layer: measured faster than the dense GEMM on a CPU
    * device (PoCL, 2-core EPYC: 1.31x a 3x256 training step at batch
-   * 16384, `rbpe bench --device cl --first-layer both`); on GPUs not yet
-   * measured, so fits stay dense there unless RBPE_BAND=on */
+   * 16384, `rbpe bench --device cl --first-layer both`) and slower on a
+   * GPU (H200: 0.26-0.34x at batches 16384-262144 against the own dense
+   * GEMM, whose products run at 29 TFLOP/s there), so fits stay dense on
+   * GPUs unless RBPE_BAND=on */
   be->band_pays = i0.type == RBPE_DEVICE_CPU;
   be->view_align =
       clGetDeviceInfo(dev, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits,
@@ -817,14 +831,24 @@ static void own_gemm_init(cl_backend *b) {
   g->compute_units = b->info.compute_units;
   g->max_wg = b->max_wg;
   g->local_mem = b->info.local_mem_bytes;
-  rbpe_cl_gemm_cfg cfg = rbpe_cl_gemm_default(b->info.type != RBPE_DEVICE_CPU);
+  rbpe_cl_gemm_cfg cfg =
+      rbpe_cl_gemm_default(b->info.type != RBPE_DEVICE_CPU, 0);
   /* a device too small for the default: the smallest tile of 4x4 sums */
   if (!rbpe_cl_gemm_cfg_fits(&cfg, g->max_wg, g->local_mem))
-    cfg = (rbpe_cl_gemm_cfg){8, 8, 8, 2, 2, 1};
+    cfg = (rbpe_cl_gemm_cfg){8, 8, 8, 2, 2, 1, 0};
   rbpe_err quiet = {0}, *keep = be->err;
   be->err = &quiet;
   if (rbpe_cl_gemm_set(g, be, &cfg) != RBPE_OK) b->gemm_path = RBPE_CL_PATH_CLBLAST;
   be->err = keep;
+  /* matrix units: NVIDIA's tensor cores from compute capability 8.0
+   * (mma.sync on tf32), read through cl_nv_device_attribute_query */
+  cl_uint major = 0;
+  int nv = strstr(b->info.vendor, "NVIDIA") != NULL &&
+           b->info.type == RBPE_DEVICE_GPU &&
+           clGetDeviceInfo(b->device, CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV_,
+                           sizeof major, &major, NULL) == CL_SUCCESS &&
+           major >= 8;
+  if (b->gemm_path == RBPE_CL_PATH_OWN) rbpe_cl_gemm_mma_init(g, be, nv);
 }
 
 rbpe_status rbpe_opencl_backend_create(int platform, int device, rbpe_err *err,

@@ -15,6 +15,8 @@ rbpe_status rbpe_opencl_gemm_test_route(rbpe_backend *be, int gemmk);
  * own kernels with the given tiles ("MWG=..,NWG=..,KWG=..,MDIM=..,NDIM=..");
  * refused when they do not fit the device. */
 rbpe_status rbpe_opencl_gemm_test_tiles(rbpe_backend *be, const char *tiles);
+/* rbpe_cl_gemm_selftest on the backend's own GEMM, its main tiles */
+rbpe_status rbpe_opencl_gemm_selftest(rbpe_backend *be, double *ratio);
 /* Every OpenCL device (opencl_devices.c); see rbpe_list_devices. */
 rbpe_status rbpe_opencl_list_devices(rbpe_err *err, rbpe_device_info **devices,
                                      size_t *count, int *platforms_found);

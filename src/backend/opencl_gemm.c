@@ -1,5 +1,7 @@
 /* rbpe's own OpenCL GEMM: configurations, programs, splits and launches
  * (the kernels: cl/gemm.cl). */
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,19 +29,51 @@ static const char *const gk_name[RBPE_CL_GK_COUNT] = {
 /* products with at most this many columns (rows) take a narrow tile */
 #define NARROW 8
 
-rbpe_cl_gemm_cfg rbpe_cl_gemm_default(int gpu) {
+rbpe_cl_gemm_cfg rbpe_cl_gemm_default(int gpu, int mma) {
   /* A GPU: the H200's tuned winner (128 x 64 x 16, 16 x 16 work-items of
    * 8 x 4 sums, float4 reads: 31 TFLOP/s there against 22 for 64 x 64 of
    * 4 x 4), 26 KiB of local memory; a CPU: 64 x 64 tiles of 8 x 8
    * work-items. `rbpe tune` finds the device's best. */
-  rbpe_cl_gemm_cfg c = {128, 64, 16, 16, 16, 4};
-  if (!gpu) c = (rbpe_cl_gemm_cfg){64, 64, 16, 8, 8, 1};
+  rbpe_cl_gemm_cfg c = {128, 64, 16, 16, 16, 4, 0};
+  if (!gpu) c = (rbpe_cl_gemm_cfg){64, 64, 16, 8, 8, 1, 0};
+  /* 3xTF32: the same tiles, 8 warps of 32 x 32 sums */
+  if (mma) c = (rbpe_cl_gemm_cfg){128, 64, 16, 16, 16, 4, 1};
   return c;
 }
 
 static int pow2(unsigned v) { return v && !(v & (v - 1)); }
 
+/* With mma: how many warps along n (MMA_WN), the warp tiles as near
+ * square as the work-group allows (fragment loads per product are fewest
+ * there), more rows on a tie; 0 when no layout gives every warp whole
+ * m16n8 fragments. */
+static unsigned mma_wn(const rbpe_cl_gemm_cfg *c) {
+  unsigned wgs = c->mdim * c->ndim, warps = wgs / 32, best = 0;
+  long bestd = 0;
+  if (wgs % 32) return 0;
+  for (unsigned wn = 1; wn <= warps; wn *= 2) {
+    unsigned wm = warps / wn;
+    if (warps % wn || c->nwg % (8 * wn) || c->mwg % (16 * wm)) continue;
+    long d = (long)(c->mwg / wm) - (long)(c->nwg / wn);
+    long ad = d < 0 ? -2 * d + 1 : 2 * d; /* |d|, rows ahead on a tie */
+    if (!best || ad < bestd) {
+      best = wn;
+      bestd = ad;
+    }
+  }
+  return best;
+}
+
+/* tensor cores (1, 3) or their emulation (2, 4) */
+static int mma_hw(unsigned mma) { return mma == 1 || mma == 3; }
+
 static uint64_t cfg_local_bytes(const rbpe_cl_gemm_cfg *c) {
+  uint64_t scratch =
+      c->mma && !mma_hw(c->mma) ? 4ull * 192 * (c->mdim * c->ndim / 32) : 4;
+  if (c->mma >= 3) /* pairs hi, lo; rows padded by 4 pairs */
+    return 8ull * 2 * c->kwg * ((uint64_t)c->mwg + 4 + c->nwg + 4) + scratch;
+  if (c->mma)
+    return 4ull * 2 * c->kwg * ((uint64_t)c->mwg + 8 + c->nwg + 8) + scratch;
   return 4ull * 2 * c->kwg * ((uint64_t)c->mwg + c->vw + c->nwg + c->vw);
 }
 
@@ -54,19 +88,23 @@ int rbpe_cl_gemm_cfg_fits(const rbpe_cl_gemm_cfg *c, size_t max_wg,
   if (wgs > max_wg || (c->mwg * c->kwg) % wgs || (c->nwg * c->kwg) % wgs)
     return 0;
   if ((c->mwg / c->mdim) * (c->nwg / c->ndim) > 128) return 0;
+  if (c->mma > 4 || (c->mma && (c->kwg % 8 || !mma_wn(c)))) return 0;
   return cfg_local_bytes(c) <= local_mem;
 }
 
 void rbpe_cl_gemm_cfg_format(const rbpe_cl_gemm_cfg *c, char *out,
                              size_t len) {
-  snprintf(out, len, "MWG=%u,NWG=%u,KWG=%u,MDIM=%u,NDIM=%u,VW=%u", c->mwg,
-           c->nwg, c->kwg, c->mdim, c->ndim, c->vw);
+  char mma[8] = "";
+  if (c->mma) snprintf(mma, sizeof mma, ",MMA=%u", c->mma % 10);
+  snprintf(out, len, "MWG=%u,NWG=%u,KWG=%u,MDIM=%u,NDIM=%u,VW=%u%s", c->mwg,
+           c->nwg, c->kwg, c->mdim, c->ndim, c->vw, mma);
 }
 
 int rbpe_cl_gemm_cfg_parse(const char *text, rbpe_cl_gemm_cfg *c) {
   static const char *const key[6] = {"MWG", "NWG", "KWG", "MDIM", "NDIM", "VW"};
   unsigned *v[6] = {&c->mwg, &c->nwg, &c->kwg, &c->mdim, &c->ndim, &c->vw};
   c->vw = 1;
+  c->mma = 0;
   for (int i = 0; i < 6; i++) {
     if (i == 5 && *text == '\0') break;
     if (i == 5 && *text++ != ',') return 0;
@@ -79,18 +117,27 @@ int rbpe_cl_gemm_cfg_parse(const char *text, rbpe_cl_gemm_cfg *c) {
     text = end;
     if (i < 4 && *text++ != ',') return 0;
   }
+  if (!strncmp(text, ",MMA=", 5) && text[5] >= '0' && text[5] <= '4') {
+    c->mma = (unsigned)(text[5] - '0');
+    text += 6;
+  }
   return *text == '\0';
 }
 
-int rbpe_cl_gemm_candidates(size_t max_wg, uint64_t local_mem,
+int rbpe_cl_gemm_candidates(size_t max_wg, uint64_t local_mem, int mma,
                             rbpe_cl_gemm_cfg *out, int cap) {
   static const unsigned wg[] = {16, 32, 64, 128}, kwg[] = {8, 16, 32},
                         dim[] = {4, 8, 16, 32}, vw[] = {1, 2, 4};
   int n = 0;
+  static const unsigned kinds[3] = {3, 1, 0};
+  for (int ki = mma ? 0 : 2; ki < 3; ki++)
   for (int a = 0; a < 4; a++) for (int b = 0; b < 4; b++)
   for (int k = 0; k < 3; k++) for (int x = 0; x < 4; x++)
   for (int y = 0; y < 4; y++) for (int v = 0; v < 3; v++) {
-    rbpe_cl_gemm_cfg c = {wg[a], wg[b], kwg[k], dim[x], dim[y], vw[v]};
+    const unsigned t = kinds[ki];
+    rbpe_cl_gemm_cfg c = {wg[a], wg[b], kwg[k], dim[x], dim[y], vw[v], t};
+    /* vector reads do not enter the 3xTF32 kernels: one VW of them */
+    if (t && c.vw != 4) continue;
     unsigned wgs = c.mdim * c.ndim, per = (c.mwg / c.mdim) * (c.nwg / c.ndim);
     /* the search keeps work-groups of 64..256 and 4..64 sums each, and
      * vector reads only for register tiles of 16 sums or more */
@@ -123,6 +170,10 @@ rbpe_status rbpe_cl_gemm_set(rbpe_own_gemm *g, rbpe_backend *be,
                              const rbpe_cl_gemm_cfg *cfg) {
   char text[96];
   rbpe_cl_gemm_cfg_format(cfg, text, sizeof text);
+  RBPE_FAIL_IF(mma_hw(cfg->mma) && !g->mma_hw, be->err, RBPE_ERR_UNSUPPORTED,
+               "3xTF32 tiles (MMA=1, 3) need NVIDIA tensor cores (compute "
+               "capability 8.0 or later): %s has none rbpe can drive",
+               be->description);
   RBPE_FAIL_IF(!rbpe_cl_gemm_cfg_fits(cfg, g->max_wg, g->local_mem), be->err,
                RBPE_ERR_INVALID_ARGUMENT,
                "GEMM tiles %s do not fit %s (work-group size %zu, local "
@@ -134,8 +185,8 @@ rbpe_status rbpe_cl_gemm_set(rbpe_own_gemm *g, rbpe_backend *be,
   prog_release(p);
   p->cfg = *cfg;
   /* the narrow tiles follow the main one's k step */
-  const rbpe_cl_gemm_cfg narrow[2] = {{64, 8, cfg->kwg, 16, 4, 1},
-                                      {8, 64, cfg->kwg, 4, 16, 1}};
+  const rbpe_cl_gemm_cfg narrow[2] = {{64, 8, cfg->kwg, 16, 4, 1, 0},
+                                      {8, 64, cfg->kwg, 4, 16, 1, 0}};
   for (int i = 0; i < 2; i++) {
     rbpe_cl_gemm_prog *q = &g->prog[RBPE_CL_GEMM_NARROW_N + i];
     prog_release(q);
@@ -151,15 +202,20 @@ rbpe_status rbpe_cl_gemm_set(rbpe_own_gemm *g, rbpe_backend *be,
  * (registers: llvmpipe runs 32). */
 static rbpe_status prog_build_one(rbpe_own_gemm *g, rbpe_backend *be,
                                   rbpe_cl_gemm_prog *p, size_t *short_of) {
-  char opts[512], what[128];
+  char opts[512], what[160];
   const rbpe_cl_gemm_cfg *c = &p->cfg;
   *short_of = 0;
   snprintf(opts, sizeof opts,
-           "%s -DMWG=%u -DNWG=%u -DKWG=%u -DMDIM=%u -DNDIM=%u -DVW=%u",
-           g->build_options, c->mwg, c->nwg, c->kwg, c->mdim, c->ndim, c->vw);
+           "%s -DMWG=%u -DNWG=%u -DKWG=%u -DMDIM=%u -DNDIM=%u -DVW=%u "
+           "-DMMA=%u -DMMA_WN=%u",
+           g->build_options, c->mwg, c->nwg, c->kwg, c->mdim, c->ndim, c->vw,
+           c->mma, c->mma ? mma_wn(c) : 1u);
   snprintf(what, sizeof what,
-           "gemm.cl (tiles %ux%ux%u, %ux%u work-items, vectors of %u)", c->mwg,
-           c->nwg, c->kwg, c->mdim, c->ndim, c->vw);
+           "gemm.cl (tiles %ux%ux%u, %ux%u work-items, vectors of %u%s)",
+           c->mwg, c->nwg, c->kwg, c->mdim, c->ndim, c->vw,
+           !c->mma         ? ""
+           : mma_hw(c->mma) ? ", 3xTF32 mma.sync"
+                            : ", emulated mma.sync");
   const char *src[1] = {rbpe_cl_gemm};
   size_t len[1] = {rbpe_cl_gemm_len};
   RBPE_TRY(rbpe_cl_build(be, g->context, g->device, src, len, 1, opts, what,
@@ -184,6 +240,10 @@ static rbpe_status prog_build_one(rbpe_own_gemm *g, rbpe_backend *be,
       *short_of = wg ? wg : 1;
   }
   if (*short_of) prog_release(p);
+  /* warps of 32 cannot be shrunk */
+  RBPE_FAIL_IF(*short_of && c->mma, be->err, RBPE_ERR_UNSUPPORTED,
+               "%s runs at most %zu work-items per group of %s", be->description,
+               *short_of, what);
   return RBPE_OK;
 }
 
@@ -292,6 +352,122 @@ rbpe_status rbpe_cl_gemm_run(rbpe_own_gemm *g, rbpe_backend *be, int ta, int tb,
                      "gemm_split_sum", sum, 10, 1, &g1, &l1);
 }
 
+/* a fixed stream of values in [-1, 1) for the self-test */
+static float selftest_value(uint32_t *state) {
+  *state = *state * 1664525u + 1013904223u;
+  return (float)(*state >> 8) / 8388608.0f - 1.0f;
+}
+
+rbpe_status rbpe_cl_gemm_selftest(rbpe_own_gemm *g, rbpe_backend *be,
+                                  double *ratio) {
+  /* sizes off every tile; the first k splits on a GPU, the second not */
+  static const size_t shape[2][3] = {{200, 72, 700}, {131, 136, 300}};
+  enum { MAXA = 200 * 700, MAXB = 136 * 700, MAXC = 200 * 136 };
+  *ratio = 0.0;
+  float *a = malloc(sizeof(float) * (MAXA + MAXB + 2 * MAXC));
+  RBPE_FAIL_IF(!a, be->err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
+  float *b = a + MAXA, *c = b + MAXB, *got = c + MAXC;
+  uint32_t state = 0x5e1f7e57u;
+  for (size_t i = 0; i < MAXA; i++) a[i] = selftest_value(&state);
+  for (size_t i = 0; i < MAXB; i++) b[i] = selftest_value(&state);
+  cl_int rc = CL_SUCCESS;
+  cl_mem ma = rbpe_cl_buffer(g->context, sizeof(float) * MAXA, &rc), mb = NULL,
+         mc = NULL;
+  if (ma) mb = rbpe_cl_buffer(g->context, sizeof(float) * MAXB, &rc);
+  if (mb) mc = rbpe_cl_buffer(g->context, sizeof(float) * MAXC, &rc);
+  if (mc)
+    rc = clEnqueueWriteBuffer(g->queue, ma, CL_TRUE, 0, sizeof(float) * MAXA,
+                              a, 0, NULL, NULL);
+  if (mc && rc == CL_SUCCESS)
+    rc = clEnqueueWriteBuffer(g->queue, mb, CL_TRUE, 0, sizeof(float) * MAXB,
+                              b, 0, NULL, NULL);
+  rbpe_status st = RBPE_OK;
+  if (!mc || rc != CL_SUCCESS)
+    st = rbpe_err_set(be->err, rbpe_cl_status(rc),
+                      "the GEMM self-test's buffers on %s: %s", be->description,
+                      rbpe_cl_error_name(rc));
+  for (int sh = 0; sh < 2 && st == RBPE_OK; sh++)
+    for (int t = 0; t < 4 && st == RBPE_OK; t++) {
+      const size_t m = shape[sh][0], n = shape[sh][1], k = shape[sh][2];
+      const int ta = t & 1, tb = t >> 1;
+      const size_t lda = ta ? m : k, ldb = tb ? k : n;
+      st = rbpe_cl_gemm_run(g, be, ta, tb, m, n, k, 1.0f, ma, lda, mb, ldb,
+                            0.0f, mc, n, NULL, 0);
+      if (st != RBPE_OK) break;
+      rc = clEnqueueReadBuffer(g->queue, mc, CL_TRUE, 0, sizeof(float) * m * n,
+                               got, 0, NULL, NULL);
+      if (rc != CL_SUCCESS) {
+        st = rbpe_err_set(be->err, rbpe_cl_status(rc),
+                          "reading the GEMM self-test's result on %s: %s",
+                          be->description, rbpe_cl_error_name(rc));
+        break;
+      }
+      double cmax = 0.0;
+      for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+          double sum = 0.0;
+          for (size_t p = 0; p < k; p++)
+            sum += (double)a[ta ? p * lda + i : i * lda + p] *
+                   (double)b[tb ? j * ldb + p : p * ldb + j];
+          c[i * n + j] = (float)sum;
+          if (fabs(sum) > cmax) cmax = fabs(sum);
+        }
+      double scale = cmax > 1.0 ? cmax : 1.0;
+      for (size_t i = 0; i < m * n; i++) {
+        double tol = 1e-5 * scale + 1e-4 * fabs((double)c[i]);
+        double e = fabs((double)got[i] - (double)c[i]) / tol;
+        if (!(e <= *ratio)) *ratio = e; /* NaN too */
+      }
+    }
+  if (mc) clReleaseMemObject(mc);
+  if (mb) clReleaseMemObject(mb);
+  if (ma) clReleaseMemObject(ma);
+  free(a);
+  return st;
+}
+
+void rbpe_cl_gemm_mma_init(rbpe_own_gemm *g, rbpe_backend *be, int mma_hw) {
+  g->mma_hw = mma_hw;
+  g->mma_ok = 0;
+  g->mma_note[0] = '\0';
+  if (!mma_hw) return;
+  const char *env = getenv("RBPE_MMA");
+  if (env && !strcmp(env, "off")) {
+    snprintf(g->mma_note, sizeof g->mma_note,
+             "float32; 3xTF32 on tensor cores not tried: RBPE_MMA=off");
+    return;
+  }
+  rbpe_cl_gemm_cfg keep = g->prog[RBPE_CL_GEMM_MAIN].cfg;
+  rbpe_cl_gemm_cfg want = rbpe_cl_gemm_default(1, 1);
+  rbpe_err quiet = {0}, *outer = be->err;
+  be->err = &quiet;
+  double ratio = 0.0;
+  rbpe_status st = rbpe_cl_gemm_set(g, be, &want);
+  if (st == RBPE_OK) st = rbpe_cl_gemm_selftest(g, be, &ratio);
+  be->err = outer;
+  if (st == RBPE_OK && ratio <= 1.0) {
+    g->mma_ok = 1;
+    snprintf(g->mma_note, sizeof g->mma_note,
+             "3xTF32 on tensor cores: self-test passed, largest error %.2g "
+             "of the tolerance",
+             ratio);
+    return;
+  }
+  /* back to the float32 tiles; the note keeps the first line of why */
+  char why[200];
+  if (st != RBPE_OK)
+    snprintf(why, sizeof why, "%.199s", quiet.msg);
+  else
+    snprintf(why, sizeof why, "self-test error %.3g times the tolerance",
+             ratio);
+  why[strcspn(why, "\n")] = '\0';
+  be->err = &quiet;
+  rbpe_cl_gemm_set(g, be, &keep);
+  be->err = outer;
+  rbpe_err_clear(&quiet);
+  snprintf(g->mma_note, sizeof g->mma_note, "float32; 3xTF32 off: %s", why);
+}
+
 rbpe_status rbpe_opencl_gemm_test_tiles(rbpe_backend *be, const char *tiles) {
   rbpe_cl_gemm_cfg c;
   RBPE_FAIL_IF(!rbpe_cl_gemm_cfg_parse(tiles, &c), be->err,
@@ -299,4 +475,8 @@ rbpe_status rbpe_opencl_gemm_test_tiles(rbpe_backend *be, const char *tiles) {
   RBPE_TRY(rbpe_cl_gemm_set(rbpe_opencl_own_gemm(be), be, &c));
   rbpe_opencl_set_gemm_path(be, RBPE_CL_PATH_OWN);
   return RBPE_OK;
+}
+
+rbpe_status rbpe_opencl_gemm_selftest(rbpe_backend *be, double *ratio) {
+  return rbpe_cl_gemm_selftest(rbpe_opencl_own_gemm(be), be, ratio);
 }

@@ -15,6 +15,10 @@ enum { RBPE_CL_PATH_OWN, RBPE_CL_PATH_CLBLAST };
 /* A tile configuration: the build-time macros of cl/gemm.cl. */
 typedef struct rbpe_cl_gemm_cfg {
   unsigned mwg, nwg, kwg, mdim, ndim, vw;
+  /* 0: float32 products; 1: 3xTF32 on NVIDIA tensor cores (mma.sync);
+   * 2: the same tiling with mma.sync emulated (tests, any device); 3, 4:
+   * as 1, 2 with values split into tf32 pairs as they enter local memory */
+  unsigned mma;
 } rbpe_cl_gemm_cfg;
 
 enum { RBPE_CL_GEMM_MAIN, RBPE_CL_GEMM_NARROW_N, RBPE_CL_GEMM_NARROW_M,
@@ -41,25 +45,34 @@ typedef struct rbpe_own_gemm {
   /* the main configuration and the ones for products with at most 8
    * columns or rows (the output layer); programs built on first use */
   rbpe_cl_gemm_prog prog[RBPE_CL_GEMM_PROGS];
+  /* matrix units: mma_hw when the device has tensor cores rbpe can drive
+   * (NVIDIA, compute capability 8.0 or later); mma_ok once 3xTF32 tiles
+   * passed the self-test; mma_note says which path runs and why, for
+   * `rbpe devices` */
+  int mma_hw, mma_ok;
+  char mma_note[256];
   /* split sums, grown on demand */
   cl_mem part;
   size_t part_bytes;
 } rbpe_own_gemm;
 
-/* The configuration a device gets without a tuning entry. */
-rbpe_cl_gemm_cfg rbpe_cl_gemm_default(int gpu);
+/* The configuration a device gets without a tuning entry (mma: the
+ * 3xTF32 one, for a device whose matrix units passed the self-test). */
+rbpe_cl_gemm_cfg rbpe_cl_gemm_default(int gpu, int mma);
 /* Whether a configuration is well formed (powers of two, whole loads per
- * work-item, at most 128 sums per work-item) and fits the device's
+ * work-item, at most 128 sums per work-item; with mma, whole warps each
+ * holding whole m16n8 fragments and k steps of 8) and fits the device's
  * work-group size and local memory. */
 int rbpe_cl_gemm_cfg_fits(const rbpe_cl_gemm_cfg *c, size_t max_wg,
                           uint64_t local_mem);
-/* "MWG=64,NWG=64,KWG=16,MDIM=16,NDIM=16,VW=1" and back (0 on a bad
- * text; VW may be left out, meaning 1) */
+/* "MWG=64,NWG=64,KWG=16,MDIM=16,NDIM=16,VW=1[,MMA=1]" and back (0 on a
+ * bad text; VW may be left out, meaning 1, and MMA, meaning 0) */
 void rbpe_cl_gemm_cfg_format(const rbpe_cl_gemm_cfg *c, char *out, size_t len);
 int rbpe_cl_gemm_cfg_parse(const char *text, rbpe_cl_gemm_cfg *c);
 /* Every valid configuration of the tuner's space, into out (at most cap;
- * returns how many there are). */
-int rbpe_cl_gemm_candidates(size_t max_wg, uint64_t local_mem,
+ * returns how many there are); mma: each also as 3xTF32 where it can be,
+ * those first. */
+int rbpe_cl_gemm_candidates(size_t max_wg, uint64_t local_mem, int mma,
                             rbpe_cl_gemm_cfg *out, int cap);
 
 /* Makes cfg the main configuration (refused when it does not fit the
@@ -78,6 +91,16 @@ rbpe_status rbpe_cl_gemm_run(rbpe_own_gemm *g, rbpe_backend *be, int ta, int tb,
                              cl_mem A, size_t lda, cl_mem B, size_t ldb,
                              float beta, cl_mem C, size_t ldc, cl_mem bias,
                              unsigned epi);
+/* Runs the main configuration on products of every transpose pair, sizes
+ * off its tiles, split and unsplit, against a double-precision sum on the
+ * host: *ratio gets the largest error over the op tests' GEMM tolerance
+ * (|err| <= 1e-5 max(1, max |C|) + 1e-4 |C|), <= 1 to pass. */
+rbpe_status rbpe_cl_gemm_selftest(rbpe_own_gemm *g, rbpe_backend *be,
+                                  double *ratio);
+/* Sets up the matrix units of a device with them: probe, build, self-test
+ * (RBPE_MMA=off: not tried); the main configuration then is the 3xTF32
+ * default when they pass, else stays. Never fails: the note says why. */
+void rbpe_cl_gemm_mma_init(rbpe_own_gemm *g, rbpe_backend *be, int mma_hw);
 void rbpe_cl_gemm_release(rbpe_own_gemm *g);
 
 #endif

@@ -400,8 +400,8 @@ static rbpe_status make_dirs(rbpe_err *err, const char *file) {
  * CLBlast kernels' sets, each shuffled with a fixed seed, then interleaved
  * (own, kernel 0, kernel 1) so that any number of tries samples the three
  * alike; CLBlast's defaults come first (they cannot come back later). */
-static int choices(size_t max_wg, uint64_t local_mem, const char *only,
-                   rbpe_rng *rng, choice *out, int cap) {
+static int choices(size_t max_wg, uint64_t local_mem, int mma,
+                   const char *only, rbpe_rng *rng, choice *out, int cap) {
   enum { PART = 4096 };
   rbpe_cl_gemm_cfg *own = malloc(sizeof *own * PART);
   size_t (*k0)[NPARAM] = malloc(sizeof(size_t[NPARAM]) * PART * 2);
@@ -411,7 +411,7 @@ static int choices(size_t max_wg, uint64_t local_mem, const char *only,
     return -1;
   }
   size_t (*k1)[NPARAM] = k0 + PART;
-  int no = rbpe_cl_gemm_candidates(max_wg, local_mem, own, PART);
+  int no = rbpe_cl_gemm_candidates(max_wg, local_mem, mma, own, PART);
   int n0 = candidates(0, max_wg, local_mem, k0, PART);
   int n1 = candidates(1, max_wg, local_mem, k1, PART);
   if (no > PART) no = PART;
@@ -421,13 +421,16 @@ static int choices(size_t max_wg, uint64_t local_mem, const char *only,
   if (only && !strcmp(only, "clblast")) no = 0;
   shuffle(own, no, sizeof *own, rng);
   /* register tiles of 32 sums or more first: on the H200 every one of the
-   * ten fastest of 110 sampled sets had 32 or 64 */
-  for (int i = 0, front = 0; i < no; i++)
-    if ((own[i].mwg / own[i].mdim) * (own[i].nwg / own[i].ndim) >= 32) {
-      rbpe_cl_gemm_cfg t = own[i];
-      memmove(own + front + 1, own + front, sizeof *own * (size_t)(i - front));
-      own[front++] = t;
-    }
+   * ten fastest of 110 sampled sets had 32 or 64; 3xTF32 sets before
+   * those (a stable move of each class to the front, the first last) */
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0, front = 0; i < no; i++)
+      if (pass ? own[i].mma != 0
+               : (own[i].mwg / own[i].mdim) * (own[i].nwg / own[i].ndim) >= 32) {
+        rbpe_cl_gemm_cfg t = own[i];
+        memmove(own + front + 1, own + front, sizeof *own * (size_t)(i - front));
+        own[front++] = t;
+      }
   shuffle(k0, n0, sizeof k0[0], rng);
   shuffle(k1, n1, sizeof k1[0], rng);
   int n = 0;
@@ -530,7 +533,8 @@ static rbpe_status keep_best(rbpe_backend *be, const char *name,
 
 rbpe_status rbpe_cl_tune(rbpe_backend *be, const char *name,
                          const char *driver, size_t max_wg, uint64_t local_mem,
-                         const rbpe_tune_request *req, rbpe_tune_report *rep) {
+                         int mma, const rbpe_tune_request *req,
+                         rbpe_tune_report *rep) {
   memset(rep, 0, sizeof *rep);
   RBPE_FAIL_IF(!cache_path(rep->cache_path, sizeof rep->cache_path), be->err,
                RBPE_ERR_IO, "no cache folder: set RBPE_CACHE_DIR or HOME");
@@ -544,7 +548,7 @@ rbpe_status rbpe_cl_tune(rbpe_backend *be, const char *name,
                be->err, RBPE_ERR_INVALID_ARGUMENT,
                "tune: the GEMM to search is own or clblast, not '%s'",
                req->only);
-  int n = choices(max_wg, local_mem, req->only, &rng, cand, CAP);
+  int n = choices(max_wg, local_mem, mma, req->only, &rng, cand, CAP);
   if (n < 0) {
     free(cand);
     return rbpe_err_set(be->err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");

@@ -70,6 +70,7 @@ void rbpe_opencl_set_gemm_path(rbpe_backend *be, int path);
 int rbpe_cl_tuning_apply(rbpe_backend *be, const char *name, const char *driver);
 rbpe_status rbpe_cl_tune(rbpe_backend *be, const char *name,
                          const char *driver, size_t max_wg, uint64_t local_mem,
-                         const rbpe_tune_request *req, rbpe_tune_report *rep);
+                         int mma, const rbpe_tune_request *req,
+                         rbpe_tune_report *rep);
 
 #endif
