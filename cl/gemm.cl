@@ -204,8 +204,17 @@ inline void tf32_split(const float x, uint *hi, uint *lo) {
   *lo = tf32_rna(x - as_float(*hi));
 }
 
-#if MMA
+/* a fragment value's tf32 pair: split when stored (MMA_PS), else here */
+inline void frag_split(const lelem v, uint *hi, uint *lo) {
+#if MMA_PS
+  *hi = as_uint(v.x);
+  *lo = as_uint(v.y);
+#else
+  tf32_split(v, hi, lo);
+#endif
+}
 
+#if MMA
 /* d (16 x 8) += a (16 x 8) b (8 x 8), one warp's fragments: lane = 4 g + t
  * holds a at (g, t), (g + 8, t), (g, t + 4), (g + 8, t + 4); b at (t, g),
  * (t + 4, g); d at (g, 2t), (g, 2t + 1), (g + 8, 2t), (g + 8, 2t + 1) */
@@ -294,26 +303,12 @@ inline void gemm_tile(const int ta, const int tb, const uint m, const uint n,
       for (int r = 0; r < MFR; r++) {
         __local const lelem *p = al + (kk + ft) * LDAL + wr + r * 16 + fg;
         const lelem v[4] = {p[0], p[8], p[4 * LDAL], p[4 * LDAL + 8]};
-        for (int q = 0; q < 4; q++) {
-#if MMA_PS
-          ahi[r][q] = as_uint(v[q].x);
-          alo[r][q] = as_uint(v[q].y);
-#else
-          tf32_split(v[q], &ahi[r][q], &alo[r][q]);
-#endif
-        }
+        for (int q = 0; q < 4; q++) frag_split(v[q], &ahi[r][q], &alo[r][q]);
       }
       for (int c = 0; c < NFR; c++) {
         __local const lelem *p = bl + (kk + ft) * LDBL + wc + c * 8 + fg;
         const lelem v[2] = {p[0], p[4 * LDBL]};
-        for (int q = 0; q < 2; q++) {
-#if MMA_PS
-          bhi[c][q] = as_uint(v[q].x);
-          blo[c][q] = as_uint(v[q].y);
-#else
-          tf32_split(v[q], &bhi[c][q], &blo[c][q]);
-#endif
-        }
+        for (int q = 0; q < 2; q++) frag_split(v[q], &bhi[c][q], &blo[c][q]);
       }
       /* the small terms first, then the large one */
       for (int r = 0; r < MFR; r++)
