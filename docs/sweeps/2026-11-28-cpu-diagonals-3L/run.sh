@@ -18,3 +18,7 @@ run() { # NAME OPTIONS...
 run diagonals-1L --layers 1 --diagonals   # diagonals-1L.csv
 run axes-3L --layers 3                    # axes-3L.csv
 run diagonals-3L --layers 3 --diagonals   # diagonals-3L.csv
+# random 10 %, one hidden layer, a uniform grid up to 0.1 (the best sigma
+# is larger at that density): random10-1L.csv
+photos=$(echo "$photos" | sed 's/regular25/random10/; s/--uniform [^ ]*/--uniform 0.1,0.06,0.04,0.03,0.02/')
+run random10-1L --layers 1
