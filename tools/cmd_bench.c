@@ -254,13 +254,17 @@ static void print_point(const rbpe_bench_result *r, const char *gemm, int json,
   char fl[32];
   first_name(r, fl, sizeof fl);
   if (json) {
+    /* the GEMM's text may carry a driver's words (a failed self-test's
+     * reason): escaped */
     printf("%s\n  {\"hidden_layers\": %d, \"width\": %d, \"embed_dim\": %zu, "
-           "\"batch\": %zu, \"gemm\": \"%s\", \"step_ms\": %.4f, "
+           "\"batch\": %zu, \"gemm\": ",
+           first ? "" : ",", r->hidden_layers, r->width, r->embed_dim, r->batch);
+    cli_json_str(stdout, gemm);
+    printf(", \"step_ms\": %.4f, "
            "\"train_samples_per_s\": %.1f, \"train_gflops\": %.3f, "
            "\"infer_samples_per_s\": %.1f, \"gemm_share\": %.4f, "
            "\"steps_timed\": %d, \"first_layer_band\": %d}",
-           first ? "" : ",", r->hidden_layers, r->width, r->embed_dim, r->batch,
-           gemm, r->step_s * 1e3, r->train_samples_per_s, r->train_gflops,
+           r->step_s * 1e3, r->train_samples_per_s, r->train_gflops,
            r->infer_samples_per_s, r->gemm_share, r->steps_timed,
            r->first_layer_band);
   } else {
@@ -292,7 +296,7 @@ int cmd_bench(int argc, char **argv) {
   } else if (o.gemm >= 0) {
     paths[0] = names[o.gemm];
   }
-  char gemm[2][128];
+  char gemm[2][320];
   for (int p = 0; p < npaths; p++) {
     rbpe_status st = rbpe_ctx_gemm(ctx, paths[p], gemm[p], sizeof gemm[p]);
     if (st != RBPE_OK) {

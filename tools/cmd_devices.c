@@ -132,7 +132,7 @@ int cmd_devices(int argc, char **argv) {
   const char *shown = spec ? spec : getenv("RBPE_DEVICE");
   printf("selected (%s): %s\n", shown && *shown ? shown : "auto",
          rbpe_ctx_device_description(ctx));
-  char gemm[160];
+  char gemm[320];
   if (rbpe_ctx_gemm(ctx, NULL, gemm, sizeof gemm) == RBPE_OK)
     printf("GEMM there: %s\n", gemm);
   rbpe_ctx_free(ctx);
