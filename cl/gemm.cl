@@ -83,39 +83,42 @@ typedef float floatv;
 /* a tile's values per work-item (the host keeps these whole) */
 #define ALOADS (MWG * KWG / WGS)
 #define BLOADS (NWG * KWG / WGS)
-/* local rows padded by one word (VW words, keeping vector reads aligned):
- * a column walk changes bank every step */
 #ifndef MMA
 #define MMA 0
 #endif
 /* tensor cores (else emulated); values split as they are stored */
 #define MMA_HW (MMA == 1 || MMA == 3)
 #define MMA_PS (MMA >= 3)
+/* local memory holds k-major rows of floats, or with MMA_PS of (hi, lo)
+ * pairs */
 #if MMA_PS
-/* ... and with split values, rows of pairs padded by 4 pairs: a fragment
- * load (64 bits, 16 work-items a phase) reads 4 neighbouring pairs at 4
- * values of k, 8 banks apart */
 typedef float2 lelem;
-#define LDAL (MWG + 4)
-#define LDBL (NWG + 4)
 #else
 typedef float lelem;
 #endif
-#if MMA
-/* ... and with MMA by 8 words: a fragment load reads 8 neighbouring values
- * at 4 values of k, 8 banks apart, so a warp's 32 work-items read 32 banks */
-#if !MMA_PS
+#if MMA_PS
+/* rows of pairs padded by 4 pairs: a fragment load (64 bits, 16
+ * work-items a phase) reads 4 neighbouring pairs at 4 values of k, 8 banks
+ * apart */
+#define LDAL (MWG + 4)
+#define LDBL (NWG + 4)
+#elif MMA
+/* rows padded by 8 words: a fragment load reads 8 neighbouring values at
+ * 4 values of k, 8 banks apart, so a warp's 32 work-items read 32 banks */
 #define LDAL (MWG + 8)
 #define LDBL (NWG + 8)
+#else
+/* rows padded by one word (VW words, keeping vector reads aligned): a
+ * column walk changes bank every step */
+#define LDAL (MWG + VW)
+#define LDBL (NWG + VW)
 #endif
+#if MMA
 #define WARPS (WGS / 32)
 #define WTM (MWG / (WARPS / MMA_WN))
 #define WTN (NWG / MMA_WN)
 #define MFR (WTM / 16)
 #define NFR (WTN / 8)
-#else
-#define LDAL (MWG + VW)
-#define LDBL (NWG + VW)
 #endif
 
 /* A tile of W rows of op(A) (or columns of op(B)) by KWG values of k into

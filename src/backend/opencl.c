@@ -597,17 +597,7 @@ void rbpe_opencl_set_gemm_path(rbpe_backend *be, int path) {
 /* "own MWG=64,..." (rbpe's kernels and their main tiles) or "CLBlast" */
 static void gemm_describe(cl_backend *b, char *out, size_t len) {
   if (b->gemm_path == RBPE_CL_PATH_OWN) {
-    char cfg[96];
-    rbpe_cl_gemm_cfg_format(&b->own.prog[RBPE_CL_GEMM_MAIN].cfg, cfg,
-                            sizeof cfg);
-    const rbpe_own_gemm *g = &b->own;
-    const char *note = g->mma_note;
-    /* a tuning entry may have put float32 tiles in after the self-test */
-    if (g->mma_ok && g->prog[RBPE_CL_GEMM_MAIN].cfg.mma != 1 &&
-        g->prog[RBPE_CL_GEMM_MAIN].cfg.mma != 3)
-      note = "float32 tiles; 3xTF32 passed its self-test";
-    snprintf(out, len, "own %s%s%s%s", cfg, *note ? " (" : "", note,
-             *note ? ")" : "");
+    rbpe_cl_gemm_describe(&b->own, out, len);
   } else {
     snprintf(out, len, "CLBlast");
   }

@@ -94,8 +94,8 @@ int rbpe_cl_gemm_cfg_fits(const rbpe_cl_gemm_cfg *c, size_t max_wg,
 
 void rbpe_cl_gemm_cfg_format(const rbpe_cl_gemm_cfg *c, char *out,
                              size_t len) {
-  char mma[8] = "";
-  if (c->mma) snprintf(mma, sizeof mma, ",MMA=%u", c->mma % 10);
+  char mma[16] = "";
+  if (c->mma) snprintf(mma, sizeof mma, ",MMA=%u", c->mma);
   snprintf(out, len, "MWG=%u,NWG=%u,KWG=%u,MDIM=%u,NDIM=%u,VW=%u%s", c->mwg,
            c->nwg, c->kwg, c->mdim, c->ndim, c->vw, mma);
 }
@@ -475,6 +475,18 @@ rbpe_status rbpe_opencl_gemm_test_tiles(rbpe_backend *be, const char *tiles) {
   RBPE_TRY(rbpe_cl_gemm_set(rbpe_opencl_own_gemm(be), be, &c));
   rbpe_opencl_set_gemm_path(be, RBPE_CL_PATH_OWN);
   return RBPE_OK;
+}
+
+void rbpe_cl_gemm_describe(const rbpe_own_gemm *g, char *out, size_t len) {
+  const rbpe_cl_gemm_cfg *c = &g->prog[RBPE_CL_GEMM_MAIN].cfg;
+  char cfg[96];
+  rbpe_cl_gemm_cfg_format(c, cfg, sizeof cfg);
+  const char *note = g->mma_note;
+  /* a tuning entry may have put float32 tiles in after the self-test */
+  if (g->mma_ok && !mma_hw(c->mma))
+    note = "float32 tiles; 3xTF32 passed its self-test";
+  snprintf(out, len, "own %s%s%s%s", cfg, *note ? " (" : "", note,
+           *note ? ")" : "");
 }
 
 rbpe_status rbpe_opencl_gemm_selftest(rbpe_backend *be, double *ratio) {

@@ -101,6 +101,8 @@ rbpe_status rbpe_cl_gemm_selftest(rbpe_own_gemm *g, rbpe_backend *be,
  * (RBPE_MMA=off: not tried); the main configuration then is the 3xTF32
  * default when they pass, else stays. Never fails: the note says why. */
 void rbpe_cl_gemm_mma_init(rbpe_own_gemm *g, rbpe_backend *be, int mma_hw);
+/* "own MWG=...[,MMA=n] (note)": the main tiles and which products run */
+void rbpe_cl_gemm_describe(const rbpe_own_gemm *g, char *out, size_t len);
 void rbpe_cl_gemm_release(rbpe_own_gemm *g);
 
 #endif
