@@ -327,6 +327,8 @@ typedef enum rbpe_embed_kind {
 } rbpe_embed_kind;
 
 #define RBPE_MAX_NERF_FREQS 20
+/* rbf directions of a 2-D embedding at most (rbf_angles). */
+#define RBPE_MAX_ANGLES 64
 /* RFF features and rbf centres per direction. */
 #define RBPE_MAX_FEATURES 65536
 
@@ -337,6 +339,11 @@ typedef struct rbpe_embed_config {
   float rff_scale;    /* s: B ~ N(0, s^2) */
   int rbf_centres;    /* D: centres t_j = (j + 0.5) / D per direction */
   int rbf_diagonals;  /* 0: directions are the axes; 1: also the diagonals */
+  /* 2-D coordinates only: A >= 2 directions at the angles k 180/A degrees
+   * (k = 0..A-1, the axes among them when A is even), in place of the axes
+   * and diagonals; 0: the axes (and diagonals). 1-D and 3-D coordinates
+   * keep the axes (and diagonals) whatever this says. */
+  int rbf_angles;
   float rbf_order;    /* b >= 1: exp(-q^b), 1 is a Gaussian */
   uint64_t seed;      /* for the RFF matrix */
   /* amplitude normalisation of a per-coordinate sigma: 0 off; > 0 every
@@ -349,7 +356,8 @@ typedef struct rbpe_embed_config {
   float rbf_norm_ref;
 } rbpe_embed_config;
 
-/* The defaults: L = 10; F = 256, s = 10; D = 128, axes only, b = 1; seed 0. */
+/* The defaults: L = 10; F = 256, s = 10; D = 128, axes only (no angles),
+ * b = 1; seed 0. */
 void rbpe_embed_config_default(rbpe_embed_config *cfg, rbpe_embed_kind kind);
 const char *rbpe_embed_kind_string(rbpe_embed_kind kind);
 /* "nerf" / "rff" / "rbf"; RBPE_ERR_INVALID_ARGUMENT otherwise. */

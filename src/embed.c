@@ -24,6 +24,7 @@ void rbpe_embed_config_default(rbpe_embed_config *c, rbpe_embed_kind kind) {
   c->rff_scale = 10.0f;
   c->rbf_centres = 128;
   c->rbf_diagonals = 0;
+  c->rbf_angles = 0;
   c->rbf_order = 1.0f;
   c->seed = 0;
 }
@@ -44,9 +45,30 @@ const float *rbpe_embedding_rff_matrix(const rbpe_embedding *e) { return e->B; }
 
 /* The axes, then (with diagonals) for each axis pair a < b the two
  * diagonals (x_a + x_b) / 2 and (x_a - x_b + 1) / 2: every projection of a
- * coordinate in [0,1]^N stays in [0,1], where the centres t_j lie. */
-int rbpe_rbf_directions(int ndim, int diagonals, float *d) {
+ * coordinate in [0,1]^N stays in [0,1], where the centres t_j lie.
+ * With angles A >= 2 and 2-D coordinates instead: direction k is the unit
+ * vector u = (cos t, sin t), t = k pi / A, and its projection
+ * (u.x - lo) / (|u_0| + |u_1|), lo the smallest u.x over the unit square,
+ * maps the square onto [0,1] (A = 4 gives the axes and the diagonals). */
+int rbpe_rbf_directions(int ndim, int diagonals, int angles, float *d) {
   int n = 0, w = ndim + 1;
+  if (ndim == 2 && angles >= 2) {
+    for (int k = 0; k < angles; k++) {
+      double t = 3.14159265358979323846 * k / angles;
+      double u[2] = {cos(t), sin(t)}, span = 0.0, lo = 0.0;
+      for (int a = 0; a < 2; a++) {
+        if (fabs(u[a]) < 1e-12) u[a] = 0.0; /* exact axes at 0 and 90 */
+        span += fabs(u[a]);
+        if (u[a] < 0.0) lo += u[a];
+      }
+      if (d) {
+        d[k * w + 0] = (float)(u[0] / span);
+        d[k * w + 1] = (float)(u[1] / span);
+        d[k * w + 2] = (float)(-lo / span);
+      }
+    }
+    return angles;
+  }
   for (int a = 0; a < ndim; a++, n++) {
     if (d) {
       memset(d + n * w, 0, sizeof(float) * w);
@@ -92,6 +114,15 @@ rbpe_status rbpe_embed_config_check(rbpe_err *err, const rbpe_embed_config *cfg)
                  RBPE_ERR_INVALID_ARGUMENT,
                  "rbf: super-Gaussian order %g (must be in [1, 64])",
                  (double)cfg->rbf_order);
+    RBPE_FAIL_IF(cfg->rbf_angles == 1 || cfg->rbf_angles < 0 ||
+                     cfg->rbf_angles > RBPE_MAX_ANGLES,
+                 err, RBPE_ERR_INVALID_ARGUMENT,
+                 "rbf: %d directions (must be 0 for the axes, or 2..%d)",
+                 cfg->rbf_angles, RBPE_MAX_ANGLES);
+    RBPE_FAIL_IF(cfg->rbf_angles > 0 && cfg->rbf_diagonals, err,
+                 RBPE_ERR_INVALID_ARGUMENT,
+                 "rbf: directions by angle and diagonals are exclusive "
+                 "(4 angles are the axes and the diagonals)");
     RBPE_FAIL_IF(!isfinite(cfg->rbf_norm_ref), err, RBPE_ERR_INVALID_ARGUMENT,
                  "rbf: normalisation reference %g", (double)cfg->rbf_norm_ref);
     return RBPE_OK;
@@ -127,12 +158,12 @@ rbpe_status rbpe_embedding_create(rbpe_ctx *ctx, const rbpe_embed_config *cfg,
         e->B[i] = cfg->rff_scale * rbpe_rng_normal(&rng);
     }
   } else {
-    e->ndir = rbpe_rbf_directions(ndim, cfg->rbf_diagonals, NULL);
+    e->ndir = rbpe_rbf_directions(ndim, cfg->rbf_diagonals, cfg->rbf_angles, NULL);
     e->dim = (size_t)e->ndir * cfg->rbf_centres;
     if (!(e->dirs = malloc(sizeof(float) * e->ndir * (ndim + 1))))
       st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory");
     else
-      rbpe_rbf_directions(ndim, cfg->rbf_diagonals, e->dirs);
+      rbpe_rbf_directions(ndim, cfg->rbf_diagonals, cfg->rbf_angles, e->dirs);
   }
   if (st != RBPE_OK) {
     rbpe_embedding_free(e);

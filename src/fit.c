@@ -359,6 +359,9 @@ static rbpe_status model_begin(fit_state *f, double peak) {
   m->cfg.progress_user = NULL;
   m->cfg.cancel = NULL;
   m->cfg.embed.seed = cfg->embed.kind == RBPE_EMBED_RFF ? cfg->seed : 0;
+  /* directions by angle are a 2-D setting: other signals keep the axes,
+   * and the model says what it used */
+  if (rbpe_signal_ndim(sig) != 2) m->cfg.embed.rbf_angles = 0;
   /* rbpe_fit resolves auto and maps the values first */
   f->rep->psnr_peak = peak;
   m->out_scale = 1.0f;

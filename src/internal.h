@@ -47,7 +47,7 @@ rbpe_status rbpe_signal_alloc(rbpe_err *err, int ndim, const size_t *dims,
 rbpe_status rbpe_embed_config_check(rbpe_err *err, const rbpe_embed_config *cfg);
 /* The RBF directions (rows of alpha_0..alpha_{ndim-1}, offset) into d when
  * d is not NULL; returns their number. */
-int rbpe_rbf_directions(int ndim, int diagonals, float *d);
+int rbpe_rbf_directions(int ndim, int diagonals, int angles, float *d);
 rbpe_status rbpe_embedding_set_rff(rbpe_embedding *e, const float *B);
 int rbpe_embedding_ndim(const rbpe_embedding *e);
 /* The rbf amplitude normalisation's reference, once a fit has chosen it. */

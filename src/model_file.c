@@ -160,7 +160,10 @@ rbpe_status rbpe_model_save(rbpe_ctx *ctx, const rbpe_model *m,
   put_u32(&w, (uint32_t)c->embed.rff_features);
   put_f32(&w, c->embed.rff_scale);
   put_u32(&w, (uint32_t)c->embed.rbf_centres);
-  put_u32(&w, (uint32_t)c->embed.rbf_diagonals);
+  /* bit 0: diagonals; bits 8..15: the 2-D angles (0 in files before
+   * them, so those read as the axes and diagonals they were) */
+  put_u32(&w, (uint32_t)(c->embed.rbf_diagonals ? 1 : 0) |
+                  ((uint32_t)c->embed.rbf_angles << 8));
   put_f32(&w, c->embed.rbf_order);
   put_u64(&w, c->embed.seed);
   put_u32(&w, (uint32_t)c->sigma_mode);
@@ -283,7 +286,9 @@ static void read_fields(rbuf *r, uint32_t flags, rbpe_model *m,
   c->embed.rff_features = (int)get_u32(r);
   c->embed.rff_scale = get_f32(r);
   c->embed.rbf_centres = (int)get_u32(r);
-  c->embed.rbf_diagonals = (int)get_u32(r);
+  uint32_t dirs = get_u32(r);
+  c->embed.rbf_diagonals = (int)(dirs & 0xffu);
+  c->embed.rbf_angles = (int)(dirs >> 8);
   c->embed.rbf_order = get_f32(r);
   c->embed.seed = get_u64(r);
   c->sigma_mode = (rbpe_sigma_mode)get_u32(r);

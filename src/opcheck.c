@@ -154,8 +154,10 @@ typedef enum {
  * dd, grad, J), bit 2: lambda_n = 0.5, bit 3: three channels. */
 enum { GRAPH_THETA, GRAPH_DD, GRAPH_GRAD, GRAPH_J };
 
-/* Embeddings: n rows, ndim axes, p = L, F or D, diagonals, order (the
- * banded rbf: sigma in [0.005, 0.03], the band for 0.03).
+/* Embeddings: n rows, ndim axes, p = L, F or D, diagonals (bit 0: the
+ * diagonals, bit 1: amplitude normalisation, bit 2: 2-D directions at 6
+ * angles), order (the banded rbf: sigma in [0.005, 0.03], the band for
+ * 0.03).
  * Band products: n rows, p columns, ndim = D centres, diagonals = ndir
  * directions, order = the band's width.
  * MLP ops: n rows, p cols (gemm: m = n, n = p, k = ndim; ndim doubles as
@@ -491,7 +493,8 @@ static void inputs_embed(const op_case *c, rbpe_rng *rng, case_data *d) {
       for (size_t i = 0; i < d->sizes[1]; i++)
         d->in[1][i] = 10.0f * rbpe_rng_normal(rng);
   } else {
-    d->ndir = rbpe_rbf_directions(c->ndim, c->diagonals & 1, NULL);
+    d->ndir = rbpe_rbf_directions(c->ndim, c->diagonals & 1,
+                                  (c->diagonals & 4) ? 6 : 0, NULL);
     d->count = c->n * d->ndir * c->p;
     d->sizes[1] = c->n;
     d->sizes[2] = (size_t)d->ndir * (c->ndim + 1);
@@ -499,7 +502,9 @@ static void inputs_embed(const op_case *c, rbpe_rng *rng, case_data *d) {
                                     : randoms(rng, c->n, 0.01f, 0.2f);
     d->in[2] = malloc(d->sizes[2] * sizeof(float));
     d->nin = 3;
-    if (d->in[2]) rbpe_rbf_directions(c->ndim, c->diagonals & 1, d->in[2]);
+    if (d->in[2])
+      rbpe_rbf_directions(c->ndim, c->diagonals & 1,
+                          (c->diagonals & 4) ? 6 : 0, d->in[2]);
   }
 }
 
@@ -714,12 +719,14 @@ rbpe_status rbpe_opcheck_run(rbpe_backend *ref, rbpe_backend *dev, int small,
       {OP_RBF, 333, 2, 100, 1, 4.0f},
       /* with the amplitude normalisation sqrt(0.05 / sigma) */
       {OP_RBF, 7, 2, 13, 1 | 2, 2.5f},  {OP_RBF, 1000, 2, 128, 2, 1.0f},
+      {OP_RBF, 333, 2, 64, 4 | 2, 1.0f},
       {OP_RBF_DSIGMA, 1, 1, 1, 0, 1.0f}, {OP_RBF_DSIGMA, 7, 2, 13, 1, 2.5f},
       {OP_RBF_DSIGMA, 65, 3, 9, 1, 1.0f},
       {OP_RBF_DSIGMA, 1000, 2, 128, 0, 1.0f},
       {OP_RBF_DSIGMA, 333, 2, 100, 1, 4.0f},
       {OP_RBF_DSIGMA, 7, 2, 13, 1 | 2, 2.5f},
       {OP_RBF_DSIGMA, 1000, 2, 128, 2, 1.0f},
+      {OP_RBF_DSIGMA, 333, 2, 64, 4 | 2, 1.0f},
       /* gemm {m, k, n, flags}: every transpose pair, sizes off any tile */
       {OP_GEMM, 1, 1, 1, 0, 0},         {OP_GEMM, 7, 5, 3, 1, 0},
       {OP_GEMM, 33, 17, 65, 2, 0},      {OP_GEMM, 65, 31, 9, 3, 0},
@@ -761,6 +768,7 @@ rbpe_status rbpe_opcheck_run(rbpe_backend *ref, rbpe_backend *dev, int small,
       {OP_RBF_BAND, 1, 1, 8, 0, 1.0f},  {OP_RBF_BAND, 65, 2, 128, 0, 1.0f},
       {OP_RBF_BAND, 333, 2, 100, 1 | 2, 2.0f},
       {OP_RBF_BAND, 1000, 2, 128, 2, 1.0f},
+      {OP_RBF_BAND, 400, 2, 128, 4, 1.0f},
       {OP_RBF_BAND, 200, 3, 64, 1, 4.0f},
       /* band products {rows, D, n, ndir, W}: widths on and off the cpu
        * backend's 4-centre and 16-column blocks */

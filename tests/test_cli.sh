@@ -128,6 +128,16 @@ for mode in graph poly; do
   expect 0 - "render a $mode model at 96x80 on ref" -- "$RBPE" render "$tmp/$mode/model.rbpe" --size 96x80 -o "$tmp/$mode.png" --device ref
 done
 
+# rbf directions by angle: refused when meaningless, kept in the model (a
+# render of it at the fit's size is its reconstruction), said by info
+expect 2 1 "fit --directions 1" -- "$RBPE" fit "$IMG" --directions 1 --out "$tmp/o"
+expect 2 1 "fit --directions with --diagonals" -- "$RBPE" fit "$IMG" --directions 6 --diagonals --device ref $SMALL --out "$tmp/o"
+expect 0 0 "fit --directions 6" -- "$RBPE" fit "$IMG" --directions 6 --steps 10 $SMALL --out "$tmp/d6"
+expect 0 - "render the 6-direction model" -- "$RBPE" render "$tmp/d6/model.rbpe" -o "$tmp/d6.png"
+cmp -s "$tmp/d6.png" "$tmp/d6/reconstruction.png" || { echo "FAIL: a 6-direction model renders another picture"; fail=$((fail + 1)); }
+"$RBPE" info "$tmp/d6/model.rbpe" | grep -q "6 directions" || { echo "FAIL: info: no directions"; fail=$((fail + 1)); }
+grep -q '"angles": 6' "$tmp/d6/metrics.json" || { echo "FAIL: metrics.json angles"; fail=$((fail + 1)); }
+
 # render at another size, on another device; damaged models refused
 expect 0 - "render 200x100 on ref" -- "$RBPE" render "$tmp/o/model.rbpe" --size 200x100 -o "$tmp/r.png" --device ref
 "$RBPE" info "$tmp/r.png" | grep -q "100 x 200" || { echo "FAIL: render size"; fail=$((fail + 1)); }

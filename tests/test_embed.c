@@ -202,6 +202,8 @@ static void check_config_errors(void) {
       {RBPE_EMBED_RFF, 2, -1},   {RBPE_EMBED_RFF, 2, NAN},
       {RBPE_EMBED_RBF, 3, 0},    {RBPE_EMBED_RBF, 4, 0.5},
       {RBPE_EMBED_RBF, 4, NAN},  {RBPE_EMBED_RBF, 4, 100},
+      {RBPE_EMBED_RBF, 5, 1},    {RBPE_EMBED_RBF, 5, -2},
+      {RBPE_EMBED_RBF, 5, RBPE_MAX_ANGLES + 1}, {RBPE_EMBED_RBF, 6, 8},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     rbpe_embed_config_default(&cfg, bad[i].kind);
@@ -211,6 +213,8 @@ static void check_config_errors(void) {
     case 2: cfg.rff_scale = (float)bad[i].value; break;
     case 3: cfg.rbf_centres = (int)bad[i].value; break;
     case 4: cfg.rbf_order = (float)bad[i].value; break;
+    case 5: cfg.rbf_angles = (int)bad[i].value; break;
+    case 6: cfg.rbf_angles = (int)bad[i].value; cfg.rbf_diagonals = 1; break;
     }
     CHECK(rbpe_embedding_create(ctx, &cfg, 2, &e) == RBPE_ERR_INVALID_ARGUMENT,
           "bad config %zu accepted", i);
@@ -287,8 +291,78 @@ static void check_config_errors(void) {
   rbpe_ctx_free(ctx);
 }
 
+/* Directions by angle: A unit directions k 180/A degrees apart, each
+ * projection mapping the unit square onto [0,1] exactly (its corners give
+ * 0 and 1); 2 angles are the axes, 4 the axes and diagonals (up to the
+ * diagonal's orientation); 1-D and 3-D coordinates keep the axes. */
+static void check_angles(void) {
+  rbpe_ctx *ctx = rbpe_ctx_new();
+  rbpe_embed_config cfg;
+  rbpe_embed_config_default(&cfg, RBPE_EMBED_RBF);
+  const int counts[] = {2, 3, 4, 6, 8, 12, RBPE_MAX_ANGLES};
+  for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+    int A = counts[c];
+    cfg.rbf_angles = A;
+    rbpe_embedding *e = NULL;
+    CHECK(rbpe_embedding_create(ctx, &cfg, 2, &e) == RBPE_OK, "%d angles: %s",
+          A, rbpe_last_error(ctx));
+    if (!e) continue;
+    CHECK(rbpe_embedding_directions(e) == A &&
+              rbpe_embedding_dim(e) == (size_t)A * cfg.rbf_centres,
+          "%d angles: %d directions", A, rbpe_embedding_directions(e));
+    const float *d = rbpe_embedding_rbf_directions(e);
+    for (int k = 0; k < A; k++) {
+      double t = atan2(d[k * 3 + 1], d[k * 3]), want = PI * k / A;
+      CHECK(fabs(t - want) < 1e-6, "%d angles: direction %d at %g rad, not %g",
+            A, k, t, want);
+      double lo = INFINITY, hi = -INFINITY;
+      for (int corner = 0; corner < 4; corner++) {
+        double p = d[k * 3 + 2] + d[k * 3] * (corner & 1) + d[k * 3 + 1] * (corner >> 1);
+        lo = fmin(lo, p);
+        hi = fmax(hi, p);
+      }
+      CHECK(fabs(lo) < 1e-6 && fabs(hi - 1.0) < 1e-6,
+            "%d angles: direction %d maps the square onto [%g, %g]", A, k, lo, hi);
+    }
+    if (A == 2)
+      CHECK(d[0] == 1.0f && d[1] == 0.0f && d[2] == 0.0f && d[3] == 0.0f &&
+                d[4] == 1.0f && d[5] == 0.0f,
+            "2 angles are not the axes");
+    if (A == 4) {
+      rbpe_embed_config dc;
+      rbpe_embed_config_default(&dc, RBPE_EMBED_RBF);
+      dc.rbf_diagonals = 1;
+      rbpe_embedding *g = NULL;
+      CHECK(rbpe_embedding_create(ctx, &dc, 2, &g) == RBPE_OK, "diagonals");
+      const float *gd = g ? rbpe_embedding_rbf_directions(g) : NULL;
+      /* directions 1 and 3 are the diagonals x+y and y-x */
+      for (int q = 0; gd && q < 9; q++) {
+        double x = (q % 3) / 2.0, y = (q / 3) / 2.0;
+        double pa = d[3 * 3 + 2] + d[3 * 3] * x + d[3 * 3 + 1] * y;
+        double pg = gd[3 * 3 + 2] + gd[3 * 3] * x + gd[3 * 3 + 1] * y;
+        double pa1 = d[1 * 3 + 2] + d[1 * 3] * x + d[1 * 3 + 1] * y;
+        double pg1 = gd[2 * 3 + 2] + gd[2 * 3] * x + gd[2 * 3 + 1] * y;
+        CHECK(fabs(pa1 - pg1) < 1e-6 && fabs(pa - (1.0 - pg)) < 1e-6,
+              "4 angles are not the axes and diagonals at (%g, %g)", x, y);
+      }
+      rbpe_embedding_free(g);
+    }
+    rbpe_embedding_free(e);
+  }
+  cfg.rbf_angles = 8;
+  for (int ndim = 1; ndim <= 3; ndim += 2) {
+    rbpe_embedding *e = NULL;
+    CHECK(rbpe_embedding_create(ctx, &cfg, ndim, &e) == RBPE_OK &&
+              rbpe_embedding_directions(e) == ndim,
+          "%d-D with angles: not the axes", ndim);
+    rbpe_embedding_free(e);
+  }
+  rbpe_ctx_free(ctx);
+}
+
 int main(void) {
   check_config_errors();
+  check_angles();
   check_device("ref");
   check_device("cpu");
   rbpe_ctx *probe = rbpe_ctx_new();

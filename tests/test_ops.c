@@ -78,7 +78,7 @@ static void check_band_vs_dense(rbpe_backend *be, int small) {
   const size_t n = small ? 60 : 400;
   for (int variant = 0; variant < 2; variant++) {
     const float order = variant ? 2.0f : 1.0f, norm_ref = variant ? 0.0f : 0.01f;
-    const int ndir = rbpe_rbf_directions(N, 1, NULL);
+    const int ndir = rbpe_rbf_directions(N, 1, 0, NULL);
     rbpe_band b = {ndir, D, rbpe_band_width(D, order, 0.02f)};
     const size_t M = (size_t)ndir * D, cols = rbpe_band_cols(&b);
     float *x = malloc(n * N * sizeof(float)), *sg = malloc(n * sizeof(float)),
@@ -99,7 +99,7 @@ static void check_band_vs_dense(rbpe_backend *be, int small) {
     for (size_t i = 0; i < n; i++) sg[i] = 0.005f + 0.015f * rbpe_rng_uniform(&rng);
     for (size_t i = 0; i < M * H; i++) w[i] = 2.0f * rbpe_rng_uniform(&rng) - 1.0f;
     for (size_t i = 0; i < n * H; i++) g[i] = 2.0f * rbpe_rng_uniform(&rng) - 1.0f;
-    rbpe_rbf_directions(N, 1, dirs);
+    rbpe_rbf_directions(N, 1, 0, dirs);
     rbpe_status st = rbpe_buf_from_host(be, x, n * N, &bx);
     if (st == RBPE_OK) st = rbpe_buf_from_host(be, sg, n, &bs);
     if (st == RBPE_OK) st = rbpe_buf_from_host(be, dirs, (size_t)ndir * (N + 1), &bd);

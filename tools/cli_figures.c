@@ -34,10 +34,15 @@ int cli_fit_figure_names(const char **out, int one_d, int learned,
   return n;
 }
 
-/* "rbf (128 centres per axis, diagonals), sigma graph (learned, 0.5..2
+/* "rbf (128 centres, 8 directions), sigma graph (learned, 0.5..2
  * training spacings, normalised)" and the like. */
 static void describe_embedding(char *buf, size_t n, const rbpe_fit_config *c) {
   const rbpe_embed_config *e = &c->embed;
+  char dirs[32] = "";
+  if (e->rbf_angles > 0)
+    snprintf(dirs, sizeof dirs, ", %d directions", e->rbf_angles);
+  else if (e->rbf_diagonals)
+    snprintf(dirs, sizeof dirs, ", diagonals");
   if (e->kind == RBPE_EMBED_RFF) {
     snprintf(buf, n, "rff (%d features, scale %g)", e->rff_features,
              (double)e->rff_scale);
@@ -45,11 +50,10 @@ static void describe_embedding(char *buf, size_t n, const rbpe_fit_config *c) {
     snprintf(buf, n, "nerf (%d frequencies)", e->nerf_freqs);
   } else if (c->sigma_mode == RBPE_SIGMA_UNIFORM) {
     snprintf(buf, n, "rbf (%d centres%s), sigma uniform %g", e->rbf_centres,
-             e->rbf_diagonals ? ", diagonals" : "", (double)c->sigma);
+             dirs, (double)c->sigma);
   } else {
     snprintf(buf, n, "rbf (%d centres%s), sigma %s (learned, %g..%g %s%s)",
-             e->rbf_centres, e->rbf_diagonals ? ", diagonals" : "",
-             rbpe_sigma_mode_string(c->sigma_mode), (double)c->sig.smin,
+             e->rbf_centres, dirs, rbpe_sigma_mode_string(c->sigma_mode), (double)c->sig.smin,
              (double)c->sig.smax, c->sig.relative ? "spacings" : "coord.",
              e->rbf_norm_ref != 0.0f ? ", normalised" : "");
   }

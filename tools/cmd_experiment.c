@@ -272,7 +272,10 @@ static void method_config(const grid *g, const method *m, int layers, int ndim,
     char why[128];
     (void)learned_apply(m->recipe, c, why, sizeof why); /* checked at parse */
   }
-  if (kind == RBPE_EMBED_RBF) c->embed.rbf_diagonals = g->diagonals;
+  if (kind == RBPE_EMBED_RBF) {
+    c->embed.rbf_diagonals = g->diagonals;
+    c->embed.rbf_angles = g->angles; /* rbpe_fit: 2-D only */
+  }
   c->split = split_spec(g, ndim, p);
   c->hidden_layers = layers;
   c->width = g->width;
@@ -372,6 +375,8 @@ static void fit_args(const rbpe_fit_config *c, char *buf, size_t len) {
     if (c->sigma_at != d.sigma_at) ARG(" --sigma-at %s", rbpe_sigma_at_string(c->sigma_at));
     if ((c->embed.rbf_norm_ref != 0.0f) != (d.embed.rbf_norm_ref != 0.0f))
       ARG(" %s", c->embed.rbf_norm_ref != 0.0f ? "--rbf-norm" : "--no-rbf-norm");
+    if (c->embed.rbf_angles != d.embed.rbf_angles)
+      ARG(" --directions %d", c->embed.rbf_angles);
     if (c->embed.rbf_diagonals) ARG(" --diagonals");
     if (c->sig.smin != d.sig.smin) ARG(" --smin %g", (double)c->sig.smin);
     if (c->sig.smax != d.sig.smax) ARG(" --smax %g", (double)c->sig.smax);
@@ -552,7 +557,7 @@ typedef struct exp_opts {
   int shard_k, shard_n, partial, plan, figures;
   long size, samples, steps, seeds, width;
   float lr;
-  int quick, nerf, validate, diagonals, preset, no_pictures;
+  int quick, nerf, validate, diagonals, angles, preset, no_pictures;
 } exp_opts;
 
 static int settle_options(exp_opts *o);
@@ -586,7 +591,8 @@ static const cli_option *exp_table(exp_opts *o) {
       {"--learned", CLI_STRING, &o->learned, 0, 0, "LIST", "learned-sigma recipes, the first one primary: BASE[+MOD..], BASE graph|poly|default|uniform=S, MOD norm|nonorm|smin=A|smax=B|k=K|eps=E|gamma=G|lambda=L|sw=W|nearest|field=N|flr=X|zero|fwin=A:B (default,graph,poly; RESULTS.md says what each is)"},
       {"--uniform", CLI_STRING, &o->uniform, 0, 0, "LIST", "uniform sigmas (0.1,0.06,0.04,0.03,0.02,0.01)"},
       {"--rff", CLI_STRING, &o->rff, 0, 0, "LIST", "RFF scales (5,10,20,40)"},
-      {"--diagonals", CLI_FLAG, &o->diagonals, 1, 0, NULL, "every rbf method also projects on the diagonals"},
+      {"--directions", CLI_INT, &o->angles, 0, RBPE_MAX_ANGLES, "A", "every rbf method on a 2-D image projects on A directions at the angles k 180/A degrees (%D, as rbpe fit); 0: the axes (and --diagonals)"},
+      {"--diagonals", CLI_FLAG, &o->diagonals, 1, 0, NULL, "every rbf method also projects on the diagonals (with --directions 0)"},
       {"--no-nerf", CLI_FLAG, &o->nerf, 0, 0, NULL, "leave out the NeRF embedding"},
       {"--no-validation", CLI_FLAG, &o->validate, 0, 0, NULL, "skip the validation fits (one more fit per method with a knob, on the training samples less a seeded 10 %: they choose among candidates without the test samples; on by default)"},
       {"--layers", CLI_STRING, &o->layers, 0, 0, "LIST", "hidden layers of the MLPs (1,3)"},
@@ -621,6 +627,9 @@ static int parse_options(int argc, char **argv, exp_opts *o) {
   *o = (exp_opts){.shard_k = 1, .shard_n = 1, .figures = FIG_PNG, .size = 128,
                   .samples = 1024, .steps = 1000, .seeds = 3, .width = 256,
                   .lr = 1e-3f, .nerf = 1, .validate = 1};
+  rbpe_fit_config fit_default;
+  rbpe_fit_config_default(&fit_default);
+  o->angles = fit_default.embed.rbf_angles;
   const cli_option *table = exp_table(o);
   int prc = cli_options_run("experiment", experiment_usage, table, argc, argv,
                             NULL, 0);
@@ -915,6 +924,7 @@ int cmd_experiment(int argc, char **argv) {
   g.width = (int)o.width;
   g.lr = o.lr;
   g.diagonals = o.diagonals;
+  g.angles = o.angles;
   g.preset = o.preset;
   g.no_pictures = o.no_pictures;
   g.figures = o.figures;

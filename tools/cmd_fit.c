@@ -134,8 +134,9 @@ static void metrics_head(FILE *f, const metrics_job *j) {
 /* The rbf embedding's settings: sigma (uniform, or the solve's) and the
  * field. */
 static void metrics_rbf(FILE *f, const rbpe_fit_config *c, const rbpe_fit_report *r) {
-  fprintf(f, ", \"centres\": %d, \"diagonals\": %s", c->embed.rbf_centres,
-          c->embed.rbf_diagonals ? "true" : "false");
+  fprintf(f, ", \"centres\": %d, \"diagonals\": %s, \"angles\": %d",
+          c->embed.rbf_centres, c->embed.rbf_diagonals ? "true" : "false",
+          c->embed.rbf_angles);
   num(f, ", \"order\": ", c->embed.rbf_order);
   num(f, ", \"norm_ref\": ", r->rbf_norm_ref);
   fprintf(f, ", \"sigma\": \"%s\"", rbpe_sigma_mode_string(c->sigma_mode));
@@ -421,7 +422,8 @@ static const cli_option *fit_table(fit_opts *o) {
       {"embedding", CLI_SECTION},
       {"--embed", CLI_ENUM, &c->embed.kind, RBPE_ENUM_EMBED, 0, NULL, "positional embedding (%D)"},
       {"--centres", CLI_INT, &c->embed.rbf_centres, 1, RBPE_MAX_FEATURES, "D", "rbf centres per direction (%D)"},
-      {"--diagonals", CLI_FLAG, &c->embed.rbf_diagonals, 1, 0, NULL, "rbf: also project on the diagonals"},
+      {"--directions", CLI_INT, &c->embed.rbf_angles, 0, RBPE_MAX_ANGLES, "A", "rbf, 2-D: A directions at the angles k 180/A degrees, the axes among them (%D); 0: the axes alone (and --diagonals); 1-D signals use the axis"},
+      {"--diagonals", CLI_FLAG, &c->embed.rbf_diagonals, 1, 0, NULL, "rbf: also project on the diagonals (with --directions 0)"},
       {"--rbf-norm", CLI_FLAGF, &c->embed.rbf_norm_ref, -1, 0, NULL, "rbf: scale each coordinate's embedding by sqrt(s_ref / sigma(x)), s_ref the geometric mean of the training sigma (on; no change for a uniform sigma)"},
       {"--no-rbf-norm", CLI_FLAGF, &c->embed.rbf_norm_ref, 0, 0, NULL, "rbf: no amplitude normalisation (a Gibbs kernel)"},
       {"--order", CLI_FLOAT, &c->embed.rbf_order, 1, 64, "b", "rbf super-Gaussian order (%D)"},
@@ -683,6 +685,8 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
   } else {
     rc = fit_input(ctx, &fo, &set, &sig);
   }
+  /* angles are a 2-D setting (rbpe_fit keeps the axis of a 1-D signal) */
+  if (rc == EXIT_OK && rbpe_signal_ndim(sig) != 2) cfg.embed.rbf_angles = 0;
   if (rc == EXIT_OK) rc = cli_select("fit", ctx, fo.device, fo.quiet);
   if (rc == EXIT_OK) {
     if (!fo.quiet) say_value_map(sig, &cfg);

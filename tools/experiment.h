@@ -50,6 +50,7 @@ typedef struct grid {
   int seeds, steps, width;
   float lr;
   int diagonals;           /* every rbf method projects on the diagonals */
+  int angles;              /* 2-D rbf directions by angle (0: the axes) */
   int preset;              /* --preset tancik */
   /* --no-pictures: a collect from results.csv files alone (no panels) */
   int no_pictures;

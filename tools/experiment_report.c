@@ -348,9 +348,16 @@ static void md_head(FILE *f, const report_job *j) {
                "the random split, the validation part, the RFF matrix and "
                "the initial weights)",
             g->seeds);
-  fprintf(f, ". RBF: %d centres per direction, directions: the axes%s. RFF: "
+  char dirs[96];
+  if (g->angles > 0)
+    snprintf(dirs, sizeof dirs, "%d at the angles k 180/%d degrees on images "
+             "(1-D: the axis)", g->angles, g->angles);
+  else
+    snprintf(dirs, sizeof dirs, "the axes%s",
+             g->diagonals ? " and the diagonals" : "");
+  fprintf(f, ". RBF: %d centres per direction, directions: %s. RFF: "
              "256 features. NeRF: 10 frequencies.\n\n",
-          d.embed.rbf_centres, g->diagonals ? " and the diagonals" : "");
+          d.embed.rbf_centres, dirs);
   fprintf(f, "Learned sigma recipes are `rbpe fit`'s configuration with "
              "changes: `graph` = the sparse k-NN Laplacian solve (k %d, eps "
              "%g, gamma %g, lambda_n %g, sigma in [%g, %g]%s, sigma at "

@@ -25,6 +25,9 @@ static void fingerprint(const grid *g, char *buf, size_t len) {
                                         "diag %d val %d;",
                               g->steps, (double)g->lr, g->width, g->seeds,
                               g->diagonals, g->val != NULL);
+  /* grids on the axes alone keep the fingerprint they had before angles */
+  if (g->angles > 0 && o < len)
+    o += (size_t)snprintf(buf + o, len - o, " angles %d;", g->angles);
   for (int i = 0; i < g->nsig && o < len; i++) {
     const rbpe_signal *x = g->sig[i].sig;
     o += (size_t)snprintf(buf + o, len - o, " %s", g->sig[i].name);
