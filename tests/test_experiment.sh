@@ -199,6 +199,16 @@ report_body "$tmp/one" | cmp -s - "$tmp/one.md" ||
   grep -q "^# 16 units, 32 fits; 16 units to do" "$tmp/plan" &&
   [ "$(grep -c "	shard 2/4	" "$tmp/plan")" = 4 ] && [ ! -e "$tmp/noplan" ] ||
   { echo "FAIL: --plan of a new grid"; tail -3 "$tmp/plan"; fail=1; }
+# the grid's directions and RFF width reach the fits' options (images
+# only: the 1-D signal keeps its axis); 'none' leaves a baseline out
+"$RBPE" experiment --quick --layers 1 --learned default --uniform none --rff 2.5 \
+  --rff-features 64 --directions 6 --no-nerf --plan --out "$tmp/dirplan" >"$tmp/plan" 2>/dev/null &&
+  grep -q "^# 8 units, 16 fits; 8 units to do" "$tmp/plan" &&
+  grep -q "	chirp	signal: --split regular:4 " "$tmp/plan" &&
+  grep -q "	image: --directions 6 --split regular:2 " "$tmp/plan" &&
+  grep -q "	image: --embed rff --scale 2.5 --features 64 --split" "$tmp/plan" &&
+  ! grep -q "rbf_uniform\|uniform:" "$tmp/plan" ||
+  { echo "FAIL: --plan with --directions / --rff-features / --uniform none"; cat "$tmp/plan"; fail=1; }
 # GNU parallel (the README's recipe): 3 shards, 2 at a time, then a
 # collect, give the same report; required in CI
 if command -v parallel >/dev/null 2>&1; then

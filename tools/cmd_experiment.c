@@ -260,7 +260,10 @@ static void method_config(const grid *g, const method *m, int layers, int ndim,
     c->sigma_mode = RBPE_SIGMA_UNIFORM;
     c->field.cells = 0;
   }
-  if (m->kind == M_RFF) c->embed.rff_scale = m->param;
+  if (m->kind == M_RFF) {
+    c->embed.rff_scale = m->param;
+    if (g->rff_features > 0) c->embed.rff_features = g->rff_features;
+  }
   if (m->kind == M_UNIFORM) {
     /* a plain uniform sigma: no normalisation (it would change nothing)
      * and no field */
@@ -274,7 +277,9 @@ static void method_config(const grid *g, const method *m, int layers, int ndim,
   }
   if (kind == RBPE_EMBED_RBF) {
     c->embed.rbf_diagonals = g->diagonals;
-    c->embed.rbf_angles = g->angles; /* rbpe_fit: 2-D only */
+    /* directions by angle are a 2-D setting: a 1-D signal's fit keeps
+     * fit's value, which it ignores, so its options stay the same */
+    if (ndim == 2) c->embed.rbf_angles = g->angles;
   }
   c->split = split_spec(g, ndim, p);
   c->hidden_layers = layers;
@@ -368,7 +373,11 @@ static void fit_args(const rbpe_fit_config *c, char *buf, size_t len) {
   } while (0)
   if (c->embed.kind != RBPE_EMBED_RBF)
     ARG(" --embed %s", rbpe_embed_kind_string(c->embed.kind));
-  if (c->embed.kind == RBPE_EMBED_RFF) ARG(" --scale %g", (double)c->embed.rff_scale);
+  if (c->embed.kind == RBPE_EMBED_RFF) {
+    ARG(" --scale %g", (double)c->embed.rff_scale);
+    if (c->embed.rff_features != d.embed.rff_features)
+      ARG(" --features %d", c->embed.rff_features);
+  }
   if (c->embed.kind == RBPE_EMBED_RBF) {
     if (c->sigma_mode == RBPE_SIGMA_UNIFORM) ARG(" --sigma uniform:%g", (double)c->sigma);
     else if (c->sigma_mode != d.sigma_mode) ARG(" --sigma %s", rbpe_sigma_mode_string(c->sigma_mode));
@@ -557,7 +566,7 @@ typedef struct exp_opts {
   int shard_k, shard_n, partial, plan, figures;
   long size, samples, steps, seeds, width;
   float lr;
-  int quick, nerf, validate, diagonals, angles, preset, no_pictures;
+  int quick, nerf, validate, diagonals, angles, rff_features, preset, no_pictures;
 } exp_opts;
 
 static int settle_options(exp_opts *o);
@@ -589,10 +598,11 @@ static const cli_option *exp_table(exp_opts *o) {
       {"--samples", CLI_LONG, &o->samples, 16, 1 << 22, "N", "samples of the built-in 1-D signals (%D)"},
       {"--splits", CLI_STRING, &o->splits, 0, 0, "LIST", "regular25, regular11, random25, random10 or all (regular25,random10; 1-D: regular 10 % for 11)"},
       {"--learned", CLI_STRING, &o->learned, 0, 0, "LIST", "learned-sigma recipes, the first one primary: BASE[+MOD..], BASE graph|poly|default|uniform=S, MOD norm|nonorm|smin=A|smax=B|k=K|eps=E|gamma=G|lambda=L|sw=W|nearest|field=N|flr=X|zero|fwin=A:B (default,graph,poly; RESULTS.md says what each is)"},
-      {"--uniform", CLI_STRING, &o->uniform, 0, 0, "LIST", "uniform sigmas (0.1,0.06,0.04,0.03,0.02,0.01)"},
-      {"--rff", CLI_STRING, &o->rff, 0, 0, "LIST", "RFF scales (5,10,20,40)"},
+      {"--uniform", CLI_STRING, &o->uniform, 0, 0, "LIST", "uniform sigmas (0.1,0.06,0.04,0.03,0.02,0.01); 'none' for none"},
+      {"--rff", CLI_STRING, &o->rff, 0, 0, "LIST", "RFF scales (5,10,20,40); 'none' for none"},
       {"--directions", CLI_INT, &o->angles, 0, RBPE_MAX_ANGLES, "A", "every rbf method on a 2-D image projects on A directions at the angles k 180/A degrees (%D, as rbpe fit); 0: the axes (and --diagonals)"},
       {"--diagonals", CLI_FLAG, &o->diagonals, 1, 0, NULL, "every rbf method also projects on the diagonals (with --directions 0)"},
+      {"--rff-features", CLI_INT, &o->rff_features, 1, RBPE_MAX_FEATURES, "F", "RFF features (256, as rbpe fit: 2F inputs to the MLP; 4 x 128 matches 8 rbf directions of 128 centres)"},
       {"--no-nerf", CLI_FLAG, &o->nerf, 0, 0, NULL, "leave out the NeRF embedding"},
       {"--no-validation", CLI_FLAG, &o->validate, 0, 0, NULL, "skip the validation fits (one more fit per method with a knob, on the training samples less a seeded 10 %: they choose among candidates without the test samples; on by default)"},
       {"--layers", CLI_STRING, &o->layers, 0, 0, "LIST", "hidden layers of the MLPs (1,3)"},
@@ -717,11 +727,13 @@ static int build_methods(const exp_opts *o, grid *g) {
                              "regular25, regular11, random25, random10 or all");
     g->split_id[g->nsplit++] = id;
   }
-  n = parse_floats(o->uniform ? o->uniform : "0.1,0.06,0.04,0.03,0.02,0.01",
-                   vals, 12, 1e-4, 10.0);
+  /* 'none' leaves a baseline out (a run that adds to another's grid) */
+  const char *ulist = o->uniform ? o->uniform : "0.1,0.06,0.04,0.03,0.02,0.01";
+  n = strcmp(ulist, "none") ? parse_floats(ulist, vals, 12, 1e-4, 10.0) : 0;
   if (n < 0) return cli_usage_error("experiment", "--uniform needs up to 12 sigmas in (0, 10]");
   for (int i = 0; i < n; i++) add_method(g, M_UNIFORM, vals[i], NULL);
-  n = parse_floats(o->rff ? o->rff : "5,10,20,40", vals, 12, 1e-3, 1e4);
+  const char *rlist = o->rff ? o->rff : "5,10,20,40";
+  n = strcmp(rlist, "none") ? parse_floats(rlist, vals, 12, 1e-3, 1e4) : 0;
   if (n < 0) return cli_usage_error("experiment", "--rff needs up to 12 scales");
   for (int i = 0; i < n; i++) add_method(g, M_RFF, vals[i], NULL);
   if (o->nerf) add_method(g, M_NERF, 0, NULL);
@@ -925,6 +937,7 @@ int cmd_experiment(int argc, char **argv) {
   g.lr = o.lr;
   g.diagonals = o.diagonals;
   g.angles = o.angles;
+  g.rff_features = o.rff_features;
   g.preset = o.preset;
   g.no_pictures = o.no_pictures;
   g.figures = o.figures;

@@ -51,6 +51,7 @@ typedef struct grid {
   float lr;
   int diagonals;           /* every rbf method projects on the diagonals */
   int angles;              /* 2-D rbf directions by angle (0: the axes) */
+  int rff_features;        /* RFF features (0: rbpe fit's default) */
   int preset;              /* --preset tancik */
   /* --no-pictures: a collect from results.csv files alone (no panels) */
   int no_pictures;

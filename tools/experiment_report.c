@@ -356,8 +356,9 @@ static void md_head(FILE *f, const report_job *j) {
     snprintf(dirs, sizeof dirs, "the axes%s",
              g->diagonals ? " and the diagonals" : "");
   fprintf(f, ". RBF: %d centres per direction, directions: %s. RFF: "
-             "256 features. NeRF: 10 frequencies.\n\n",
-          d.embed.rbf_centres, dirs);
+             "%d features. NeRF: 10 frequencies.\n\n",
+          d.embed.rbf_centres, dirs,
+          g->rff_features > 0 ? g->rff_features : d.embed.rff_features);
   fprintf(f, "Learned sigma recipes are `rbpe fit`'s configuration with "
              "changes: `graph` = the sparse k-NN Laplacian solve (k %d, eps "
              "%g, gamma %g, lambda_n %g, sigma in [%g, %g]%s, sigma at "

@@ -28,6 +28,8 @@ static void fingerprint(const grid *g, char *buf, size_t len) {
   /* grids on the axes alone keep the fingerprint they had before angles */
   if (g->angles > 0 && o < len)
     o += (size_t)snprintf(buf + o, len - o, " angles %d;", g->angles);
+  if (g->rff_features > 0 && o < len)
+    o += (size_t)snprintf(buf + o, len - o, " rff %d;", g->rff_features);
   for (int i = 0; i < g->nsig && o < len; i++) {
     const rbpe_signal *x = g->sig[i].sig;
     o += (size_t)snprintf(buf + o, len - o, " %s", g->sig[i].name);
