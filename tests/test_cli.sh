@@ -325,11 +325,11 @@ done
 # A training set that does not fit: full batch refused up front (one line,
 # naming the size and the limit); mini-batches embedded on the fly
 expect 1 1 "full batch above --max-memory" -- "$RBPE" fit "$IMG" $SMALL --device ref \
-  --sigma uniform:0.04 --max-memory 150K --out "$tmp/mem"
-grep -q "above the memory limit (150.0 KiB)" "$tmp/err" ||
+  --sigma uniform:0.04 --max-memory 300K --out "$tmp/mem"
+grep -q "above the memory limit (300.0 KiB)" "$tmp/err" ||
   { echo "FAIL: memory message: $(cat "$tmp/err")"; fail=$((fail + 1)); }
 expect 0 0 "mini-batches on the fly under --max-memory" -- "$RBPE" fit "$IMG" $SMALL \
-  --sigma uniform:0.04 --device ref --steps 5 --batch 64 --max-memory 150K --out "$tmp/mem"
+  --sigma uniform:0.04 --device ref --steps 5 --batch 64 --max-memory 300K --out "$tmp/mem"
 grep -q '"embedded_set": "on the fly per batch"' "$tmp/mem/metrics.json" ||
   { echo "FAIL: no on-the-fly embedding under the cap"; fail=$((fail + 1)); }
 

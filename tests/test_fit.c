@@ -414,7 +414,7 @@ int main(void) {
     rbpe_ctx *big = rbpe_ctx_new(), *capped = rbpe_ctx_new();
     rbpe_ctx_select_device(big, spec);
     rbpe_ctx_select_device(capped, spec);
-    rbpe_ctx_set_memory_limit(capped, 450 * 1024);
+    rbpe_ctx_set_memory_limit(capped, 1200 * 1024);
     rbpe_model *a = NULL, *b = NULL;
     rbpe_fit_report ra, rb;
     CHECK(rbpe_fit(big, img, &c4, &a, &ra) == RBPE_OK, "%s", rbpe_last_error(big));
