@@ -1,0 +1,34 @@
+#!/bin/sh
+# The runs behind README.md, from the repository root with a built rbpe
+# (build/tools/rbpe): each as two shards (one OpenMP thread each, on a
+# 2-core EPYC) and a collect run. OUT: where the folders go (/tmp).
+# The CSVs here are the runs' results.csv (the journals of the shards).
+set -e
+out=${OUT:-/tmp}
+photos="--images tests/data/camera128.png,tests/data/astronaut256.png,tests/data/chelsea128.png \
+  --heldout chelsea128 --size 128 --signals none --no-nerf --seeds 2 -d cpu --directions 8"
+run() { # NAME OPTIONS...
+  name=$1; shift
+  for k in 1 2; do
+    OMP_NUM_THREADS=1 build/tools/rbpe experiment $photos "$@" --shard $k/2 --out "$out/$name-s$k" &
+  done
+  wait
+  build/tools/rbpe experiment $photos "$@" --collect "$out/$name-s1,$out/$name-s2" --out "$out/$name"
+}
+# regular 25 %, one hidden layer: angles8-1L.csv
+run angles8-1L --splits regular25 --layers 1 --learned default \
+  --uniform 0.03,0.02,0.015,0.01 --rff 1.5,2.5,5
+# random 10 %, one hidden layer: random10-angles8-1L.csv
+run random10-angles8-1L --splits random10 --layers 1 --learned default \
+  --uniform 0.1,0.06,0.04,0.03,0.02 --rff 1.5,2.5,5
+# regular 25 %, three hidden layers (RFF from ../2026-11-28-cpu-diagonals-3L/axes-3L.csv,
+# whose RFF fits do not depend on the rbf directions): angles8-3L.csv
+run angles8-3L --splits regular25 --layers 3 --learned default \
+  --uniform 0.04,0.03,0.02,0.015 --rff none
+# RFF with 512 features (1024 inputs, as 8 directions x 128 centres): rff512-1L.csv
+run rff512-1L --splits regular25 --layers 1 --learned default --uniform none \
+  --rff 1.5,2.5 --rff-features 512
+# the learned range's top at 3 spacings: smax3-*.csv
+run smax3-3L --splits regular25 --layers 3 --learned default+smax=3 --uniform none --rff none
+run smax3-1L --splits regular25 --layers 1 --learned default+smax=3 --uniform none --rff none
+run smax3-r10-1L --splits random10 --layers 1 --learned default+smax=3 --uniform none --rff none
