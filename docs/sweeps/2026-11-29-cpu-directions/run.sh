@@ -30,5 +30,9 @@ run rff512-1L --splits regular25 --layers 1 --learned default --uniform none \
   --rff 1.5,2.5 --rff-features 512
 # the learned range's top at 3 spacings: smax3-*.csv
 run smax3-3L --splits regular25 --layers 3 --learned default+smax=3 --uniform none --rff none
-run smax3-1L --splits regular25 --layers 1 --learned default+smax=3 --uniform none --rff none
-run smax3-r10-1L --splits random10 --layers 1 --learned default+smax=3 --uniform none --rff none
+# (run and stopped unfinished to make room for the next:)
+# run smax3-1L --splits regular25 --layers 1 --learned default+smax=3 --uniform none --rff none
+# three layers at random 10 % (run last, uniform 0.1-0.04, no RFF):
+# random10-angles8-3L.csv
+run random10-angles8-3L --splits random10 --layers 3 --learned default \
+  --uniform 0.1,0.06,0.04 --rff none
