@@ -36,3 +36,6 @@ run smax3-3L --splits regular25 --layers 3 --learned default+smax=3 --uniform no
 # random10-angles8-3L.csv
 run random10-angles8-3L --splits random10 --layers 3 --learned default \
   --uniform 0.1,0.06,0.04 --rff none
+# the top at 3 and 4 spacings there: smax34-r10-3L.csv
+run smax34-r10-3L --splits random10 --layers 3 --learned default+smax=3,default+smax=4 \
+  --uniform none --rff none
