@@ -625,6 +625,9 @@ const rbpe_fit_config *rbpe_model_config(const rbpe_model *model);
 int rbpe_model_sigma_range(const rbpe_model *model, double *lo, double *hi);
 /* The sample rate of the audio the model was fitted to (0: not audio). */
 int rbpe_model_sample_rate(const rbpe_model *model);
+/* The rbf embedding's directions (its blocks of rbf_centres values), as
+ * the embedding built them; 0 for other embeddings. */
+int rbpe_model_rbf_directions(const rbpe_model *model);
 
 /* Evaluates the model at n coordinates (n x ndim) into out (n x channels),
  * in batches that fit the device. */

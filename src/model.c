@@ -24,6 +24,11 @@ size_t rbpe_model_dim(const rbpe_model *m, int axis) {
 }
 const rbpe_fit_config *rbpe_model_config(const rbpe_model *m) { return &m->cfg; }
 int rbpe_model_sample_rate(const rbpe_model *m) { return m->sample_rate; }
+int rbpe_model_rbf_directions(const rbpe_model *m) {
+  return m->cfg.embed.kind == RBPE_EMBED_RBF && m->emb
+             ? rbpe_embedding_directions(m->emb)
+             : 0;
+}
 
 void rbpe_model_shape(const rbpe_fit_config *cfg, size_t M, int channels,
                       rbpe_mlp_shape *s) {

@@ -493,8 +493,8 @@ static void inputs_embed(const op_case *c, rbpe_rng *rng, case_data *d) {
       for (size_t i = 0; i < d->sizes[1]; i++)
         d->in[1][i] = 10.0f * rbpe_rng_normal(rng);
   } else {
-    d->ndir = rbpe_rbf_directions(c->ndim, c->diagonals & 1,
-                                  (c->diagonals & 4) ? 6 : 0, NULL);
+    const int angles = (c->diagonals & 4) ? 6 : 0;
+    d->ndir = rbpe_rbf_directions(c->ndim, c->diagonals & 1, angles, NULL);
     d->count = c->n * d->ndir * c->p;
     d->sizes[1] = c->n;
     d->sizes[2] = (size_t)d->ndir * (c->ndim + 1);
@@ -502,9 +502,7 @@ static void inputs_embed(const op_case *c, rbpe_rng *rng, case_data *d) {
                                     : randoms(rng, c->n, 0.01f, 0.2f);
     d->in[2] = malloc(d->sizes[2] * sizeof(float));
     d->nin = 3;
-    if (d->in[2])
-      rbpe_rbf_directions(c->ndim, c->diagonals & 1,
-                          (c->diagonals & 4) ? 6 : 0, d->in[2]);
+    if (d->in[2]) rbpe_rbf_directions(c->ndim, c->diagonals & 1, angles, d->in[2]);
   }
 }
 

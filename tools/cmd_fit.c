@@ -685,13 +685,14 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
   } else {
     rc = fit_input(ctx, &fo, &set, &sig);
   }
-  /* angles are a 2-D setting (rbpe_fit keeps the axis of a 1-D signal) */
-  if (rc == EXIT_OK && rbpe_signal_ndim(sig) != 2) cfg.embed.rbf_angles = 0;
   if (rc == EXIT_OK) rc = cli_select("fit", ctx, fo.device, fo.quiet);
   if (rc == EXIT_OK) {
     if (!fo.quiet) say_value_map(sig, &cfg);
     rbpe_status st = run_fit(ctx, sig, &cfg, fo.quiet, &model, &rep);
     if (st != RBPE_OK) rc = cli_fail("fit", ctx, st);
+    /* the directions the fit used (by angle on 2-D signals only), for
+     * metrics.json and the panel's title */
+    else cfg.embed.rbf_angles = rbpe_model_config(model)->embed.rbf_angles;
   }
   if (rc == EXIT_OK && rep.embed_on_the_fly && !fo.quiet)
     fprintf(stderr, "rbpe fit: the embedded training set did not fit the "

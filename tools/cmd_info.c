@@ -29,17 +29,9 @@ static void model_info(const char *path, rbpe_model *m, int json) {
   const rbpe_fit_config *c = rbpe_model_config(m);
   int nd = rbpe_model_ndim(m), rate = rbpe_model_sample_rate(m);
   int rbf = c->embed.kind == RBPE_EMBED_RBF;
-  /* the rbf directions: by angle (2-D), or the axes and the diagonals of
-   * each axis pair */
-  int ndir = nd == 2 && c->embed.rbf_angles > 0
-                 ? c->embed.rbf_angles
-                 : nd + (c->embed.rbf_diagonals ? nd * (nd - 1) : 0);
-  char sw[128] = "";
-  if (rbf) {
-    int o = snprintf(sw, sizeof sw, "%d centres x %d directions, sigma: ",
-                     c->embed.rbf_centres, ndir);
-    sigma_words(m, sw + o, sizeof sw - (size_t)o);
-  }
+  int ndir = rbpe_model_rbf_directions(m);
+  char sw[96] = "";
+  if (rbf) sigma_words(m, sw, sizeof sw);
   if (json) {
     fputs("{\"file\": ", stdout);
     cli_json_str(stdout, path);
@@ -53,11 +45,9 @@ static void model_info(const char *path, rbpe_model *m, int json) {
            c->hidden_layers, c->width, rbpe_act_string(c->out_act), c->steps,
            rate);
     if (rbf) {
-      char words[96];
-      sigma_words(m, words, sizeof words);
       printf(", \"rbf_centres\": %d, \"rbf_directions\": %d, \"sigma\": ",
              c->embed.rbf_centres, ndir);
-      cli_json_str(stdout, words);
+      cli_json_str(stdout, sw);
     }
     double lo, hi;
     if (rbpe_model_sigma_range(m, &lo, &hi)) {
@@ -73,11 +63,13 @@ static void model_info(const char *path, rbpe_model *m, int json) {
   printf("%s: model of a %d-D", path, nd);
   for (int a = 0; a < nd; a++)
     printf("%s%zu", a ? " x " : " ", rbpe_model_dim(m, a));
-  printf(" signal, %d channel(s); %s embedding%s%s%s, %d hidden layer(s) of "
-         "%d, %s output, trained %d steps",
-         rbpe_model_channels(m), rbpe_embed_kind_string(c->embed.kind),
-         rbf ? " (" : "", sw, rbf ? ")" : "", c->hidden_layers,
-         c->width, rbpe_act_string(c->out_act), c->steps);
+  printf(" signal, %d channel(s); %s embedding", rbpe_model_channels(m),
+         rbpe_embed_kind_string(c->embed.kind));
+  if (rbf)
+    printf(" (%d centres x %d directions, sigma: %s)", c->embed.rbf_centres,
+           ndir, sw);
+  printf(", %d hidden layer(s) of %d, %s output, trained %d steps",
+         c->hidden_layers, c->width, rbpe_act_string(c->out_act), c->steps);
   if (rate) printf(", %d Hz audio", rate);
   printf("\n");
 }
