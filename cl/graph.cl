@@ -114,13 +114,13 @@ __kernel void graph_grad(const uint n, const uint nnz, const float lam,
 }
 
 __kernel void sigma_param(const uint total, const float smin, const float smax,
-                          __global const float *s, __global float *sigma,
-                          __global float *dsig) {
+                          __global const float *s, __global const float *lfac,
+                          __global float *sigma, __global float *dsig) {
   uint i = get_global_id(0);
   if (i >= total) return;
   float l = 1.0f / (1.0f + exp(-s[i]));
-  sigma[i] = smin + (smax - smin) * l;
-  dsig[i] = (smax - smin) * (l * (1.0f - l));
+  sigma[i] = lfac[i] * (smin + (smax - smin) * l);
+  dsig[i] = lfac[i] * ((smax - smin) * (l * (1.0f - l)));
 }
 
 /* Stage 1 of a plain sum: work-item g adds elements [g*chunk, (g+1)*chunk). */

@@ -447,6 +447,18 @@ const char *rbpe_enum_string(rbpe_enum which, int value);
 rbpe_status rbpe_enum_parse(rbpe_ctx *ctx, rbpe_enum which, const char *text,
                             int *value);
 
+/* The unit of the learned sigma's range [smin, smax]. LOCAL: a training
+ * sample's range is the relative one times its local spacing (the root
+ * mean square distance to its 2N nearest other training samples) over
+ * the geometric mean of those, held within [1/4, 4]: on a regular grid
+ * the relative range, on a random split wider in its gaps and narrower
+ * in its clusters (README "Learning sigma"). Graph sigma only. */
+typedef enum rbpe_range_unit {
+  RBPE_RANGE_ABS = 0,
+  RBPE_RANGE_REL = 1,
+  RBPE_RANGE_LOCAL = 2
+} rbpe_range_unit;
+
 /* Parameters of the sigma solve (METHOD.md 3-5); defaults in one place:
  * rbpe_fit_config_default. */
 typedef struct rbpe_sigma_config {
@@ -465,8 +477,10 @@ typedef struct rbpe_sigma_config {
   int poly_subsets;    /* number of subsets (64) */
   int poly_from_sparse;/* fit beta on the sparse solve instead (0) */
   float smooth_width;  /* smooth: Gaussian width in training spacings (2.5) */
-  int relative;        /* smin, smax in units of the training spacing
-                          L^(-1/N) instead of coordinate units */
+  int relative;        /* the unit of smin, smax (rbpe_range_unit):
+                          coordinate units, the training spacing L^(-1/N),
+                          or that times each training sample's local
+                          spacing (rbpe_range_unit; RBPE_RANGE_REL) */
 } rbpe_sigma_config;
 
 /* The held-back sigma field (beyond METHOD.md; README "Learning sigma"):
@@ -588,7 +602,10 @@ typedef struct rbpe_fit_report {
    * form, README "The first layer's window"), 0 when it ran dense */
   int first_layer_band;
   double sigma_lo, sigma_hi;    /* the sigma range used, coordinate units
-                                   (learned sigma; 0 otherwise) */
+                                   (learned sigma; 0 otherwise; a local
+                                   range's extremes) */
+  double sigma_spacing;         /* the relative range's unit, coordinate
+                                   units (learned sigma; 0 otherwise) */
   /* the held-back sigma field (cfg->field.cells > 0) */
   size_t field_heldback;        /* samples held back while g learned */
   int field_updates;

@@ -232,7 +232,7 @@ rbpe_status rbpe_bench_sigma(rbpe_ctx *ctx, size_t side, int centres, int k,
   be->mem_peak = be->mem_used;
   rbpe_sigma_stats ss;
   double t1 = rbpe_now_s();
-  if (st == RBPE_OK) st = rbpe_sigma_solve(be, emb, &g, 2, x, 1, y, &fc.sig, NULL, sigma, &ss);
+  if (st == RBPE_OK) st = rbpe_sigma_solve(be, emb, &g, 2, x, 1, y, NULL, &fc.sig, NULL, sigma, &ss);
   out->solve_s = rbpe_now_s() - t1;
   if (st == RBPE_OK) {
     out->nodes = n;

@@ -42,7 +42,7 @@ void rbpe_fit_config_default(rbpe_fit_config *c) {
   g->lambda_n = 0.0f;
   g->smin = 0.5f; /* times the training spacing L^(-1/N) */
   g->smax = 2.0f;
-  g->relative = 1;
+  g->relative = RBPE_RANGE_REL;
   g->iterations = 200;
   g->lr = 0.1f;
   g->tol = 1e-3f;
@@ -90,6 +90,14 @@ static rbpe_status check_training(rbpe_err *err, const rbpe_fit_config *c) {
                    (!(c->sigma > 0.0f) || !isfinite(c->sigma)),
                err, RBPE_ERR_INVALID_ARGUMENT, "sigma %g (must be > 0)",
                (double)c->sigma);
+  RBPE_FAIL_IF(c->embed.kind == RBPE_EMBED_RBF &&
+                   c->sigma_mode != RBPE_SIGMA_UNIFORM &&
+                   c->sig.relative == RBPE_RANGE_LOCAL &&
+                   (c->sigma_mode == RBPE_SIGMA_POLY ||
+                    c->sigma_at == RBPE_SIGMA_AT_POLY),
+               err, RBPE_ERR_INVALID_ARGUMENT,
+               "a local sigma range needs graph sigma carried by nearest or "
+               "smooth (the polynomial has no local spacing)");
   RBPE_FAIL_IF(c->field.cells && c->embed.kind != RBPE_EMBED_RBF, err,
                RBPE_ERR_INVALID_ARGUMENT, "a sigma field needs the rbf embedding");
   return RBPE_OK;

@@ -431,6 +431,7 @@ static rbpe_status stage_sigma(fit_state *f) {
   m->sigma_hi = (float)res.hi;
   rep->sigma_lo = res.lo;
   rep->sigma_hi = res.hi;
+  rep->sigma_spacing = res.spacing;
   rep->sigma_iterations = res.iterations;
   rep->sigma_J0 = res.J0;
   rep->sigma_J = res.J;

@@ -366,7 +366,8 @@ static rbpe_status run_op(side *s, const op_case *c, int ndir) {
     rbpe_status st = rbpe_buf_alloc(s->be, c->n * sizeof(float), &dsig);
     /* compare sigma in out[0..n) and dsigma/ds in out[n..2n) */
     if (st == RBPE_OK)
-      st = rbpe_op_sigma_param(s->be, c->n, 0.015f, 0.05f, s->in[0], s->out, dsig);
+      st = rbpe_op_sigma_param(s->be, c->n, 0.015f, 0.05f, s->in[0], s->in[1],
+                               s->out, dsig);
     float *tmp = malloc(c->n * sizeof(float));
     if (st == RBPE_OK && !tmp) st = RBPE_ERR_OUT_OF_MEMORY;
     if (st == RBPE_OK) st = rbpe_buf_read(s->be, dsig, 0, c->n * sizeof(float), tmp);
@@ -593,10 +594,11 @@ static void inputs_mlp(const op_case *c, rbpe_rng *rng, case_data *d) {
     d->nin = 1;
     d->count = 1;
     break;
-  case OP_SIGMA_PARAM:
-    d->sizes[0] = rows;
+  case OP_SIGMA_PARAM: /* s, and the local range's factors */
+    d->sizes[0] = d->sizes[1] = rows;
     d->in[0] = randoms(rng, rows, -6.0f, 6.0f);
-    d->nin = 1;
+    d->in[1] = randoms(rng, rows, 0.25f, 4.0f);
+    d->nin = 2;
     d->count = 2 * rows;
     break;
   case OP_LINEAR: /* X rows x fin, W fin x fout, bias */

@@ -17,6 +17,9 @@
 /* Queries per k-NN batch (bounds the index memory). */
 #define QUERY_CHUNK 65536
 #define SEED_SUBSETS 0x2545f491u
+/* The local range's factors stay within this factor of their geometric
+ * mean either way. */
+#define RBPE_LOCAL_SPAN 4.0
 
 rbpe_status rbpe_sigma_check_config(rbpe_err *err, const rbpe_sigma_config *c,
                                     size_t n) {
@@ -26,6 +29,9 @@ rbpe_status rbpe_sigma_check_config(rbpe_err *err, const rbpe_sigma_config *c,
   RBPE_FAIL_IF(!(c->eps > 0.0f) || !isfinite(c->eps), err,
                RBPE_ERR_INVALID_ARGUMENT, "eps = %g (must be > 0)",
                (double)c->eps);
+  RBPE_FAIL_IF(c->relative < RBPE_RANGE_ABS || c->relative > RBPE_RANGE_LOCAL,
+               err, RBPE_ERR_INVALID_ARGUMENT, "unknown sigma range unit %d",
+               c->relative);
   RBPE_FAIL_IF(!(c->smin > 0.0f) || !(c->smax > c->smin) || !isfinite(c->smax),
                err, RBPE_ERR_INVALID_ARGUMENT,
                "sigma range [%g, %g] (need 0 < smin < smax)", (double)c->smin,
@@ -51,12 +57,12 @@ rbpe_status rbpe_sigma_check_config(rbpe_err *err, const rbpe_sigma_config *c,
 }
 
 enum { B_X, B_Y, B_DIRS, B_ROW, B_COL, B_THETA, B_DD, B_C, B_RHO, B_JPART,
-       B_G, B_DSIG, B_GRAD, B_S, B_M, B_V, B_SIGMA, B_J, B_COUNT };
+       B_G, B_DSIG, B_GRAD, B_S, B_M, B_V, B_SIGMA, B_J, B_LOCAL, B_COUNT };
 
 static rbpe_status objective(rbpe_backend *be, rbpe_graph_op *op, rbpe_buf **b,
                              float smin, float smax, double *J) {
-  RBPE_TRY(rbpe_op_sigma_param(be, op->n, smin, smax, b[B_S], b[B_SIGMA],
-                               b[B_DSIG]));
+  RBPE_TRY(rbpe_op_sigma_param(be, op->n, smin, smax, b[B_S], b[B_LOCAL],
+                               b[B_SIGMA], b[B_DSIG]));
   RBPE_TRY(rbpe_op_graph_edges(be, op));
   RBPE_TRY(rbpe_op_graph_degree(be, op));
   RBPE_TRY(rbpe_op_graph_nodes(be, op));
@@ -71,7 +77,8 @@ static rbpe_status objective(rbpe_backend *be, rbpe_graph_op *op, rbpe_buf **b,
 
 rbpe_status rbpe_sigma_solve(rbpe_backend *be, const rbpe_embedding *emb,
                              const rbpe_graph *g, int ndim, const float *x,
-                             int C, const float *y, const rbpe_sigma_config *sc,
+                             int C, const float *y, const float *local,
+                             const rbpe_sigma_config *sc,
                              const volatile int *cancel, float *sigma,
                              rbpe_sigma_stats *stats) {
   const rbpe_embed_config *ec = rbpe_embedding_config(emb);
@@ -85,7 +92,7 @@ rbpe_status rbpe_sigma_solve(rbpe_backend *be, const rbpe_embedding *emb,
       [B_ROW] = n + 1, [B_COL] = nnz ? nnz : 1, [B_THETA] = nnz ? nnz : 1,
       [B_DD] = nnz ? nnz : 1, [B_C] = nnz ? nnz : 1, [B_RHO] = n,
       [B_JPART] = n, [B_G] = n, [B_DSIG] = n, [B_GRAD] = n, [B_S] = n,
-      [B_M] = n, [B_V] = n, [B_SIGMA] = n, [B_J] = 1};
+      [B_M] = n, [B_V] = n, [B_SIGMA] = n, [B_J] = 1, [B_LOCAL] = n};
   /* refused before anything is allocated when it cannot fit */
   uint64_t need = 0, largest = 0;
   for (int i = 0; i < B_COUNT; i++) {
@@ -100,8 +107,11 @@ rbpe_status rbpe_sigma_solve(rbpe_backend *be, const rbpe_embedding *emb,
   rbpe_status st = RBPE_OK;
   for (int i = 0; i < B_COUNT && st == RBPE_OK; i++) {
     st = rbpe_buf_alloc(be, count[i] * sizeof(float), &b[i]);
-    if (st == RBPE_OK) st = rbpe_buf_fill(be, b[i], 0, count[i], 0.0f);
+    if (st == RBPE_OK)
+      st = rbpe_buf_fill(be, b[i], 0, count[i], i == B_LOCAL ? 1.0f : 0.0f);
   }
+  if (st == RBPE_OK && local)
+    st = rbpe_buf_write(be, b[B_LOCAL], 0, n * sizeof(float), local);
   if (st == RBPE_OK) st = rbpe_buf_write(be, b[B_X], 0, n * ndim * sizeof(float), x);
   if (st == RBPE_OK) st = rbpe_buf_write(be, b[B_Y], 0, n * C * sizeof(float), y);
   if (st == RBPE_OK)
@@ -308,7 +318,8 @@ static rbpe_status subset_pairs(rbpe_err *err, rbpe_backend *be,
         if (w != v) g.col[e++] = (uint32_t)w;
     }
     g.row[n] = (uint32_t)e;
-    st = rbpe_sigma_solve(be, emb, &g, N, x, C, y, sc, cfg->cancel, sig, ss);
+    st = rbpe_sigma_solve(be, emb, &g, N, x, C, y, NULL, sc, cfg->cancel, sig,
+                          ss);
   }
   free(seeds);
   free(x);
@@ -327,17 +338,72 @@ static rbpe_status subset_pairs(rbpe_err *err, rbpe_backend *be,
   return RBPE_OK;
 }
 
-void rbpe_sigma_absolute(rbpe_sigma_config *sc, size_t L, int ndim,
-                         int centres) {
-  if (!sc->relative) return;
+double rbpe_sigma_spacing(size_t L, int ndim, int centres) {
   /* the coarser of the samples' and the centres' spacing: below the
    * centres' spacing an rbf embedding has holes between centres, however
    * densely the signal is sampled */
   double h = pow((double)(L ? L : 1), -1.0 / ndim);
   if (centres > 0 && 1.0 / centres > h) h = 1.0 / centres;
+  return h;
+}
+
+void rbpe_sigma_absolute(rbpe_sigma_config *sc, size_t L, int ndim,
+                         int centres) {
+  if (sc->relative == RBPE_RANGE_ABS) return;
+  double h = rbpe_sigma_spacing(L, ndim, centres);
   sc->smin = (float)(sc->smin * h);
   sc->smax = (float)(sc->smax * h);
-  sc->relative = 0;
+  sc->relative = RBPE_RANGE_ABS;
+}
+
+rbpe_status rbpe_sigma_local_factors(rbpe_err *err, size_t L, int ndim,
+                                     const float *x, float *f) {
+  int K = 2 * ndim; /* a regular lattice's nearest neighbours */
+  if ((size_t)K >= L) {
+    for (size_t i = 0; i < L; i++) f[i] = 1.0f;
+    return RBPE_OK;
+  }
+  size_t chunk = QUERY_CHUNK;
+  uint32_t *idx = malloc(chunk * (K + 1) * sizeof(uint32_t));
+  float *d2 = malloc(chunk * (K + 1) * sizeof(float));
+  double *r = malloc(L * sizeof(double));
+  rbpe_status st = RBPE_OK;
+  if (!idx || !d2 || !r)
+    st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory for sigma");
+  /* r_i: the root mean square distance to the K nearest other samples */
+  double rmax = 0;
+  for (size_t q0 = 0; q0 < L && st == RBPE_OK; q0 += chunk) {
+    size_t q = L - q0 < chunk ? L - q0 : chunk;
+    st = rbpe_knn_query(err, L, ndim, x, q, x + q0 * ndim, K + 1, idx, d2);
+    for (size_t i = 0; i < q && st == RBPE_OK; i++) {
+      /* the K + 1 nearest hold the point itself or, among duplicates, an
+       * interchangeable one at distance 0: their sum is the K others' */
+      double s = 0;
+      for (int t = 0; t <= K; t++) s += d2[i * (K + 1) + t];
+      r[q0 + i] = sqrt(s / K);
+      if (r[q0 + i] > rmax) rmax = r[q0 + i];
+    }
+  }
+  if (st == RBPE_OK && !(rmax > 0)) /* every point on its duplicates */
+    for (size_t i = 0; i < L; i++) f[i] = 1.0f;
+  else if (st == RBPE_OK) {
+    /* factors about the geometric mean, so the range's level stays the
+     * relative one's; duplicates (r = 0) and outliers are held within
+     * RBPE_LOCAL_SPAN of it */
+    double lg = 0, floor = rmax * 1e-6;
+    for (size_t i = 0; i < L; i++) lg += log(r[i] > floor ? r[i] : floor);
+    double gm = exp(lg / (double)L);
+    for (size_t i = 0; i < L; i++) {
+      double v = r[i] / gm;
+      if (!(v >= 1.0 / RBPE_LOCAL_SPAN)) v = 1.0 / RBPE_LOCAL_SPAN;
+      if (v > RBPE_LOCAL_SPAN) v = RBPE_LOCAL_SPAN;
+      f[i] = (float)v;
+    }
+  }
+  free(idx);
+  free(d2);
+  free(r);
+  return st;
 }
 
 /* What the build works on: the training coordinates and values, every
@@ -481,13 +547,17 @@ rbpe_status rbpe_sigma_build(rbpe_ctx *ctx, rbpe_backend *be,
   double t0 = rbpe_now_s();
   /* A relative range is in units of the training spacing h = L^(-1/N), the
    * grid step of L evenly spread points in the unit cube (or of the rbf
-   * centres, 1/D, when that is coarser). */
+   * centres, 1/D, when that is coarser); a local one also scales each
+   * training sample's range by its local spacing (rbpe_sigma_local_factors). */
   rbpe_fit_config scaled = *cfg;
+  int local = cfg->sig.relative == RBPE_RANGE_LOCAL;
+  memset(res, 0, sizeof *res);
+  res->spacing = rbpe_sigma_spacing(rbpe_split_train_count(split), sig->ndim,
+                                    cfg->embed.rbf_centres);
   rbpe_sigma_absolute(&scaled.sig, rbpe_split_train_count(split), sig->ndim,
                       cfg->embed.rbf_centres);
   cfg = &scaled;
   const rbpe_sigma_config *sc = &cfg->sig;
-  memset(res, 0, sizeof *res);
   res->lo = sc->smin;
   res->hi = sc->smax;
   int need_poly = cfg->sigma_mode == RBPE_SIGMA_POLY ||
@@ -497,15 +567,31 @@ rbpe_status rbpe_sigma_build(rbpe_ctx *ctx, rbpe_backend *be,
   sigma_data d;
   rbpe_sigma_stats ss = {0, NAN, NAN};
   rbpe_status st = sigma_data_init(ctx, sig, split, need_poly, &d);
+  float *f = NULL;
+  if (st == RBPE_OK && local && sparse) {
+    if (!(f = malloc(d.L * sizeof(float))))
+      st = rbpe_err_set(err, RBPE_ERR_OUT_OF_MEMORY, "out of memory for sigma");
+    else
+      st = rbpe_sigma_local_factors(err, d.L, d.N, d.xt, f);
+    /* the range the map can span: the extreme factors' */
+    float fmin = 1.0f, fmax = 1.0f;
+    for (size_t i = 0; st == RBPE_OK && i < d.L; i++) {
+      if (i == 0 || f[i] < fmin) fmin = f[i];
+      if (i == 0 || f[i] > fmax) fmax = f[i];
+    }
+    res->lo = sc->smin * fmin;
+    res->hi = sc->smax * fmax;
+  }
   /* 1. sigma at the training coordinates */
   if (st == RBPE_OK && sparse) {
     rbpe_graph graph = {0};
     st = rbpe_knn_graph(err, d.L, d.N, d.xt, sc->k, &graph);
     if (st == RBPE_OK)
-      st = rbpe_sigma_solve(be, emb, &graph, d.N, d.xt, d.C, d.yt, sc,
+      st = rbpe_sigma_solve(be, emb, &graph, d.N, d.xt, d.C, d.yt, f, sc,
                             cfg->cancel, d.st, &ss);
     rbpe_graph_free(&graph);
   }
+  free(f);
   if (st == RBPE_OK && need_poly)
     st = fit_polynomial(err, be, emb, cfg, sparse, &d, &ss);
   if (st == RBPE_OK && cfg->sigma_mode == RBPE_SIGMA_POLY)

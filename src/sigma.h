@@ -14,20 +14,34 @@ typedef struct rbpe_sigma_stats {
   double J0, J;
 } rbpe_sigma_stats;
 
-/* A relative sigma range made absolute (units of the training spacing
- * L^(-1/ndim), or of the rbf centres' spacing 1/centres when that is
- * coarser; centres 0: samples only); no change when it already is. */
+/* The unit of a relative sigma range: the training spacing L^(-1/ndim),
+ * or the rbf centres' spacing 1/centres when that is coarser (centres 0:
+ * samples only). */
+double rbpe_sigma_spacing(size_t L, int ndim, int centres);
+
+/* A relative (or local) sigma range made absolute, in units of
+ * rbpe_sigma_spacing; no change when it already is. The local factors
+ * are the solve's to apply. */
 void rbpe_sigma_absolute(rbpe_sigma_config *sc, size_t L, int ndim,
                          int centres);
 
+/* The local range's factor at each of L points x (L x ndim): the root
+ * mean square distance to its 2 ndim nearest others (on a regular lattice
+ * the spacing itself) over the geometric mean of those distances, held
+ * within [1/4, 4]; all 1 when there are 2 ndim points or fewer. */
+rbpe_status rbpe_sigma_local_factors(rbpe_err *err, size_t L, int ndim,
+                                     const float *x, float *f);
+
 /* Minimises J(sigma) over the graph g of n points x (n x ndim) with values
- * y (n x C): Adam on s, sigma = smin + (smax - smin) logistic(s), until J
- * changes by less than tol between checks or the iteration cap. The range
- * must be absolute (rbpe_sigma_absolute). A non-zero *cancel (checked
- * every iteration; NULL: never) stops it early with the sigma it has. */
+ * y (n x C): Adam on s, sigma = local (smin + (smax - smin) logistic(s)),
+ * until J changes by less than tol between checks or the iteration cap.
+ * local: a factor per point (NULL: 1). The range must be absolute
+ * (rbpe_sigma_absolute). A non-zero *cancel (checked every iteration;
+ * NULL: never) stops it early with the sigma it has. */
 rbpe_status rbpe_sigma_solve(rbpe_backend *be, const rbpe_embedding *emb,
                              const rbpe_graph *g, int ndim, const float *x,
-                             int C, const float *y, const rbpe_sigma_config *sc,
+                             int C, const float *y, const float *local,
+                             const rbpe_sigma_config *sc,
                              const volatile int *cancel, float *sigma,
                              rbpe_sigma_stats *stats);
 
@@ -36,6 +50,7 @@ rbpe_status rbpe_sigma_solve(rbpe_backend *be, const rbpe_embedding *emb,
  * objective, the polynomial's beta (poly), its time. */
 typedef struct rbpe_sigma_result {
   double lo, hi;
+  double spacing; /* the relative range's unit (rbpe_sigma_spacing) */
   int iterations;
   double J0, J;
   int poly_degree;

@@ -146,9 +146,10 @@ static void gradient_cases(rbpe_ctx *ctx) {
   rbpe_backend_close(be);
 }
 
-static void solve(rbpe_ctx *ctx, rbpe_backend *be, int N, size_t n,
-                  const float *x, const float *y, int D, rbpe_sigma_config *sc,
-                  float *sigma) {
+static void solve_local(rbpe_ctx *ctx, rbpe_backend *be, int N, size_t n,
+                        const float *x, const float *y, int D,
+                        rbpe_sigma_config *sc, const float *local,
+                        float *sigma) {
   rbpe_embed_config ec;
   rbpe_embed_config_default(&ec, RBPE_EMBED_RBF);
   ec.rbf_centres = D;
@@ -157,10 +158,132 @@ static void solve(rbpe_ctx *ctx, rbpe_backend *be, int N, size_t n,
   rbpe_graph g;
   CHECK(rbpe_knn_graph(be->err, n, N, x, sc->k, &g) == RBPE_OK, "graph");
   rbpe_sigma_stats ss;
-  CHECK(rbpe_sigma_solve(be, emb, &g, N, x, 1, y, sc, NULL, sigma, &ss) == RBPE_OK,
+  CHECK(rbpe_sigma_solve(be, emb, &g, N, x, 1, y, local, sc, NULL, sigma, &ss) == RBPE_OK,
         "solve: %s", be->err->msg);
   rbpe_graph_free(&g);
   rbpe_embedding_free(emb);
+}
+
+static void solve(rbpe_ctx *ctx, rbpe_backend *be, int N, size_t n,
+                  const float *x, const float *y, int D, rbpe_sigma_config *sc,
+                  float *sigma) {
+  solve_local(ctx, be, N, n, x, y, D, sc, NULL, sigma);
+}
+
+static double log_mean(const float *f, size_t n) {
+  double s = 0;
+  for (size_t i = 0; i < n; i++) s += log(f[i]);
+  return s / (double)n;
+}
+
+/* The local range: its factors on a lattice (1 inside, larger on the
+ * border), on random points (geometric mean 1, larger in a gap, smaller
+ * in a cluster), on duplicates and on too few points; a solve on a
+ * constant signal puts every sigma at its own local top. */
+static void local_cases(rbpe_ctx *ctx) {
+  rbpe_err err = {0};
+  enum { m = 20, nr = 600 };
+  float xl[m * m * 2], fl[m * m];
+  for (int r = 0; r < m; r++)
+    for (int c = 0; c < m; c++) {
+      xl[(r * m + c) * 2] = (r + 0.5f) / m;
+      xl[(r * m + c) * 2 + 1] = (c + 0.5f) / m;
+    }
+  CHECK(rbpe_sigma_local_factors(&err, m * m, 2, xl, fl) == RBPE_OK, "%s", err.msg);
+  float in_lo = 1e9f, in_hi = 0, border_lo = 1e9f, corner = fl[0];
+  for (int r = 0; r < m; r++)
+    for (int c = 0; c < m; c++) {
+      float v = fl[r * m + c];
+      if (r > 0 && r < m - 1 && c > 0 && c < m - 1) {
+        in_lo = fminf(in_lo, v);
+        in_hi = fmaxf(in_hi, v);
+      } else border_lo = fminf(border_lo, v);
+    }
+  printf("local range, %dx%d lattice: interior %.5f..%.5f, border >= %.4f, "
+         "corner %.4f, log mean %.1e\n", m, m, (double)in_lo, (double)in_hi,
+         (double)border_lo, (double)corner, log_mean(fl, m * m));
+  CHECK(in_hi - in_lo < 1e-5f && in_lo < 1.0f && in_lo > 0.95f &&
+            border_lo > in_hi && corner > 1.2f * in_hi &&
+            fabs(log_mean(fl, m * m)) < 1e-5,
+        "lattice factors %g..%g, border %g, corner %g", (double)in_lo,
+        (double)in_hi, (double)border_lo, (double)corner);
+
+  /* random points with a dense cluster at (0.2, 0.2) and an empty disc of
+   * radius 0.15 at (0.7, 0.7) but for its centre */
+  float xr[nr * 2], fr[nr], yr[nr], sr[nr];
+  rbpe_rng rng;
+  rbpe_rng_seed(&rng, 21);
+  int placed = 0;
+  while (placed < nr - 1) {
+    float a = rbpe_rng_uniform(&rng), b = rbpe_rng_uniform(&rng);
+    if (placed < 60) a = 0.2f + 0.05f * a, b = 0.2f + 0.05f * b;
+    else if ((a - 0.7f) * (a - 0.7f) + (b - 0.7f) * (b - 0.7f) < 0.15f * 0.15f)
+      continue;
+    xr[placed * 2] = a, xr[placed * 2 + 1] = b;
+    placed++;
+  }
+  xr[placed * 2] = 0.7f, xr[placed * 2 + 1] = 0.7f; /* the lone centre */
+  CHECK(rbpe_sigma_local_factors(&err, nr, 2, xr, fr) == RBPE_OK, "%s", err.msg);
+  float lo = fr[0], hi = fr[0], cluster = 0;
+  for (int i = 0; i < nr; i++) lo = fminf(lo, fr[i]), hi = fmaxf(hi, fr[i]);
+  for (int i = 0; i < 60; i++) cluster += fr[i] / 60;
+  printf("local range, random points: factors %.3f..%.3f, cluster %.3f, lone "
+         "point in a gap %.3f, log mean %.1e\n", (double)lo, (double)hi,
+         (double)cluster, (double)fr[nr - 1], log_mean(fr, nr));
+  CHECK(lo >= 0.25f && hi <= 4.0f && fr[nr - 1] == hi && fr[nr - 1] > 2.0f &&
+            cluster < 0.5f && fabs(log_mean(fr, nr)) < 0.05,
+        "random factors %g..%g, cluster %g, gap %g", (double)lo, (double)hi,
+        (double)cluster, (double)fr[nr - 1]);
+
+  /* a constant signal: every sigma within its own range [smin, smax] f_i,
+   * and larger where f_i is (the objective also pulls neighbours' sigma
+   * together, so not every one reaches its top) */
+  rbpe_fit_config fc;
+  rbpe_fit_config_default(&fc);
+  rbpe_sigma_config sc = fc.sig;
+  sc.relative = RBPE_RANGE_ABS;
+  sc.smin = 0.01f;
+  sc.smax = 0.04f;
+  for (int i = 0; i < nr; i++) yr[i] = 0.3f;
+  rbpe_backend *be;
+  rbpe_ref_backend_create(&err, &be);
+  solve_local(ctx, be, 2, nr, xr, yr, 64, &sc, fr, sr);
+  int within = 1;
+  double mf = 0, ms = 0, cfs = 0, cff = 0, css = 0;
+  for (int i = 0; i < nr; i++) {
+    within &= sr[i] >= sc.smin * fr[i] * (1 - 1e-5f) &&
+              sr[i] <= sc.smax * fr[i] * (1 + 1e-5f);
+    mf += log(fr[i]) / nr;
+    ms += log(sr[i]) / nr;
+  }
+  for (int i = 0; i < nr; i++) {
+    double a = log(fr[i]) - mf, b = log(sr[i]) - ms;
+    cfs += a * b, cff += a * a, css += b * b;
+  }
+  double corr = cfs / sqrt(cff * css);
+  printf("local range, constant signal: log sigma vs log f correlation %.3f, "
+         "lone point's sigma %.4f (top %.4f)\n", corr, (double)sr[nr - 1],
+         (double)(sc.smax * fr[nr - 1]));
+  CHECK(within && corr > 0.8 && sr[nr - 1] > 2.0f * sc.smax,
+        "constant signal with a local range: within %d, correlation %g, gap %g",
+        within, corr, (double)sr[nr - 1]);
+  rbpe_backend_close(be);
+
+  /* every point three times (duplicates at distance 0), and all at one
+   * place: finite factors; 2N points or fewer: 1 */
+  float xd[300 * 2], fd[300];
+  for (int i = 0; i < 100; i++)
+    for (int t = 0; t < 3; t++)
+      xd[(t * 100 + i) * 2] = xr[i * 2 + 200], xd[(t * 100 + i) * 2 + 1] = xr[i * 2 + 201];
+  CHECK(rbpe_sigma_local_factors(&err, 300, 2, xd, fd) == RBPE_OK, "%s", err.msg);
+  int finite = 1;
+  for (int i = 0; i < 300; i++) finite &= fd[i] >= 0.25f && fd[i] <= 4.0f;
+  for (int i = 0; i < 300 * 2; i++) xd[i] = 0.5f;
+  CHECK(rbpe_sigma_local_factors(&err, 300, 2, xd, fd) == RBPE_OK, "%s", err.msg);
+  for (int i = 0; i < 300; i++) finite &= fd[i] == 1.0f;
+  CHECK(rbpe_sigma_local_factors(&err, 4, 2, xr, fd) == RBPE_OK, "%s", err.msg);
+  for (int i = 0; i < 4; i++) finite &= fd[i] == 1.0f;
+  CHECK(finite, "local factors of duplicates or of 4 points");
 }
 
 static void behaviour_cases(rbpe_ctx *ctx) {
@@ -267,8 +390,11 @@ static void agreement(rbpe_ctx *ctx) {
   for (int i = 0; i < n * 2; i++) x[i] = rbpe_rng_uniform(&rng);
   for (int i = 0; i < n; i++)
     y[i] = 0.5f + 0.4f * sinf(12.0f * x[2 * i]) * (x[2 * i + 1] > 0.4f ? 1.0f : -0.5f);
-  solve(ctx, ref, 2, n, x, y, 64, &sc, a);
-  solve(ctx, cl, 2, n, x, y, 64, &sc, b);
+  /* with a local range's factors, as the fit would make them */
+  float f[nmax];
+  CHECK(rbpe_sigma_local_factors(&err, n, 2, x, f) == RBPE_OK, "%s", err.msg);
+  solve_local(ctx, ref, 2, n, x, y, 64, &sc, f, a);
+  solve_local(ctx, cl, 2, n, x, y, 64, &sc, f, b);
   double worst = 0;
   for (int i = 0; i < n; i++) worst = fmax(worst, fabs(a[i] - b[i]) / a[i]);
   printf("sigma after %d iterations, ref vs %s: worst relative difference %.2e\n",
@@ -322,6 +448,7 @@ int main(void) {
   knn_cases();
   gradient_cases(ctx);
   behaviour_cases(ctx);
+  local_cases(ctx);
   agreement(ctx);
   bad_params(ctx);
   rbpe_ctx_free(ctx);

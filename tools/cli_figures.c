@@ -54,7 +54,10 @@ static void describe_embedding(char *buf, size_t n, const rbpe_fit_config *c) {
   } else {
     snprintf(buf, n, "rbf (%d centres%s), sigma %s (learned, %g..%g %s%s)",
              e->rbf_centres, dirs, rbpe_sigma_mode_string(c->sigma_mode), (double)c->sig.smin,
-             (double)c->sig.smax, c->sig.relative ? "spacings" : "coord.",
+             (double)c->sig.smax,
+             c->sig.relative == RBPE_RANGE_LOCAL ? "local spacings"
+             : c->sig.relative                   ? "spacings"
+                                                 : "coord.",
              e->rbf_norm_ref != 0.0f ? ", normalised" : "");
   }
 }
@@ -102,8 +105,8 @@ rbpe_status cli_fit_figures(rbpe_ctx *ctx, cli_outset *set,
    * training samples', or the rbf centres' when coarser), else the
    * training samples' */
   const rbpe_sigma_config *sc = &in->cfg->sig;
-  double spacing = sc->relative && rep->sigma_lo > 0 && sc->smin > 0
-                       ? rep->sigma_lo / sc->smin
+  double spacing = sc->relative && rep->sigma_spacing > 0
+                       ? rep->sigma_spacing
                        : pow((double)rep->n_train, -1.0 / rbpe_signal_ndim(sig));
   fit_fig d = {title, sub, sig, rep->reconstruction, rep->sigma_map,
                rep->split, fitting ? NAN : rep->test_psnr, rep->train_psnr,

@@ -172,7 +172,8 @@ static int parse_floats(const char *text, float *out, int max, double lo,
 /* A learned-sigma recipe applied to a configuration holding `rbpe fit`'s
  * defaults: BASE is graph, poly, default (rbpe fit's own default sigma) or
  * uniform=S (a start for a field); each +MOD changes one thing: norm,
- * nonorm, smin=A, smax=B, k=K, eps=E, gamma=G, lambda=L, sw=W (smooth
+ * nonorm, smin=A, smax=B, local / rel (the range's unit), k=K, eps=E,
+ * gamma=G, lambda=L, sw=W (smooth
  * width), nearest (sigma at held-out samples), field=N, flr=X (field
  * rate), zero (field mean kept at 0), fwin=A:B (field window). Returns 0,
  * or -1 with the offending part in why. */
@@ -203,6 +204,8 @@ static int learned_apply(const char *recipe, rbpe_fit_config *c, char *why,
     } else if (!strcmp(t, "norm") && !v) c->embed.rbf_norm_ref = -1.0f;
     else if (!strcmp(t, "nonorm") && !v) c->embed.rbf_norm_ref = 0.0f;
     else if (!strcmp(t, "nearest") && !v) c->sigma_at = RBPE_SIGMA_AT_NEAREST;
+    else if (!strcmp(t, "local") && !v) c->sig.relative = RBPE_RANGE_LOCAL;
+    else if (!strcmp(t, "rel") && !v) c->sig.relative = RBPE_RANGE_REL;
     else if (!strcmp(t, "zero") && !v) c->field.zero_mean = 1;
     else if (!v) ok = 0;
     else if (!strcmp(t, "smin")) ok = cli_parse_float(v, 1e-6, 1e3, &c->sig.smin);
@@ -389,6 +392,10 @@ static void fit_args(const rbpe_fit_config *c, char *buf, size_t len) {
     if (c->embed.rbf_diagonals) ARG(" --diagonals");
     if (c->sig.smin != d.sig.smin) ARG(" --smin %g", (double)c->sig.smin);
     if (c->sig.smax != d.sig.smax) ARG(" --smax %g", (double)c->sig.smax);
+    if (c->sig.relative != d.sig.relative)
+      ARG(" --range %s", c->sig.relative == RBPE_RANGE_LOCAL ? "local"
+                         : c->sig.relative                   ? "rel"
+                                                             : "abs");
     if (c->sig.k != d.sig.k) ARG(" --knn %d", c->sig.k);
     if (c->sig.eps != d.sig.eps) ARG(" --eps %g", (double)c->sig.eps);
     if (c->sig.gamma != d.sig.gamma) ARG(" --gamma %g", (double)c->sig.gamma);
@@ -597,7 +604,7 @@ static const cli_option *exp_table(exp_opts *o) {
       {"--signals", CLI_STRING, &o->signals, 0, 0, "LIST", "1-D signals: sines, chirp, jumps (built in) or text files; 'none' for none (sines,chirp,jumps)"},
       {"--samples", CLI_LONG, &o->samples, 16, 1 << 22, "N", "samples of the built-in 1-D signals (%D)"},
       {"--splits", CLI_STRING, &o->splits, 0, 0, "LIST", "regular25, regular11, random25, random10 or all (regular25,random10; 1-D: regular 10 % for 11)"},
-      {"--learned", CLI_STRING, &o->learned, 0, 0, "LIST", "learned-sigma recipes, the first one primary: BASE[+MOD..], BASE graph|poly|default|uniform=S, MOD norm|nonorm|smin=A|smax=B|k=K|eps=E|gamma=G|lambda=L|sw=W|nearest|field=N|flr=X|zero|fwin=A:B (default,graph,poly; RESULTS.md says what each is)"},
+      {"--learned", CLI_STRING, &o->learned, 0, 0, "LIST", "learned-sigma recipes, the first one primary: BASE[+MOD..], BASE graph|poly|default|uniform=S, MOD norm|nonorm|smin=A|smax=B|local|rel|k=K|eps=E|gamma=G|lambda=L|sw=W|nearest|field=N|flr=X|zero|fwin=A:B (default,graph,poly; RESULTS.md says what each is)"},
       {"--uniform", CLI_STRING, &o->uniform, 0, 0, "LIST", "uniform sigmas (0.1,0.06,0.04,0.03,0.02,0.01); 'none' for none"},
       {"--rff", CLI_STRING, &o->rff, 0, 0, "LIST", "RFF scales (5,10,20,40); 'none' for none"},
       {"--directions", CLI_INT, &o->angles, 0, RBPE_MAX_ANGLES, "A", "every rbf method on a 2-D image projects on A directions at the angles k 180/A degrees (%D, as rbpe fit); 0: the axes (and --diagonals)"},

@@ -158,7 +158,10 @@ static void metrics_rbf(FILE *f, const rbpe_fit_config *c, const rbpe_fit_report
                "\"poly_subsets\": %d, \"poly_from_sparse\": %s, "
                "\"range\": \"%s\"",
             g->poly_degree, g->poly_subset, g->poly_subsets,
-            g->poly_from_sparse ? "true" : "false", g->relative ? "rel" : "abs");
+            g->poly_from_sparse ? "true" : "false",
+            g->relative == RBPE_RANGE_LOCAL ? "local"
+            : g->relative                   ? "rel"
+                                            : "abs");
     num(f, ", \"smooth_width\": ", g->smooth_width);
   }
   if (c->field.cells > 0) {
@@ -235,7 +238,8 @@ static void metrics_results(FILE *f, const rbpe_fit_config *c, const rbpe_fit_re
 static void metrics_sigma(FILE *f, const rbpe_fit_config *c, const rbpe_fit_report *r) {
   num(f, ",\n  \"sigma_stats\": {\"range\": [", r->sigma_lo);
   num(f, ", ", r->sigma_hi);
-  num(f, "], \"grid_min\": ", r->sigma_min);
+  num(f, "], \"spacing\": ", r->sigma_spacing);
+  num(f, ", \"grid_min\": ", r->sigma_min);
   num(f, ", \"grid_max\": ", r->sigma_max);
   num(f, ", \"grid_mean\": ", r->sigma_mean);
   num(f, ", \"train_min\": ", r->sigma_train_min);
@@ -435,7 +439,7 @@ static const cli_option *fit_table(fit_opts *o) {
       {"--lambda-n", CLI_FLOAT, &c->sig.lambda_n, 0, 100, "L", "graph: degree regulariser (%D)"},
       {"--smin", CLI_FLOAT, &c->sig.smin, 1e-6, 1e3, "A", "smallest sigma (%D)"},
       {"--smax", CLI_FLOAT, &c->sig.smax, 1e-6, 1e3, "B", "largest sigma (%D)"},
-      {"--range", CLI_CHOICE, &c->sig.relative, 0, 0, "abs|rel", "smin/smax in coordinate units, or in units of the training spacing L^(-1/N) (%D)"},
+      {"--range", CLI_CHOICE, &c->sig.relative, 0, 0, "abs|rel|local", "smin/smax in coordinate units, in units of the training spacing L^(-1/N), or local: that times each training sample's local spacing over their mean (graph; %D)"},
       {"--sigma-iters", CLI_INT, &c->sig.iterations, 1, 1e6, "N", "sigma solver: Adam iterations at most (%D)"},
       {"--sigma-lr", CLI_FLOAT, &c->sig.lr, 1e-9, 100, "X", "sigma solver: Adam rate (%D)", "a number > 0"},
       {"--sigma-tol", CLI_FLOAT, &c->sig.tol, 0, 1, "T", "sigma solver: stop when J's change over 10 iterations is below T times its change so far (%D)"},

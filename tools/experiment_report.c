@@ -365,12 +365,17 @@ static void md_head(FILE *f, const report_job *j) {
              "held-out samples: %s); `poly` = the seed's polynomial of the "
              "gradient norm; `default` = what `rbpe fit` does without "
              "--sigma; `+norm` = the amplitude normalisation "
-             "(--rbf-norm); `+smax=B` = the range's top; `+field=N` = a "
+             "(--rbf-norm); `+smax=B` = the range's top; `+local` = the "
+             "range scaled by each training sample's local spacing (--range "
+             "local; `+rel`: not); `+field=N` = a "
              "sigma field of N nodes per axis learned on held-back samples "
              "(--field N; `+zero` keeps its mean at 0, `+flr=X` its rate).\n\n",
           d.sig.k, (double)d.sig.eps, (double)d.sig.gamma,
           (double)d.sig.lambda_n, (double)d.sig.smin, (double)d.sig.smax,
-          d.sig.relative ? " times the training spacing" : "",
+          d.sig.relative == RBPE_RANGE_LOCAL
+              ? " times each training sample's local spacing"
+          : d.sig.relative ? " times the training spacing"
+                           : "",
           rbpe_sigma_at_string(d.sigma_at));
   if (g->val)
     fprintf(f, "**Protocol.** Every method with a knob (each uniform sigma, "

@@ -551,7 +551,8 @@ rbpe_status rbpe_op_graph_grad(rbpe_backend *be, const rbpe_graph_op *op) {
 }
 
 rbpe_status rbpe_op_sigma_param(rbpe_backend *be, size_t count, float smin,
-                                float smax, const rbpe_buf *s, rbpe_buf *sigma,
+                                float smax, const rbpe_buf *s,
+                                const rbpe_buf *local, rbpe_buf *sigma,
                                 rbpe_buf *dsig) {
   size_t total = 0;
   RBPE_FAIL_IF(!(smin > 0.0f && smax > smin) || !isfinite(smax), be->err,
@@ -559,8 +560,10 @@ rbpe_status rbpe_op_sigma_param(rbpe_backend *be, size_t count, float smin,
                (double)smax);
   RBPE_TRY(grid(be, count, 1, &total, "sigma_param"));
   RBPE_TRY(need(be, s, count, "sigma_param", "s"));
+  RBPE_TRY(need(be, local, count, "sigma_param", "local"));
   RBPE_TRY(need(be, sigma, count, "sigma_param", "sigma"));
   RBPE_TRY(need(be, dsig, count, "sigma_param", "dsig"));
-  return count ? be->ops->sigma_param(be, count, smin, smax, s, sigma, dsig)
+  return count ? be->ops->sigma_param(be, count, smin, smax, s, local, sigma,
+                                      dsig)
                : RBPE_OK;
 }

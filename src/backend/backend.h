@@ -176,9 +176,11 @@ typedef struct rbpe_backend_ops {
   rbpe_status (*graph_degree)(rbpe_backend *be, const rbpe_graph_op *op);
   rbpe_status (*graph_nodes)(rbpe_backend *be, const rbpe_graph_op *op);
   rbpe_status (*graph_grad)(rbpe_backend *be, const rbpe_graph_op *op);
-  /* sigma = smin + (smax - smin) logistic(s); dsig = dsigma/ds */
+  /* sigma = local (smin + (smax - smin) logistic(s)), local a factor per
+   * point (the local range, 1 without one); dsig = dsigma/ds */
   rbpe_status (*sigma_param)(rbpe_backend *be, size_t count, float smin,
-                             float smax, const rbpe_buf *s, rbpe_buf *sigma,
+                             float smax, const rbpe_buf *s,
+                             const rbpe_buf *local, rbpe_buf *sigma,
                              rbpe_buf *dsig);
 
   /* ---- optional device hooks: NULL where a backend has no such thing;
@@ -330,7 +332,8 @@ rbpe_status rbpe_op_graph_degree(rbpe_backend *be, const rbpe_graph_op *op);
 rbpe_status rbpe_op_graph_nodes(rbpe_backend *be, const rbpe_graph_op *op);
 rbpe_status rbpe_op_graph_grad(rbpe_backend *be, const rbpe_graph_op *op);
 rbpe_status rbpe_op_sigma_param(rbpe_backend *be, size_t count, float smin,
-                                float smax, const rbpe_buf *s, rbpe_buf *sigma,
+                                float smax, const rbpe_buf *s,
+                                const rbpe_buf *local, rbpe_buf *sigma,
                                 rbpe_buf *dsig);
 
 #endif

@@ -436,15 +436,16 @@ static rbpe_status cpu_gather_rows(rbpe_backend *be, size_t rows, size_t cols,
 
 static void sigma_param_range(size_t i0, size_t i1, const void *c) {
   const ew_ctx *e = c;
-  rbpe_host_sigma_param(i0, i1, e->smin, e->smax, e->a, e->x, e->y);
+  rbpe_host_sigma_param(i0, i1, e->smin, e->smax, e->a, e->b, e->x, e->y);
 }
 
 static rbpe_status cpu_sigma_param(rbpe_backend *be, size_t count, float smin,
                                    float smax, const rbpe_buf *s,
-                                   rbpe_buf *sigma, rbpe_buf *dsig) {
+                                   const rbpe_buf *local, rbpe_buf *sigma,
+                                   rbpe_buf *dsig) {
   (void)be;
-  ew_ctx e = {.smin = smin, .smax = smax, .a = s->host, .x = sigma->host,
-              .y = dsig->host};
+  ew_ctx e = {.smin = smin, .smax = smax, .a = s->host, .b = local->host,
+              .x = sigma->host, .y = dsig->host};
   parallel(count, CPU_GRAIN * 64, sigma_param_range, &e);
   return RBPE_OK;
 }

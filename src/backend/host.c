@@ -303,11 +303,12 @@ void rbpe_host_gather(size_t r0, size_t r1, size_t cols, const float *src,
 }
 
 void rbpe_host_sigma_param(size_t i0, size_t i1, float smin, float smax,
-                           const float *s, float *sig, float *d) {
+                           const float *s, const float *local, float *sig,
+                           float *d) {
   for (size_t i = i0; i < i1; i++) {
     float l = 1.0f / (1.0f + expf(-s[i]));
-    sig[i] = smin + (smax - smin) * l;
-    d[i] = (smax - smin) * (l * (1.0f - l));
+    sig[i] = local[i] * (smin + (smax - smin) * l);
+    d[i] = local[i] * ((smax - smin) * (l * (1.0f - l)));
   }
 }
 

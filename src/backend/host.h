@@ -71,7 +71,8 @@ double rbpe_host_sum(size_t i0, size_t i1, const float *a);
 void rbpe_host_adam(size_t i0, size_t i1, const rbpe_adam_step *s, float *p,
                     const float *g, float *m, float *v);
 void rbpe_host_sigma_param(size_t i0, size_t i1, float smin, float smax,
-                           const float *s, float *sig, float *d);
+                           const float *s, const float *local, float *sig,
+                           float *d);
 
 /* columns [c0, c1), rows in ascending order */
 void rbpe_host_col_sum(size_t c0, size_t c1, size_t rows, size_t cols,

@@ -572,12 +572,14 @@ static rbpe_status ocl_graph_grad(rbpe_backend *be, const rbpe_graph_op *op) {
 
 static rbpe_status ocl_sigma_param(rbpe_backend *be, size_t count, float smin,
                                    float smax, const rbpe_buf *s,
-                                   rbpe_buf *sigma, rbpe_buf *dsig) {
+                                   const rbpe_buf *local, rbpe_buf *sigma,
+                                   rbpe_buf *dsig) {
   cl_uint total = (cl_uint)count;
   cl_float lo = smin, hi = smax;
-  cl_mem sm = mem(s), gm = mem(sigma), dm = mem(dsig);
-  karg a[] = {KARG(total), KARG(lo), KARG(hi), KARG(sm), KARG(gm), KARG(dm)};
-  return launch(CLB(be), K_SIGMA_PARAM, total, a, 6);
+  cl_mem sm = mem(s), lm = mem(local), gm = mem(sigma), dm = mem(dsig);
+  karg a[] = {KARG(total), KARG(lo), KARG(hi), KARG(sm), KARG(lm), KARG(gm),
+              KARG(dm)};
+  return launch(CLB(be), K_SIGMA_PARAM, total, a, 7);
 }
 
 cl_device_id rbpe_opencl_device(const rbpe_backend *be) {

@@ -141,9 +141,11 @@ static rbpe_status ref_graph_grad(rbpe_backend *be, const rbpe_graph_op *op) {
 
 static rbpe_status ref_sigma_param(rbpe_backend *be, size_t count, float smin,
                                    float smax, const rbpe_buf *s,
-                                   rbpe_buf *sigma, rbpe_buf *dsig) {
+                                   const rbpe_buf *local, rbpe_buf *sigma,
+                                   rbpe_buf *dsig) {
   (void)be;
-  rbpe_host_sigma_param(0, count, smin, smax, s->host, sigma->host, dsig->host);
+  rbpe_host_sigma_param(0, count, smin, smax, s->host, local->host, sigma->host,
+                        dsig->host);
   return RBPE_OK;
 }
 
