@@ -452,7 +452,9 @@ rbpe_status rbpe_enum_parse(rbpe_ctx *ctx, rbpe_enum which, const char *text,
  * mean square distance to its 2N nearest other training samples) over
  * the geometric mean of those, held within [1/4, 4]: on a regular grid
  * the relative range, on a random split wider in its gaps and narrower
- * in its clusters (README "Learning sigma"). Graph sigma only. */
+ * in its clusters (README "Learning sigma"). Graph sigma only: with the
+ * polynomial (as the mode or the carry) a fit takes it as RBPE_RANGE_REL,
+ * and its model's configuration says so. */
 typedef enum rbpe_range_unit {
   RBPE_RANGE_ABS = 0,
   RBPE_RANGE_REL = 1,

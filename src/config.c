@@ -90,14 +90,6 @@ static rbpe_status check_training(rbpe_err *err, const rbpe_fit_config *c) {
                    (!(c->sigma > 0.0f) || !isfinite(c->sigma)),
                err, RBPE_ERR_INVALID_ARGUMENT, "sigma %g (must be > 0)",
                (double)c->sigma);
-  RBPE_FAIL_IF(c->embed.kind == RBPE_EMBED_RBF &&
-                   c->sigma_mode != RBPE_SIGMA_UNIFORM &&
-                   c->sig.relative == RBPE_RANGE_LOCAL &&
-                   (c->sigma_mode == RBPE_SIGMA_POLY ||
-                    c->sigma_at == RBPE_SIGMA_AT_POLY),
-               err, RBPE_ERR_INVALID_ARGUMENT,
-               "a local sigma range needs graph sigma carried by nearest or "
-               "smooth (the polynomial has no local spacing)");
   RBPE_FAIL_IF(c->field.cells && c->embed.kind != RBPE_EMBED_RBF, err,
                RBPE_ERR_INVALID_ARGUMENT, "a sigma field needs the rbf embedding");
   return RBPE_OK;

@@ -362,6 +362,12 @@ static rbpe_status model_begin(fit_state *f, double peak) {
   /* directions by angle are a 2-D setting: other signals keep the axes,
    * and the model says what it used */
   if (rbpe_signal_ndim(sig) != 2) m->cfg.embed.rbf_angles = 0;
+  /* a local range scales the graph solve's range at its training samples:
+   * the polynomial (as the mode or the carry) has no such samples and
+   * keeps the relative range, and the model says so */
+  if (m->cfg.sig.relative == RBPE_RANGE_LOCAL &&
+      (cfg->sigma_mode != RBPE_SIGMA_GRAPH || cfg->sigma_at == RBPE_SIGMA_AT_POLY))
+    m->cfg.sig.relative = RBPE_RANGE_REL;
   /* rbpe_fit resolves auto and maps the values first */
   f->rep->psnr_peak = peak;
   m->out_scale = 1.0f;

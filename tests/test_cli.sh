@@ -139,14 +139,15 @@ cmp -s "$tmp/d6.png" "$tmp/d6/reconstruction.png" || { echo "FAIL: a 6-direction
 grep -q '"angles": 6' "$tmp/d6/metrics.json" || { echo "FAIL: metrics.json angles"; fail=$((fail + 1)); }
 
 # the local sigma range: on a random split its map spans more than the
-# relative range; refused where the polynomial would carry sigma
+# relative range; the polynomial keeps the relative one and says so
 expect 0 0 "fit --range local" -- "$RBPE" fit "$IMG" --range local --split random:0.2 --steps 5 $SMALL --out "$tmp/loc"
 grep -q '"range": "local"' "$tmp/loc/metrics.json" || { echo "FAIL: metrics.json range local"; fail=$((fail + 1)); }
 awk -F'[][,]' '/"sigma_stats"/ { lo = $2; hi = $3; if (!(hi / lo > 4.01)) exit 1 }' "$tmp/loc/metrics.json" ||
   { echo "FAIL: a local range spans no more than the relative one"; fail=$((fail + 1)); }
 expect 0 - "render the local-range model" -- "$RBPE" render "$tmp/loc/model.rbpe" -o "$tmp/loc.png"
 cmp -s "$tmp/loc.png" "$tmp/loc/reconstruction.png" || { echo "FAIL: a local-range model renders another picture"; fail=$((fail + 1)); }
-expect 2 1 "fit --sigma poly --range local" -- "$RBPE" fit "$IMG" --sigma poly --range local --steps 5 $SMALL --out "$tmp/o"
+expect 0 0 "fit --sigma poly --range local" -- "$RBPE" fit "$IMG" --sigma poly --range local --steps 5 $SMALL --out "$tmp/polyl"
+grep -q '"range": "rel"' "$tmp/polyl/metrics.json" || { echo "FAIL: poly with a local range: not relative"; fail=$((fail + 1)); }
 expect 2 1 "fit --range bogus" -- "$RBPE" fit "$IMG" --range bogus --steps 5 $SMALL --out "$tmp/o"
 
 # render at another size, on another device; damaged models refused

@@ -144,14 +144,17 @@ static void sigma_range_kept(rbpe_ctx *ctx, const rbpe_signal *img,
   cfg.steps = 3;
   cfg.sig.smin = 0.25f;
   cfg.sig.smax = 3.0f;
+  cfg.sig.relative = RBPE_RANGE_REL;
   rbpe_model *m = NULL, *back = NULL;
   rbpe_fit_report r;
   CHECK(rbpe_fit(ctx, img, &cfg, &m, &r) == RBPE_OK, "%s", rbpe_last_error(ctx));
   if (!m) return;
   /* 64 x 64 on regular:2: 1024 training samples, spacing 1/32 (the 32
    * centres' spacing too) */
-  CHECK(fabs(r.sigma_lo - 0.25 / 32) < 1e-7 && fabs(r.sigma_hi - 3.0 / 32) < 1e-7,
-        "resolved range [%g, %g]", r.sigma_lo, r.sigma_hi);
+  CHECK(fabs(r.sigma_lo - 0.25 / 32) < 1e-7 && fabs(r.sigma_hi - 3.0 / 32) < 1e-7 &&
+            fabs(r.sigma_spacing - 1.0 / 32) < 1e-9,
+        "resolved range [%g, %g], spacing %g", r.sigma_lo, r.sigma_hi,
+        r.sigma_spacing);
   char path[600];
   snprintf(path, sizeof path, "%s/learned.rbpe", dir);
   CHECK(rbpe_model_save(ctx, m, path) == RBPE_OK, "%s", rbpe_last_error(ctx));
@@ -161,6 +164,20 @@ static void sigma_range_kept(rbpe_ctx *ctx, const rbpe_signal *img,
         "loaded range [%g, %g], fitted [%g, %g]", lo, hi, r.sigma_lo, r.sigma_hi);
   rbpe_model_free(m);
   rbpe_model_free(back);
+  rbpe_fit_report_clear(&r);
+  /* the local range on the same regular grid: the same unit, the extremes
+   * a little beyond the relative range's (the grid's border and corners
+   * have their neighbours farther away) */
+  cfg.sig.relative = RBPE_RANGE_LOCAL;
+  m = NULL;
+  CHECK(rbpe_fit(ctx, img, &cfg, &m, &r) == RBPE_OK, "%s", rbpe_last_error(ctx));
+  if (!m) return;
+  CHECK(fabs(r.sigma_spacing - 1.0 / 32) < 1e-9 && r.sigma_lo < 0.25 / 32 &&
+            r.sigma_lo > 0.9 * 0.25 / 32 && r.sigma_hi > 1.2 * 3.0 / 32 &&
+            r.sigma_hi < 1.5 * 3.0 / 32,
+        "local range on a grid [%g, %g], spacing %g", r.sigma_lo, r.sigma_hi,
+        r.sigma_spacing);
+  rbpe_model_free(m);
   rbpe_fit_report_clear(&r);
 }
 

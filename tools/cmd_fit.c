@@ -694,9 +694,13 @@ static int fit_main(int argc, char **argv, const cli_args *ca) {
     if (!fo.quiet) say_value_map(sig, &cfg);
     rbpe_status st = run_fit(ctx, sig, &cfg, fo.quiet, &model, &rep);
     if (st != RBPE_OK) rc = cli_fail("fit", ctx, st);
-    /* the directions the fit used (by angle on 2-D signals only), for
-     * metrics.json and the panel's title */
-    else cfg.embed.rbf_angles = rbpe_model_config(model)->embed.rbf_angles;
+    /* the directions the fit used (by angle on 2-D signals only) and the
+     * sigma range's unit (local with graph sigma only), for metrics.json
+     * and the panel's title */
+    else {
+      cfg.embed.rbf_angles = rbpe_model_config(model)->embed.rbf_angles;
+      cfg.sig.relative = rbpe_model_config(model)->sig.relative;
+    }
   }
   if (rc == EXIT_OK && rep.embed_on_the_fly && !fo.quiet)
     fprintf(stderr, "rbpe fit: the embedded training set did not fit the "

@@ -1,0 +1,30 @@
+#!/bin/sh
+# The runs behind README.md, from the repository root with a built rbpe
+# (build/tools/rbpe): each as two shards (one OpenMP thread each, on a
+# 2-core EPYC) and a collect run. OUT: where the folders go (/tmp).
+# The CSVs here are the runs' results.csv. The baselines (uniform sigma,
+# RFF) and the previous default's fits for seeds 0 and 1 are in
+# ../2026-11-29-cpu-directions (same grid options, same seeds).
+set -e
+out=${OUT:-/tmp}
+photos="--images tests/data/camera128.png,tests/data/astronaut256.png,tests/data/chelsea128.png \
+  --heldout chelsea128 --size 128 --signals none --no-nerf -d cpu --directions 8"
+run() { # NAME OPTIONS...
+  name=$1; shift
+  for k in 1 2; do
+    OMP_NUM_THREADS=1 build/tools/rbpe experiment $photos "$@" --shard $k/2 --out "$out/$name-s$k" &
+  done
+  wait
+  build/tools/rbpe experiment $photos "$@" --collect "$out/$name-s1,$out/$name-s2" --out "$out/$name"
+}
+# random 10 %: the relative range (the previous default), the local range,
+# and the local range with a top of 3 spacings, four seeds, test fits only
+for layers in 1 3; do
+  run seeds4-r10-${layers}L --splits random10 --layers $layers --seeds 4 \
+    --learned default+rel,default+local,default+local+smax=3 --uniform none --rff none --no-validation
+done
+# regular 25 %: the local range, the two seeds of the baselines
+for layers in 1 3; do
+  run local-r25-${layers}L --splits regular25 --layers $layers --seeds 2 \
+    --learned default+local --uniform none --rff none --no-validation
+done
