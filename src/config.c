@@ -40,9 +40,9 @@ void rbpe_fit_config_default(rbpe_fit_config *c) {
   g->eps = 0.5f;
   g->gamma = 0.01f;
   g->lambda_n = 0.0f;
-  g->smin = 0.5f; /* times the training spacing L^(-1/N) */
+  g->smin = 0.5f; /* times the (local) training spacing */
   g->smax = 2.0f;
-  g->relative = RBPE_RANGE_REL;
+  g->relative = RBPE_RANGE_LOCAL;
   g->iterations = 200;
   g->lr = 0.1f;
   g->tol = 1e-3f;

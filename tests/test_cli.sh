@@ -122,8 +122,16 @@ for mode in graph poly; do
     [ -s "$tmp/$mode/$f" ] || { echo "FAIL: --sigma $mode did not write $f"; fail=$((fail + 1)); }
   done
   # default range: 0.5..2 spacings, the spacing the coarser of the training
-  # samples' (camera64 at regular:2: 1/32) and the rbf centres' (16: 1/16)
-  python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['sigma_stats']; lo, hi = s['range']; assert abs(lo - 0.5/16) < 1e-6 and abs(hi - 2/16) < 1e-6 and lo <= s['grid_min'] <= s['grid_max'] <= hi, s" "$tmp/$mode/metrics.json" ||
+  # samples' (camera64 at regular:2: 1/32) and the rbf centres' (16: 1/16);
+  # graph: local, on this regular grid 1 inside and wider at the border
+  # (the corners' factor about 1.4); poly: the relative range exactly
+  python3 -c "
+import json, sys
+s = json.load(open(sys.argv[1]))['sigma_stats']; lo, hi = s['range']
+assert abs(s['spacing'] - 1/16) < 1e-9 and lo <= s['grid_min'] <= s['grid_max'] <= hi, s
+if sys.argv[2] == 'poly': assert abs(lo - 0.5/16) < 1e-6 and abs(hi - 2/16) < 1e-6, s
+else: assert 0.9 * 0.5/16 < lo <= 0.5/16 and 1.2 * 2/16 < hi < 1.5 * 2/16, s
+" "$tmp/$mode/metrics.json" $mode ||
     { echo "FAIL: --sigma $mode sigma_stats"; fail=$((fail + 1)); }
   expect 0 - "render a $mode model at 96x80 on ref" -- "$RBPE" render "$tmp/$mode/model.rbpe" --size 96x80 -o "$tmp/$mode.png" --device ref
 done
@@ -455,8 +463,15 @@ expect 2 1 "fit with a bad split" -- "$RBPE" fit "$IMG" --split regular:1 --out 
   { echo "FAIL: a refused fit removed or left folders"; fail=$((fail + 1)); }
 expect 0 0 "info --json on a model" -- "$RBPE" info "$tmp/conv1/model.rbpe" --json
 # conv1: --sigma graph, normalised by default; its range as the fit
-# resolved it (0.5 and 2 training spacings of 1/32) kept in the model
-python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['kind']=='model' and d['steps']==20 and d['sigma']=='graph in [0.01562, 0.0625], normalised' and d['sigma_range']==[0.015625, 0.0625], d" "$tmp/out" ||
+# resolved it (0.5 and 2 training spacings of 1/32, the local range's
+# extremes) kept in the model
+python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1])); m = json.load(open(sys.argv[2]))['sigma_stats']
+r = d['sigma_range']
+assert d['kind'] == 'model' and d['steps'] == 20 and d['sigma'].startswith('graph in [') and d['sigma'].endswith('], normalised'), d
+assert all(abs(a - b) <= 1e-6 * b for a, b in zip(r, m['range'])) and r[0] <= 0.5/32 and r[1] > 2/32, (r, m)
+" "$tmp/out" "$tmp/conv1/metrics.json" ||
   { echo "FAIL: info --json"; fail=$((fail + 1)); }
 expect 0 0 "info --json on a signal" -- "$RBPE" info "$IMG" --json
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['kind']=='signal' and d['dims']==[64, 64]" "$tmp/out" ||
