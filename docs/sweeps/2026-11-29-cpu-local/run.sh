@@ -23,8 +23,14 @@ for layers in 1 3; do
   run seeds4-r10-${layers}L --splits random10 --layers $layers --seeds 4 \
     --learned default+rel,default+local,default+local+smax=3 --uniform none --rff none --no-validation
 done
-# regular 25 %: the local range, the two seeds of the baselines
-for layers in 1 3; do
-  run local-r25-${layers}L --splits regular25 --layers $layers --seeds 2 \
-    --learned default+local --uniform none --rff none --no-validation
-done
+# regular 25 %, one hidden layer: the local range, the two seeds of the
+# baselines in ../2026-11-29-cpu-directions
+run local-r25-1L --splits regular25 --layers 1 --seeds 2 \
+  --learned default+local --uniform none --rff none --no-validation
+# regular 25 %, three hidden layers, four seeds
+run seeds4-r25-3L --splits regular25 --layers 3 --seeds 4 \
+  --learned default+rel,default+local,default+local+smax=3 --uniform none --rff none --no-validation
+# after the change: the default (local) and the uniform baselines at three
+# layers and random 10 %, four seeds, with the validation fits
+run base4-r10-3L --splits random10 --layers 3 --seeds 4 --learned default \
+  --uniform 0.1,0.06,0.04 --rff none
