@@ -440,7 +440,8 @@ typedef enum rbpe_enum {
   RBPE_ENUM_EMBED = 0,      /* rbpe_embed_kind */
   RBPE_ENUM_SIGMA_MODE = 1, /* rbpe_sigma_mode */
   RBPE_ENUM_SIGMA_AT = 2,   /* rbpe_sigma_at */
-  RBPE_ENUM_ACT = 3         /* rbpe_act */
+  RBPE_ENUM_ACT = 3,        /* rbpe_act */
+  RBPE_ENUM_RANGE = 4       /* rbpe_range_unit */
 } rbpe_enum;
 int rbpe_enum_names(rbpe_enum which, const char *const **names);
 const char *rbpe_enum_string(rbpe_enum which, int value);

@@ -14,6 +14,7 @@ static const char *const embed_names[] = {"nerf", "rff", "rbf"};
 static const char *const sigma_mode_names[] = {"uniform", "graph", "poly"};
 static const char *const sigma_at_names[] = {"nearest", "smooth", "poly"};
 static const char *const act_names[] = {"none", "relu", "sigmoid", "auto"};
+static const char *const range_names[] = {"abs", "rel", "local"};
 
 #define TABLE(what, names) {what, (int)(sizeof names / sizeof names[0]), names}
 static const enum_table tables[] = {
@@ -21,6 +22,7 @@ static const enum_table tables[] = {
     [RBPE_ENUM_SIGMA_MODE] = TABLE("sigma mode", sigma_mode_names),
     [RBPE_ENUM_SIGMA_AT] = TABLE("held-out sigma rule", sigma_at_names),
     [RBPE_ENUM_ACT] = TABLE("output activation", act_names),
+    [RBPE_ENUM_RANGE] = TABLE("sigma range unit", range_names),
 };
 
 int rbpe_enum_names(rbpe_enum which, const char *const **names) {

@@ -232,7 +232,7 @@ static void check_config_errors(void) {
         "parse siren");
   /* the enumerations' one table: every name parses back to its value
    * and prints as itself; a bad one is refused with the names */
-  for (int w = RBPE_ENUM_EMBED; w <= RBPE_ENUM_ACT; w++) {
+  for (int w = RBPE_ENUM_EMBED; w <= RBPE_ENUM_RANGE; w++) {
     const char *const *names;
     int n = rbpe_enum_names((rbpe_enum)w, &names);
     CHECK(n >= 3, "enumeration %d has %d names", w, n);
@@ -245,6 +245,10 @@ static void check_config_errors(void) {
     CHECK(!strcmp(rbpe_enum_string((rbpe_enum)w, n), "?"), "out of range");
   }
   int v = -1;
+  CHECK(rbpe_enum_parse(ctx, RBPE_ENUM_RANGE, "local", &v) == RBPE_OK &&
+            v == RBPE_RANGE_LOCAL &&
+            !strcmp(rbpe_enum_string(RBPE_ENUM_RANGE, RBPE_RANGE_REL), "rel"),
+        "range unit names");
   CHECK(rbpe_enum_parse(ctx, RBPE_ENUM_ACT, "tanh", &v) == RBPE_ERR_INVALID_ARGUMENT &&
             strstr(rbpe_last_error(ctx), "none, relu, sigmoid or auto"),
         "bad activation: %s", rbpe_last_error(ctx));

@@ -393,9 +393,7 @@ static void fit_args(const rbpe_fit_config *c, char *buf, size_t len) {
     if (c->sig.smin != d.sig.smin) ARG(" --smin %g", (double)c->sig.smin);
     if (c->sig.smax != d.sig.smax) ARG(" --smax %g", (double)c->sig.smax);
     if (c->sig.relative != d.sig.relative)
-      ARG(" --range %s", c->sig.relative == RBPE_RANGE_LOCAL ? "local"
-                         : c->sig.relative                   ? "rel"
-                                                             : "abs");
+      ARG(" --range %s", rbpe_enum_string(RBPE_ENUM_RANGE, c->sig.relative));
     if (c->sig.k != d.sig.k) ARG(" --knn %d", c->sig.k);
     if (c->sig.eps != d.sig.eps) ARG(" --eps %g", (double)c->sig.eps);
     if (c->sig.gamma != d.sig.gamma) ARG(" --gamma %g", (double)c->sig.gamma);

@@ -159,9 +159,7 @@ static void metrics_rbf(FILE *f, const rbpe_fit_config *c, const rbpe_fit_report
                "\"range\": \"%s\"",
             g->poly_degree, g->poly_subset, g->poly_subsets,
             g->poly_from_sparse ? "true" : "false",
-            g->relative == RBPE_RANGE_LOCAL ? "local"
-            : g->relative                   ? "rel"
-                                            : "abs");
+            rbpe_enum_string(RBPE_ENUM_RANGE, g->relative));
     num(f, ", \"smooth_width\": ", g->smooth_width);
   }
   if (c->field.cells > 0) {
@@ -439,7 +437,7 @@ static const cli_option *fit_table(fit_opts *o) {
       {"--lambda-n", CLI_FLOAT, &c->sig.lambda_n, 0, 100, "L", "graph: degree regulariser (%D)"},
       {"--smin", CLI_FLOAT, &c->sig.smin, 1e-6, 1e3, "A", "smallest sigma (%D)"},
       {"--smax", CLI_FLOAT, &c->sig.smax, 1e-6, 1e3, "B", "largest sigma (%D)"},
-      {"--range", CLI_CHOICE, &c->sig.relative, 0, 0, "abs|rel|local", "smin/smax in coordinate units, in units of the training spacing L^(-1/N), or local: that times each training sample's local spacing over their mean (graph; %D)"},
+      {"--range", CLI_ENUM, &c->sig.relative, RBPE_ENUM_RANGE, 0, NULL, "smin/smax in coordinate units, in units of the training spacing L^(-1/N), or local: that times each training sample's local spacing over their mean (graph; %D)"},
       {"--sigma-iters", CLI_INT, &c->sig.iterations, 1, 1e6, "N", "sigma solver: Adam iterations at most (%D)"},
       {"--sigma-lr", CLI_FLOAT, &c->sig.lr, 1e-9, 100, "X", "sigma solver: Adam rate (%D)", "a number > 0"},
       {"--sigma-tol", CLI_FLOAT, &c->sig.tol, 0, 1, "T", "sigma solver: stop when J's change over 10 iterations is below T times its change so far (%D)"},
